@@ -1,0 +1,1 @@
+"""The domain core: site, machines, security and logs, with no HTTP and no SQL."""

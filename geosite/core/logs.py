@@ -1,0 +1,169 @@
+"""Log levels, geosite's log codes, and the background writer that feeds the log store.
+
+Requests never wait for the log store: records go into an in-process queue that a daemon
+thread drains in batches, one transaction per batch. Records below the site's log level are
+dropped before they are queued. A record never holds a token or a password: callers pass
+paths without query strings, and the writer has no access to request parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from geosite.core.clock import Clock
+from geosite.core.models import LogRecord
+from geosite.storage.base import LogStore
+
+#: ArcGIS log levels, most severe first, with their rank.
+LEVELS: dict[str, int] = {
+    "SEVERE": 1000,
+    "WARNING": 900,
+    "INFO": 800,
+    "FINE": 500,
+    "VERBOSE": 300,
+    "DEBUG": 100,
+}
+DEFAULT_LEVEL = "FINE"
+
+
+class LogCode(enum.IntEnum):
+    """geosite's log codes; the catalogue with meanings is in ``docs/log-codes.md``."""
+
+    SERVER_STARTED = 7001
+    SERVER_STOPPED = 7002
+    SITE_CREATED = 7010
+    MACHINE_REGISTERED = 7011
+    REQUEST_COMPLETED = 7100
+    REQUEST_REJECTED = 7101
+    ADMIN_OPERATION = 7200
+    TOKEN_ISSUED = 7300
+    LOGIN_FAILED = 7301
+    ACCOUNT_LOCKED = 7302
+    TOKEN_REJECTED = 7303
+    INTERNAL_ERROR = 7500
+
+
+def level_rank(level: str) -> int:
+    """Rank of a level name (unknown names rank lowest)."""
+    return LEVELS.get(level.upper(), 0)
+
+
+class LogWriter:
+    """Queue records and write them to a ``LogStore`` from a background thread."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        clock: Clock,
+        machine: str,
+        level: Callable[[], str] = lambda: DEFAULT_LEVEL,
+        *,
+        flush_interval_s: float = 0.2,
+        batch_size: int = 1000,
+        on_tick: Callable[[], None] | None = None,
+        tick_interval_s: float = 15.0,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.machine = machine
+        self._level = level
+        self._threshold = level_rank(level())
+        self._queue: queue.SimpleQueue[LogRecord | None] = queue.SimpleQueue()
+        self._flush_interval_s = flush_interval_s
+        self._batch_size = batch_size
+        self._on_tick = on_tick
+        self._tick_interval_s = tick_interval_s
+        self._thread = threading.Thread(target=self._run, name="geosite-log-writer", daemon=True)
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread.start()
+
+    def log(
+        self,
+        level: str,
+        code: LogCode,
+        source: str,
+        message: str,
+        *,
+        user: str = "",
+        elapsed_ms: float | None = None,
+        request_id: str = "",
+        method: str = "",
+    ) -> None:
+        """Queue one record (dropped when below the site's log level)."""
+        if level_rank(level) < self._threshold:
+            return
+        record = LogRecord(
+            time_ms=self._clock.now_ms(),
+            level=level,
+            code=int(code),
+            source=source,
+            machine=self.machine,
+            message=message,
+            process=os.getpid(),
+            thread=threading.get_ident() & 0x7FFFFFFF,
+            user=user,
+            elapsed_ms=elapsed_ms,
+            request_id=request_id,
+            method=method,
+        )
+        with self._idle:
+            self._pending += 1
+        self._queue.put(record)
+
+    def flush(self, timeout_s: float = 5.0) -> None:
+        """Wait until every queued record has been written."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout=timeout_s)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        next_tick = 0.0
+        stopping = False
+        while not stopping:
+            batch: list[LogRecord] = []
+            try:
+                item = self._queue.get(timeout=self._flush_interval_s)
+                while True:
+                    if item is None:
+                        stopping = True
+                        break
+                    batch.append(item)
+                    if len(batch) >= self._batch_size:
+                        break
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            if batch:
+                self._write(batch)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self._tick_interval_s
+                self._tick()
+
+    def _write(self, batch: list[LogRecord]) -> None:
+        try:
+            self._store.write(batch)
+        except Exception as exc:  # the log store must never take the server down
+            print(f"geosite: could not write {len(batch)} log records: {exc}", file=sys.stderr)
+        finally:
+            with self._idle:
+                self._pending -= len(batch)
+                self._idle.notify_all()
+
+    def _tick(self) -> None:
+        try:
+            self._threshold = level_rank(self._level())
+            if self._on_tick is not None:
+                self._on_tick()
+        except Exception as exc:  # a failed heartbeat is retried on the next tick
+            print(f"geosite: log writer tick failed: {exc}", file=sys.stderr)

@@ -1,0 +1,135 @@
+"""Domain models shared by the core, the stores and the HTTP layer."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Privilege(enum.IntEnum):
+    """ArcGIS Server privileges, ordered so that a higher value includes the lower ones."""
+
+    ACCESS = 1
+    PUBLISH = 2
+    ADMINISTER = 3
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of the site's built-in identity store."""
+
+    username: str
+    password_hash: str
+    fullname: str = ""
+    description: str = ""
+    email: str = ""
+    token_version: int = 1
+    disabled: bool = False
+    is_psa: bool = False
+
+    def public(self) -> dict[str, Any]:
+        """The user as the Administrator API shows it (never the hash)."""
+        return {
+            "username": self.username,
+            "fullname": self.fullname,
+            "description": self.description,
+            "email": self.email,
+            "disabled": self.disabled,
+        }
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A server machine registered with the site."""
+
+    name: str
+    admin_url: str
+    registered_ms: int
+    last_seen_ms: int
+    platform: str = ""
+    configured_state: str = "STARTED"
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerDirectory:
+    """A server directory (cache, jobs, output, system) on disk."""
+
+    name: str
+    physical_path: str
+    directory_type: str
+    cleanup_mode: str = "NONE"
+    max_file_age: int = 0
+    description: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The directory as ``/admin/system/directories`` shows it."""
+        return {
+            "name": self.name,
+            "physicalPath": self.physical_path,
+            "directoryType": self.directory_type,
+            "cleanupMode": self.cleanup_mode,
+            "maxFileAge": self.max_file_age,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """Token manager configuration (``/admin/security/tokens``); timeouts in minutes."""
+
+    short_timeout: int = 60
+    long_timeout: int = 1440
+    allow_http_get: bool = False
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """Failed-login lockout (ArcGIS parity: 5 failures in 15 minutes lock for 15 minutes)."""
+
+    max_failures: int = 5
+    window_s: int = 900
+    lock_s: int = 900
+    max_failures_per_address: int = 100
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token says about its bearer."""
+
+    username: str
+    expires_ms: int
+    client: str
+    binding: str
+    token_version: int
+    key_version: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    username: str
+    privilege: Privilege
+    expires_ms: int
+    via_cookie: bool = False
+    token_nonce: str = ""
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One structured log record, as stored in the site's log store."""
+
+    time_ms: int
+    level: str
+    code: int
+    source: str
+    machine: str
+    message: str
+    process: int = 0
+    thread: int = 0
+    user: str = ""
+    elapsed_ms: float | None = None
+    request_id: str = ""
+    method: str = ""

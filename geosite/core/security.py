@@ -1,0 +1,155 @@
+"""Logins, lockouts and token verification.
+
+``Authenticator.login`` answers unknown users and wrong passwords alike, in about the same
+time (a dummy argon2id verify runs for unknown users). Failed logins are counted per account
+name (existing or not) and per client address in the site store, so every worker of every
+machine sees them; too many lock the name or the address for a while.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geosite.core import passwords, tokens
+from geosite.core.clock import Clock
+from geosite.core.models import LockoutPolicy, Principal, Privilege, TokenClaims, TokenPolicy, User
+from geosite.errors import (
+    REVOKED_TOKEN,
+    BadRequest,
+    InvalidToken,
+    LoginFailed,
+)
+from geosite.storage.base import SiteStore
+
+INVALID_CREDENTIALS = "Invalid username or password."
+LOCKED = "Too many failed login attempts. Try again later."
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued token and its expiry."""
+
+    token: str
+    expires_ms: int
+    user: User
+
+
+class Authenticator:
+    """Issue and verify tokens for one site."""
+
+    def __init__(
+        self,
+        store: SiteStore,
+        clock: Clock,
+        lockout: LockoutPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._lockout = lockout or LockoutPolicy()
+        self._secrets: dict[int, str] = {}
+
+    # -- keys -------------------------------------------------------------------------------------
+    def _secret_for(self, version: int) -> str | None:
+        secret = self._secrets.get(version)
+        if secret is None:
+            secret = self._store.token_key(version)
+            if secret is not None:
+                self._secrets[version] = secret
+        return secret
+
+    def _current_key(self) -> tuple[int, str]:
+        current = self._store.current_token_key()
+        if current is None:
+            secret = tokens.new_secret()
+            current = (self._store.add_token_key(secret), secret)
+        return current
+
+    def token_policy(self) -> TokenPolicy:
+        """The site's token policy."""
+        raw = self._store.get_setting("tokenPolicy") or {}
+        return TokenPolicy(
+            short_timeout=int(raw.get("shortTimeout", 60)),
+            long_timeout=int(raw.get("longTimeout", 1440)),
+            allow_http_get=bool(raw.get("allowHttpGet", False)),
+        )
+
+    # -- login ------------------------------------------------------------------------------------
+    def privilege_of(self, user: User) -> Privilege | None:
+        """The user's privilege: ADMINISTER for the primary site administrator."""
+        if user.is_psa:
+            return Privilege.ADMINISTER
+        return self._store.user_privilege(user.username)
+
+    def _locked(self, keys: list[tuple[str, int]]) -> bool:
+        now = self._clock.now_ms()
+        policy = self._lockout
+        for key, limit in keys:
+            failures = self._store.login_failures(key, now - policy.window_s * 1000)
+            if len(failures) >= limit and now < failures[-1] + policy.lock_s * 1000:
+                return True
+        return False
+
+    def authenticate(self, username: str, password: str, client_address: str) -> User:
+        """Return the user when the credentials are right; raise ``LoginFailed`` otherwise."""
+        if not username or not password:
+            raise BadRequest(
+                "Unable to generate token.",
+                details=["'username' and 'password' must be specified."],
+            )
+        account_key = "user:" + username.strip().lower()
+        address_key = "addr:" + client_address
+        if self._locked(
+            [
+                (account_key, self._lockout.max_failures),
+                (address_key, self._lockout.max_failures_per_address),
+            ]
+        ):
+            raise LoginFailed(details=[LOCKED])
+        user = self._store.get_user(username.strip())
+        ok = passwords.verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or user.disabled:
+            self._store.record_login_failure([account_key, address_key], self._clock.now_ms())
+            raise LoginFailed(details=[INVALID_CREDENTIALS])
+        return user
+
+    def issue_token(
+        self,
+        user: User,
+        *,
+        client: str,
+        referer: str,
+        ip: str,
+        request_ip: str,
+        expiration_min: int | None,
+    ) -> IssuedToken:
+        """Issue a token for an authenticated user, capped by the token policy."""
+        policy = self.token_policy()
+        minutes = policy.short_timeout if expiration_min is None else expiration_min
+        minutes = max(1, min(minutes, policy.long_timeout))
+        kind, binding = tokens.resolve_binding(client, referer, ip, request_ip)
+        version, secret = self._current_key()
+        expires = self._clock.now_ms() + minutes * 60_000
+        claims = TokenClaims(
+            username=user.username,
+            expires_ms=expires,
+            client=kind,
+            binding=binding,
+            token_version=user.token_version,
+            key_version=version,
+        )
+        return IssuedToken(tokens.issue(claims, secret), expires, user)
+
+    # -- verification -----------------------------------------------------------------------------
+    def verify(self, token: str, client_ip: str, referer: str) -> Principal:
+        """Return the principal a token stands for, or raise ``InvalidToken``."""
+        claims = tokens.verify(token, self._secret_for, self._clock.now_ms(), client_ip, referer)
+        user = self._store.get_user(claims.username)
+        if user is None or user.disabled or user.token_version != claims.token_version:
+            raise InvalidToken(REVOKED_TOKEN)
+        privilege = self.privilege_of(user) or Privilege.ACCESS
+        return Principal(
+            username=user.username,
+            privilege=privilege,
+            expires_ms=claims.expires_ms,
+            token_nonce=tokens.nonce_of(token),
+        )

@@ -1,0 +1,13 @@
+"""The Administrator API (``/arcgis/admin``): one route table built from each resource module."""
+
+from __future__ import annotations
+
+from geosite.http.admin import machines, security, site, system
+from geosite.http.routing import Endpoint
+
+ENDPOINTS: list[Endpoint] = [
+    *site.ENDPOINTS,
+    *machines.ENDPOINTS,
+    *security.ENDPOINTS,
+    *system.ENDPOINTS,
+]

@@ -1,0 +1,247 @@
+"""The site root, site creation, info, health, generateToken and the HTML login."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__
+from geosite.core.logs import LogCode
+from geosite.core.models import Privilege, ServerDirectory
+from geosite.core.security import INVALID_CREDENTIALS, LOCKED
+from geosite.core.site import SiteRequest, create_site
+from geosite.errors import Conflict, GeositeError, InvalidParameter, LoginFailed
+from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
+from geosite.http.tokens import TOKEN_FIELDS, generate_token, login
+
+SOURCE = "Admin"
+
+
+def root(call: Call) -> dict[str, Any]:
+    """``GET /arcgis/admin``: the site's top-level resources."""
+    return call.state.require_site().site.root()
+
+
+def _root_children(call: Call, payload: dict[str, Any]) -> list[str]:
+    return list(payload.get("resources", []))
+
+
+def _json_object(call: Call, *names: str) -> Any:
+    for name in names:
+        value = call.params.get(name)
+        if value is not None:
+            return call.params.json(name)
+    return None
+
+
+def _directories(raw: Any) -> list[ServerDirectory]:
+    if raw is None:
+        return []
+    items = raw.get("directories") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise InvalidParameter("'directories' must be a JSON object with a 'directories' list.")
+    result = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("name") or not item.get("physicalPath"):
+            raise InvalidParameter("Each directory needs a 'name' and a 'physicalPath'.")
+        result.append(
+            ServerDirectory(
+                name=str(item["name"]),
+                physical_path=str(item["physicalPath"]),
+                directory_type=str(item.get("directoryType", "CACHE")).upper(),
+                cleanup_mode=str(item.get("cleanupMode", "NONE")),
+                max_file_age=int(item.get("maxFileAge", 0) or 0),
+                description=str(item.get("description", "")),
+            )
+        )
+    return result
+
+
+def create_new_site(call: Call) -> dict[str, Any]:
+    """``POST /arcgis/admin/createNewSite``: make this machine the first of a new site."""
+    state = call.state
+    if state.open_site() is not None:
+        raise Conflict("This machine already participates in a site.")
+    settings = state.settings
+    store = _json_object(call, "configStoreConnection") or {}
+    if not isinstance(store, dict):
+        raise InvalidParameter("'configStoreConnection' must be a JSON object.")
+    kind = str(store.get("type", "FILESYSTEM")).upper()
+    if kind not in ("FILESYSTEM", "SQLITE"):
+        raise InvalidParameter(
+            f"Unsupported configuration store type '{kind[:32]}'.",
+            details=["Supported types are FILESYSTEM and SQLITE."],
+        )
+    location = store.get("connectionString")
+    log_settings = _json_object(call, "logsSettings", "logSettings", "settings") or {}
+    if not isinstance(log_settings, dict):
+        raise InvalidParameter("The log settings must be a JSON object.")
+    request = SiteRequest(
+        username=call.params.require("username"),
+        password=call.params.require("password"),
+        config_store_path=(settings.data_dir / str(location)) if location else None,
+        directories=_directories(_json_object(call, "directories")),
+        log_settings=log_settings,
+    )
+    machine = settings.machine_name
+    create_site(
+        settings.data_dir,
+        request,
+        state.clock,
+        machine_name=machine,
+        admin_url=_admin_url(call),
+        machine_properties=_ports(call),
+    )
+    runtime = state.require_site()
+    runtime.log.log(
+        "INFO",
+        LogCode.SITE_CREATED,
+        SOURCE,
+        f"Site created with primary site administrator '{request.username}'.",
+        request_id=call.request_id,
+    )
+    return {"status": "success"}
+
+
+def _admin_url(call: Call) -> str:
+    return f"http://{call.state.machine_name.lower()}:{call.state.settings.port}/arcgis/admin"
+
+
+def _ports(call: Call) -> dict[str, Any]:
+    settings = call.state.settings
+    return {"ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}}
+
+
+def info(call: Call) -> dict[str, Any]:
+    """``GET /arcgis/admin/info``: version, time zone and who is asking."""
+    runtime = call.state.require_site()
+    principal = call.principal
+    offset = -time.timezone // 60
+    name = os.environ.get("TZ") or _olson_name()
+    privilege = principal.privilege.name if principal else ""
+    return {
+        "currentversion": str(ARCGIS_CURRENT_VERSION),
+        "fullVersion": ARCGIS_FULL_VERSION,
+        "currentbuild": __version__,
+        "geositeVersion": __version__,
+        "machineName": runtime.site.machine_name,
+        "timezone": {
+            "displayname": f"(UTC{offset // 60:+03d}:{offset % 60:02d}) {time.tzname[0]}",
+            "olsonid": name,
+            "daylightsavings": bool(time.daylight),
+        },
+        "loggedInUser": principal.username if principal else "",
+        "logginInUser": principal.username if principal else "",
+        "loggedInUserPrivilege": privilege,
+    }
+
+
+def _olson_name() -> str:
+    try:
+        return Path("/etc/timezone").read_text().strip() or "UTC"
+    except OSError:
+        return "UTC"
+
+
+def health_check(call: Call) -> dict[str, Any]:
+    """``/arcgis/admin/info/healthCheck`` and ``/arcgis/rest/info/healthCheck`` (public)."""
+    return {"success": True, "siteCreated": call.state.open_site() is not None}
+
+
+def admin_generate_token(call: Call) -> dict[str, Any]:
+    """``POST /arcgis/admin/generateToken`` (administrators and publishers only)."""
+    return generate_token(call, source=SOURCE, minimum=Privilege.PUBLISH)
+
+
+def _safe_redirect(target: str | None) -> str:
+    if target and target.startswith("/arcgis/") and "//" not in target and "\\" not in target:
+        return target
+    return "/arcgis/admin/"
+
+
+def login_page(call: Call) -> Reply:
+    """``/arcgis/admin/login``: the form on GET; sets the login cookie on POST."""
+    redirect = _safe_redirect(call.params.get("redirect"))
+    context = {
+        "heading": "Sign in to the Administrator Directory",
+        "action": "/arcgis/admin/login",
+        "redirect": redirect,
+        "username": "",
+        "message": "",
+    }
+    if call.method != "POST":
+        return Reply(template="login.html", context=context)
+    try:
+        issued = login(call, SOURCE, Privilege.PUBLISH)
+    except LoginFailed as exc:
+        message = LOCKED if LOCKED in exc.details else INVALID_CREDENTIALS
+        context.update(username=call.params.get("username") or "", message=message)
+        return Reply(template="login.html", context=context, status=401)
+    except GeositeError as exc:
+        context.update(message=" ".join(exc.messages + exc.details))
+        return Reply(template="login.html", context=context, status=403)
+    max_age = max(1, (issued.expires_ms - call.state.clock.now_ms()) // 1000)
+    return Reply(redirect=redirect, set_cookie=(issued.token, max_age))
+
+
+def logout(call: Call) -> Reply:
+    """``/arcgis/admin/logout``: forget the login cookie."""
+    return Reply(redirect="/arcgis/admin/login", clear_cookie=True)
+
+
+SITE_FIELDS = (
+    Field("username", "Primary site administrator", required=True),
+    Field("password", "Password", kind="password", required=True),
+    Field(
+        "configStoreConnection",
+        "Config store connection (JSON)",
+        kind="textarea",
+        default='{"type": "FILESYSTEM"}',
+    ),
+    Field("directories", "Server directories (JSON)", kind="textarea"),
+    Field(
+        "logsSettings",
+        "Log settings (JSON)",
+        kind="textarea",
+        default='{"logLevel": "FINE", "maxLogFileAge": 90}',
+    ),
+)
+
+ENDPOINTS = [
+    Endpoint(
+        "/",
+        root,
+        title="Site",
+        children=_root_children,
+        operations=("generateToken",),
+        description="The root of the ArcGIS Server Administrator API of this site.",
+    ),
+    Endpoint(
+        "/createNewSite",
+        create_new_site,
+        kind=OPERATION,
+        privilege=None,
+        needs_site=False,
+        title="Create Site",
+        fields=SITE_FIELDS,
+        description="Creates a new site with this machine as its first member.",
+    ),
+    Endpoint(
+        "/generateToken",
+        admin_generate_token,
+        kind=OPERATION,
+        privilege=None,
+        title="Generate Token",
+        fields=TOKEN_FIELDS,
+        allow_get=True,
+        description="Generates a token for an administrator or a publisher.",
+    ),
+    Endpoint("/login", login_page, privilege=None, title="Login"),
+    Endpoint("/logout", logout, privilege=None, needs_site=False, title="Logout"),
+    Endpoint("/info", info, title="Info", children=("healthCheck",)),
+    Endpoint(
+        "/info/healthCheck", health_check, privilege=None, needs_site=False, title="Health Check"
+    ),
+]

@@ -1,0 +1,121 @@
+"""The other top-level resources: system, services, clusters, data, uploads, logs, mode, usage.
+
+Later capabilities fill these in; until then each answers with ArcGIS's shape holding what
+the site really has (server directories, log settings) or nothing (no services yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geosite.errors import NotFound
+from geosite.http.routing import Call, Endpoint
+
+SYSTEM_FOLDER = {
+    "folderName": "System",
+    "description": "Services that the server manages.",
+    "webEncrypted": False,
+    "isDefault": True,
+}
+
+
+def _site(call: Call) -> Any:
+    return call.state.require_site().site
+
+
+def system(call: Call) -> dict[str, Any]:
+    """``GET /admin/system``."""
+    _site(call)
+    return {"resources": ["directories"]}
+
+
+def directories(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/directories``: the server directories of the site."""
+    return {"directories": [d.public() for d in _site(call).store.list_directories()]}
+
+
+def services(call: Call) -> dict[str, Any]:
+    """``GET /admin/services``: the root folder (no services are published yet)."""
+    _site(call)
+    return {
+        "folderName": "/",
+        "description": "Root folder",
+        "webEncrypted": False,
+        "isDefault": True,
+        "folders": ["System"],
+        "foldersDetail": [SYSTEM_FOLDER],
+        "services": [],
+    }
+
+
+def folder(call: Call) -> dict[str, Any]:
+    """``GET /admin/services/{folder}`` (folder names ignore case)."""
+    _site(call)
+    name = call.args["folder"]
+    if name.lower() != "system":
+        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
+    return {**SYSTEM_FOLDER, "services": []}
+
+
+def _folders(call: Call, payload: dict[str, Any]) -> list[str]:
+    return list(payload.get("folders", []))
+
+
+def clusters(call: Call) -> dict[str, Any]:
+    """``GET /admin/clusters`` (clusters are deprecated in ArcGIS; a site has none)."""
+    _site(call)
+    return {"clusters": []}
+
+
+def data(call: Call) -> dict[str, Any]:
+    """``GET /admin/data``: registered data stores (none yet)."""
+    _site(call)
+    return {"resources": []}
+
+
+def uploads(call: Call) -> dict[str, Any]:
+    """``GET /admin/uploads``: uploaded items (none yet)."""
+    _site(call)
+    return {"items": []}
+
+
+def logs(call: Call) -> dict[str, Any]:
+    """``GET /admin/logs``."""
+    _site(call)
+    return {"resources": ["settings"]}
+
+
+def log_settings(call: Call) -> dict[str, Any]:
+    """``GET /admin/logs/settings``: the site's log settings."""
+    return {"settings": _site(call).store.get_setting("logSettings") or {}}
+
+
+def mode(call: Call) -> dict[str, Any]:
+    """``GET /admin/mode``: the site is editable."""
+    site = _site(call).store.get_setting("site") or {}
+    return {"siteMode": "EDITABLE", "lastModified": site.get("createdMs", 0)}
+
+
+def usage_reports(call: Call) -> dict[str, Any]:
+    """``GET /admin/usagereports``: usage reports (none yet)."""
+    _site(call)
+    return {"metrics": []}
+
+
+def _children(call: Call, payload: dict[str, Any]) -> list[str]:
+    return list(payload.get("resources", []))
+
+
+ENDPOINTS = [
+    Endpoint("/system", system, title="System", children=_children),
+    Endpoint("/system/directories", directories, title="Server Directories"),
+    Endpoint("/services", services, title="Root Folder", children=_folders),
+    Endpoint("/services/{folder}", folder),
+    Endpoint("/clusters", clusters, title="Clusters"),
+    Endpoint("/data", data, title="Data"),
+    Endpoint("/uploads", uploads, title="Uploads"),
+    Endpoint("/logs", logs, title="Logs", children=_children),
+    Endpoint("/logs/settings", log_settings, title="Log Settings"),
+    Endpoint("/mode", mode, title="Mode"),
+    Endpoint("/usagereports", usage_reports, title="Usage Reports"),
+]

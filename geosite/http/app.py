@@ -1,0 +1,61 @@
+"""``create_app(settings)``: the ASGI application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from geosite.core.clock import Clock, SystemClock
+from geosite.http import admin, rest
+from geosite.http.dispatch import Area, handle
+from geosite.http.errors import ADMIN, REST
+from geosite.http.render import SECURITY_HEADERS
+from geosite.http.routing import Router
+from geosite.http.state import AppState
+from geosite.settings import Settings
+
+_STATIC = Path(__file__).parent / "static"
+_METHODS = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"]
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    """Build the application for one process; the site is opened at startup."""
+    state = AppState(settings=settings, clock=clock or SystemClock())
+    areas = [
+        Area(ADMIN, "/arcgis/admin", Router(admin.ENDPOINTS), "Admin"),
+        Area(REST, "/arcgis/rest", Router(rest.REST_ENDPOINTS), "Rest"),
+        Area(REST, "/arcgis/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
+    ]
+    elsewhere = Area(REST, "", Router([]), "Rest")
+
+    async def entry(request: Request) -> Response:
+        path = request.url.path
+        folded = path.lower()
+        for area in areas:
+            if folded == area.prefix or folded.startswith(area.prefix + "/"):
+                rel = path[len(area.prefix) :].rstrip("/") or "/"
+                return await handle(request, state, area, rel)
+        if folded in ("/", "/arcgis", "/arcgis/"):
+            return RedirectResponse("/arcgis/admin/", status_code=302, headers=SECURITY_HEADERS)
+        if folded == "/arcgis/static/geosite.css":
+            return FileResponse(_STATIC / "geosite.css", headers=SECURITY_HEADERS)
+        # Anything else is answered as the REST area answers an unknown resource.
+        return await handle(request, state, elsewhere, path)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.open_site()
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = Starlette(routes=[Route("/{path:path}", entry, methods=_METHODS)], lifespan=lifespan)
+    app.state.geosite = state
+    return app

@@ -1,0 +1,319 @@
+"""The request pipeline shared by every resource: parse, authenticate, run, render, log.
+
+The handler and the checks around it run in a worker thread (the core is synchronous); the
+event loop only reads the body and writes the answer. Every failure, expected or not, ends in
+one of the two ArcGIS envelopes: never a traceback, never a 5xx for bad input.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from geosite.core.logs import LogCode
+from geosite.core.models import Principal
+from geosite.errors import (
+    BadRequest,
+    Forbidden,
+    GeositeError,
+    InternalError,
+    InvalidToken,
+    MethodNotAllowed,
+    NotFound,
+    TokenRequired,
+)
+from geosite.http import pages
+from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
+from geosite.http.errors import ADMIN, envelope
+from geosite.http.params import Params, read_params
+from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
+from geosite.http.routing import OPERATION, Call, Match, Reply, Router
+from geosite.http.state import AppState
+
+_PREFLIGHT_HEADERS = {
+    **SECURITY_HEADERS,
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers": "Content-Type, X-Esri-Authorization, Authorization",
+    "access-control-max-age": "86400",
+}
+
+
+@dataclass(frozen=True)
+class Area:
+    """A part of the URL space with its envelope, router and default format."""
+
+    name: str  # "admin" or "rest"
+    prefix: str  # "/arcgis/admin"
+    router: Router
+    source: str  # log source
+    default_format: str = "html"
+
+
+@dataclass
+class Outcome:
+    """What running a request produced (built in the worker thread)."""
+
+    response: Response
+    user: str = ""
+    code: int = 200
+    error: GeositeError | None = None
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def handle(request: Request, state: AppState, area: Area, rel: str) -> Response:
+    """Run one request in ``area``; ``rel`` is the path below the area's prefix."""
+    started = time.perf_counter()
+    request_id = secrets.token_hex(8)
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=_PREFLIGHT_HEADERS)
+    fmt = "json"
+    try:
+        if request.method not in ("GET", "POST", "HEAD"):
+            raise MethodNotAllowed()
+        params = await read_params(
+            request,
+            state.settings.max_body_bytes,
+            state.settings.max_param_bytes,
+            state.settings.max_fields,
+        )
+        fmt = (params.get("f") or area.default_format).strip().lower()
+        outcome = await anyio.to_thread.run_sync(
+            _run, request, state, area, rel, params, fmt, request_id
+        )
+    except GeositeError as exc:
+        outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
+    _log_request(state, area, request, outcome, started, request_id)
+    return outcome.response
+
+
+def _run(
+    request: Request,
+    state: AppState,
+    area: Area,
+    rel: str,
+    params: Params,
+    fmt: str,
+    request_id: str,
+) -> Outcome:
+    match = area.router.match(rel)
+    call: Call | None = None
+    try:
+        if fmt not in FORMATS:
+            fmt = "json"
+            raise BadRequest("Invalid format. Supported formats are html, json and pjson.")
+        callback = params.get("callback")
+        if callback is not None and fmt != "html":
+            if area.name == ADMIN:
+                raise BadRequest("JSONP is not supported by the Administrator API.")
+            if not valid_callback(callback):
+                raise BadRequest("Invalid callback name.")
+        if match is None:
+            name = rel.rstrip("/").rsplit("/", 1)[-1] or area.prefix.rsplit("/", 1)[-1]
+            raise NotFound(f"Could not find resource or operation '{name}' on the system.")
+        call = _authorize(request, state, area, match, params, request_id)
+        endpoint = match.endpoint
+        if endpoint.kind == OPERATION and request.method != "POST":
+            if fmt == "html":
+                return Outcome(pages.operation_page(area, rel, match, call, None), _user(call))
+            if not endpoint.allow_get:
+                raise MethodNotAllowed(f"Operation '{rel.rsplit('/', 1)[-1]}' requires POST.")
+        if (
+            endpoint.kind == OPERATION
+            and request.method == "POST"
+            and call.principal
+            and call.principal.via_cookie
+            and not csrf_ok(call.csrf_token, params.get("csrfToken"))
+        ):
+            raise Forbidden("The form has expired. Reload the page and try again.")
+        result = endpoint.handler(call)
+        if endpoint.kind == OPERATION and area.name == ADMIN and state.runtime is not None:
+            state.runtime.log.log(
+                "INFO",
+                LogCode.ADMIN_OPERATION,
+                area.source,
+                f"Operation '{rel}' completed.",
+                user=_user(call),
+                request_id=request_id,
+            )
+        return Outcome(_answer(result, area, rel, match, call, fmt, callback), _user(call))
+    except GeositeError as exc:
+        return _failure(exc, request, state, area, rel, match, call, fmt, params)
+    except Exception as exc:
+        print(f"geosite: unexpected error in request {request_id}:", file=sys.stderr)
+        traceback.print_exc()
+        if state.runtime is not None:
+            state.runtime.log.log(
+                "SEVERE",
+                LogCode.INTERNAL_ERROR,
+                area.source,
+                f"Unexpected {type(exc).__name__} in '{rel}'.",
+                request_id=request_id,
+            )
+        error = InternalError()
+        return _failure(error, request, state, area, rel, match, call, fmt, params)
+
+
+def _user(call: Call | None) -> str:
+    return call.principal.username if call and call.principal else ""
+
+
+def _authorize(
+    request: Request, state: AppState, area: Area, match: Match, params: Params, request_id: str
+) -> Call:
+    endpoint = match.endpoint
+    runtime = state.require_site() if endpoint.needs_site else state.open_site()
+    token, via_cookie = token_from(request, params)
+    principal: Principal | None = None
+    client_ip = _client_ip(request)
+    referer = request.headers.get("referer", "")
+    if endpoint.privilege is not None:
+        if token is None:
+            raise TokenRequired()
+        assert runtime is not None  # protected endpoints always need the site
+        principal = runtime.auth.verify(token, client_ip, referer)
+        if principal.privilege < endpoint.privilege:
+            raise Forbidden()
+    elif token is not None and runtime is not None:
+        try:
+            principal = runtime.auth.verify(token, client_ip, referer)
+        except GeositeError:
+            principal = None
+    if principal is not None and via_cookie:
+        principal = Principal(
+            principal.username,
+            principal.privilege,
+            principal.expires_ms,
+            via_cookie=True,
+            token_nonce=principal.token_nonce,
+        )
+    return Call(
+        state=state,
+        params=params,
+        args=match.args,
+        principal=principal,
+        client_ip=client_ip,
+        referer=referer,
+        scheme=request.url.scheme,
+        host=request.headers.get("host", "localhost"),
+        method=request.method,
+        path=request.url.path,
+        request_id=request_id,
+        csrf_token=csrf_token_for(token) if token and via_cookie and principal else "",
+    )
+
+
+def _answer(
+    result: dict[str, Any] | Reply,
+    area: Area,
+    rel: str,
+    match: Match,
+    call: Call,
+    fmt: str,
+    callback: str | None,
+) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(payload=result)
+    if reply.redirect is not None:
+        response: Response = RedirectResponse(
+            reply.redirect, status_code=303, headers=SECURITY_HEADERS
+        )
+    elif fmt == "html":
+        if reply.template is not None:
+            response = pages.special_page(reply, call)
+        elif match.endpoint.kind == OPERATION:
+            response = pages.operation_page(area, rel, match, call, reply.payload)
+        else:
+            response = pages.resource_page(area, rel, match, call, reply.payload)
+    else:
+        response = json_response(reply.payload, fmt, callback if area.name != ADMIN else None)
+    if reply.set_cookie is not None:
+        token, max_age = reply.set_cookie
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=max_age,
+            path="/arcgis",
+            httponly=True,
+            samesite="strict",
+            secure=call.is_https,
+        )
+    if reply.clear_cookie:
+        response.delete_cookie(
+            COOKIE, path="/arcgis", httponly=True, samesite="strict", secure=call.is_https
+        )
+    return response
+
+
+def _failure(
+    error: GeositeError,
+    request: Request,
+    state: AppState,
+    area: Area,
+    rel: str,
+    match: Match | None,
+    call: Call | None,
+    fmt: str,
+    params: Params,
+) -> Outcome:
+    user = _user(call)
+    if fmt == "html":
+        if isinstance(error, TokenRequired | InvalidToken) and area.name == ADMIN:
+            target = "/arcgis/admin/login?redirect=" + quote(request.url.path, safe="/")
+            response: Response = RedirectResponse(target, status_code=302, headers=SECURITY_HEADERS)
+            if isinstance(error, InvalidToken) and request.cookies.get(COOKIE):
+                response.delete_cookie(COOKIE, path="/arcgis")
+            return Outcome(response, user, error.code, error)
+        return Outcome(pages.error_page(area, rel, error, state, call), user, error.code, error)
+    callback = params.get("callback") if area.name != ADMIN else None
+    if callback is not None and not valid_callback(callback):
+        callback = None
+    return Outcome(
+        json_response(envelope(error, area.name), fmt, callback), user, error.code, error
+    )
+
+
+def _log_request(
+    state: AppState, area: Area, request: Request, outcome: Outcome, started: float, request_id: str
+) -> None:
+    runtime = state.runtime
+    if runtime is None:
+        return
+    elapsed = (time.perf_counter() - started) * 1000
+    method = request.method
+    path = request.url.path  # never the query string: it may carry a token or a password
+    error = outcome.error
+    if error is None:
+        runtime.log.log(
+            "FINE",
+            LogCode.REQUEST_COMPLETED,
+            area.source,
+            f"{method} {path} completed.",
+            user=outcome.user,
+            elapsed_ms=elapsed,
+            request_id=request_id,
+            method=method,
+        )
+        return
+    code = LogCode.TOKEN_REJECTED if error.code in (498, 499) else LogCode.REQUEST_REJECTED
+    level = "SEVERE" if error.code >= 500 else "WARNING"
+    runtime.log.log(
+        level,
+        code,
+        area.source,
+        f"{method} {path} failed with code {error.code}: {error.messages[0]}",
+        user=outcome.user,
+        elapsed_ms=elapsed,
+        request_id=request_id,
+        method=method,
+    )

@@ -1,0 +1,101 @@
+"""HTML pages of the Administrator Directory and the Services Directory.
+
+Every page gets the same dict the JSON answer has, plus breadcrumbs, links to child resources
+and operations, and a JSON link. Templates autoescape everything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from geosite.errors import GeositeError, NoSite
+from geosite.http.errors import ADMIN, html_status
+from geosite.http.render import html_response, pretty
+from geosite.http.routing import Call, Match, Reply
+
+if TYPE_CHECKING:
+    from geosite.http.dispatch import Area
+    from geosite.http.state import AppState
+
+TITLES = {ADMIN: "ArcGIS Server Administrator Directory", "rest": "ArcGIS REST Services Directory"}
+
+
+def _crumbs(area: Area, rel: str) -> list[tuple[str, str]]:
+    crumbs = [("Home", area.prefix + "/")]
+    href = area.prefix
+    for segment in [s for s in rel.strip("/").split("/") if s]:
+        href += "/" + quote(segment)
+        crumbs.append((segment, href))
+    return crumbs
+
+
+def _base(area: Area, rel: str, call: Call | None, title: str) -> dict[str, Any]:
+    here = area.prefix + ("/" + rel.strip("/") if rel.strip("/") else "")
+    return {
+        "site_title": TITLES.get(area.name, TITLES["rest"]),
+        "area": area.name,
+        "title": title,
+        "crumbs": _crumbs(area, rel),
+        "here": here,
+        "user": call.principal.username if call and call.principal else "",
+        "csrf": call.csrf_token if call else "",
+    }
+
+
+def _title(match: Match, rel: str) -> str:
+    return match.endpoint.title or rel.strip("/").rsplit("/", 1)[-1] or "Home"
+
+
+def resource_page(
+    area: Area, rel: str, match: Match, call: Call, payload: dict[str, Any]
+) -> Response:
+    """The page of a resource: properties, child resources, operations."""
+    context = _base(area, rel, call, _title(match, rel))
+    here = context["here"]
+    context.update(
+        properties=payload,
+        description=match.endpoint.description,
+        children=[
+            (name, f"{here}/{quote(name)}") for name in match.endpoint.child_names(call, payload)
+        ],
+        operations=[(name, f"{here}/{quote(name)}") for name in match.endpoint.operations],
+    )
+    return html_response("resource.html", context)
+
+
+def operation_page(
+    area: Area, rel: str, match: Match, call: Call, result: dict[str, Any] | None
+) -> Response:
+    """The form of an operation, with the answer once it was submitted."""
+    context = _base(area, rel, call, _title(match, rel))
+    values = {f.name: call.params.get(f.name, f.default) or "" for f in match.endpoint.fields}
+    context.update(
+        description=match.endpoint.description,
+        fields=match.endpoint.fields,
+        values=values,
+        result=pretty(result) if result is not None else None,
+        failed=bool(result and result.get("status") == "error"),
+    )
+    return html_response("operation.html", context)
+
+
+def special_page(reply: Reply, call: Call) -> Response:
+    """A page with its own template (the login form)."""
+    context = {"site_title": TITLES[ADMIN], "user": "", "crumbs": [], **reply.context}
+    return html_response(reply.template or "error.html", context, status=reply.status)
+
+
+def error_page(
+    area: Area, rel: str, error: GeositeError, state: AppState, call: Call | None
+) -> Response:
+    """An error shown as a page, with a way forward where there is one."""
+    context = _base(area, rel, call, "Error")
+    context.update(
+        code=error.code,
+        messages=error.messages + error.details,
+        create_site=isinstance(error, NoSite),
+    )
+    return html_response("error.html", context, status=html_status(error))

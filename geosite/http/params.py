@@ -1,0 +1,145 @@
+"""Request parameters, merged once for every resource: query string, form and multipart.
+
+ArcGIS conventions: GET and POST are interchangeable for reads, the body and the query string
+are merged (the body wins), an empty value means the parameter is absent, booleans come in any
+case (``true``, ``True``, ``TRUE``, ``1``), and JSON-valued parameters arrive as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from geosite.errors import BadRequest, InvalidParameter
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class Params:
+    """Merged request parameters; names match exactly first, then case-insensitively."""
+
+    def __init__(self, values: dict[str, str], query_names: frozenset[str] = frozenset()) -> None:
+        self._values = {k: v for k, v in values.items() if v != ""}
+        self._folded = {k.lower(): v for k, v in self._values.items()}
+        self.query_names = query_names
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The parameter's text, or ``default`` when absent or empty."""
+        value = self._values.get(name)
+        if value is None:
+            value = self._folded.get(name.lower())
+        return default if value is None else value
+
+    def require(self, name: str) -> str:
+        """The parameter's text; raises ``BadRequest`` when it is missing."""
+        value = self.get(name)
+        if value is None:
+            raise BadRequest(f"Missing parameter '{name}'.")
+        return value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        """The parameter as a boolean."""
+        value = self.get(name)
+        if value is None:
+            return default
+        folded = value.strip().lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise InvalidParameter(f"Parameter '{name}' must be true or false.")
+
+    def integer(
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        """The parameter as an integer within bounds."""
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise InvalidParameter(f"Parameter '{name}' must be an integer.") from None
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise InvalidParameter(f"Parameter '{name}' is out of range.")
+        return number
+
+    def json(self, name: str) -> Any:
+        """The parameter parsed as JSON (None when absent)."""
+        value = self.get(name)
+        if value is None:
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise InvalidParameter(f"Parameter '{name}' is not valid JSON.") from None
+
+    def in_query(self, name: str) -> bool:
+        """Whether the parameter was given in the URL's query string."""
+        return name in self.query_names or name.lower() in {n.lower() for n in self.query_names}
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+
+async def read_params(request: Request, max_body: int, max_param: int, max_fields: int) -> Params:
+    """Merge the query string and the body of ``request`` into ``Params``."""
+    query = request.url.query
+    if len(query) > max_body:
+        raise BadRequest("The request is too large.")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:
+        raise BadRequest("Too many parameters.") from None
+    values: dict[str, str] = dict(pairs)
+    query_names = frozenset(values)
+    if request.method == "POST":
+        values.update(await _body_params(request, max_body, max_param, max_fields))
+    for name, value in values.items():
+        if len(value) > max_param:
+            raise BadRequest(f"Parameter '{name[:64]}' is too large.")
+    return Params(values, query_names)
+
+
+async def _body_params(
+    request: Request, max_body: int, max_param: int, max_fields: int
+) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise BadRequest("The request is too large.")
+    if content_type == "multipart/form-data":
+        try:
+            form = await request.form(max_files=16, max_fields=max_fields, max_part_size=max_param)
+        except Exception as exc:  # python-multipart and starlette raise several types here
+            raise BadRequest("The multipart request could not be read.") from exc
+        result: dict[str, str] = {}
+        for key, item in form.multi_items():
+            if isinstance(item, UploadFile):
+                continue
+            result[key] = item
+        return result
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_body:
+            raise BadRequest("The request is too large.")
+    if not body:
+        return {}
+    if content_type in ("application/x-www-form-urlencoded", "", "text/plain"):
+        try:
+            text = body.decode("utf-8")
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest("The request body could not be read.") from None
+    return {}

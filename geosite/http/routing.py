@@ -1,0 +1,139 @@
+"""Declarative route tables: each resource and operation is one ``Endpoint`` row.
+
+A row names its path pattern, its handler (a plain function of a ``Call`` that returns a
+dict), whether it is a resource (GET and POST) or an operation (POST, with an HTML form on
+GET), the privilege it needs, and what the Administrator Directory shows about it: child
+resources, operations and the parameters of its form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from geosite.core.models import Principal, Privilege
+from geosite.http.params import Params
+
+if TYPE_CHECKING:
+    from geosite.http.state import AppState
+
+RESOURCE = "resource"
+OPERATION = "operation"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of an operation's HTML form."""
+
+    name: str
+    label: str = ""
+    kind: Literal["text", "password", "textarea", "select", "number"] = "text"
+    options: Sequence[str] = ()
+    required: bool = False
+    default: str = ""
+
+
+@dataclass
+class Call:
+    """Everything a handler may use about the request, already parsed."""
+
+    state: AppState
+    params: Params
+    args: dict[str, str]
+    principal: Principal | None
+    client_ip: str
+    referer: str
+    scheme: str
+    host: str
+    method: str
+    path: str
+    request_id: str
+    csrf_token: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host`` as the client addressed this server."""
+        return f"{self.scheme}://{self.host}"
+
+    @property
+    def is_https(self) -> bool:
+        """Whether the request came over TLS."""
+        return self.scheme == "https"
+
+
+@dataclass
+class Reply:
+    """A handler answer that needs more than a dict: cookies, a redirect or a special page."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    redirect: str | None = None
+    set_cookie: tuple[str, int] | None = None  # (token, max_age_s)
+    clear_cookie: bool = False
+    template: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+Handler = Callable[[Call], "dict[str, Any] | Reply"]
+Children = Callable[[Call, dict[str, Any]], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One resource or operation of the API."""
+
+    pattern: str
+    handler: Handler
+    kind: str = RESOURCE
+    privilege: Privilege | None = Privilege.ADMINISTER
+    needs_site: bool = True
+    title: str = ""
+    children: Sequence[str] | Children = ()
+    operations: Sequence[str] = ()
+    fields: Sequence[Field] = ()
+    allow_get: bool = False
+    description: str = ""
+
+    def child_names(self, call: Call, payload: dict[str, Any]) -> list[str]:
+        """Names of child resources to link from the HTML page."""
+        if callable(self.children):
+            return list(self.children(call, payload))
+        return list(self.children)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A matched endpoint with the values of its ``{placeholders}``."""
+
+    endpoint: Endpoint
+    args: dict[str, str]
+
+
+class Router:
+    """Match normalised paths against a table; static segments ignore case, as ArcGIS does."""
+
+    def __init__(self, endpoints: Sequence[Endpoint]) -> None:
+        self.endpoints = list(endpoints)
+        self._compiled = [(self._compile(e.pattern), e) for e in self.endpoints]
+
+    @staticmethod
+    def _compile(pattern: str) -> re.Pattern[str]:
+        parts = []
+        for segment in pattern.strip("/").split("/"):
+            if not segment:
+                continue
+            if segment.startswith("{") and segment.endswith("}"):
+                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            else:
+                parts.append(re.escape(segment))
+        return re.compile("^/" + "/".join(parts) + "$", re.IGNORECASE)
+
+    def match(self, path: str) -> Match | None:
+        """The endpoint for ``path`` (no trailing slash), or None."""
+        for regex, endpoint in self._compiled:
+            found = regex.match(path)
+            if found:
+                return Match(endpoint, found.groupdict())
+        return None

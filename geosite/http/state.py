@@ -1,0 +1,87 @@
+"""Per-process application state: settings, clock, and the site once this machine has one."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from geosite.core.clock import Clock
+from geosite.core.logs import LogCode, LogWriter
+from geosite.core.security import Authenticator
+from geosite.core.site import Site, local_machine_name, read_pointer
+from geosite.errors import NoSite
+from geosite.settings import Settings
+
+
+@dataclass
+class SiteRuntime:
+    """The open site with the services built on it."""
+
+    site: Site
+    auth: Authenticator
+    log: LogWriter
+
+
+@dataclass
+class AppState:
+    """What every request of this process shares."""
+
+    settings: Settings
+    clock: Clock
+    runtime: SiteRuntime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def machine_name(self) -> str:
+        """This machine's name (from the site when it has one)."""
+        if self.runtime is not None:
+            return self.runtime.site.machine_name
+        return self.settings.machine_name or local_machine_name()
+
+    def open_site(self) -> SiteRuntime | None:
+        """Open the site when this machine belongs to one (also after ``createNewSite``)."""
+        if self.runtime is not None:
+            return self.runtime
+        if read_pointer(self.settings.data_dir) is None:
+            return None
+        with self._lock:
+            if self.runtime is None:
+                site = Site.open(self.settings.data_dir, self.clock)
+                if site is None:
+                    return None
+                log = LogWriter(
+                    site.logs,
+                    self.clock,
+                    site.machine_name,
+                    site.log_level,
+                    on_tick=lambda: site.store.touch_machine(
+                        site.machine_name, self.clock.now_ms()
+                    ),
+                )
+                self.runtime = SiteRuntime(
+                    site, Authenticator(site.store, self.clock, self.settings.lockout), log
+                )
+                log.log(
+                    "INFO",
+                    LogCode.SERVER_STARTED,
+                    "Server",
+                    f"Server process started on machine {site.machine_name}.",
+                )
+        return self.runtime
+
+    def require_site(self) -> SiteRuntime:
+        """The open site, or ``NoSite`` for a machine that belongs to none."""
+        runtime = self.open_site()
+        if runtime is None:
+            raise NoSite(self.machine_name)
+        return runtime
+
+    def close(self) -> None:
+        """Flush logs and close the stores."""
+        if self.runtime is not None:
+            self.runtime.log.log(
+                "INFO", LogCode.SERVER_STOPPED, "Server", "Server process stopping."
+            )
+            self.runtime.log.close()
+            self.runtime.site.close()
+            self.runtime = None

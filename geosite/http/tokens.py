@@ -1,0 +1,81 @@
+"""generateToken, shared by ``/arcgis/admin/generateToken`` and ``/arcgis/tokens``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geosite.core.logs import LogCode
+from geosite.core.models import Privilege
+from geosite.core.security import LOCKED, IssuedToken
+from geosite.errors import Forbidden, LoginFailed, MethodNotAllowed
+from geosite.http.routing import Call, Field
+
+TOKEN_FIELDS = (
+    Field("username", "Username", required=True),
+    Field("password", "Password", kind="password", required=True),
+    Field("client", "Client", kind="select", options=("requestip", "referer", "ip")),
+    Field("referer", "Webapp URL (referer)"),
+    Field("ip", "IP address"),
+    Field("expiration", "Expiration (minutes)", kind="number"),
+)
+NO_CREDENTIALS_IN_URL = (
+    "Generate Token request should not contain username and password in the query string."
+)
+
+
+def login(call: Call, source: str, minimum: Privilege | None) -> IssuedToken:
+    """Check the credentials in ``call`` and issue a token (used by every login route)."""
+    runtime = call.state.require_site()
+    params = call.params
+    username = params.get("username") or ""
+    try:
+        user = runtime.auth.authenticate(username, params.get("password") or "", call.client_ip)
+    except LoginFailed as exc:
+        locked = LOCKED in exc.details
+        runtime.log.log(
+            "SEVERE" if locked else "WARNING",
+            LogCode.ACCOUNT_LOCKED if locked else LogCode.LOGIN_FAILED,
+            source,
+            "Login refused: account or address locked."
+            if locked
+            else f"Failed login attempt for user '{username[:128]}'.",
+            request_id=call.request_id,
+        )
+        raise
+    privilege = runtime.auth.privilege_of(user)
+    if minimum is not None and (privilege is None or privilege < minimum):
+        raise Forbidden(
+            "Unable to generate token.",
+            details=["The user has no administrative or publisher privileges."],
+        )
+    client = params.get("client")
+    if client is None:
+        client = "referer" if params.get("referer") else "requestip"
+    expiration = params.integer("expiration")
+    issued = runtime.auth.issue_token(
+        user,
+        client=client,
+        referer=params.get("referer") or "",
+        ip=params.get("ip") or "",
+        request_ip=call.client_ip,
+        expiration_min=expiration if expiration is not None and expiration > 0 else None,
+    )
+    runtime.log.log(
+        "INFO",
+        LogCode.TOKEN_ISSUED,
+        source,
+        f"Token issued to user '{user.username}'.",
+        user=user.username,
+        request_id=call.request_id,
+    )
+    return issued
+
+
+def generate_token(call: Call, *, source: str, minimum: Privilege | None) -> dict[str, Any]:
+    """The generateToken operation: ``{"token", "expires", "ssl"}``."""
+    runtime = call.state.require_site()
+    allow_get = runtime.auth.token_policy().allow_http_get
+    if not allow_get and (call.method != "POST" or call.params.in_query("password")):
+        raise MethodNotAllowed("Method not supported.", details=[NO_CREDENTIALS_IN_URL])
+    issued = login(call, source, minimum)
+    return {"token": issued.token, "expires": issued.expires_ms, "ssl": call.is_https}

@@ -1,0 +1,61 @@
+"""Configuration of one geosite process: one typed object, built once and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geosite.core.models import LockoutPolicy
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``geosite serve`` and ``create_app`` need to know.
+
+    Every field can also be set from an environment variable named ``GEOSITE_<FIELD>``
+    (documented in ``docs/configuration.md``).
+    """
+
+    data_dir: Path = Path("geosite-data")
+    host: str = "127.0.0.1"
+    port: int = 6080
+    https_port: int = 6443
+    workers: int = 1
+    admin_user: str = "siteadmin"
+    admin_password: str | None = None
+    no_site: bool = False
+    machine_name: str | None = None
+    started_ms: int = 0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_param_bytes: int = 1024 * 1024
+    max_fields: int = 1000
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings from ``GEOSITE_*`` environment variables, with defaults for the rest."""
+        defaults = cls()
+        return cls(
+            data_dir=Path(os.environ.get("GEOSITE_DATA_DIR", str(defaults.data_dir))),
+            host=os.environ.get("GEOSITE_HOST", defaults.host),
+            port=_env_int("GEOSITE_PORT", defaults.port),
+            https_port=_env_int("GEOSITE_HTTPS_PORT", defaults.https_port),
+            workers=_env_int("GEOSITE_WORKERS", defaults.workers),
+            admin_user=os.environ.get("GEOSITE_ADMIN_USER", defaults.admin_user),
+            admin_password=os.environ.get("GEOSITE_ADMIN_PASSWORD") or None,
+            machine_name=(os.environ.get("GEOSITE_MACHINE_NAME") or "").upper() or None,
+            max_body_bytes=_env_int("GEOSITE_MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),
+            lockout=LockoutPolicy(
+                max_failures=_env_int("GEOSITE_LOCKOUT_FAILURES", 5),
+                window_s=_env_int("GEOSITE_LOCKOUT_WINDOW_S", 900),
+                lock_s=_env_int("GEOSITE_LOCKOUT_DURATION_S", 900),
+                max_failures_per_address=_env_int("GEOSITE_LOCKOUT_ADDRESS_FAILURES", 100),
+            ),
+        )

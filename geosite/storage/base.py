@@ -1,0 +1,140 @@
+"""The site store and the log store: the interfaces every backend implements.
+
+The core talks to these interfaces only. SQLite (``geosite.storage.sqlite``) is the default
+backend; every backend must pass the shared contract suite in ``geosite.storage.testing``.
+
+Errors: methods raise ``geosite.errors.Conflict`` when a unique name is taken, and return
+None (never raise) for a missing row. Any other failure is a bug in the backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+
+
+class SiteStore(abc.ABC):
+    """Configuration state of one site, shared by all of its machines and workers."""
+
+    @abc.abstractmethod
+    def initialize_schema(self) -> None:
+        """Create the tables when missing (idempotent)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections held by this process."""
+
+    # -- site -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_setting(self, key: str) -> Any | None:
+        """Return the JSON value stored under ``key``, or None."""
+
+    @abc.abstractmethod
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key`` (durably)."""
+
+    # -- users ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_user(self, user: User) -> None:
+        """Add a user; raises Conflict when the name (case-insensitive) exists."""
+
+    @abc.abstractmethod
+    def get_user(self, username: str) -> User | None:
+        """Return the user with this name (case-insensitive), or None."""
+
+    @abc.abstractmethod
+    def search_users(self, text: str, max_count: int) -> tuple[list[User], bool]:
+        """Users whose name, full name or email contains ``text``; (users, has_more)."""
+
+    @abc.abstractmethod
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace the user's password hash and end its tokens; False when no such user."""
+
+    @abc.abstractmethod
+    def bump_token_version(self, username: str) -> None:
+        """Invalidate every token of the user by moving its credential version."""
+
+    @abc.abstractmethod
+    def user_privilege(self, username: str) -> Privilege | None:
+        """The highest privilege among the user's roles, or None when it has none."""
+
+    # -- token signing keys -------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_token_key(self, secret: str) -> int:
+        """Store a new signing secret and return its version (it becomes the current one)."""
+
+    @abc.abstractmethod
+    def current_token_key(self) -> tuple[int, str] | None:
+        """Return (version, secret) of the newest signing key, or None."""
+
+    @abc.abstractmethod
+    def token_key(self, version: int) -> str | None:
+        """Return the secret of key ``version``, or None when it does not exist."""
+
+    # -- machines and directories ---------------------------------------------------------------
+    @abc.abstractmethod
+    def add_machine(self, machine: Machine) -> None:
+        """Register a machine; raises Conflict when the name exists."""
+
+    @abc.abstractmethod
+    def get_machine(self, name: str) -> Machine | None:
+        """Return the machine (case-insensitive name), or None."""
+
+    @abc.abstractmethod
+    def list_machines(self) -> list[Machine]:
+        """Every registered machine, by name."""
+
+    @abc.abstractmethod
+    def touch_machine(self, name: str, now_ms: int) -> None:
+        """Record that the machine is alive at ``now_ms``."""
+
+    @abc.abstractmethod
+    def add_directory(self, directory: ServerDirectory) -> None:
+        """Register a server directory; raises Conflict when the name exists."""
+
+    @abc.abstractmethod
+    def list_directories(self) -> list[ServerDirectory]:
+        """Every registered server directory, by name."""
+
+    # -- failed logins ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_login_failure(self, keys: Sequence[str], now_ms: int) -> None:
+        """Record one failed login against each key (an account or a client address)."""
+
+    @abc.abstractmethod
+    def login_failures(self, key: str, since_ms: int) -> list[int]:
+        """Times (ms) of the key's failed logins at or after ``since_ms``, oldest first."""
+
+    @abc.abstractmethod
+    def clear_login_failures(self, key: str, before_ms: int | None = None) -> None:
+        """Forget the key's failures (all, or those before ``before_ms``)."""
+
+
+class LogStore(abc.ABC):
+    """The site's log records, written by every machine and worker."""
+
+    @abc.abstractmethod
+    def initialize_schema(self) -> None:
+        """Create the tables when missing (idempotent)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections held by this process."""
+
+    @abc.abstractmethod
+    def write(self, records: Sequence[LogRecord]) -> None:
+        """Append records in one transaction."""
+
+    @abc.abstractmethod
+    def query(
+        self,
+        *,
+        newest_ms: int | None = None,
+        oldest_ms: int | None = None,
+        levels: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[LogRecord]:
+        """Records between ``oldest_ms`` and ``newest_ms`` with one of ``levels``, newest first."""

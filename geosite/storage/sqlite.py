@@ -1,0 +1,489 @@
+"""SQLite backend of the site store and the log store (the default).
+
+One database file per store, in WAL mode so readers never wait for the writer. The site store
+commits with ``synchronous=FULL``: a configuration change that was acknowledged survives a
+power cut. Each thread gets its own connection (the HTTP layer runs the core in a thread
+pool); every process of the site opens the same files, so nothing lives in one worker's memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+from geosite.errors import Conflict
+from geosite.storage.base import LogStore, SiteStore
+
+_SITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    fullname TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    token_version INTEGER NOT NULL DEFAULT 1,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    is_psa INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS roles (
+    rolename TEXT PRIMARY KEY COLLATE NOCASE,
+    description TEXT NOT NULL DEFAULT '',
+    privilege TEXT NOT NULL DEFAULT 'ACCESS'
+);
+CREATE TABLE IF NOT EXISTS role_members (
+    rolename TEXT NOT NULL COLLATE NOCASE REFERENCES roles(rolename) ON DELETE CASCADE,
+    username TEXT NOT NULL COLLATE NOCASE REFERENCES users(username) ON DELETE CASCADE,
+    PRIMARY KEY (rolename, username)
+);
+CREATE TABLE IF NOT EXISTS token_keys (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS machines (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    admin_url TEXT NOT NULL,
+    registered_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    platform TEXT NOT NULL DEFAULT '',
+    configured_state TEXT NOT NULL DEFAULT 'STARTED',
+    properties BLOB NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS directories (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    physical_path TEXT NOT NULL,
+    directory_type TEXT NOT NULL,
+    cleanup_mode TEXT NOT NULL DEFAULT 'NONE',
+    max_file_age INTEGER NOT NULL DEFAULT 0,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms);
+"""
+
+_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    process INTEGER NOT NULL,
+    thread INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    elapsed_ms REAL,
+    request_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
+"""
+
+_USER_COLUMNS = (
+    "username, password_hash, fullname, description, email, token_version, disabled, is_psa"
+)
+
+
+class _Connections:
+    """One sqlite3 connection per thread for one database file."""
+
+    def __init__(self, path: Path, synchronous: str) -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.get()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def _user(row: sqlite3.Row | tuple[Any, ...]) -> User:
+    return User(
+        username=row[0],
+        password_hash=row[1],
+        fullname=row[2],
+        description=row[3],
+        email=row[4],
+        token_version=row[5],
+        disabled=bool(row[6]),
+        is_psa=bool(row[7]),
+    )
+
+
+def _machine(row: tuple[Any, ...]) -> Machine:
+    return Machine(
+        name=row[0],
+        admin_url=row[1],
+        registered_ms=row[2],
+        last_seen_ms=row[3],
+        platform=row[4],
+        configured_state=row[5],
+        properties=orjson.loads(row[6]),
+    )
+
+
+class SqliteSiteStore(SiteStore):
+    """Site store in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = _Connections(path, "FULL")
+
+    def initialize_schema(self) -> None:
+        """Create the tables when missing."""
+        self._db.get().executescript(_SITE_SCHEMA)
+
+    def close(self) -> None:
+        """Close this process's connections."""
+        self._db.close()
+
+    def get_setting(self, key: str) -> Any | None:
+        """Return a stored JSON value."""
+        row = self._db.get().execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                (key, orjson.dumps(value)),
+            )
+
+    def add_user(self, user: User) -> None:
+        """Add a user."""
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user.username,
+                        user.password_hash,
+                        user.fullname,
+                        user.description,
+                        user.email,
+                        user.token_version,
+                        int(user.disabled),
+                        int(user.is_psa),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"User '{user.username}' already exists.") from None
+
+    def get_user(self, username: str) -> User | None:
+        """Return a user by name."""
+        row = (
+            self._db.get()
+            .execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username=?", (username,))
+            .fetchone()
+        )
+        return _user(row) if row else None
+
+    def search_users(self, text: str, max_count: int) -> tuple[list[User], bool]:
+        """Search users by name, full name or email."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = (
+            self._db.get()
+            .execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE username LIKE ?1 ESCAPE '\\' "
+                "OR fullname LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' "
+                "ORDER BY username LIMIT ?2",
+                (pattern, max_count + 1),
+            )
+            .fetchall()
+        )
+        return [_user(r) for r in rows[:max_count]], len(rows) > max_count
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace a password hash and move the credential version."""
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE users SET password_hash=?, token_version = token_version + 1 "
+                "WHERE username=?",
+                (password_hash, username),
+            )
+            return cur.rowcount > 0
+
+    def bump_token_version(self, username: str) -> None:
+        """Move the user's credential version."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE users SET token_version = token_version + 1 WHERE username=?", (username,)
+            )
+
+    def user_privilege(self, username: str) -> Privilege | None:
+        """Highest privilege among the user's roles."""
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT r.privilege FROM roles r JOIN role_members m ON m.rolename = r.rolename "
+                "WHERE m.username=?",
+                (username,),
+            )
+            .fetchall()
+        )
+        privileges = [Privilege[r[0]] for r in rows if r[0] in Privilege.__members__]
+        return max(privileges) if privileges else None
+
+    def add_token_key(self, secret: str) -> int:
+        """Store a new signing secret."""
+        with self._db.transaction() as conn:
+            cur = conn.execute("INSERT INTO token_keys (secret) VALUES (?)", (secret,))
+            return int(cur.lastrowid or 0)
+
+    def current_token_key(self) -> tuple[int, str] | None:
+        """The newest signing key."""
+        row = (
+            self._db.get()
+            .execute("SELECT version, secret FROM token_keys ORDER BY version DESC LIMIT 1")
+            .fetchone()
+        )
+        return (int(row[0]), str(row[1])) if row else None
+
+    def token_key(self, version: int) -> str | None:
+        """A signing key by version."""
+        row = (
+            self._db.get()
+            .execute("SELECT secret FROM token_keys WHERE version=?", (version,))
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
+    def add_machine(self, machine: Machine) -> None:
+        """Register a machine."""
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO machines (name, admin_url, registered_ms, last_seen_ms, platform,"
+                    " configured_state, properties) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        machine.name,
+                        machine.admin_url,
+                        machine.registered_ms,
+                        machine.last_seen_ms,
+                        machine.platform,
+                        machine.configured_state,
+                        orjson.dumps(machine.properties),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"Machine '{machine.name}' is already registered.") from None
+
+    _MACHINE_COLUMNS = (
+        "name, admin_url, registered_ms, last_seen_ms, platform, configured_state, properties"
+    )
+
+    def get_machine(self, name: str) -> Machine | None:
+        """A machine by name."""
+        row = (
+            self._db.get()
+            .execute(f"SELECT {self._MACHINE_COLUMNS} FROM machines WHERE name=?", (name,))
+            .fetchone()
+        )
+        return _machine(row) if row else None
+
+    def list_machines(self) -> list[Machine]:
+        """All machines."""
+        rows = (
+            self._db.get()
+            .execute(f"SELECT {self._MACHINE_COLUMNS} FROM machines ORDER BY name")
+            .fetchall()
+        )
+        return [_machine(r) for r in rows]
+
+    def touch_machine(self, name: str, now_ms: int) -> None:
+        """Heartbeat."""
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE machines SET last_seen_ms=? WHERE name=?", (now_ms, name))
+
+    def add_directory(self, directory: ServerDirectory) -> None:
+        """Register a server directory."""
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO directories (name, physical_path, directory_type, cleanup_mode,"
+                    " max_file_age, description) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        directory.name,
+                        directory.physical_path,
+                        directory.directory_type,
+                        directory.cleanup_mode,
+                        directory.max_file_age,
+                        directory.description,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(
+                f"Failed to register the server directory '{directory.name}'. A server directory "
+                f"with the name '{directory.name}' is already registered with the server."
+            ) from None
+
+    def list_directories(self) -> list[ServerDirectory]:
+        """All server directories."""
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT name, physical_path, directory_type, cleanup_mode, max_file_age,"
+                " description FROM directories ORDER BY name"
+            )
+            .fetchall()
+        )
+        return [ServerDirectory(*r) for r in rows]
+
+    def record_login_failure(self, keys: Sequence[str], now_ms: int) -> None:
+        """Record a failed login."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO login_failures (key, at_ms) VALUES (?, ?)", [(k, now_ms) for k in keys]
+            )
+
+    def login_failures(self, key: str, since_ms: int) -> list[int]:
+        """Recent failures of a key."""
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT at_ms FROM login_failures WHERE key=? AND at_ms>=? ORDER BY at_ms",
+                (key, since_ms),
+            )
+            .fetchall()
+        )
+        return [int(r[0]) for r in rows]
+
+    def clear_login_failures(self, key: str, before_ms: int | None = None) -> None:
+        """Forget failures."""
+        with self._db.transaction() as conn:
+            if before_ms is None:
+                conn.execute("DELETE FROM login_failures WHERE key=?", (key,))
+            else:
+                conn.execute("DELETE FROM login_failures WHERE key=? AND at_ms<?", (key, before_ms))
+
+
+_LOG_COLUMNS = (
+    "time_ms, level, code, source, machine, process, thread, user, elapsed_ms, request_id,"
+    " method, message"
+)
+
+
+class SqliteLogStore(LogStore):
+    """Log store in one SQLite file (``synchronous=NORMAL``: logs are not configuration)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = _Connections(path, "NORMAL")
+
+    def initialize_schema(self) -> None:
+        """Create the tables when missing."""
+        self._db.get().executescript(_LOG_SCHEMA)
+
+    def close(self) -> None:
+        """Close this process's connections."""
+        self._db.close()
+
+    def write(self, records: Sequence[LogRecord]) -> None:
+        """Append records."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.time_ms,
+                        r.level,
+                        r.code,
+                        r.source,
+                        r.machine,
+                        r.process,
+                        r.thread,
+                        r.user,
+                        r.elapsed_ms,
+                        r.request_id,
+                        r.method,
+                        r.message,
+                    )
+                    for r in records
+                ],
+            )
+
+    def query(
+        self,
+        *,
+        newest_ms: int | None = None,
+        oldest_ms: int | None = None,
+        levels: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[LogRecord]:
+        """Records in a time window, newest first."""
+        clauses, params = [], []  # type: list[str], list[Any]
+        if newest_ms is not None:
+            clauses.append("time_ms <= ?")
+            params.append(newest_ms)
+        if oldest_ms is not None:
+            clauses.append("time_ms >= ?")
+            params.append(oldest_ms)
+        if levels:
+            clauses.append("level IN (%s)" % ",".join("?" * len(levels)))  # noqa: UP031
+            params.extend(levels)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        params.append(limit)
+        rows = (
+            self._db.get()
+            .execute(
+                f"SELECT {_LOG_COLUMNS} FROM logs {where} ORDER BY time_ms DESC, id DESC LIMIT ?",
+                params,
+            )
+            .fetchall()
+        )
+        return [
+            LogRecord(
+                time_ms=r[0],
+                level=r[1],
+                code=r[2],
+                source=r[3],
+                machine=r[4],
+                process=r[5],
+                thread=r[6],
+                user=r[7],
+                elapsed_ms=r[8],
+                request_id=r[9],
+                method=r[10],
+                message=r[11],
+            )
+            for r in rows
+        ]
