@@ -23,6 +23,7 @@ from geosite.core.tls import ensure_certificate
 from geosite.errors import GeositeError
 from geosite.http.app import create_app
 from geosite.settings import Settings
+from geosite.storage import load_stores
 
 
 class _Server(uvicorn.Server):
@@ -140,6 +141,7 @@ def _bootstrap(settings: Settings, machine_name: str) -> None:
             machine_properties={
                 "ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}
             },
+            open_stores=load_stores,
         )
     except GeositeError as exc:
         raise click.ClickException(" ".join(exc.messages + exc.details)) from None

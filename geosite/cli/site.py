@@ -9,6 +9,7 @@ import click
 from geosite.core import passwords
 from geosite.core.clock import SystemClock
 from geosite.core.site import Site
+from geosite.storage import load_stores
 
 
 @click.group()
@@ -33,7 +34,7 @@ def reset_password(data_dir: Path, username: str, password: str) -> None:
 
     Example: geosite site reset-password --data-dir ./geosite-data --user siteadmin
     """
-    opened = Site.open(data_dir, SystemClock())
+    opened = Site.open(data_dir, SystemClock(), load_stores)
     if opened is None:
         raise click.ClickException(f"{data_dir} holds no site.")
     try:

@@ -23,19 +23,19 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
-class ManualClock:
-    """A clock that only moves when told to (for tests)."""
+class AdjustableClock:
+    """The wall clock plus an offset that tests move forward (token expiry, lockouts)."""
 
-    def __init__(self, start_ms: int | None = None) -> None:
-        self._now = start_ms if start_ms is not None else SystemClock().now_ms()
+    def __init__(self) -> None:
+        self._offset_ms = 0
         self._lock = threading.Lock()
 
     def now_ms(self) -> int:
-        """Return the clock's current time."""
+        """Return the wall-clock time moved by the offset."""
         with self._lock:
-            return self._now
+            return time.time_ns() // 1_000_000 + self._offset_ms
 
     def advance(self, *, minutes: float = 0, seconds: float = 0) -> None:
         """Move the clock forward."""
         with self._lock:
-            self._now += int(minutes * 60_000 + seconds * 1000)
+            self._offset_ms += int(minutes * 60_000 + seconds * 1000)

@@ -13,7 +13,7 @@ import os
 import platform
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,11 @@ from geosite.core.clock import Clock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
 from geosite.errors import Conflict, InvalidParameter
-from geosite.storage import LogStore, SiteStore, load_stores
+from geosite.storage.base import LogStore, SiteStore
+
+#: Opens the (site, log) stores named by a configuration store URL; the caller supplies it
+#: (``geosite.storage.load_stores``) so that the core depends on the interfaces only.
+StoreOpener = Callable[[str], tuple[SiteStore, LogStore]]
 
 POINTER = "machine.json"
 DEFAULT_DIRECTORIES = (
@@ -104,6 +108,7 @@ def create_site(
     admin_url: str,
     machine_name: str | None = None,
     machine_properties: dict[str, Any] | None = None,
+    open_stores: StoreOpener,
 ) -> SitePointer:
     """Create a site with this machine as its first member (raises Conflict when one exists)."""
     validate_username(request.username)
@@ -119,7 +124,7 @@ def create_site(
         name = machine_name or local_machine_name()
         store_dir = (request.config_store_path or data_dir / "config-store").resolve()
         store_url = f"sqlite:///{store_dir}"
-        site_store, log_store = load_stores(store_url)
+        site_store, log_store = open_stores(store_url)
         try:
             site_store.initialize_schema()
             log_store.initialize_schema()
@@ -211,12 +216,12 @@ class Site:
     clock: Clock
 
     @classmethod
-    def open(cls, data_dir: Path, clock: Clock) -> Site | None:
+    def open(cls, data_dir: Path, clock: Clock, open_stores: StoreOpener) -> Site | None:
         """Open the site this machine belongs to; None when it belongs to none."""
         pointer = read_pointer(data_dir)
         if pointer is None:
             return None
-        site_store, log_store = load_stores(pointer.config_store)
+        site_store, log_store = open_stores(pointer.config_store)
         site_store.initialize_schema()
         log_store.initialize_schema()
         return cls(data_dir, pointer.machine_name, site_store, log_store, clock)

@@ -11,6 +11,7 @@ from geosite.core.security import Authenticator
 from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.errors import NoSite
 from geosite.settings import Settings
+from geosite.storage import load_stores
 
 
 @dataclass
@@ -46,7 +47,7 @@ class AppState:
             return None
         with self._lock:
             if self.runtime is None:
-                site = Site.open(self.settings.data_dir, self.clock)
+                site = Site.open(self.settings.data_dir, self.clock, load_stores)
                 if site is None:
                     return None
                 log = LogWriter(

@@ -15,6 +15,7 @@ from geosite.core.site import SiteRequest, create_site
 from geosite.errors import Conflict, GeositeError, InvalidParameter, LoginFailed
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 from geosite.http.tokens import TOKEN_FIELDS, generate_token, login
+from geosite.storage import load_stores
 
 SOURCE = "Admin"
 
@@ -93,6 +94,7 @@ def create_new_site(call: Call) -> dict[str, Any]:
         machine_name=machine,
         admin_url=_admin_url(call),
         machine_properties=_ports(call),
+        open_stores=load_stores,
     )
     runtime = state.require_site()
     runtime.log.log(

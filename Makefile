@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= geosite-data
+JS_DIR := tests/compat/js
+
+.PHONY: serve test check lint typecheck bench js-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,compat]'
+	touch $(VENV)/.installed $@
+
+# ArcGIS REST JS for the compatibility tests (skipped with a reason when npm is missing).
+js-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d $(JS_DIR)/node_modules ] || [ $(JS_DIR)/package-lock.json -nt $(JS_DIR)/node_modules ]; then \
+			npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $(JS_DIR)/node_modules; \
+		fi; \
+	else echo "npm not found: the ArcGIS REST JS tests will be skipped"; fi
+
+serve: $(VENV)/.installed
+	$(BIN)/geosite serve --data-dir $(DATA_DIR)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+check: lint typecheck
+
+test: $(VENV)/.installed-test js-deps check
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(JS_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,135 @@
+"""The contract every ``SiteStore`` and ``LogStore`` backend must pass.
+
+Subclass ``SiteStoreContract`` / ``LogStoreContract`` in a test module and provide a
+``make_store`` fixture-like method; pytest collects the inherited tests (Kinto's pattern).
+"""
+
+from __future__ import annotations
+
+import abc
+
+from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+from geosite.errors import Conflict
+from geosite.storage.base import LogStore, SiteStore
+
+
+def _expect_conflict(action: object) -> None:
+    try:
+        action()  # type: ignore[operator]
+    except Conflict:
+        return
+    raise AssertionError("expected Conflict")
+
+
+class SiteStoreContract(abc.ABC):
+    """Behaviour shared by every site store backend."""
+
+    @abc.abstractmethod
+    def make_store(self) -> SiteStore:
+        """Return a new, empty, initialised store."""
+
+    def test_settings_round_trip(self) -> None:
+        """Settings hold JSON values and can be replaced."""
+        store = self.make_store()
+        assert store.get_setting("missing") is None
+        store.put_setting("k", {"a": [1, 2], "b": "x"})
+        assert store.get_setting("k") == {"a": [1, 2], "b": "x"}
+        store.put_setting("k", 3)
+        assert store.get_setting("k") == 3
+
+    def test_users(self) -> None:
+        """Users are unique ignoring case, searchable, and carry a credential version."""
+        store = self.make_store()
+        store.add_user(User("Alice", "h1", fullname="Alice Liddell", email="a@example.org"))
+        store.add_user(User("bob", "h2"))
+        _expect_conflict(lambda: store.add_user(User("ALICE", "h3")))
+        alice = store.get_user("alice")
+        assert alice is not None and alice.username == "Alice" and alice.password_hash == "h1"
+        assert store.get_user("nobody") is None
+        found, more = store.search_users("lidd", 10)
+        assert [u.username for u in found] == ["Alice"] and not more
+        found, more = store.search_users("", 1)
+        assert len(found) == 1 and more
+        assert store.search_users("%", 10)[0] == []
+        store.bump_token_version("alice")
+        assert store.get_user("Alice").token_version == 2  # type: ignore[union-attr]
+        assert store.set_password("alice", "h9")
+        changed = store.get_user("alice")
+        assert changed is not None and changed.password_hash == "h9"
+        assert changed.token_version == 3
+        assert not store.set_password("nobody", "h")
+        assert store.user_privilege("alice") is None
+
+    def test_token_keys(self) -> None:
+        """The newest key is current; old versions stay readable until removed."""
+        store = self.make_store()
+        assert store.current_token_key() is None
+        first = store.add_token_key("one")
+        second = store.add_token_key("two")
+        assert second > first
+        assert store.current_token_key() == (second, "two")
+        assert store.token_key(first) == "one"
+        assert store.token_key(9999) is None
+
+    def test_machines_and_directories(self) -> None:
+        """Machines and directories are registered once and listed by name."""
+        store = self.make_store()
+        machine = Machine("M1", "http://m1:6080/arcgis/admin", 1, 1, properties={"p": 1})
+        store.add_machine(machine)
+        _expect_conflict(lambda: store.add_machine(machine))
+        store.touch_machine("m1", 42)
+        got = store.get_machine("m1")
+        assert got is not None and got.last_seen_ms == 42 and got.properties == {"p": 1}
+        assert [m.name for m in store.list_machines()] == ["M1"]
+        directory = ServerDirectory("arcgiscache", "/tmp/cache", "CACHE")
+        store.add_directory(directory)
+        _expect_conflict(lambda: store.add_directory(directory))
+        assert store.list_directories() == [directory]
+
+    def test_login_failures(self) -> None:
+        """Failures are counted per key inside a time window and can be cleared."""
+        store = self.make_store()
+        store.record_login_failure(["user:a", "addr:1"], 100)
+        store.record_login_failure(["user:a"], 200)
+        assert store.login_failures("user:a", 0) == [100, 200]
+        assert store.login_failures("user:a", 150) == [200]
+        assert store.login_failures("addr:1", 0) == [100]
+        store.clear_login_failures("user:a", before_ms=150)
+        assert store.login_failures("user:a", 0) == [200]
+        store.clear_login_failures("user:a")
+        assert store.login_failures("user:a", 0) == []
+
+    def test_privilege_enum_is_ordered(self) -> None:
+        """ADMINISTER includes PUBLISH includes ACCESS."""
+        assert Privilege.ADMINISTER > Privilege.PUBLISH > Privilege.ACCESS
+
+
+class LogStoreContract(abc.ABC):
+    """Behaviour shared by every log store backend."""
+
+    @abc.abstractmethod
+    def make_log_store(self) -> LogStore:
+        """Return a new, empty, initialised log store."""
+
+    def test_write_and_query(self) -> None:
+        """Records come back newest first, filtered by time window and level."""
+        store = self.make_log_store()
+        records = [
+            LogRecord(
+                time_ms=t,
+                level=level,
+                code=7100,
+                source="Admin",
+                machine="M",
+                message=f"m{t}",
+                user="u",
+                elapsed_ms=1.5,
+                request_id="r",
+            )
+            for t, level in ((10, "FINE"), (20, "WARNING"), (30, "SEVERE"))
+        ]
+        store.write(records)
+        assert [r.time_ms for r in store.query()] == [30, 20, 10]
+        assert [r.time_ms for r in store.query(newest_ms=25, oldest_ms=15)] == [20]
+        assert [r.level for r in store.query(levels=["SEVERE", "WARNING"])] == ["SEVERE", "WARNING"]
+        assert store.query(limit=1)[0] == records[2]

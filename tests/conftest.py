@@ -1,0 +1,164 @@
+"""Shared fixtures: a real site served over loopback HTTP and HTTPS, in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from geosite.core.clock import AdjustableClock
+from geosite.core.models import LockoutPolicy
+from geosite.core.site import SiteRequest, create_site
+from geosite.core.tls import ensure_certificate
+from geosite.http.app import create_app
+from geosite.settings import Settings
+from geosite.storage import load_stores
+
+ADMIN_USER = "siteadmin"
+ADMIN_PASSWORD = "s3cret-Password!"
+MACHINE = "TESTMACHINE.EXAMPLE"
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@dataclass
+class LiveSite:
+    """A geosite app served on loopback ports from a background thread."""
+
+    data_dir: Path
+    clock: AdjustableClock
+    settings: Settings
+    http: str = ""
+    https: str = ""
+    _servers: list[uvicorn.Server] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+
+    @property
+    def admin(self) -> str:
+        return self.http + "/arcgis/admin"
+
+    def start(self) -> LiveSite:
+        cert, key = ensure_certificate(self.data_dir / "tls", MACHINE)
+        app = create_app(self.settings, self.clock)
+        socks = [_listen(), _listen()]
+        self.http = f"http://127.0.0.1:{socks[0].getsockname()[1]}"
+        self.https = f"https://127.0.0.1:{socks[1].getsockname()[1]}"
+        common = {"log_level": "warning", "access_log": False, "http": "httptools"}
+        self._servers = [
+            _QuietServer(uvicorn.Config(app, lifespan="on", **common)),
+            _QuietServer(
+                uvicorn.Config(
+                    app, lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key), **common
+                )
+            ),
+        ]
+
+        async def run() -> None:
+            await asyncio.gather(
+                *(s.serve(sockets=[k]) for s, k in zip(self._servers, socks, strict=True))
+            )
+
+        self._thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not all(s.started for s in self._servers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("live site did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def token(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> str:
+        answer = httpx.post(
+            self.admin + "/generateToken",
+            data={"username": username, "password": password, "client": "requestip", "f": "json"},
+        ).json()
+        return str(answer["token"])
+
+    def flush_logs(self) -> None:
+        state = self._app_state()
+        if state.runtime is not None:
+            state.runtime.log.flush()
+
+    def _app_state(self):  # type: ignore[no-untyped-def]
+        return self._servers[0].config.app.state.geosite
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self._app_state().require_site().site.store
+
+    @property
+    def log_store(self):  # type: ignore[no-untyped-def]
+        return self._app_state().require_site().site.logs
+
+
+def make_site(
+    data_dir: Path, *, create: bool = True, lockout: LockoutPolicy | None = None
+) -> LiveSite:
+    clock = AdjustableClock()
+    settings = Settings(
+        data_dir=data_dir,
+        machine_name=MACHINE,
+        started_ms=clock.now_ms(),
+        lockout=lockout or LockoutPolicy(),
+        max_body_bytes=2 * 1024 * 1024,
+        max_param_bytes=256 * 1024,
+    )
+    if create:
+        create_site(
+            data_dir,
+            SiteRequest(username=ADMIN_USER, password=ADMIN_PASSWORD),
+            clock,
+            admin_url=f"http://{MACHINE.lower()}:6080/arcgis/admin",
+            machine_name=MACHINE,
+            machine_properties={"ports": {"HTTPPort": 6080, "HTTPSPort": 6443}},
+            open_stores=load_stores,
+        )
+    return LiveSite(data_dir, clock, settings).start()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """A site shared by the tests of one module."""
+    live = make_site(tmp_path_factory.mktemp("site"))
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def fresh_site(tmp_path: Path) -> Iterator[LiveSite]:
+    """A site of the test's own (for tests that change state, such as lockouts)."""
+    live = make_site(tmp_path / "site")
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_token(site: LiveSite) -> str:
+    return site.token()
