@@ -1,0 +1,167 @@
+"""``geosite serve`` as an administrator runs it: real processes, real ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from geosite.storage.sqlite import SqliteLogStore
+
+PASSWORD = "serve-test-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.port, self.https_port = _free_port(), _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.secure_url = f"https://127.0.0.1:{self.https_port}"
+        env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE"}
+        env.pop("GEOSITE_ADMIN_PASSWORD", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "geosite", "serve", "--data-dir", str(data_dir),
+             "--port", str(self.port), "--https-port", str(self.https_port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        self.output = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited: " + (self.process.stdout.read() or ""))  # type: ignore[union-attr]
+            try:
+                if httpx.get(self.url + "/arcgis/rest/info/healthCheck?f=json").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> str:
+        if self.process.stdout is None or self.process.stdout.closed:
+            return self.output
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output += self.process.stdout.read() or ""  # type: ignore[union-attr]
+        self.process.stdout.close()  # type: ignore[union-attr]
+        return self.output
+
+    def token(self, password: str = PASSWORD, user: str = "siteadmin") -> str:
+        return str(httpx.post(self.url + "/arcgis/admin/generateToken", data={
+            "username": user, "password": password, "client": "requestip", "f": "json",
+        }).json()["token"])
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_two_workers_share_tokens_and_restart_keeps_the_site(
+        tmp_path: Path, servers: list[Server]) -> None:
+    data = tmp_path / "site"
+    first = Server(data, "--workers", "2", "--admin-password", PASSWORD)
+    servers.append(first)
+    token = first.token()
+
+    def call(_: int) -> dict:  # type: ignore[type-arg]
+        with httpx.Client() as client:  # a new connection each time, so both workers answer
+            return client.get(first.url + "/arcgis/admin/machines",  # type: ignore[no-any-return]
+                              params={"f": "json", "token": token}).json()
+
+    logs = SqliteLogStore(data / "config-store" / "logs.db")
+    pids: set[int] = set()
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(20):  # bounded: at most 20 rounds of 16 requests
+            answers = list(pool.map(call, range(16)))
+            assert all(a["machines"][0]["machineName"] == "E2E.MACHINE" for a in answers), answers
+            time.sleep(0.3)
+            pids = {r.process for r in logs.query(limit=10_000)
+                    if r.code == 7100 and r.user == "siteadmin"}
+            if len(pids) >= 2:
+                break
+    logs.close()
+    assert len(pids) == 2, "both workers must have accepted the token"
+
+    secure = httpx.get(first.secure_url + "/arcgis/admin/machines",
+                       params={"f": "json", "token": token}, verify=False).json()
+    assert secure["machines"][0]["machineName"] == "E2E.MACHINE"
+    first.stop()
+
+    second = Server(data)
+    servers.append(second)
+    again = httpx.get(second.url + "/arcgis/admin/machines",
+                      params={"f": "json", "token": token}).json()
+    assert again["machines"][0]["machineName"] == "E2E.MACHINE"
+    assert "token" in httpx.post(second.url + "/arcgis/tokens/", data={
+        "username": "siteadmin", "password": PASSWORD, "f": "json"}).json()
+    assert "Password (shown only this once)" not in second.stop()
+
+
+def test_generated_password_is_printed_once(tmp_path: Path, servers: list[Server]) -> None:
+    server = Server(tmp_path / "site", "--admin-user", "boss")
+    servers.append(server)
+    output = server.stop()
+    found = re.search(r"Password \(shown only this once\): (\S+)", output)
+    assert found, output
+    password = found.group(1)
+    site_db = (tmp_path / "site" / "config-store" / "site.db").read_bytes()
+    assert password.encode() not in site_db
+    assert b"$argon2id$" in site_db
+    again = Server(tmp_path / "site")
+    servers.append(again)
+    assert again.token(password, user="boss")
+
+
+def test_no_site_then_create_new_site(tmp_path: Path, servers: list[Server]) -> None:
+    server = Server(tmp_path / "machine", "--no-site", "--workers", "2")
+    servers.append(server)
+    body = httpx.get(server.url + "/arcgis/admin/?f=json").json()
+    assert body["code"] == 404 and "does not participate in any Site" in body["messages"][0]
+    created = httpx.post(server.url + "/arcgis/admin/createNewSite", data={
+        "username": "admin", "password": PASSWORD,
+        "configStoreConnection": '{"type":"FILESYSTEM","connectionString":"store"}',
+        "f": "json"}).json()
+    assert created == {"status": "success"}
+    token = server.token(user="admin")
+    for _ in range(12):
+        with httpx.Client() as client:
+            body = client.get(server.url + "/arcgis/admin/machines",
+                              params={"f": "json", "token": token}).json()
+            assert body["machines"][0]["machineName"] == "E2E.MACHINE", body
+
+
+def test_https_listener_has_a_self_signed_certificate(tmp_path: Path,
+                                                      servers: list[Server]) -> None:
+    server = Server(tmp_path / "site", "--admin-password", PASSWORD)
+    servers.append(server)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.secure_url + "/arcgis/rest/info?f=json")  # not a trusted CA
+    cert = tmp_path / "site" / "tls" / "server.crt"
+    body = httpx.get(server.secure_url + "/arcgis/rest/info?f=json", verify=False).json()
+    assert body["authInfo"]["tokenServicesUrl"] == server.secure_url + "/arcgis/tokens/"
+    assert oct((tmp_path / "site" / "tls" / "server.key").stat().st_mode & 0o777) == "0o600"
+    assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
