@@ -211,6 +211,7 @@ def _authorize(
         path=request.url.path,
         request_id=request_id,
         csrf_token=csrf_token_for(token) if token and via_cookie and principal else "",
+        token_param=token if token and principal and params.get("token") == token else "",
     )
 
 

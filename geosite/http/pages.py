@@ -23,25 +23,34 @@ if TYPE_CHECKING:
 TITLES = {ADMIN: "ArcGIS Server Administrator Directory", "rest": "ArcGIS REST Services Directory"}
 
 
-def _crumbs(area: Area, rel: str) -> list[tuple[str, str]]:
-    crumbs = [("Home", area.prefix + "/")]
+def _carry(call: Call | None) -> str:
+    """The query string that carries a URL token on to the next page."""
+    return "?token=" + quote(call.token_param, safe="") if call and call.token_param else ""
+
+
+def _crumbs(area: Area, rel: str, carry: str) -> list[tuple[str, str]]:
+    crumbs = [("Home", area.prefix + "/" + carry)]
     href = area.prefix
     for segment in [s for s in rel.strip("/").split("/") if s]:
         href += "/" + quote(segment)
-        crumbs.append((segment, href))
+        crumbs.append((segment, href + carry))
     return crumbs
 
 
 def _base(area: Area, rel: str, call: Call | None, title: str) -> dict[str, Any]:
     here = area.prefix + ("/" + rel.strip("/") if rel.strip("/") else "")
+    carry = _carry(call)
     return {
         "site_title": TITLES.get(area.name, TITLES["rest"]),
         "area": area.name,
         "title": title,
-        "crumbs": _crumbs(area, rel),
+        "crumbs": _crumbs(area, rel, carry),
         "here": here,
+        "carry": carry,
+        "json_href": here + (carry + "&f=pjson" if carry else "?f=pjson"),
         "user": call.principal.username if call and call.principal else "",
         "csrf": call.csrf_token if call else "",
+        "token": call.token_param if call else "",
     }
 
 
@@ -54,14 +63,15 @@ def resource_page(
 ) -> Response:
     """The page of a resource: properties, child resources, operations."""
     context = _base(area, rel, call, _title(match, rel))
-    here = context["here"]
+    here, carry = context["here"], context["carry"]
     context.update(
         properties=payload,
         description=match.endpoint.description,
         children=[
-            (name, f"{here}/{quote(name)}") for name in match.endpoint.child_names(call, payload)
+            (name, f"{here}/{quote(name)}{carry}")
+            for name in match.endpoint.child_names(call, payload)
         ],
-        operations=[(name, f"{here}/{quote(name)}") for name in match.endpoint.operations],
+        operations=[(name, f"{here}/{quote(name)}{carry}") for name in match.endpoint.operations],
     )
     return html_response("resource.html", context)
 

@@ -51,6 +51,9 @@ class Call:
     path: str
     request_id: str
     csrf_token: str = ""
+    #: The token when it came as the ``token`` parameter: the HTML pages carry it on in their
+    #: links and forms, as the ArcGIS Administrator Directory does.
+    token_param: str = ""
 
     @property
     def base_url(self) -> str:

@@ -13,21 +13,36 @@ def _get(site: LiveSite, path: str, token: str) -> dict:  # type: ignore[type-ar
 def test_root(site: LiveSite, admin_token: str) -> None:
     body = _get(site, "/", admin_token)
     assert body["currentVersion"] == 11.3 and body["fullVersion"] == "11.3.0"
-    for name in ("machines", "clusters", "system", "services", "security", "data", "uploads",
-                 "logs", "mode", "usagereports", "info"):
+    for name in (
+        "machines",
+        "clusters",
+        "system",
+        "services",
+        "security",
+        "data",
+        "uploads",
+        "logs",
+        "mode",
+        "usagereports",
+        "info",
+    ):
         assert name in body["resources"]
 
 
-@pytest.mark.parametrize(("resource", "shape"), [
-    ("clusters", {"clusters": []}),
-    ("data", {"resources": []}),
-    ("uploads", {"items": []}),
-    ("usagereports", {"metrics": []}),
-    ("system", {"resources": ["directories"]}),
-    ("logs", {"resources": ["settings"]}),
-])
-def test_top_level_resources_answer_with_their_shape(site: LiveSite, admin_token: str,
-                                                      resource: str, shape: dict) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize(
+    ("resource", "shape"),
+    [
+        ("clusters", {"clusters": []}),
+        ("data", {"resources": []}),
+        ("uploads", {"items": []}),
+        ("usagereports", {"metrics": []}),
+        ("system", {"resources": ["directories"]}),
+        ("logs", {"resources": ["settings"]}),
+    ],
+)
+def test_top_level_resources_answer_with_their_shape(
+    site: LiveSite, admin_token: str, resource: str, shape: dict
+) -> None:  # type: ignore[type-arg]
     assert _get(site, "/" + resource, admin_token) == shape
 
 
@@ -48,8 +63,12 @@ def test_directories_exist_on_disk(site: LiveSite, admin_token: str) -> None:
     from pathlib import Path
 
     dirs = _get(site, "/system/directories", admin_token)["directories"]
-    assert {d["name"] for d in dirs} == {"arcgiscache", "arcgisjobs", "arcgisoutput",
-                                         "arcgissystem"}
+    assert {d["name"] for d in dirs} == {
+        "arcgiscache",
+        "arcgisjobs",
+        "arcgisoutput",
+        "arcgissystem",
+    }
     assert all(Path(d["physicalPath"]).is_dir() for d in dirs)
 
 
@@ -66,8 +85,9 @@ def test_info(site: LiveSite, admin_token: str) -> None:
     assert "olsonid" in body["timezone"]
 
 
-@pytest.mark.parametrize("path", ["/arcgis/admin/info/healthCheck",
-                                  "/arcgis/rest/info/healthCheck"])
+@pytest.mark.parametrize(
+    "path", ["/arcgis/admin/info/healthCheck", "/arcgis/rest/info/healthCheck"]
+)
 def test_health_check_is_public(site: LiveSite, path: str) -> None:
     body = httpx.get(site.http + path, params={"f": "json"}).json()
     assert body["success"] is True
@@ -79,15 +99,19 @@ def test_machines(site: LiveSite, admin_token: str) -> None:
     assert machine["ports"] == {"HTTPPort": 6080, "HTTPSPort": 6443}
     assert machine["configuredState"] == "STARTED"
     assert _get(site, f"/machines/{MACHINE.lower()}/status", admin_token) == {
-        "configuredState": "STARTED", "realTimeState": "STARTED"}
+        "configuredState": "STARTED",
+        "realTimeState": "STARTED",
+    }
     missing = _get(site, "/machines/NOPE", admin_token)
     assert missing["code"] == 404 and missing["status"] == "error"
 
 
 def test_users_search(site: LiveSite, admin_token: str) -> None:
     def search(text: str) -> dict:  # type: ignore[type-arg]
-        return httpx.post(site.admin + "/security/users/search",  # type: ignore[no-any-return]
-                          data={"f": "json", "token": admin_token, "filter": text}).json()
+        return httpx.post(
+            site.admin + "/security/users/search",  # type: ignore[no-any-return]
+            data={"f": "json", "token": admin_token, "filter": text},
+        ).json()
 
     found = search("site")
     assert found["hasMore"] is False

@@ -19,14 +19,17 @@ def test_query_string_and_form_are_merged(site: LiveSite, admin_token: str) -> N
 
 
 def test_multipart_parameters(site: LiveSite, admin_token: str) -> None:
-    answer = httpx.post(site.admin + "/machines",
-                        files={"f": (None, "json"), "token": (None, admin_token)})
+    answer = httpx.post(
+        site.admin + "/machines", files={"f": (None, "json"), "token": (None, admin_token)}
+    )
     assert "machines" in answer.json()
 
 
 def test_empty_means_absent(site: LiveSite, admin_token: str) -> None:
-    answer = httpx.post(site.admin + "/security/users/search",
-                        data={"f": "json", "token": admin_token, "filter": "", "maxCount": ""})
+    answer = httpx.post(
+        site.admin + "/security/users/search",
+        data={"f": "json", "token": admin_token, "filter": "", "maxCount": ""},
+    )
     assert [u["username"] for u in answer.json()["users"]] == ["siteadmin"]
 
 
@@ -74,13 +77,24 @@ def test_booleans_in_any_case(value: str) -> None:
     from geosite.http.params import Params
 
     assert Params({"b": value}).boolean("b") is True
-    assert Params({"b": value.replace("1", "0").replace("rue", "alse").replace("RUE", "ALSE")
-                   .replace("t", "f").replace("T", "F")}).boolean("b") is False
+    assert (
+        Params(
+            {
+                "b": value.replace("1", "0")
+                .replace("rue", "alse")
+                .replace("RUE", "ALSE")
+                .replace("t", "f")
+                .replace("T", "F")
+            }
+        ).boolean("b")
+        is False
+    )
 
 
 def test_jsonp_on_rest(site: LiveSite) -> None:
-    answer = httpx.get(site.http + "/arcgis/rest/info",
-                       params={"f": "json", "callback": "window._cb.c0"})
+    answer = httpx.get(
+        site.http + "/arcgis/rest/info", params={"f": "json", "callback": "window._cb.c0"}
+    )
     assert answer.text.startswith("window._cb.c0({") and answer.text.endswith(");")
     assert answer.headers["content-type"].startswith("application/javascript")
 
@@ -93,19 +107,28 @@ def test_unsafe_jsonp_callbacks_are_refused(site: LiveSite, callback: str) -> No
 
 
 def test_jsonp_is_refused_on_admin(site: LiveSite, admin_token: str) -> None:
-    answer = httpx.get(site.admin + "/machines",
-                       params={"f": "json", "callback": "cb", "token": admin_token})
+    answer = httpx.get(
+        site.admin + "/machines", params={"f": "json", "callback": "cb", "token": admin_token}
+    )
     assert answer.json()["status"] == "error"
     assert not answer.text.startswith("cb(")
 
 
 def test_cors(site: LiveSite) -> None:
-    answer = httpx.get(site.http + "/arcgis/rest/info", params={"f": "json"},
-                       headers={"Origin": "https://app.example"})
+    answer = httpx.get(
+        site.http + "/arcgis/rest/info",
+        params={"f": "json"},
+        headers={"Origin": "https://app.example"},
+    )
     assert answer.headers["access-control-allow-origin"] == "*"
-    preflight = httpx.options(site.http + "/arcgis/rest/info", headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "x-esri-authorization"})
+    preflight = httpx.options(
+        site.http + "/arcgis/rest/info",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-esri-authorization",
+        },
+    )
     assert preflight.status_code == 204
     assert "X-Esri-Authorization" in preflight.headers["access-control-allow-headers"]
     assert "POST" in preflight.headers["access-control-allow-methods"]
@@ -114,8 +137,11 @@ def test_cors(site: LiveSite) -> None:
 def test_unknown_admin_resource(site: LiveSite, admin_token: str) -> None:
     answer = httpx.get(site.admin + "/arcgisoutput2", params={"f": "json", "token": admin_token})
     assert answer.status_code == 200
-    assert answer.json() == {"status": "error", "code": 404, "messages": [
-        "Could not find resource or operation 'arcgisoutput2' on the system."]}
+    assert answer.json() == {
+        "status": "error",
+        "code": 404,
+        "messages": ["Could not find resource or operation 'arcgisoutput2' on the system."],
+    }
 
 
 def test_unknown_rest_resource(site: LiveSite) -> None:
@@ -132,8 +158,9 @@ def test_wrong_methods(site: LiveSite, method: str) -> None:
 
 
 def test_operation_needs_post(site: LiveSite, admin_token: str) -> None:
-    answer = httpx.get(site.admin + "/security/users/search",
-                       params={"f": "json", "token": admin_token})
+    answer = httpx.get(
+        site.admin + "/security/users/search", params={"f": "json", "token": admin_token}
+    )
     assert answer.json()["code"] == 405
 
 
@@ -144,49 +171,67 @@ def test_missing_parameters(site: LiveSite) -> None:
 
 
 def test_oversized_parameter(site: LiveSite) -> None:
-    answer = httpx.post(site.admin + "/generateToken",
-                        data={"f": "json", "username": "x" * 300_000, "password": "y"})
+    answer = httpx.post(
+        site.admin + "/generateToken",
+        data={"f": "json", "username": "x" * 300_000, "password": "y"},
+    )
     assert answer.status_code == 200
     assert answer.json()["code"] == 400
     assert "too large" in answer.json()["messages"][0]
 
 
 def test_oversized_body(site: LiveSite) -> None:
-    answer = httpx.post(site.admin + "/generateToken?f=json", content=b"a=" + b"b" * 3_000_000,
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = httpx.post(
+        site.admin + "/generateToken?f=json",
+        content=b"a=" + b"b" * 3_000_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200
     assert answer.json()["code"] == 400
 
 
 def test_too_many_fields(site: LiveSite) -> None:
     body = "&".join(f"p{i}=1" for i in range(5000))
-    answer = httpx.post(site.admin + "/generateToken?f=json", content=body,
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = httpx.post(
+        site.admin + "/generateToken?f=json",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert answer.json()["code"] == 400
 
 
-@pytest.mark.parametrize("body,ctype", [
-    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
-    (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
-    (b"{not json", "application/json"),
-])
+@pytest.mark.parametrize(
+    "body,ctype",
+    [
+        (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b"{not json", "application/json"),
+    ],
+)
 def test_malformed_bodies(site: LiveSite, body: bytes, ctype: str) -> None:
-    answer = httpx.post(site.admin + "/generateToken?f=json", content=body,
-                        headers={"content-type": ctype})
+    answer = httpx.post(
+        site.admin + "/generateToken?f=json", content=body, headers={"content-type": ctype}
+    )
     assert answer.status_code == 200
     assert answer.json()["status"] == "error"
 
 
 def test_malformed_json_parameter(site: LiveSite) -> None:
-    answer = httpx.post(site.admin + "/createNewSite",
-                        data={"f": "json", "username": "a", "password": "b",
-                              "configStoreConnection": "{'oops"})
+    answer = httpx.post(
+        site.admin + "/createNewSite",
+        data={"f": "json", "username": "a", "password": "b", "configStoreConnection": "{'oops"},
+    )
     assert answer.json()["status"] == "error"
 
 
 def test_no_traceback_ever(site: LiveSite, admin_token: str) -> None:
-    probes = ["/machines/%00", "/machines/" + "x" * 5000, "/..%2f..%2fetc/passwd",
-              "/security/users/search?maxCount=-5", "/security/users/search?maxCount=1e99"]
+    probes = [
+        "/machines/%00",
+        "/machines/" + "x" * 5000,
+        "/..%2f..%2fetc/passwd",
+        "/security/users/search?maxCount=-5",
+        "/security/users/search?maxCount=1e99",
+    ]
     for probe in probes:
         answer = httpx.post(site.admin + probe, data={"f": "json", "token": admin_token})
         assert answer.status_code < 500

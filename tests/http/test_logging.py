@@ -9,11 +9,17 @@ def test_request_records(fresh_site: LiveSite) -> None:
     token = fresh_site.token()
     httpx.get(fresh_site.admin + "/machines", params={"f": "json", "token": token})
     httpx.get(fresh_site.admin + "/nothing-here", params={"f": "json", "token": token})
-    httpx.post(fresh_site.http + "/arcgis/tokens/",
-               data={"username": "siteadmin", "password": "wrong-password", "f": "json"})
+    httpx.post(
+        fresh_site.http + "/arcgis/tokens/",
+        data={"username": "siteadmin", "password": "wrong-password", "f": "json"},
+    )
     fresh_site.flush_logs()
     records = fresh_site.log_store.query(limit=1000)
-    done = [r for r in records if r.code == 7100 and r.message == "GET /arcgis/admin/machines completed."]
+    done = [
+        r
+        for r in records
+        if r.code == 7100 and r.message == "GET /arcgis/admin/machines completed."
+    ]
     assert len(done) == 1
     record = done[0]
     assert record.level == "FINE" and record.source == "Admin" and record.machine == MACHINE
@@ -32,8 +38,10 @@ def test_no_secret_in_any_record(fresh_site: LiveSite) -> None:
     token = fresh_site.token()
     httpx.get(fresh_site.admin + "/machines", params={"f": "json", "token": token})
     httpx.get(fresh_site.admin + "/info?f=json&token=" + token)
-    httpx.get(fresh_site.http + "/arcgis/tokens/generateToken",
-              params={"username": "siteadmin", "password": ADMIN_PASSWORD, "f": "json"})
+    httpx.get(
+        fresh_site.http + "/arcgis/tokens/generateToken",
+        params={"username": "siteadmin", "password": ADMIN_PASSWORD, "f": "json"},
+    )
     fresh_site.flush_logs()
     for record in fresh_site.log_store.query(limit=10_000):
         text = repr(record)

@@ -17,11 +17,19 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@pytest.mark.parametrize("path", ["/arcgis/admin/generateToken", "/arcgis/tokens/generateToken",
-                                  "/arcgis/tokens/", "/arcgis/tokens"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/arcgis/admin/generateToken",
+        "/arcgis/tokens/generateToken",
+        "/arcgis/tokens/",
+        "/arcgis/tokens",
+    ],
+)
 def test_generate_token_everywhere(site: LiveSite, path: str) -> None:
-    answer = httpx.post(site.http + path, data={**CREDS, "client": "requestip"},
-                        follow_redirects=False)
+    answer = httpx.post(
+        site.http + path, data={**CREDS, "client": "requestip"}, follow_redirects=False
+    )
     body = answer.json()
     assert set(body) == {"token", "expires", "ssl"}
     assert body["ssl"] is False
@@ -48,7 +56,8 @@ def test_get_with_credentials_is_refused(site: LiveSite) -> None:
     body = httpx.get(site.http + "/arcgis/tokens/generateToken", params=CREDS).json()
     assert body["error"]["code"] == 405
     assert body["error"]["details"] == [
-        "Generate Token request should not contain username and password in the query string."]
+        "Generate Token request should not contain username and password in the query string."
+    ]
     admin = httpx.get(site.admin + "/generateToken", params=CREDS).json()
     assert admin["status"] == "error" and admin["code"] == 405
 
@@ -65,33 +74,51 @@ def test_generate_token_form_page(site: LiveSite) -> None:
 
 
 def test_wrong_credentials_get_one_answer(fresh_site: LiveSite) -> None:
-    wrong = httpx.post(fresh_site.http + "/arcgis/tokens/",
-                       data={**CREDS, "password": "nope-nope"}).json()
-    unknown = httpx.post(fresh_site.http + "/arcgis/tokens/",
-                         data={**CREDS, "username": "ghost"}).json()
-    assert wrong == unknown == {"error": {"code": 400, "message": "Unable to generate token.",
-                                          "details": ["Invalid username or password."]}}
-    admin = httpx.post(fresh_site.admin + "/generateToken",
-                       data={**CREDS, "username": "ghost"}).json()
-    assert admin == {"status": "error", "code": 400,
-                     "messages": ["Unable to generate token.", "Invalid username or password."]}
+    wrong = httpx.post(
+        fresh_site.http + "/arcgis/tokens/", data={**CREDS, "password": "nope-nope"}
+    ).json()
+    unknown = httpx.post(
+        fresh_site.http + "/arcgis/tokens/", data={**CREDS, "username": "ghost"}
+    ).json()
+    assert (
+        wrong
+        == unknown
+        == {
+            "error": {
+                "code": 400,
+                "message": "Unable to generate token.",
+                "details": ["Invalid username or password."],
+            }
+        }
+    )
+    admin = httpx.post(
+        fresh_site.admin + "/generateToken", data={**CREDS, "username": "ghost"}
+    ).json()
+    assert admin == {
+        "status": "error",
+        "code": 400,
+        "messages": ["Unable to generate token.", "Invalid username or password."],
+    }
 
 
 def test_unknown_user_costs_as_much_as_a_wrong_password(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The dummy argon2id verify runs for unknown users (ratio bound is loose on purpose)."""
+    from geosite.core.models import LockoutPolicy
     from tests.conftest import make_site
 
-    from geosite.core.models import LockoutPolicy
-
-    live = make_site(tmp_path / "s", lockout=LockoutPolicy(max_failures=1000,
-                                                          max_failures_per_address=1000))
+    live = make_site(
+        tmp_path / "s", lockout=LockoutPolicy(max_failures=1000, max_failures_per_address=1000)
+    )
     try:
+
         def timed(name: str) -> float:
             samples = []
             for _ in range(7):
                 start = time.perf_counter()
-                httpx.post(live.http + "/arcgis/tokens/",
-                           data={"username": name, "password": "wrong-password", "f": "json"})
+                httpx.post(
+                    live.http + "/arcgis/tokens/",
+                    data={"username": name, "password": "wrong-password", "f": "json"},
+                )
                 samples.append(time.perf_counter() - start)
             return statistics.median(samples)
 
@@ -118,21 +145,29 @@ def test_token_sources(site: LiveSite, admin_token: str, how: str) -> None:
 
 def test_missing_token(site: LiveSite) -> None:
     assert httpx.get(site.admin + "/machines", params={"f": "json"}).json() == {
-        "status": "error", "code": 499, "messages": [
+        "status": "error",
+        "code": 499,
+        "messages": [
             "Unauthorized access. Token not found. You can generate a token using the "
-            "'generateToken' operation."]}
+            "'generateToken' operation."
+        ],
+    }
 
 
 def test_tampered_token(site: LiveSite, admin_token: str) -> None:
     forged = admin_token[:-4] + ("AAAA" if not admin_token.endswith("AAAA") else "BBBB")
     body = httpx.get(site.admin + "/machines", params={"f": "json", "token": forged}).json()
-    assert body == {"status": "error", "code": 498,
-                    "messages": ["Could not decrypt token. Token may not be valid."]}
+    assert body == {
+        "status": "error",
+        "code": 498,
+        "messages": ["Could not decrypt token. Token may not be valid."],
+    }
 
 
 def test_expired_token(fresh_site: LiveSite) -> None:
-    token = httpx.post(fresh_site.admin + "/generateToken",
-                       data={**CREDS, "expiration": "5"}).json()["token"]
+    token = httpx.post(
+        fresh_site.admin + "/generateToken", data={**CREDS, "expiration": "5"}
+    ).json()["token"]
     ok = httpx.get(fresh_site.admin + "/machines", params={"f": "json", "token": token}).json()
     assert "machines" in ok
     fresh_site.clock.advance(minutes=6)
@@ -141,35 +176,48 @@ def test_expired_token(fresh_site: LiveSite) -> None:
 
 
 def test_token_bound_to_another_ip(site: LiveSite) -> None:
-    token = httpx.post(site.admin + "/generateToken",
-                       data={**CREDS, "client": "ip", "ip": "10.9.9.9"}).json()["token"]
+    token = httpx.post(
+        site.admin + "/generateToken", data={**CREDS, "client": "ip", "ip": "10.9.9.9"}
+    ).json()["token"]
     body = httpx.get(site.admin + "/machines", params={"f": "json", "token": token}).json()
-    assert body == {"status": "error", "code": 498,
-                    "messages": ["Invalid token, ClientID does not match."]}
+    assert body == {
+        "status": "error",
+        "code": 498,
+        "messages": ["Invalid token, ClientID does not match."],
+    }
 
 
 def test_token_bound_to_a_referer(site: LiveSite) -> None:
-    token = httpx.post(site.http + "/arcgis/tokens/",
-                       data={**CREDS, "client": "referer",
-                             "referer": "https://app.example/"}).json()["token"]
-    good = httpx.get(site.admin + "/machines", params={"f": "json", "token": token},
-                     headers={"Referer": "https://app.example/viewer.html"}).json()
+    token = httpx.post(
+        site.http + "/arcgis/tokens/",
+        data={**CREDS, "client": "referer", "referer": "https://app.example/"},
+    ).json()["token"]
+    good = httpx.get(
+        site.admin + "/machines",
+        params={"f": "json", "token": token},
+        headers={"Referer": "https://app.example/viewer.html"},
+    ).json()
     assert "machines" in good
     for referer in ("https://evil.example/", None):
         headers = {"Referer": referer} if referer else {}
-        bad = httpx.get(site.admin + "/machines", params={"f": "json", "token": token},
-                        headers=headers).json()
+        bad = httpx.get(
+            site.admin + "/machines", params={"f": "json", "token": token}, headers=headers
+        ).json()
         assert bad["code"] == 498
         assert bad["messages"] == ["Invalid token, ClientID does not match."]
 
 
 def test_ip_binding_on_the_python_api_referer(site: LiveSite) -> None:
     """The ArcGIS API for Python asks with referer=http and sends Referer: http."""
-    token = httpx.post(site.http + "/arcgis/tokens/",
-                       data={**CREDS, "client": "referer", "referer": "http",
-                             "expiration": "60"}).json()["token"]
-    body = httpx.get(site.admin + "/machines", params={"f": "json"},
-                     headers={"X-Esri-Authorization": f"Bearer {token}", "Referer": "http"})
+    token = httpx.post(
+        site.http + "/arcgis/tokens/",
+        data={**CREDS, "client": "referer", "referer": "http", "expiration": "60"},
+    ).json()["token"]
+    body = httpx.get(
+        site.admin + "/machines",
+        params={"f": "json"},
+        headers={"X-Esri-Authorization": f"Bearer {token}", "Referer": "http"},
+    )
     assert "machines" in body.json()
 
 
@@ -194,25 +242,31 @@ def test_access_users(fresh_site: LiveSite) -> None:
 @pytest.mark.parametrize("username", [ADMIN_USER, "no-such-user"])
 def test_lockout_after_repeated_failures(fresh_site: LiveSite, username: str) -> None:
     for _ in range(5):
-        httpx.post(fresh_site.http + "/arcgis/tokens/",
-                   data={**CREDS, "username": username, "password": "bad-password"})
-    locked = httpx.post(fresh_site.http + "/arcgis/tokens/",
-                        data={**CREDS, "username": username}).json()
+        httpx.post(
+            fresh_site.http + "/arcgis/tokens/",
+            data={**CREDS, "username": username, "password": "bad-password"},
+        )
+    locked = httpx.post(
+        fresh_site.http + "/arcgis/tokens/", data={**CREDS, "username": username}
+    ).json()
     assert locked["error"]["code"] == 400
     assert locked["error"]["details"] == ["Too many failed login attempts. Try again later."]
     fresh_site.clock.advance(minutes=16)
     if username == ADMIN_USER:
         assert "token" in httpx.post(fresh_site.http + "/arcgis/tokens/", data=CREDS).json()
     else:
-        again = httpx.post(fresh_site.http + "/arcgis/tokens/",
-                           data={**CREDS, "username": username}).json()
+        again = httpx.post(
+            fresh_site.http + "/arcgis/tokens/", data={**CREDS, "username": username}
+        ).json()
         assert again["error"]["details"] == ["Invalid username or password."]
 
 
 def test_lockout_is_per_account(fresh_site: LiveSite) -> None:
     for _ in range(5):
-        httpx.post(fresh_site.http + "/arcgis/tokens/",
-                   data={**CREDS, "username": "someone-else", "password": "bad-password"})
+        httpx.post(
+            fresh_site.http + "/arcgis/tokens/",
+            data={**CREDS, "username": "someone-else", "password": "bad-password"},
+        )
     assert "token" in httpx.post(fresh_site.http + "/arcgis/tokens/", data=CREDS).json()
 
 
