@@ -18,8 +18,9 @@ def test_every_log_code_is_documented() -> None:
 
 
 def test_every_log_code_is_used() -> None:
-    source = "\n".join(p.read_text() for p in (ROOT / "geosite").rglob("*.py")
-                       if p.name != "logs.py")
+    source = "\n".join(
+        p.read_text() for p in (ROOT / "geosite").rglob("*.py") if p.name != "logs.py"
+    )
     for code in LogCode:
         assert f"LogCode.{code.name}" in source, code
 
@@ -46,6 +47,11 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_readme_first_screen() -> None:
     first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:40])
-    for needle in ("make serve", "make test", "/arcgis/admin", "/arcgis/rest/services",
-                   "generateToken"):
+    for needle in (
+        "make serve",
+        "make test",
+        "/arcgis/admin",
+        "/arcgis/rest/services",
+        "generateToken",
+    ):
         assert needle in first_screen, needle

@@ -80,14 +80,12 @@ class Authenticator:
             return Privilege.ADMINISTER
         return self._store.user_privilege(user.username)
 
-    def _locked(self, keys: list[tuple[str, int]]) -> bool:
+    def _failures(self, key: str) -> list[int]:
+        return self._store.login_failures(key, self._clock.now_ms() - self._lockout.window_s * 1000)
+
+    def _is_locked(self, failures: list[int], limit: int) -> bool:
         now = self._clock.now_ms()
-        policy = self._lockout
-        for key, limit in keys:
-            failures = self._store.login_failures(key, now - policy.window_s * 1000)
-            if len(failures) >= limit and now < failures[-1] + policy.lock_s * 1000:
-                return True
-        return False
+        return len(failures) >= limit and now < failures[-1] + self._lockout.lock_s * 1000
 
     def authenticate(self, username: str, password: str, client_address: str) -> User:
         """Return the user when the credentials are right; raise ``LoginFailed`` otherwise."""
@@ -98,18 +96,21 @@ class Authenticator:
             )
         account_key = "user:" + username.strip().lower()
         address_key = "addr:" + client_address
-        if self._locked(
-            [
-                (account_key, self._lockout.max_failures),
-                (address_key, self._lockout.max_failures_per_address),
-            ]
+        account_failures = self._failures(account_key)
+        if self._is_locked(account_failures, self._lockout.max_failures) or self._is_locked(
+            self._failures(address_key), self._lockout.max_failures_per_address
         ):
             raise LoginFailed(details=[LOCKED])
         user = self._store.get_user(username.strip())
         ok = passwords.verify_password(user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
-            self._store.record_login_failure([account_key, address_key], self._clock.now_ms())
+            now = self._clock.now_ms()
+            self._store.record_login_failure(
+                [account_key, address_key], now, prune_before_ms=now - self._lockout.window_s * 1000
+            )
             raise LoginFailed(details=[INVALID_CREDENTIALS])
+        if account_failures:  # lockout counts consecutive failures: a success starts again
+            self._store.clear_login_failures(account_key)
         return user
 
     def issue_token(

@@ -101,8 +101,14 @@ class SiteStore(abc.ABC):
 
     # -- failed logins ----------------------------------------------------------------------------
     @abc.abstractmethod
-    def record_login_failure(self, keys: Sequence[str], now_ms: int) -> None:
-        """Record one failed login against each key (an account or a client address)."""
+    def record_login_failure(
+        self, keys: Sequence[str], now_ms: int, prune_before_ms: int | None = None
+    ) -> None:
+        """Record one failed login against each key (an account or a client address).
+
+        Failures of those keys older than ``prune_before_ms`` are forgotten in the same
+        transaction, so the table stays small.
+        """
 
     @abc.abstractmethod
     def login_failures(self, key: str, since_ms: int) -> list[int]:

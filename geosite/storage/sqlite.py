@@ -369,9 +369,16 @@ class SqliteSiteStore(SiteStore):
         )
         return [ServerDirectory(*r) for r in rows]
 
-    def record_login_failure(self, keys: Sequence[str], now_ms: int) -> None:
-        """Record a failed login."""
+    def record_login_failure(
+        self, keys: Sequence[str], now_ms: int, prune_before_ms: int | None = None
+    ) -> None:
+        """Record a failed login (and forget the keys' old failures)."""
         with self._db.transaction() as conn:
+            if prune_before_ms is not None:
+                conn.executemany(
+                    "DELETE FROM login_failures WHERE key=? AND at_ms<?",
+                    [(k, prune_before_ms) for k in keys],
+                )
             conn.executemany(
                 "INSERT INTO login_failures (key, at_ms) VALUES (?, ?)", [(k, now_ms) for k in keys]
             )

@@ -98,6 +98,9 @@ class SiteStoreContract(abc.ABC):
         assert store.login_failures("user:a", 0) == [200]
         store.clear_login_failures("user:a")
         assert store.login_failures("user:a", 0) == []
+        store.record_login_failure(["user:b"], 100)
+        store.record_login_failure(["user:b"], 500, prune_before_ms=300)
+        assert store.login_failures("user:b", 0) == [500]
 
     def test_privilege_enum_is_ordered(self) -> None:
         """ADMINISTER includes PUBLISH includes ACCESS."""

@@ -35,9 +35,23 @@ class Server:
         env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE"}
         env.pop("GEOSITE_ADMIN_PASSWORD", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "geosite", "serve", "--data-dir", str(data_dir),
-             "--port", str(self.port), "--https-port", str(self.https_port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "geosite",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(self.port),
+                "--https-port",
+                str(self.https_port),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         self.output = ""
         deadline = time.monotonic() + 60
@@ -67,9 +81,17 @@ class Server:
         return self.output
 
     def token(self, password: str = PASSWORD, user: str = "siteadmin") -> str:
-        return str(httpx.post(self.url + "/arcgis/admin/generateToken", data={
-            "username": user, "password": password, "client": "requestip", "f": "json",
-        }).json()["token"])
+        return str(
+            httpx.post(
+                self.url + "/arcgis/admin/generateToken",
+                data={
+                    "username": user,
+                    "password": password,
+                    "client": "requestip",
+                    "f": "json",
+                },
+            ).json()["token"]
+        )
 
 
 @pytest.fixture
@@ -81,7 +103,8 @@ def servers() -> Iterator[list[Server]]:
 
 
 def test_two_workers_share_tokens_and_restart_keeps_the_site(
-        tmp_path: Path, servers: list[Server]) -> None:
+    tmp_path: Path, servers: list[Server]
+) -> None:
     data = tmp_path / "site"
     first = Server(data, "--workers", "2", "--admin-password", PASSWORD)
     servers.append(first)
@@ -89,8 +112,10 @@ def test_two_workers_share_tokens_and_restart_keeps_the_site(
 
     def call(_: int) -> dict:  # type: ignore[type-arg]
         with httpx.Client() as client:  # a new connection each time, so both workers answer
-            return client.get(first.url + "/arcgis/admin/machines",  # type: ignore[no-any-return]
-                              params={"f": "json", "token": token}).json()
+            return client.get(
+                first.url + "/arcgis/admin/machines",  # type: ignore[no-any-return]
+                params={"f": "json", "token": token},
+            ).json()
 
     logs = SqliteLogStore(data / "config-store" / "logs.db")
     pids: set[int] = set()
@@ -99,25 +124,37 @@ def test_two_workers_share_tokens_and_restart_keeps_the_site(
             answers = list(pool.map(call, range(16)))
             assert all(a["machines"][0]["machineName"] == "E2E.MACHINE" for a in answers), answers
             time.sleep(0.3)
-            pids = {r.process for r in logs.query(limit=10_000)
-                    if r.code == 7100 and r.user == "siteadmin"}
+            pids = {
+                r.process
+                for r in logs.query(limit=10_000)
+                if r.code == 7100 and r.user == "siteadmin"
+            }
             if len(pids) >= 2:
                 break
     logs.close()
     assert len(pids) == 2, "both workers must have accepted the token"
 
-    secure = httpx.get(first.secure_url + "/arcgis/admin/machines",
-                       params={"f": "json", "token": token}, verify=False).json()
+    secure = httpx.get(
+        first.secure_url + "/arcgis/admin/machines",
+        params={"f": "json", "token": token},
+        verify=False,
+    ).json()
     assert secure["machines"][0]["machineName"] == "E2E.MACHINE"
     first.stop()
 
     second = Server(data)
     servers.append(second)
-    again = httpx.get(second.url + "/arcgis/admin/machines",
-                      params={"f": "json", "token": token}).json()
+    again = httpx.get(
+        second.url + "/arcgis/admin/machines", params={"f": "json", "token": token}
+    ).json()
     assert again["machines"][0]["machineName"] == "E2E.MACHINE"
-    assert "token" in httpx.post(second.url + "/arcgis/tokens/", data={
-        "username": "siteadmin", "password": PASSWORD, "f": "json"}).json()
+    assert (
+        "token"
+        in httpx.post(
+            second.url + "/arcgis/tokens/",
+            data={"username": "siteadmin", "password": PASSWORD, "f": "json"},
+        ).json()
+    )
     assert "Password (shown only this once)" not in second.stop()
 
 
@@ -141,21 +178,28 @@ def test_no_site_then_create_new_site(tmp_path: Path, servers: list[Server]) -> 
     servers.append(server)
     body = httpx.get(server.url + "/arcgis/admin/?f=json").json()
     assert body["code"] == 404 and "does not participate in any Site" in body["messages"][0]
-    created = httpx.post(server.url + "/arcgis/admin/createNewSite", data={
-        "username": "admin", "password": PASSWORD,
-        "configStoreConnection": '{"type":"FILESYSTEM","connectionString":"store"}',
-        "f": "json"}).json()
+    created = httpx.post(
+        server.url + "/arcgis/admin/createNewSite",
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "configStoreConnection": '{"type":"FILESYSTEM","connectionString":"store"}',
+            "f": "json",
+        },
+    ).json()
     assert created == {"status": "success"}
     token = server.token(user="admin")
     for _ in range(12):
         with httpx.Client() as client:
-            body = client.get(server.url + "/arcgis/admin/machines",
-                              params={"f": "json", "token": token}).json()
+            body = client.get(
+                server.url + "/arcgis/admin/machines", params={"f": "json", "token": token}
+            ).json()
             assert body["machines"][0]["machineName"] == "E2E.MACHINE", body
 
 
-def test_https_listener_has_a_self_signed_certificate(tmp_path: Path,
-                                                      servers: list[Server]) -> None:
+def test_https_listener_has_a_self_signed_certificate(
+    tmp_path: Path, servers: list[Server]
+) -> None:
     server = Server(tmp_path / "site", "--admin-password", PASSWORD)
     servers.append(server)
     with pytest.raises(httpx.ConnectError):

@@ -273,3 +273,12 @@ def test_lockout_is_per_account(fresh_site: LiveSite) -> None:
 def test_token_post_without_username_is_an_error(site: LiveSite) -> None:
     body = httpx.post(site.http + "/arcgis/tokens/", data={"f": "json"}).json()
     assert body["error"]["code"] == 400
+
+
+def test_a_successful_login_resets_the_failure_count(fresh_site: LiveSite) -> None:
+    for _ in range(4):
+        httpx.post(fresh_site.http + "/arcgis/tokens/", data={**CREDS, "password": "bad-one"})
+    assert "token" in httpx.post(fresh_site.http + "/arcgis/tokens/", data=CREDS).json()
+    for _ in range(4):
+        httpx.post(fresh_site.http + "/arcgis/tokens/", data={**CREDS, "password": "bad-one"})
+    assert "token" in httpx.post(fresh_site.http + "/arcgis/tokens/", data=CREDS).json()
