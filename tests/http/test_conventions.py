@@ -242,3 +242,9 @@ def test_no_traceback_ever(site: LiveSite, admin_token: str) -> None:
 def test_huge_token_is_just_invalid(site: LiveSite) -> None:
     answer = httpx.get(site.admin + "/info", params={"f": "json", "token": "A" * 10000})
     assert answer.json()["code"] == 498
+
+
+def test_head_requests(site: LiveSite) -> None:
+    answer = httpx.head(site.http + "/arcgis/rest/info", params={"f": "json"})
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["content-type"].startswith("application/json")
