@@ -73,14 +73,15 @@ class LogWriter:
         self.machine = machine
         self._level = level
         self._threshold = level_rank(level())
-        self._queue: queue.SimpleQueue[LogRecord | None] = queue.SimpleQueue()
+        # Items: a record, a flush marker (an Event set once what came before is written),
+        # or None to stop.
+        self._queue: queue.SimpleQueue[LogRecord | threading.Event | None] = queue.SimpleQueue()
+        self._pid = os.getpid()
         self._flush_interval_s = flush_interval_s
         self._batch_size = batch_size
         self._on_tick = on_tick
         self._tick_interval_s = tick_interval_s
         self._thread = threading.Thread(target=self._run, name="geosite-log-writer", daemon=True)
-        self._pending = 0
-        self._idle = threading.Condition()
         self._thread.start()
 
     def log(
@@ -105,21 +106,20 @@ class LogWriter:
             source=source,
             machine=self.machine,
             message=message,
-            process=os.getpid(),
+            process=self._pid,
             thread=threading.get_ident() & 0x7FFFFFFF,
             user=user,
             elapsed_ms=elapsed_ms,
             request_id=request_id,
             method=method,
         )
-        with self._idle:
-            self._pending += 1
         self._queue.put(record)
 
     def flush(self, timeout_s: float = 5.0) -> None:
-        """Wait until every queued record has been written."""
-        with self._idle:
-            self._idle.wait_for(lambda: self._pending == 0, timeout=timeout_s)
+        """Wait until every record queued before this call has been written."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout_s)
 
     def close(self) -> None:
         """Write what is queued and stop the thread."""
@@ -131,13 +131,17 @@ class LogWriter:
         stopping = False
         while not stopping:
             batch: list[LogRecord] = []
+            markers: list[threading.Event] = []
             try:
                 item = self._queue.get(timeout=self._flush_interval_s)
                 while True:
                     if item is None:
                         stopping = True
                         break
-                    batch.append(item)
+                    if isinstance(item, threading.Event):
+                        markers.append(item)
+                    else:
+                        batch.append(item)
                     if len(batch) >= self._batch_size:
                         break
                     item = self._queue.get_nowait()
@@ -145,6 +149,8 @@ class LogWriter:
                 pass
             if batch:
                 self._write(batch)
+            for marker in markers:
+                marker.set()
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + self._tick_interval_s
                 self._tick()
@@ -154,10 +160,6 @@ class LogWriter:
             self._store.write(batch)
         except Exception as exc:  # the log store must never take the server down
             print(f"geosite: could not write {len(batch)} log records: {exc}", file=sys.stderr)
-        finally:
-            with self._idle:
-                self._pending -= len(batch)
-                self._idle.notify_all()
 
     def _tick(self) -> None:
         try:
