@@ -42,7 +42,11 @@ check: lint typecheck
 test: $(VENV)/.installed-test js-deps check
 	$(BIN)/pytest
 
+# wrk is the load generator (Debian's package); without it the runner falls back to Python.
 bench: $(VENV)/.installed-test
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
+		|| echo "could not install wrk: the Python load generator will be used"; fi
 	$(BIN)/python benchmarks/run.py
 
 clean:
