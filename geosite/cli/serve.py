@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import signal
 import socket
@@ -215,7 +216,8 @@ def serve(
     """
     base = Settings.from_env()
     machine_name = base.machine_name or local_machine_name()
-    settings = Settings(
+    settings = dataclasses.replace(
+        base,
         data_dir=data_dir,
         host=host,
         port=port,
@@ -226,9 +228,6 @@ def serve(
         no_site=no_site,
         machine_name=machine_name,
         started_ms=SystemClock().now_ms(),
-        max_body_bytes=base.max_body_bytes,
-        max_param_bytes=base.max_param_bytes,
-        lockout=base.lockout,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     _bootstrap(settings, machine_name)
