@@ -133,3 +133,53 @@ class LogRecord:
     elapsed_ms: float | None = None
     request_id: str = ""
     method: str = ""
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A services folder (the root folder is not stored)."""
+
+    name: str
+    description: str = ""
+    created_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Service:
+    """A published service; ``folder`` is "" for the root folder."""
+
+    folder: str
+    name: str
+    type: str
+    definition: dict[str, Any] = field(default_factory=dict)
+    configured_state: str = "STARTED"
+    created_ms: int = 0
+
+    @property
+    def qualified_name(self) -> str:
+        """``folder/name`` (or ``name`` in the root folder), as catalogs list it."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    """A file uploaded through ``/admin/uploads/upload``."""
+
+    item_id: str
+    item_name: str
+    path: str
+    size: int
+    created_ms: int
+    description: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The item as the Administrator API shows it (never the server path)."""
+        return {
+            "itemID": self.item_id,
+            "itemName": self.item_name,
+            "description": self.description,
+            "pathOnServer": "",
+            "date": self.created_ms,
+            "committed": True,
+            "size": self.size,
+        }

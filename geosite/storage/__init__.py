@@ -6,7 +6,8 @@ from pathlib import Path
 
 from geosite.errors import InvalidParameter
 from geosite.storage.base import LogStore, SiteStore
-from geosite.storage.sqlite import SqliteLogStore, SqliteSiteStore
+from geosite.storage.sqlite import SqliteSiteStore
+from geosite.storage.sqlite_logs import SqliteLogStore
 
 
 def load_stores(url: str) -> tuple[SiteStore, LogStore]:

@@ -13,7 +13,16 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+from geosite.core.models import (
+    Folder,
+    LogRecord,
+    Machine,
+    Privilege,
+    ServerDirectory,
+    Service,
+    UploadItem,
+    User,
+)
 
 
 class SiteStore(abc.ABC):
@@ -117,6 +126,47 @@ class SiteStore(abc.ABC):
     @abc.abstractmethod
     def clear_login_failures(self, key: str, before_ms: int | None = None) -> None:
         """Forget the key's failures (all, or those before ``before_ms``)."""
+
+    # -- folders, services and uploads ---------------------------------------------------------
+    @abc.abstractmethod
+    def add_folder(self, folder: Folder) -> None:
+        """Create a services folder; raises Conflict when the name (ignoring case) exists."""
+
+    @abc.abstractmethod
+    def get_folder(self, name: str) -> Folder | None:
+        """The folder with this name (ignoring case), or None."""
+
+    @abc.abstractmethod
+    def list_folders(self) -> list[Folder]:
+        """Every folder, by name."""
+
+    @abc.abstractmethod
+    def add_service(self, service: Service) -> None:
+        """Store a new service; raises Conflict when folder, name and type (ignoring case) exist."""
+
+    @abc.abstractmethod
+    def get_service(self, folder: str, name: str, type_: str) -> Service | None:
+        """The service (names and type ignore case), or None."""
+
+    @abc.abstractmethod
+    def list_services(self, folder: str | None = None) -> list[Service]:
+        """Services of one folder ("" is the root), or of every folder with None."""
+
+    @abc.abstractmethod
+    def add_upload(self, item: UploadItem) -> None:
+        """Record an uploaded item."""
+
+    @abc.abstractmethod
+    def get_upload(self, item_id: str) -> UploadItem | None:
+        """An uploaded item, or None."""
+
+    @abc.abstractmethod
+    def list_uploads(self) -> list[UploadItem]:
+        """Every uploaded item, oldest first."""
+
+    @abc.abstractmethod
+    def delete_upload(self, item_id: str) -> bool:
+        """Forget an uploaded item; False when there was none."""
 
 
 class LogStore(abc.ABC):

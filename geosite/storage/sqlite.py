@@ -9,17 +9,17 @@ pool); every process of the site opens the same files, so nothing lives in one w
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+from geosite.core.models import Machine, Privilege, ServerDirectory, User
 from geosite.errors import Conflict
-from geosite.storage.base import LogStore, SiteStore
+from geosite.storage._db import Connections
+from geosite.storage.base import SiteStore
+from geosite.storage.sqlite_catalog import SqliteCatalog
 
 _SITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -68,72 +68,9 @@ CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at_ms INTEGER NOT 
 CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms);
 """
 
-_LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS logs (
-    id INTEGER PRIMARY KEY,
-    time_ms INTEGER NOT NULL,
-    level TEXT NOT NULL,
-    code INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    machine TEXT NOT NULL,
-    process INTEGER NOT NULL,
-    thread INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    elapsed_ms REAL,
-    request_id TEXT NOT NULL,
-    method TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
-"""
-
 _USER_COLUMNS = (
     "username, password_hash, fullname, description, email, token_version, disabled, is_psa"
 )
-
-
-class _Connections:
-    """One sqlite3 connection per thread for one database file."""
-
-    def __init__(self, path: Path, synchronous: str) -> None:
-        self.path = path
-        self._synchronous = synchronous
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.get()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
 
 
 def _user(row: sqlite3.Row | tuple[Any, ...]) -> User:
@@ -161,15 +98,16 @@ def _machine(row: tuple[Any, ...]) -> Machine:
     )
 
 
-class SqliteSiteStore(SiteStore):
+class SqliteSiteStore(SqliteCatalog, SiteStore):
     """Site store in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        self._db = _Connections(path, "FULL")
+        self._db = Connections(path, "FULL")
 
     def initialize_schema(self) -> None:
         """Create the tables when missing."""
         self._db.get().executescript(_SITE_SCHEMA)
+        self._initialize_catalog()
 
     def close(self) -> None:
         """Close this process's connections."""
@@ -402,95 +340,3 @@ class SqliteSiteStore(SiteStore):
                 conn.execute("DELETE FROM login_failures WHERE key=?", (key,))
             else:
                 conn.execute("DELETE FROM login_failures WHERE key=? AND at_ms<?", (key, before_ms))
-
-
-_LOG_COLUMNS = (
-    "time_ms, level, code, source, machine, process, thread, user, elapsed_ms, request_id,"
-    " method, message"
-)
-
-
-class SqliteLogStore(LogStore):
-    """Log store in one SQLite file (``synchronous=NORMAL``: logs are not configuration)."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = _Connections(path, "NORMAL")
-
-    def initialize_schema(self) -> None:
-        """Create the tables when missing."""
-        self._db.get().executescript(_LOG_SCHEMA)
-
-    def close(self) -> None:
-        """Close this process's connections."""
-        self._db.close()
-
-    def write(self, records: Sequence[LogRecord]) -> None:
-        """Append records."""
-        with self._db.transaction() as conn:
-            conn.executemany(
-                f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.time_ms,
-                        r.level,
-                        r.code,
-                        r.source,
-                        r.machine,
-                        r.process,
-                        r.thread,
-                        r.user,
-                        r.elapsed_ms,
-                        r.request_id,
-                        r.method,
-                        r.message,
-                    )
-                    for r in records
-                ],
-            )
-
-    def query(
-        self,
-        *,
-        newest_ms: int | None = None,
-        oldest_ms: int | None = None,
-        levels: Sequence[str] | None = None,
-        limit: int = 1000,
-    ) -> list[LogRecord]:
-        """Records in a time window, newest first."""
-        clauses, params = [], []  # type: list[str], list[Any]
-        if newest_ms is not None:
-            clauses.append("time_ms <= ?")
-            params.append(newest_ms)
-        if oldest_ms is not None:
-            clauses.append("time_ms >= ?")
-            params.append(oldest_ms)
-        if levels:
-            clauses.append("level IN (%s)" % ",".join("?" * len(levels)))  # noqa: UP031
-            params.extend(levels)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        params.append(limit)
-        rows = (
-            self._db.get()
-            .execute(
-                f"SELECT {_LOG_COLUMNS} FROM logs {where} ORDER BY time_ms DESC, id DESC LIMIT ?",
-                params,
-            )
-            .fetchall()
-        )
-        return [
-            LogRecord(
-                time_ms=r[0],
-                level=r[1],
-                code=r[2],
-                source=r[3],
-                machine=r[4],
-                process=r[5],
-                thread=r[6],
-                user=r[7],
-                elapsed_ms=r[8],
-                request_id=r[9],
-                method=r[10],
-                message=r[11],
-            )
-            for r in rows
-        ]

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import abc
 
-from geosite.core.models import LogRecord, Machine, Privilege, ServerDirectory, User
+from geosite.core.models import (
+    Folder,
+    LogRecord,
+    Machine,
+    Privilege,
+    ServerDirectory,
+    Service,
+    UploadItem,
+    User,
+)
 from geosite.errors import Conflict
 from geosite.storage.base import LogStore, SiteStore
 
@@ -136,3 +145,50 @@ class LogStoreContract(abc.ABC):
         assert [r.time_ms for r in store.query(newest_ms=25, oldest_ms=15)] == [20]
         assert [r.level for r in store.query(levels=["SEVERE", "WARNING"])] == ["SEVERE", "WARNING"]
         assert store.query(limit=1)[0] == records[2]
+
+
+class CatalogContract(abc.ABC):
+    """Folders, services and uploads, shared by every site store backend."""
+
+    @abc.abstractmethod
+    def make_store(self) -> SiteStore:
+        """Return a new, empty, initialised store."""
+
+    def test_folders(self) -> None:
+        """Folder names are unique ignoring case."""
+        store = self.make_store()
+        store.add_folder(Folder("Maps", "map services", 1))
+        _expect_conflict(lambda: store.add_folder(Folder("maps")))
+        assert store.get_folder("MAPS") == Folder("Maps", "map services", 1)
+        assert store.get_folder("none") is None
+        assert [f.name for f in store.list_folders()] == ["Maps"]
+
+    def test_services(self) -> None:
+        """Services are keyed by folder, name and type, ignoring case."""
+        store = self.make_store()
+        one = Service("", "Cities", "FeatureServer", {"maxRecordCount": 2000}, "STARTED", 5)
+        store.add_service(one)
+        store.add_service(Service("Maps", "Cities", "FeatureServer", {}, "STOPPED", 6))
+        store.add_service(Service("", "Cities", "MapServer", {}, "STARTED", 7))
+        _expect_conflict(lambda: store.add_service(Service("", "CITIES", "featureserver")))
+        assert store.get_service("", "cities", "FEATURESERVER") == one
+        assert store.get_service("maps", "Cities", "FeatureServer") is not None
+        assert store.get_service("Other", "Cities", "FeatureServer") is None
+        assert [s.type for s in store.list_services("")] == ["FeatureServer", "MapServer"]
+        assert [s.qualified_name for s in store.list_services()] == [
+            "Cities",
+            "Cities",
+            "Maps/Cities",
+        ]
+
+    def test_uploads(self) -> None:
+        """Uploaded items are recorded, listed and forgotten."""
+        store = self.make_store()
+        item = UploadItem("i1", "a.zip", "/x/a.zip", 10, 1, "first")
+        store.add_upload(item)
+        store.add_upload(UploadItem("i2", "b.zip", "/x/b.zip", 20, 2))
+        assert store.get_upload("i1") == item
+        assert [i.item_id for i in store.list_uploads()] == ["i1", "i2"]
+        assert store.delete_upload("i1") and not store.delete_upload("i1")
+        assert store.get_upload("i1") is None
+        assert "pathOnServer" in item.public() and "/x/" not in str(item.public())

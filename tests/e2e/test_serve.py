@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from geosite.storage.sqlite import SqliteLogStore
+from geosite.storage.sqlite_logs import SqliteLogStore
 
 PASSWORD = "serve-test-password"
 

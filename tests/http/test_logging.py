@@ -52,7 +52,7 @@ def test_no_secret_in_any_record(fresh_site: LiveSite) -> None:
 def test_level_filter_drops_lower_records(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from geosite.core.clock import AdjustableClock
     from geosite.core.logs import LogCode, LogWriter
-    from geosite.storage.sqlite import SqliteLogStore
+    from geosite.storage.sqlite_logs import SqliteLogStore
 
     store = SqliteLogStore(tmp_path / "logs.db")
     store.initialize_schema()

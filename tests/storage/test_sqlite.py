@@ -3,11 +3,12 @@ from pathlib import Path
 import pytest
 
 from geosite.storage.base import LogStore, SiteStore
-from geosite.storage.sqlite import SqliteLogStore, SqliteSiteStore
-from geosite.storage.testing import LogStoreContract, SiteStoreContract
+from geosite.storage.sqlite import SqliteSiteStore
+from geosite.storage.sqlite_logs import SqliteLogStore
+from geosite.storage.testing import CatalogContract, LogStoreContract, SiteStoreContract
 
 
-class TestSqliteSiteStore(SiteStoreContract):
+class TestSqliteSiteStore(SiteStoreContract, CatalogContract):
     @pytest.fixture(autouse=True)
     def _dir(self, tmp_path: Path) -> None:
         self.tmp = tmp_path

@@ -1,0 +1,122 @@
+"""SQLite backend of the log store (``synchronous=NORMAL``: logs are not configuration)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from geosite.core.models import LogRecord
+from geosite.storage._db import Connections
+from geosite.storage.base import LogStore
+
+_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    process INTEGER NOT NULL,
+    thread INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    elapsed_ms REAL,
+    request_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
+"""
+
+_LOG_COLUMNS = (
+    "time_ms, level, code, source, machine, process, thread, user, elapsed_ms, request_id,"
+    " method, message"
+)
+
+
+class SqliteLogStore(LogStore):
+    """Log store in one SQLite file (``synchronous=NORMAL``: logs are not configuration)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = Connections(path, "NORMAL")
+
+    def initialize_schema(self) -> None:
+        """Create the tables when missing."""
+        self._db.get().executescript(_LOG_SCHEMA)
+
+    def close(self) -> None:
+        """Close this process's connections."""
+        self._db.close()
+
+    def write(self, records: Sequence[LogRecord]) -> None:
+        """Append records."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.time_ms,
+                        r.level,
+                        r.code,
+                        r.source,
+                        r.machine,
+                        r.process,
+                        r.thread,
+                        r.user,
+                        r.elapsed_ms,
+                        r.request_id,
+                        r.method,
+                        r.message,
+                    )
+                    for r in records
+                ],
+            )
+
+    def query(
+        self,
+        *,
+        newest_ms: int | None = None,
+        oldest_ms: int | None = None,
+        levels: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[LogRecord]:
+        """Records in a time window, newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if newest_ms is not None:
+            clauses.append("time_ms <= ?")
+            params.append(newest_ms)
+        if oldest_ms is not None:
+            clauses.append("time_ms >= ?")
+            params.append(oldest_ms)
+        if levels:
+            clauses.append("level IN (%s)" % ",".join("?" * len(levels)))  # noqa: UP031
+            params.extend(levels)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        params.append(limit)
+        rows = (
+            self._db.get()
+            .execute(
+                f"SELECT {_LOG_COLUMNS} FROM logs {where} ORDER BY time_ms DESC, id DESC LIMIT ?",
+                params,
+            )
+            .fetchall()
+        )
+        return [
+            LogRecord(
+                time_ms=r[0],
+                level=r[1],
+                code=r[2],
+                source=r[3],
+                machine=r[4],
+                process=r[5],
+                thread=r[6],
+                user=r[7],
+                elapsed_ms=r[8],
+                request_id=r[9],
+                method=r[10],
+                message=r[11],
+            )
+            for r in rows
+        ]
