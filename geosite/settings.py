@@ -35,6 +35,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_param_bytes: int = 1024 * 1024
     max_fields: int = 1000
+    max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
     @classmethod
@@ -52,6 +53,7 @@ class Settings:
             machine_name=(os.environ.get("GEOSITE_MACHINE_NAME") or "").upper() or None,
             max_body_bytes=_env_int("GEOSITE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),
+            max_upload_bytes=_env_int("GEOSITE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             lockout=LockoutPolicy(
                 max_failures=_env_int("GEOSITE_LOCKOUT_FAILURES", 5),
                 window_s=_env_int("GEOSITE_LOCKOUT_WINDOW_S", 900),

@@ -82,16 +82,23 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     try:
         if request.method not in ("GET", "POST", "HEAD"):
             raise MethodNotAllowed()
+        match = area.router.match(rel)
+        files = match is not None and match.endpoint.accepts_files
+        settings = state.settings
         params = await read_params(
             request,
-            state.settings.max_body_bytes,
-            state.settings.max_param_bytes,
-            state.settings.max_fields,
+            settings.max_upload_bytes if files else settings.max_body_bytes,
+            settings.max_param_bytes,
+            settings.max_fields,
+            allow_files=files,
         )
-        fmt = (params.get("f") or area.default_format).strip().lower()
-        outcome = await anyio.to_thread.run_sync(
-            _run, request, state, area, rel, params, fmt, request_id
-        )
+        try:
+            fmt = (params.get("f") or area.default_format).strip().lower()
+            outcome = await anyio.to_thread.run_sync(
+                _run, request, state, area, rel, match, params, fmt, request_id
+            )
+        finally:
+            await params.close()
     except GeositeError as exc:
         outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
     _log_request(state, area, request, outcome, started, request_id)
@@ -103,11 +110,11 @@ def _run(
     state: AppState,
     area: Area,
     rel: str,
+    match: Match | None,
     params: Params,
     fmt: str,
     request_id: str,
 ) -> Outcome:
-    match = area.router.match(rel)
     call: Call | None = None
     try:
         if fmt not in FORMATS:

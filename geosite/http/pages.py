@@ -85,6 +85,7 @@ def operation_page(
     context.update(
         description=match.endpoint.description,
         fields=match.endpoint.fields,
+        multipart=match.endpoint.accepts_files,
         values=values,
         result=pretty(result) if result is not None else None,
         failed=bool(result and result.get("status") == "error"),

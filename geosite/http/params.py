@@ -23,10 +23,25 @@ _FALSE = {"false", "0", "no", "off"}
 class Params:
     """Merged request parameters; names match exactly first, then case-insensitively."""
 
-    def __init__(self, values: dict[str, str], query_names: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        values: dict[str, str],
+        query_names: frozenset[str] = frozenset(),
+        files: dict[str, UploadFile] | None = None,
+    ) -> None:
         self._values = {k: v for k, v in values.items() if v != ""}
         self._folded = {k.lower(): v for k, v in self._values.items()}
         self.query_names = query_names
+        self.files: dict[str, UploadFile] = files or {}
+
+    def file(self, name: str) -> UploadFile | None:
+        """The uploaded file sent as the multipart part ``name``, or None."""
+        return self.files.get(name)
+
+    async def close(self) -> None:
+        """Remove the temporary files of uploaded parts."""
+        for upload in self.files.values():
+            await upload.close()
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The parameter's text, or ``default`` when absent or empty."""
@@ -92,8 +107,15 @@ class Params:
         return self.get(name) is not None
 
 
-async def read_params(request: Request, max_body: int, max_param: int, max_fields: int) -> Params:
-    """Merge the query string and the body of ``request`` into ``Params``."""
+async def read_params(
+    request: Request, max_body: int, max_param: int, max_fields: int, *, allow_files: bool = False
+) -> Params:
+    """Merge the query string and the body of ``request`` into ``Params``.
+
+    With ``allow_files``, multipart file parts are kept (spooled to disk by the parser) and the
+    request must declare its ``Content-Length``, so that an oversized upload is refused before
+    it is read.
+    """
     query = request.url.query
     if len(query) > max_body:
         raise BadRequest("The request is too large.")
@@ -103,43 +125,59 @@ async def read_params(request: Request, max_body: int, max_param: int, max_field
         raise BadRequest("Too many parameters.") from None
     values: dict[str, str] = dict(pairs)
     query_names = frozenset(values)
+    files: dict[str, UploadFile] = {}
     if request.method == "POST":
-        values.update(await _body_params(request, max_body, max_param, max_fields))
+        body, files = await _body_params(request, max_body, max_param, max_fields, allow_files)
+        values.update(body)
     for name, value in values.items():
         if len(value) > max_param:
+            for upload in files.values():
+                await upload.close()
             raise BadRequest(f"Parameter '{name[:64]}' is too large.")
-    return Params(values, query_names)
+    return Params(values, query_names, files)
 
 
 async def _body_params(
-    request: Request, max_body: int, max_param: int, max_fields: int
-) -> dict[str, str]:
+    request: Request, max_body: int, max_param: int, max_fields: int, allow_files: bool
+) -> tuple[dict[str, str], dict[str, UploadFile]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise BadRequest("The request is too large.")
     if content_type == "multipart/form-data":
-        try:
-            form = await request.form(max_files=16, max_fields=max_fields, max_part_size=max_param)
-        except Exception as exc:  # python-multipart and starlette raise several types here
-            raise BadRequest("The multipart request could not be read.") from exc
-        result: dict[str, str] = {}
-        for key, item in form.multi_items():
-            if isinstance(item, UploadFile):
-                continue
-            result[key] = item
-        return result
+        return await _multipart(request, declared, max_param, max_fields, allow_files)
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > max_body:
             raise BadRequest("The request is too large.")
     if not body:
-        return {}
+        return {}, {}
     if content_type in ("application/x-www-form-urlencoded", "", "text/plain"):
         try:
             text = body.decode("utf-8")
-            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)), {}
         except (UnicodeDecodeError, ValueError):
             raise BadRequest("The request body could not be read.") from None
-    return {}
+    return {}, {}
+
+
+async def _multipart(
+    request: Request, declared: str | None, max_param: int, max_fields: int, allow_files: bool
+) -> tuple[dict[str, str], dict[str, UploadFile]]:
+    if allow_files and (declared is None or not declared.isdigit()):
+        raise BadRequest("An upload must declare its Content-Length.")
+    try:
+        form = await request.form(
+            max_files=4 if allow_files else 0, max_fields=max_fields, max_part_size=max_param
+        )
+    except Exception as exc:  # python-multipart and starlette raise several types here
+        raise BadRequest("The multipart request could not be read.") from exc
+    values: dict[str, str] = {}
+    files: dict[str, UploadFile] = {}
+    for key, item in form.multi_items():
+        if isinstance(item, UploadFile):
+            files[key] = item
+        else:
+            values[key] = item
+    return values, files

@@ -29,7 +29,7 @@ class Field:
 
     name: str
     label: str = ""
-    kind: Literal["text", "password", "textarea", "select", "number"] = "text"
+    kind: Literal["text", "password", "textarea", "select", "number", "file"] = "text"
     options: Sequence[str] = ()
     required: bool = False
     default: str = ""
@@ -98,6 +98,8 @@ class Endpoint:
     fields: Sequence[Field] = ()
     allow_get: bool = False
     description: str = ""
+    #: Whether the operation takes files (multipart), up to the upload size limit.
+    accepts_files: bool = False
 
     def child_names(self, call: Call, payload: dict[str, Any]) -> list[str]:
         """Names of child resources to link from the HTML page."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geosite.http.admin import machines, security, site, system
+from geosite.http.admin import machines, security, site, system, uploads
 from geosite.http.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
@@ -10,4 +10,5 @@ ENDPOINTS: list[Endpoint] = [
     *machines.ENDPOINTS,
     *security.ENDPOINTS,
     *system.ENDPOINTS,
+    *uploads.ENDPOINTS,
 ]

@@ -73,12 +73,6 @@ def data(call: Call) -> dict[str, Any]:
     return {"resources": []}
 
 
-def uploads(call: Call) -> dict[str, Any]:
-    """``GET /admin/uploads``: uploaded items (none yet)."""
-    _site(call)
-    return {"items": []}
-
-
 def logs(call: Call) -> dict[str, Any]:
     """``GET /admin/logs``."""
     _site(call)
@@ -113,7 +107,6 @@ ENDPOINTS = [
     Endpoint("/services/{folder}", folder),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/data", data, title="Data"),
-    Endpoint("/uploads", uploads, title="Uploads"),
     Endpoint("/logs", logs, title="Logs", children=_children),
     Endpoint("/logs/settings", log_settings, title="Log Settings"),
     Endpoint("/mode", mode, title="Mode"),
