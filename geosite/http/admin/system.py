@@ -8,15 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.errors import NotFound
 from geosite.http.routing import Call, Endpoint
-
-SYSTEM_FOLDER = {
-    "folderName": "System",
-    "description": "Services that the server manages.",
-    "webEncrypted": False,
-    "isDefault": True,
-}
 
 
 def _site(call: Call) -> Any:
@@ -32,33 +24,6 @@ def system(call: Call) -> dict[str, Any]:
 def directories(call: Call) -> dict[str, Any]:
     """``GET /admin/system/directories``: the server directories of the site."""
     return {"directories": [d.public() for d in _site(call).store.list_directories()]}
-
-
-def services(call: Call) -> dict[str, Any]:
-    """``GET /admin/services``: the root folder (no services are published yet)."""
-    _site(call)
-    return {
-        "folderName": "/",
-        "description": "Root folder",
-        "webEncrypted": False,
-        "isDefault": True,
-        "folders": ["System"],
-        "foldersDetail": [SYSTEM_FOLDER],
-        "services": [],
-    }
-
-
-def folder(call: Call) -> dict[str, Any]:
-    """``GET /admin/services/{folder}`` (folder names ignore case)."""
-    _site(call)
-    name = call.args["folder"]
-    if name.lower() != "system":
-        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
-    return {**SYSTEM_FOLDER, "services": []}
-
-
-def _folders(call: Call, payload: dict[str, Any]) -> list[str]:
-    return list(payload.get("folders", []))
 
 
 def clusters(call: Call) -> dict[str, Any]:
@@ -103,8 +68,6 @@ def _children(call: Call, payload: dict[str, Any]) -> list[str]:
 ENDPOINTS = [
     Endpoint("/system", system, title="System", children=_children),
     Endpoint("/system/directories", directories, title="Server Directories"),
-    Endpoint("/services", services, title="Root Folder", children=_folders),
-    Endpoint("/services/{folder}", folder),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/data", data, title="Data"),
     Endpoint("/logs", logs, title="Logs", children=_children),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
+from geosite.core.models import Service
+from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
+from geosite.http.rest import feature_server
 from geosite.http.routing import OPERATION, Call, Endpoint
 from geosite.http.tokens import TOKEN_FIELDS, generate_token
 
@@ -28,8 +31,44 @@ def rest_info(call: Call) -> dict[str, Any]:
 
 
 def catalog(call: Call) -> dict[str, Any]:
-    """``/arcgis/rest/services``: folders and services (none are published yet)."""
-    return {"currentVersion": ARCGIS_CURRENT_VERSION, "folders": [], "services": []}
+    """``/arcgis/rest/services``: folders and the root folder's started services."""
+    runtime = call.state.open_site()
+    if runtime is None:
+        return {"currentVersion": ARCGIS_CURRENT_VERSION, "folders": [], "services": []}
+    store = runtime.site.store
+    return {
+        "currentVersion": ARCGIS_CURRENT_VERSION,
+        "folders": [f.name for f in store.list_folders()],
+        "services": _listed(store.list_services("")),
+    }
+
+
+def _listed(services: list[Service]) -> list[dict[str, str]]:
+    return [
+        {"name": s.qualified_name, "type": s.type}
+        for s in services
+        if s.configured_state == "STARTED"
+    ]
+
+
+def folder_catalog(call: Call) -> dict[str, Any]:
+    """``/arcgis/rest/services/{folder}``: the folder's services, named with the folder."""
+    store = call.state.require_site().site.store
+    name = call.args["folder"]
+    found = store.get_folder(name)
+    if found is None:
+        raise NotFound(f"Folder '{name[:128]}' does not exist.")
+    return {
+        "currentVersion": ARCGIS_CURRENT_VERSION,
+        "folders": [],
+        "services": _listed(store.list_services(found.name)),
+    }
+
+
+def _catalog_children(call: Call, payload: dict[str, Any]) -> list[str]:
+    names = list(payload.get("folders", []))
+    names += [f"{s['name'].rsplit('/', 1)[-1]}/{s['type']}" for s in payload.get("services", [])]
+    return names
 
 
 def public_generate_token(call: Call) -> dict[str, Any]:
@@ -39,7 +78,16 @@ def public_generate_token(call: Call) -> dict[str, Any]:
 
 REST_ENDPOINTS = [
     Endpoint("/", catalog, privilege=None, title="Home"),
-    Endpoint("/services", catalog, privilege=None, title="Folder: /", needs_site=False),
+    Endpoint(
+        "/services",
+        catalog,
+        privilege=None,
+        title="Folder: /",
+        needs_site=False,
+        children=_catalog_children,
+    ),
+    *feature_server.ENDPOINTS,
+    Endpoint("/services/{folder}", folder_catalog, privilege=None, children=_catalog_children),
     Endpoint(
         "/info",
         rest_info,

@@ -1,0 +1,183 @@
+"""Services: folders created on demand, and publishing an uploaded item as a FeatureServer.
+
+The core does not read data itself: publishing is handed an ``Importer`` (the HTTP layer
+passes ``geosite.data.importer.import_dataset``) that writes the site's own GeoPackage and
+describes its layers. The service record keeps that description under ``_geosite``; it is
+never shown as is to clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from geosite.core import uploads
+from geosite.core.clock import Clock
+from geosite.core.models import Folder, Service
+from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.storage.base import SiteStore
+
+#: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.
+Importer = Callable[[Path, Path], list[dict[str, Any]]]
+
+SUPPORTED_TYPES = ("FeatureServer",)
+DEFAULT_MAX_RECORD_COUNT = 2000
+DEFAULT_CAPABILITIES = "Query"
+ALLOWED_CAPABILITIES = ("Query", "Create", "Update", "Delete", "Editing", "Extract", "Sync")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,120}$")
+_FOLDER = re.compile(r"^[A-Za-z0-9_]{1,120}$")
+
+
+def normalise_folder(name: str | None) -> str:
+    """The folder name as stored: "" for the root (given as absent, "" or "/")."""
+    folder = (name or "").strip().strip("/")
+    if folder and not _FOLDER.match(folder):
+        raise InvalidParameter(
+            f"Invalid folder name '{folder[:64]}'. Use letters, digits and underscores."
+        )
+    return folder
+
+
+def resolve_folder(store: SiteStore, name: str, clock: Clock, *, create: bool) -> str:
+    """The stored spelling of a folder, creating it when asked (ArcGIS creates on publish)."""
+    folder = normalise_folder(name)
+    if not folder:
+        return ""
+    found = store.get_folder(folder)
+    if found is not None:
+        return found.name
+    if not create:
+        raise NotFound(f"Folder '{folder}' does not exist.")
+    with contextlib.suppress(Conflict):  # created meanwhile by another request
+        store.add_folder(Folder(folder, "", clock.now_ms()))
+    found = store.get_folder(folder)
+    assert found is not None
+    return found.name
+
+
+def data_directory(store: SiteStore) -> Path:
+    """Where the site keeps the data of its services (inside the SYSTEM directory)."""
+    return uploads.uploads_directory(store).parent / "services"
+
+
+def _item_id(definition: dict[str, Any]) -> str:
+    properties = definition.get("properties") or {}
+    source = properties.get("dataSource") if isinstance(properties, dict) else None
+    for value in (
+        properties.get("itemID") if isinstance(properties, dict) else None,
+        source.get("itemID") if isinstance(source, dict) else None,
+        definition.get("itemID"),
+        definition.get("itemId"),
+    ):
+        if isinstance(value, str) and value:
+            return value
+    raise InvalidParameter(
+        "The service has no data source.",
+        details=["Give the id of an uploaded item as properties.itemID."],
+    )
+
+
+def _capabilities(value: Any) -> str:
+    if value in (None, ""):
+        return DEFAULT_CAPABILITIES
+    names = [c.strip() for c in str(value).split(",") if c.strip()]
+    bad = [c for c in names if c not in ALLOWED_CAPABILITIES]
+    if bad:
+        raise InvalidParameter(f"Unknown capability '{bad[0][:32]}'.")
+    return ",".join(dict.fromkeys(names))
+
+
+def _max_record_count(definition: dict[str, Any]) -> int:
+    properties = definition.get("properties") or {}
+    raw = properties.get("maxRecordCount", definition.get("maxRecordCount"))
+    if raw in (None, ""):
+        return DEFAULT_MAX_RECORD_COUNT
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidParameter("maxRecordCount must be an integer.") from None
+    if not 1 <= value <= 100_000:
+        raise InvalidParameter("maxRecordCount must be between 1 and 100000.")
+    return value
+
+
+def create_service(
+    store: SiteStore,
+    clock: Clock,
+    definition: Any,
+    importer: Importer,
+    limits: uploads.ArchiveLimits,
+) -> Service:
+    """Publish an uploaded item as a service described by ``definition`` (the service JSON)."""
+    if not isinstance(definition, dict):
+        raise InvalidParameter("'service' must be a JSON object.")
+    name = str(definition.get("serviceName") or "")
+    if not _NAME.match(name):
+        raise InvalidParameter(
+            f"Invalid service name '{name[:64]}'. Use 1 to 120 letters, digits and underscores."
+        )
+    kind = str(definition.get("type") or "FeatureServer")
+    if kind not in SUPPORTED_TYPES:
+        raise InvalidParameter(f"Service type '{kind[:32]}' cannot be published.")
+    folder_name = normalise_folder(definition.get("folderName"))
+    found_folder = store.get_folder(folder_name) if folder_name else None
+    folder = found_folder.name if found_folder else folder_name
+    if store.get_service(folder, name, kind) is not None:
+        raise Conflict(f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.")
+    capabilities = _capabilities(definition.get("capabilities"))
+    max_records = _max_record_count(definition)
+    item = uploads.get_upload(store, _item_id(definition))
+    data, layers = _import(store, Path(item.path), importer, limits)
+    folder = resolve_folder(store, folder_name, clock, create=True)
+    record = {
+        "serviceName": name,
+        "type": kind,
+        "folderName": folder or "/",
+        "description": str(definition.get("description") or ""),
+        "capabilities": capabilities,
+        "maxRecordCount": max_records,
+        "properties": {"maxRecordCount": str(max_records)},
+        "_geosite": {"data": str(data), "layers": layers, "sourceItem": item.item_name},
+    }
+    service = Service(folder, name, kind, record, "STARTED", clock.now_ms())
+    try:
+        store.add_service(service)
+    except Conflict:
+        data.unlink(missing_ok=True)
+        raise
+    return service
+
+
+def _import(
+    store: SiteStore, source: Path, importer: Importer, limits: uploads.ArchiveLimits
+) -> tuple[Path, list[dict[str, Any]]]:
+    target_dir = data_directory(store)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{secrets.token_hex(16)}.gpkg"
+    with tempfile.TemporaryDirectory(dir=target_dir, prefix=".import-") as work:
+        try:
+            if source.suffix.lower() == ".zip":
+                source = uploads.extract_archive(source, Path(work) / "source", limits)
+            layers = importer(source, target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    if not layers:
+        target.unlink(missing_ok=True)
+        raise InvalidParameter("The uploaded item holds no layer to publish.")
+    target.chmod(0o640)
+    return target, layers
+
+
+def find_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:
+    """A service by folder, name and type (ignoring case), or ``NotFound``."""
+    service = store.get_service(normalise_folder(folder), name, kind)
+    if service is None:
+        where = f"{folder}/{name}" if folder else name
+        raise NotFound(f"Service '{where[:128]}' of type {kind} does not exist.")
+    return service

@@ -1,0 +1,208 @@
+"""Importing a user's file into a GeoPackage the site owns, with pyogrio (GDAL).
+
+Every source layer becomes one GeoPackage table with a stable 32-bit ``OBJECTID`` (the
+GeoPackage feature id), a ``Shape`` geometry column with an R*Tree index, field names that the
+query grammar accepts, and the source coordinate system. Lines and polygons are stored as
+their multi types (Esri geometries make no single/multi distinction).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geosite.errors import InvalidParameter
+
+OBJECTID = "OBJECTID"
+SHAPE = "Shape"
+_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
+_CSV_OPTIONS = {
+    "X_POSSIBLE_NAMES": "x,lon,long,longitude,lng",
+    "Y_POSSIBLE_NAMES": "y,lat,latitude",
+    "KEEP_GEOM_COLUMNS": "NO",
+}
+_ESRI_GEOMETRY = {
+    "Point": ("esriGeometryPoint", "Point"),
+    "MultiPoint": ("esriGeometryMultipoint", "MultiPoint"),
+    "LineString": ("esriGeometryPolyline", "MultiLineString"),
+    "MultiLineString": ("esriGeometryPolyline", "MultiLineString"),
+    "Polygon": ("esriGeometryPolygon", "MultiPolygon"),
+    "MultiPolygon": ("esriGeometryPolygon", "MultiPolygon"),
+}
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def find_datasets(root: Path) -> list[Path]:
+    """The datasets GDAL can open in a file or an extracted archive."""
+    if root.is_file():
+        return [root]
+    found: list[Path] = []
+    for path in sorted(root.rglob("*")):
+        if any(part.lower().endswith(".gdb") for part in path.relative_to(root).parts[:-1]):
+            continue  # inside a file geodatabase: the .gdb directory is the dataset
+        suffix = path.suffix.lower()
+        if (path.is_dir() and suffix == ".gdb") or (
+            path.is_file() and suffix in (".shp", ".geojson", ".json", ".gpkg", ".csv")
+        ):
+            found.append(path)
+    if not found:
+        raise InvalidParameter(
+            "No data found to publish.",
+            details=["Upload a zipped shapefile, GeoJSON, GeoPackage, CSV or file geodatabase."],
+        )
+    return found
+
+
+def spatial_reference(crs: CRS | None) -> dict[str, Any]:
+    """Esri JSON spatial reference of a CRS (``wkid``/``latestWkid``, or ``wkt``)."""
+    if crs is None:
+        return {"wkid": 4326, "latestWkid": 4326}
+    epsg = crs.to_epsg()
+    if epsg == 3857:
+        return {"wkid": 102100, "latestWkid": 3857}
+    if epsg is not None:
+        return {"wkid": epsg, "latestWkid": epsg}
+    return {"wkt": crs.to_wkt("WKT1_ESRI")}
+
+
+def _field_name(name: str, taken: set[str]) -> str:
+    cleaned = _IDENTIFIER.sub("_", name.strip()) or "field"
+    if cleaned[0].isdigit():
+        cleaned = "F_" + cleaned
+    candidate, n = cleaned[:60], 1
+    while candidate.lower() in taken:
+        candidate = f"{cleaned[:56]}_{n}"
+        n += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _convert_field(name: str, values: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    kind = values.dtype.kind
+    field: dict[str, Any] = {"name": name, "alias": name, "nullable": True}
+    if kind == "b":
+        return values.astype("int16"), {**field, "type": "esriFieldTypeSmallInteger"}
+    if kind in "iu":
+        if values.dtype.itemsize <= 2 and kind == "i":
+            return values, {**field, "type": "esriFieldTypeSmallInteger"}
+        if values.size == 0 or (values.min() >= _INT32[0] and values.max() <= _INT32[1]):
+            return values.astype("int32"), {**field, "type": "esriFieldTypeInteger"}
+        return values.astype("float64"), {**field, "type": "esriFieldTypeDouble"}
+    if kind == "f":
+        esri = "esriFieldTypeSingle" if values.dtype.itemsize == 4 else "esriFieldTypeDouble"
+        return values, {**field, "type": esri}
+    if kind == "M":
+        return values, {**field, "type": "esriFieldTypeDate", "length": 8}
+    texts = [v for v in values if v is not None]
+    if any(not isinstance(v, str) for v in texts):
+        raise InvalidParameter(f"Field '{name}' has values of a type that cannot be published.")
+    longest = max((len(v) for v in texts), default=1)
+    return values, {**field, "type": "esriFieldTypeString", "length": max(255, longest)}
+
+
+def _geometry_type(declared: str | None, geometry: np.ndarray) -> tuple[str, str]:
+    name = (declared or "Unknown").replace(" Z", "").replace(" M", "").replace("2.5D ", "")
+    if name not in _ESRI_GEOMETRY:
+        kinds = {shapely.get_type_id(g) for g in shapely.from_wkb(geometry) if g is not None}
+        families = {
+            0: "Point",
+            4: "MultiPoint",
+            1: "LineString",
+            5: "MultiLineString",
+            3: "Polygon",
+            6: "MultiPolygon",
+        }
+        names = {families.get(k, "Other") for k in kinds}
+        if names <= {"Polygon", "MultiPolygon"} and names:
+            name = "MultiPolygon"
+        elif names <= {"LineString", "MultiLineString"} and names:
+            name = "MultiLineString"
+        elif len(names) == 1 and "Other" not in names:
+            name = names.pop()
+        else:
+            raise InvalidParameter("A layer mixes geometry types; publish one type per layer.")
+    return _ESRI_GEOMETRY[name]
+
+
+def _read(path: Path, layer: str) -> tuple[dict[str, Any], np.ndarray, list[np.ndarray]]:
+    options = _CSV_OPTIONS if path.suffix.lower() == ".csv" else {}
+    meta, _fids, geometry, fields = pyogrio.raw.read(path, layer=layer, **options)
+    if geometry is None:
+        raise InvalidParameter(f"Layer '{layer}' has no geometry; tables are not supported yet.")
+    return meta, geometry, fields
+
+
+def import_dataset(source: Path, target: Path) -> list[dict[str, Any]]:
+    """Import every layer under ``source`` into the GeoPackage ``target``; returns the layers.
+
+    Each returned dict holds ``id``, ``name``, ``table``, ``geometryType``, ``fields`` (Esri
+    field JSON, ``OBJECTID`` first), ``spatialReference``, ``extent`` and ``count``.
+    """
+    layers: list[dict[str, Any]] = []
+    tables: set[str] = set()
+    try:
+        for dataset in find_datasets(source):
+            for layer_name, _kind in pyogrio.list_layers(dataset):
+                layers.append(_import_layer(dataset, str(layer_name), target, len(layers), tables))
+    except (DataSourceError, DataLayerError, FieldError, GeometryError, CRSError) as exc:
+        raise InvalidParameter(
+            "The data could not be read.", details=[str(exc).split("\n")[0][:300]]
+        ) from None
+    return layers
+
+
+def _import_layer(
+    dataset: Path, layer_name: str, target: Path, layer_id: int, tables: set[str]
+) -> dict[str, Any]:
+    meta, geometry, columns = _read(dataset, layer_name)
+    esri_type, gpkg_type = _geometry_type(meta.get("geometry_type"), geometry)
+    crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else CRS.from_epsg(4326)
+    taken = {OBJECTID.lower(), SHAPE.lower()}
+    converted, fields = [], []
+    for name, values in zip(meta["fields"], columns, strict=True):
+        data, field = _convert_field(_field_name(str(name), taken), values)
+        converted.append(data)
+        fields.append(field)
+    table = _field_name(Path(layer_name).stem or "layer", tables)
+    pyogrio.raw.write(
+        target,
+        geometry,
+        converted,
+        [f["name"] for f in fields],
+        layer=table,
+        driver="GPKG",
+        geometry_type=gpkg_type,
+        crs=crs.to_wkt(),
+        promote_to_multi=gpkg_type.startswith("Multi"),
+        append=target.exists(),
+        layer_options={"FID": OBJECTID, "GEOMETRY_NAME": SHAPE, "SPATIAL_INDEX": "YES"},
+    )
+    shapes = shapely.from_wkb(geometry)
+    bounds = shapely.total_bounds(shapes)
+    srs = spatial_reference(crs)
+    oid = {"name": OBJECTID, "type": "esriFieldTypeOID", "alias": OBJECTID, "nullable": False}
+    return {
+        "id": layer_id,
+        "name": Path(layer_name).stem or table,
+        "table": table,
+        "geometryType": esri_type,
+        "fields": [oid, *fields],
+        "spatialReference": srs,
+        "extent": {
+            "xmin": float(bounds[0]),
+            "ymin": float(bounds[1]),
+            "xmax": float(bounds[2]),
+            "ymax": float(bounds[3]),
+            "spatialReference": srs,
+        },
+        "count": len(geometry),
+    }

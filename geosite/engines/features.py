@@ -1,0 +1,80 @@
+"""Features as ArcGIS clients read them: Esri JSON geometries and attribute values.
+
+Polygons come out with ArcGIS ring orientation (outer rings clockwise, holes
+counter-clockwise) whatever the source had; dates are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+import shapely
+
+_TYPE_POINT, _TYPE_LINE, _TYPE_POLYGON = 0, 1, 3
+_TYPE_MULTIPOINT, _TYPE_MULTILINE, _TYPE_MULTIPOLYGON = 4, 5, 6
+
+
+def _coords(coords: Any, precision: int | None) -> list[list[float]]:
+    if precision is None:
+        return [[float(x), float(y)] for x, y, *_ in coords]
+    return [[round(float(x), precision), round(float(y), precision)] for x, y, *_ in coords]
+
+
+def esri_geometry(geometry: Any, precision: int | None = None) -> dict[str, Any] | None:
+    """Esri JSON for a shapely geometry (None for a missing or empty one)."""
+    if geometry is None or shapely.is_empty(geometry):
+        return None
+    kind = shapely.get_type_id(geometry)
+    if kind == _TYPE_POINT:
+        x, y = _coords([geometry.coords[0]], precision)[0]
+        return {"x": x, "y": y}
+    if kind == _TYPE_MULTIPOINT:
+        return {"points": [_coords(p.coords, precision)[0] for p in geometry.geoms]}
+    if kind in (_TYPE_LINE, _TYPE_MULTILINE):
+        lines = [geometry] if kind == _TYPE_LINE else list(geometry.geoms)
+        return {"paths": [_coords(line.coords, precision) for line in lines]}
+    if kind in (_TYPE_POLYGON, _TYPE_MULTIPOLYGON):
+        oriented = shapely.orient_polygons(geometry, exterior_cw=True)
+        polygons = [oriented] if kind == _TYPE_POLYGON else list(oriented.geoms)
+        rings: list[list[list[float]]] = []
+        for polygon in polygons:
+            rings.append(_coords(polygon.exterior.coords, precision))
+            rings.extend(_coords(hole.coords, precision) for hole in polygon.interiors)
+        return {"rings": rings}
+    return None
+
+
+def _date_ms(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def esri_value(field_type: str, value: Any) -> Any:
+    """A stored value as the Esri JSON of its field type (dates in ms, no NaN)."""
+    if value is None:
+        return None
+    if field_type == "esriFieldTypeDate":
+        return _date_ms(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bytes):
+        return None
+    return value
+
+
+def esri_attributes(fields: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
+    """Attributes converted field by field (``fields`` is the layer's Esri field list)."""
+    types = {f["name"]: f["type"] for f in fields}
+    return {name: esri_value(types.get(name, ""), value) for name, value in values.items()}

@@ -1,0 +1,305 @@
+"""``/arcgis/rest/services/[{folder}/]{service}/FeatureServer``: service, layers, features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geosite import ARCGIS_CURRENT_VERSION
+from geosite.core.models import Service
+from geosite.core.services import find_service
+from geosite.data.geopackage import GeoPackageLayer
+from geosite.engines.features import esri_attributes, esri_geometry
+from geosite.errors import InvalidParameter, NotFound
+from geosite.http.routing import Call, Endpoint
+
+FEATURE_SERVER = "FeatureServer"
+SUPPORTED_QUERY_FORMATS = "JSON"
+SPATIAL_RELATIONSHIPS = [
+    "esriSpatialRelIntersects",
+    "esriSpatialRelContains",
+    "esriSpatialRelCrosses",
+    "esriSpatialRelEnvelopeIntersects",
+    "esriSpatialRelIndexIntersects",
+    "esriSpatialRelOverlaps",
+    "esriSpatialRelTouches",
+    "esriSpatialRelWithin",
+]
+_SYMBOLS = {
+    "esriGeometryPoint": {
+        "type": "esriSMS",
+        "style": "esriSMSCircle",
+        "color": [247, 150, 70, 161],
+        "size": 7.5,
+        "angle": 0,
+        "xoffset": 0,
+        "yoffset": 0,
+        "outline": {
+            "type": "esriSLS",
+            "style": "esriSLSSolid",
+            "color": [190, 190, 190, 105],
+            "width": 0.5,
+        },
+    },
+    "esriGeometryPolyline": {
+        "type": "esriSLS",
+        "style": "esriSLSSolid",
+        "color": [165, 83, 183, 255],
+        "width": 1.5,
+    },
+    "esriGeometryPolygon": {
+        "type": "esriSFS",
+        "style": "esriSFSSolid",
+        "color": [252, 146, 31, 128],
+        "outline": {
+            "type": "esriSLS",
+            "style": "esriSLSSolid",
+            "color": [153, 153, 153, 255],
+            "width": 0.75,
+        },
+    },
+}
+_SYMBOLS["esriGeometryMultipoint"] = _SYMBOLS["esriGeometryPoint"]
+_DRAWING_TOOLS = {
+    "esriGeometryPoint": "esriFeatureEditToolPoint",
+    "esriGeometryMultipoint": "esriFeatureEditToolPoint",
+    "esriGeometryPolyline": "esriFeatureEditToolLine",
+    "esriGeometryPolygon": "esriFeatureEditToolPolygon",
+}
+_SQL_TYPES = {
+    "esriFieldTypeOID": "sqlTypeInteger",
+    "esriFieldTypeInteger": "sqlTypeInteger",
+    "esriFieldTypeSmallInteger": "sqlTypeSmallInt",
+    "esriFieldTypeDouble": "sqlTypeFloat",
+    "esriFieldTypeSingle": "sqlTypeReal",
+    "esriFieldTypeString": "sqlTypeNVarchar",
+    "esriFieldTypeDate": "sqlTypeTimestamp2",
+}
+
+
+def _service(call: Call) -> Service:
+    call.state.require_site()
+    store = call.state.require_site().site.store
+    service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
+    if service.configured_state != "STARTED":
+        raise NotFound(f"Service '{service.qualified_name}' is not started.")
+    return service
+
+
+def _layers(service: Service) -> list[dict[str, Any]]:
+    return list(service.definition["_geosite"]["layers"])
+
+
+def _layer(service: Service, raw_id: str) -> dict[str, Any]:
+    for layer in _layers(service):
+        if str(layer["id"]) == raw_id:
+            return layer
+    raise NotFound(f"Layer '{raw_id[:32]}' does not exist in this service.")
+
+
+def _fields(layer: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for field in layer["fields"]:
+        oid = field["type"] == "esriFieldTypeOID"
+        out.append(
+            {
+                **field,
+                "sqlType": _SQL_TYPES.get(field["type"], "sqlTypeOther"),
+                "editable": not oid,
+                "domain": None,
+                "defaultValue": None,
+            }
+        )
+    return out
+
+
+def _display_field(layer: dict[str, Any]) -> str:
+    names = [f["name"] for f in layer["fields"] if f["type"] == "esriFieldTypeString"]
+    for preferred in ("name", "NAME", "Name"):
+        if preferred in names:
+            return preferred
+    return names[0] if names else "OBJECTID"
+
+
+def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
+    """The full layer resource (services-api §3.2)."""
+    definition = service.definition
+    geometry_type = layer["geometryType"]
+    max_records = int(definition["maxRecordCount"])
+    return {
+        "currentVersion": ARCGIS_CURRENT_VERSION,
+        "id": layer["id"],
+        "name": layer["name"],
+        "type": "Feature Layer",
+        "description": "",
+        "copyrightText": "",
+        "defaultVisibility": True,
+        "editFieldsInfo": None,
+        "relationships": [],
+        "isDataVersioned": False,
+        "supportsRollbackOnFailureParameter": True,
+        "supportsStatistics": False,
+        "supportsAdvancedQueries": False,
+        "supportsValidateSql": False,
+        "supportsCoordinatesQuantization": False,
+        "geometryType": geometry_type,
+        "minScale": 0,
+        "maxScale": 0,
+        "extent": layer["extent"],
+        "drawingInfo": {
+            "renderer": {
+                "type": "simple",
+                "symbol": _SYMBOLS[geometry_type],
+                "label": "",
+                "description": "",
+            },
+            "transparency": 0,
+            "labelingInfo": None,
+        },
+        "hasM": False,
+        "hasZ": False,
+        "allowGeometryUpdates": False,
+        "hasAttachments": False,
+        "htmlPopupType": "esriServerHTMLPopupTypeNone",
+        "objectIdField": "OBJECTID",
+        "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
+        "globalIdField": "",
+        "displayField": _display_field(layer),
+        "typeIdField": "",
+        "fields": _fields(layer),
+        "geometryField": {"name": "Shape", "type": "esriFieldTypeGeometry", "alias": "Shape"},
+        "indexes": [],
+        "types": [],
+        "templates": [
+            {
+                "name": layer["name"],
+                "description": "",
+                "drawingTool": _DRAWING_TOOLS[geometry_type],
+                "prototype": {"attributes": {}},
+            }
+        ],
+        "maxRecordCount": max_records,
+        "standardMaxRecordCount": max_records,
+        "tileMaxRecordCount": max_records,
+        "maxRecordCountFactor": 1,
+        "supportedQueryFormats": SUPPORTED_QUERY_FORMATS,
+        "capabilities": definition["capabilities"],
+        "useStandardizedQueries": True,
+        "supportedSpatialRelationships": SPATIAL_RELATIONSHIPS,
+        "advancedQueryCapabilities": {
+            "useStandardizedQueries": True,
+            "supportsStatistics": False,
+            "supportsHavingClause": False,
+            "supportsOrderBy": False,
+            "supportsDistinct": False,
+            "supportsCountDistinct": False,
+            "supportsPagination": False,
+            "supportsTrueCurve": False,
+            "supportsReturningQueryExtent": False,
+            "supportsQueryWithDistance": False,
+            "supportsSqlExpression": False,
+        },
+        "dateFieldsTimeReference": {"timeZone": "UTC", "respectsDaylightSaving": False},
+        "hasStaticData": "Create" not in definition["capabilities"],
+    }
+
+
+def service_root(call: Call) -> dict[str, Any]:
+    """``GET .../FeatureServer``."""
+    service = _service(call)
+    layers = _layers(service)
+    first = layers[0]
+    srs = first["spatialReference"]
+    definition = service.definition
+    return {
+        "currentVersion": ARCGIS_CURRENT_VERSION,
+        "serviceDescription": definition.get("description", ""),
+        "hasVersionedData": False,
+        "supportsDisconnectedEditing": False,
+        "hasStaticData": "Create" not in definition["capabilities"],
+        "maxRecordCount": int(definition["maxRecordCount"]),
+        "supportedQueryFormats": SUPPORTED_QUERY_FORMATS,
+        "capabilities": definition["capabilities"],
+        "description": definition.get("description", ""),
+        "copyrightText": "",
+        "spatialReference": srs,
+        "initialExtent": first["extent"],
+        "fullExtent": first["extent"],
+        "allowGeometryUpdates": False,
+        "units": _units(srs),
+        "syncEnabled": False,
+        "layers": [
+            {
+                "id": layer["id"],
+                "name": layer["name"],
+                "parentLayerId": -1,
+                "defaultVisibility": True,
+                "subLayerIds": None,
+                "minScale": 0,
+                "maxScale": 0,
+                "geometryType": layer["geometryType"],
+            }
+            for layer in layers
+        ],
+        "tables": [],
+        "relationships": [],
+    }
+
+
+def _units(srs: dict[str, Any]) -> str:
+    return (
+        "esriDecimalDegrees"
+        if srs.get("wkid") == 4326
+        else ("esriFeet" if srs.get("wkid") in (2263, 2230, 2227) else "esriMeters")
+    )
+
+
+def _layer_children(call: Call, payload: dict[str, Any]) -> list[str]:
+    return [str(layer["id"]) for layer in payload.get("layers", [])]
+
+
+def layers(call: Call) -> dict[str, Any]:
+    """``GET .../FeatureServer/layers``: every layer's full JSON."""
+    service = _service(call)
+    return {"layers": [layer_json(service, layer) for layer in _layers(service)], "tables": []}
+
+
+def layer(call: Call) -> dict[str, Any]:
+    """``GET .../FeatureServer/{layer}``."""
+    service = _service(call)
+    return layer_json(service, _layer(service, call.args["layer"]))
+
+
+def feature(call: Call) -> dict[str, Any]:
+    """``GET .../FeatureServer/{layer}/{objectId}``: ``{"feature": {...}}``."""
+    service = _service(call)
+    info = _layer(service, call.args["layer"])
+    try:
+        object_id = int(call.args["oid"])
+    except ValueError:
+        raise InvalidParameter(f"Invalid object id '{call.args['oid'][:32]}'.") from None
+    source = GeoPackageLayer(service.definition["_geosite"]["data"], info)
+    found = source.feature(object_id, source.field_names, with_geometry=True)
+    if found is None:
+        raise NotFound(f"Feature {object_id} does not exist.")
+    attributes, geometry = found
+    result: dict[str, Any] = {"attributes": esri_attributes(info["fields"], attributes)}
+    shape = esri_geometry(geometry)
+    if shape is not None:
+        shape["spatialReference"] = info["spatialReference"]
+        result["geometry"] = shape
+    return {"feature": result}
+
+
+def _endpoints(prefix: str) -> list[Endpoint]:
+    base = prefix + "/FeatureServer"
+    return [
+        Endpoint(
+            base, service_root, privilege=None, children=_layer_children, title="FeatureServer"
+        ),
+        Endpoint(base + "/layers", layers, privilege=None, title="Layers"),
+        Endpoint(base + "/{layer}", layer, privilege=None),
+        Endpoint(base + "/{layer}/{oid}", feature, privilege=None),
+    ]
+
+
+ENDPOINTS = [*_endpoints("/services/{service}"), *_endpoints("/services/{folder}/{service}")]
