@@ -33,6 +33,7 @@ def connection(path: str) -> sqlite3.Connection:
         if not Path(path).exists():
             raise NotFound("The service's data is missing.")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA case_sensitive_like=ON")  # LIKE as standard SQL (and PostGIS)
         cache[path] = conn
     return conn
 
@@ -101,3 +102,74 @@ class GeoPackageLayer:
         attributes = dict(zip(fields, row[: len(fields)], strict=True))
         geometry = geometries([row[-1]])[0] if with_geometry else None
         return attributes, geometry
+
+
+def _filters(
+    table: str,
+    where_sql: str,
+    params: list[Any],
+    object_ids: Sequence[int] | None,
+    bbox: tuple[float, float, float, float] | None,
+) -> tuple[str, list[Any]]:
+    clauses, bound = [f"({where_sql})"], list(params)
+    if object_ids is not None:
+        clauses.append("OBJECTID IN (SELECT value FROM json_each(?))")
+        bound.append("[" + ",".join(str(int(i)) for i in object_ids) + "]")
+    if bbox is not None:
+        rtree = quote_identifier(f"rtree_{table}_Shape")
+        clauses.append(
+            f"OBJECTID IN (SELECT id FROM {rtree} WHERE maxx >= ? AND minx <= ? "  # noqa: S608
+            "AND maxy >= ? AND miny <= ?)"
+        )
+        bound.extend([bbox[0], bbox[2], bbox[1], bbox[3]])
+    return " AND ".join(clauses), bound
+
+
+def select(
+    layer: GeoPackageLayer,
+    columns: Sequence[str],
+    where_sql: str,
+    params: list[Any],
+    *,
+    object_ids: Sequence[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    with_geometry: bool = False,
+    order_by: Sequence[tuple[str, str]] = (),
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[tuple[Any, ...]]:
+    """Rows of ``columns`` (SQL expressions built from field names), plus the geometry blob.
+
+    ``where_sql`` comes from the query compiler (bound parameters only); ``columns`` and
+    ``order_by`` name fields of the layer, checked by the caller.
+    """
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    selected = list(columns) + (['"Shape"'] if with_geometry else [])
+    order = ", ".join(f"{quote_identifier(name)} {direction}" for name, direction in order_by)
+    sql = (
+        f"SELECT {', '.join(selected)} FROM {quote_identifier(layer.table)} "  # noqa: S608
+        f"WHERE {condition}" + (f" ORDER BY {order}" if order else "")
+    )
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        bound.extend([limit, offset])
+    elif offset:
+        sql += " LIMIT -1 OFFSET ?"
+        bound.append(offset)
+    return connection(layer.path).execute(sql, bound).fetchall()
+
+
+def count(
+    layer: GeoPackageLayer,
+    where_sql: str,
+    params: list[Any],
+    *,
+    object_ids: Sequence[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> int:
+    """How many rows match (the maintained count when nothing filters)."""
+    if where_sql == "1" and object_ids is None and bbox is None:
+        return layer.count()
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    sql = f"SELECT count(*) FROM {quote_identifier(layer.table)} WHERE {condition}"  # noqa: S608
+    return int(connection(layer.path).execute(sql, bound).fetchone()[0])

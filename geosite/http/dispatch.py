@@ -117,9 +117,11 @@ def _run(
 ) -> Outcome:
     call: Call | None = None
     try:
-        if fmt not in FORMATS:
+        extra = match.endpoint.formats if match is not None else ()
+        if fmt not in FORMATS and fmt not in extra:
+            supported = ", ".join((*FORMATS, *extra))
             fmt = "json"
-            raise BadRequest("Invalid format. Supported formats are html, json and pjson.")
+            raise BadRequest(f"Invalid format. Supported formats are {supported}.")
         callback = params.get("callback")
         if callback is not None and fmt != "html":
             if area.name == ADMIN:
@@ -129,7 +131,7 @@ def _run(
         if match is None:
             name = rel.rstrip("/").rsplit("/", 1)[-1] or area.prefix.rsplit("/", 1)[-1]
             raise NotFound(f"Could not find resource or operation '{name}' on the system.")
-        call = _authorize(request, state, area, match, params, request_id)
+        call = _authorize(request, state, area, match, params, request_id, fmt)
         endpoint = match.endpoint
         if endpoint.kind == OPERATION and request.method != "POST":
             if fmt == "html":
@@ -177,7 +179,13 @@ def _user(call: Call | None) -> str:
 
 
 def _authorize(
-    request: Request, state: AppState, area: Area, match: Match, params: Params, request_id: str
+    request: Request,
+    state: AppState,
+    area: Area,
+    match: Match,
+    params: Params,
+    request_id: str,
+    fmt: str,
 ) -> Call:
     endpoint = match.endpoint
     runtime = state.require_site() if endpoint.needs_site else state.open_site()
@@ -219,6 +227,7 @@ def _authorize(
         request_id=request_id,
         csrf_token=csrf_token_for(token) if token and via_cookie and principal else "",
         token_param=token if token and principal and params.get("token") == token else "",
+        fmt=fmt,
     )
 
 

@@ -51,6 +51,7 @@ def json_response(
 ) -> Response:
     """A JSON (or JSONP) response."""
     body = dumps(payload, pretty=fmt == "pjson")
+    media_type = "application/geo+json" if fmt == "geojson" else JSON_TYPE
     if callback:
         return Response(
             callback.encode() + b"(" + body + b");",
@@ -58,7 +59,7 @@ def json_response(
             media_type="application/javascript; charset=utf-8",
             headers=SECURITY_HEADERS,
         )
-    return Response(body, status_code=status, media_type=JSON_TYPE, headers=SECURITY_HEADERS)
+    return Response(body, status_code=status, media_type=media_type, headers=SECURITY_HEADERS)
 
 
 def html_response(template: str, context: dict[str, Any], status: int = 200) -> Response:

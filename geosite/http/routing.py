@@ -54,6 +54,8 @@ class Call:
     #: The token when it came as the ``token`` parameter: the HTML pages carry it on in their
     #: links and forms, as the ArcGIS Administrator Directory does.
     token_param: str = ""
+    #: The answer's format (``json``, ``pjson``, ``html`` or one of the endpoint's own).
+    fmt: str = "json"
 
     @property
     def base_url(self) -> str:
@@ -100,6 +102,8 @@ class Endpoint:
     description: str = ""
     #: Whether the operation takes files (multipart), up to the upload size limit.
     accepts_files: bool = False
+    #: Formats this endpoint answers beyond html, json and pjson (``geojson`` for queries).
+    formats: Sequence[str] = ()
 
     def child_names(self, call: Call, payload: dict[str, Any]) -> list[str]:
         """Names of child resources to link from the HTML page."""

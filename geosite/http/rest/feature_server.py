@@ -9,11 +9,13 @@ from geosite.core.models import Service
 from geosite.core.services import find_service
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.engines.features import esri_attributes, esri_geometry
+from geosite.engines.query.execute import LayerQuery
+from geosite.engines.query.params import parse_query
 from geosite.errors import InvalidParameter, NotFound
 from geosite.http.routing import Call, Endpoint
 
 FEATURE_SERVER = "FeatureServer"
-SUPPORTED_QUERY_FORMATS = "JSON"
+SUPPORTED_QUERY_FORMATS = "JSON, geoJSON"
 SPATIAL_RELATIONSHIPS = [
     "esriSpatialRelIntersects",
     "esriSpatialRelContains",
@@ -138,7 +140,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "isDataVersioned": False,
         "supportsRollbackOnFailureParameter": True,
         "supportsStatistics": False,
-        "supportsAdvancedQueries": False,
+        "supportsAdvancedQueries": True,
         "supportsValidateSql": False,
         "supportsCoordinatesQuantization": False,
         "geometryType": geometry_type,
@@ -185,18 +187,19 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "capabilities": definition["capabilities"],
         "useStandardizedQueries": True,
         "supportedSpatialRelationships": SPATIAL_RELATIONSHIPS,
+        "supportsPagination": True,
         "advancedQueryCapabilities": {
             "useStandardizedQueries": True,
             "supportsStatistics": False,
             "supportsHavingClause": False,
-            "supportsOrderBy": False,
+            "supportsOrderBy": True,
             "supportsDistinct": False,
             "supportsCountDistinct": False,
-            "supportsPagination": False,
+            "supportsPagination": True,
             "supportsTrueCurve": False,
-            "supportsReturningQueryExtent": False,
+            "supportsReturningQueryExtent": True,
             "supportsQueryWithDistance": False,
-            "supportsSqlExpression": False,
+            "supportsSqlExpression": True,
         },
         "dateFieldsTimeReference": {"timeZone": "UTC", "respectsDaylightSaving": False},
         "hasStaticData": "Create" not in definition["capabilities"],
@@ -290,6 +293,22 @@ def feature(call: Call) -> dict[str, Any]:
     return {"feature": result}
 
 
+def query(call: Call) -> dict[str, Any]:
+    """``GET|POST .../FeatureServer/{layer}/query``."""
+    service = _service(call)
+    info = _layer(service, call.args["layer"])
+    if "Query" not in service.definition["capabilities"].split(","):
+        raise InvalidParameter(
+            "Requested operation is not supported by this service.",
+            details=["The requested capability is not supported."],
+        )
+    spec = parse_query(call.params.get, info["fields"], int(service.definition["maxRecordCount"]))
+    fmt = "geojson" if call.fmt == "geojson" else "json"
+    return LayerQuery(
+        service.definition["_geosite"]["data"], info, spec, call.state.clock.now_ms()
+    ).run(fmt)
+
+
 def _endpoints(prefix: str) -> list[Endpoint]:
     base = prefix + "/FeatureServer"
     return [
@@ -297,7 +316,10 @@ def _endpoints(prefix: str) -> list[Endpoint]:
             base, service_root, privilege=None, children=_layer_children, title="FeatureServer"
         ),
         Endpoint(base + "/layers", layers, privilege=None, title="Layers"),
-        Endpoint(base + "/{layer}", layer, privilege=None),
+        Endpoint(base + "/{layer}", layer, privilege=None, children=("query",)),
+        Endpoint(
+            base + "/{layer}/query", query, privilege=None, formats=("geojson",), title="Query"
+        ),
         Endpoint(base + "/{layer}/{oid}", feature, privilege=None),
     ]
 

@@ -1,0 +1,1 @@
+"""The query engine: ArcGIS query parameters parsed into safe, parameterised plans."""

@@ -1,0 +1,266 @@
+"""Running a ``QuerySpec`` against a published layer and shaping the answer.
+
+Paging follows services-api §3.5: rows are ordered (object id last, so the order is total),
+``limit + 1`` rows are read, and ``exceededTransferLimit`` is true exactly when more remain.
+Counts, ids and extents are never capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import mapping
+
+from geosite.data import geopackage
+from geosite.data.geopackage import GeoPackageLayer
+from geosite.engines.features import esri_attributes, esri_geometry
+from geosite.engines.query.params import QuerySpec, parse_crs
+from geosite.engines.query.sql import compile_where, field_sql
+from geosite.errors import InvalidParameter
+
+POINT = "esriGeometryPoint"
+_GEOJSON_SR = {"wkid": 4326, "latestWkid": 4326}
+
+
+def _esri_sr(crs: CRS, default: dict[str, Any]) -> dict[str, Any]:
+    epsg = crs.to_epsg()
+    if epsg == 3857:
+        return {"wkid": 102100, "latestWkid": 3857}
+    return {"wkid": epsg, "latestWkid": epsg} if epsg else default
+
+
+def _transformer(source: CRS, target: CRS | None) -> Transformer | None:
+    if target is None or source == target:
+        return None
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _reproject(geoms: Sequence[Any], transformer: Transformer | None) -> list[Any]:
+    if transformer is None:
+        return list(geoms)
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    present = [g for g in geoms if g is not None]
+    moved = iter(shapely.transform(present, move)) if present else iter(())
+    return [next(moved) if g is not None else None for g in geoms]
+
+
+class LayerQuery:
+    """One query against one layer of a service."""
+
+    def __init__(self, data_path: str, layer: dict[str, Any], spec: QuerySpec, now_ms: int):
+        self.layer = layer
+        self.source = GeoPackageLayer(data_path, layer)
+        self.spec = spec
+        self.compiled = compile_where(spec.where, now_ms)
+        self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
+        self.crs = parse_crs(layer["spatialReference"], "layer")
+        self.bbox = self._bbox()
+        self.exact = (
+            spec.envelope is not None
+            and spec.spatial_rel == "esriSpatialRelIntersects"
+            and layer["geometryType"] != POINT
+        )
+
+    def _bbox(self) -> tuple[float, float, float, float] | None:
+        envelope = self.spec.envelope
+        if envelope is None:
+            return None
+        box = (envelope.xmin, envelope.ymin, envelope.xmax, envelope.ymax)
+        transformer = _transformer(self.spec.in_crs or self.crs, self.crs)
+        if transformer is not None:
+            try:
+                box = transformer.transform_bounds(*box, densify_pts=21)
+            except Exception as exc:  # pyproj raises ProjError for impossible boxes
+                raise InvalidParameter(
+                    "Unable to complete operation.",
+                    details=[
+                        "'geometry' parameter is invalid",
+                        "The geometry cannot be projected to the layer's spatial reference.",
+                    ],
+                ) from exc
+        return box
+
+    def _rows(
+        self, columns: Sequence[str], *, with_geometry: bool, limit: int | None, offset: int
+    ) -> list[tuple[Any, ...]]:
+        spec = self.spec
+        if not self.exact:
+            return geopackage.select(
+                self.source,
+                columns,
+                self.compiled.sql,
+                self.compiled.params,
+                object_ids=spec.object_ids,
+                bbox=self.bbox,
+                with_geometry=with_geometry,
+                order_by=spec.order_by,
+                limit=limit,
+                offset=offset,
+            )
+        rows = geopackage.select(
+            self.source,
+            columns,
+            self.compiled.sql,
+            self.compiled.params,
+            object_ids=spec.object_ids,
+            bbox=self.bbox,
+            with_geometry=True,
+            order_by=spec.order_by,
+        )
+        assert self.bbox is not None
+        box = shapely.box(*self.bbox)
+        shapes = geopackage.geometries([row[-1] for row in rows])
+        kept = [
+            row if with_geometry else row[:-1]
+            for row, shape in zip(rows, shapes, strict=True)
+            if shape is not None and shapely.intersects(box, shape)
+        ]
+        return kept[offset:] if limit is None else kept[offset : offset + limit]
+
+    def run(self, fmt: str) -> dict[str, Any]:
+        """The answer to the query, in the shape its flags ask for."""
+        spec = self.spec
+        if spec.count_only or spec.ids_only:
+            ids = (
+                [
+                    row[0]
+                    for row in self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0)
+                ]
+                if (spec.ids_only or self.exact)
+                else []
+            )
+            if spec.ids_only:
+                return {"objectIdFieldName": "OBJECTID", "objectIds": ids}
+            total = (
+                len(ids)
+                if self.exact
+                else geopackage.count(
+                    self.source,
+                    self.compiled.sql,
+                    self.compiled.params,
+                    object_ids=spec.object_ids,
+                    bbox=self.bbox,
+                )
+            )
+            answer: dict[str, Any] = {"count": total}
+            if spec.extent_only:
+                answer["extent"] = self._extent(fmt)
+            return answer
+        if spec.extent_only:
+            return {"extent": self._extent(fmt)}
+        return self._features(fmt)
+
+    def _extent(self, fmt: str) -> dict[str, Any] | None:
+        rows = self._rows(["OBJECTID"], with_geometry=True, limit=None, offset=0)
+        target = self.spec.out_crs or (CRS.from_epsg(4326) if fmt == "geojson" else None)
+        shapes = _reproject(
+            geopackage.geometries([r[-1] for r in rows]), _transformer(self.crs, target)
+        )
+        present = [s for s in shapes if s is not None]
+        if not present:
+            return None
+        xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))
+        sr = (
+            _esri_sr(target, self.layer["spatialReference"])
+            if target
+            else self.layer["spatialReference"]
+        )
+        if fmt == "geojson":
+            return {
+                "crs": {"type": "name", "properties": {"name": f"EPSG:{sr.get('wkid')}"}},
+                "bbox": [xmin, ymin, xmax, ymax],
+            }
+        return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": sr}
+
+    def _features(self, fmt: str) -> dict[str, Any]:
+        spec = self.spec
+        names = list(spec.out_fields)
+        hidden_id = "OBJECTID" not in names  # GeoJSON ids need it even when not asked for
+        columns = [field_sql(name, self.types[name]) for name in names]
+        if hidden_id:
+            columns.append('"OBJECTID"')
+        rows = self._rows(
+            columns, with_geometry=spec.return_geometry, limit=spec.limit + 1, offset=spec.offset
+        )
+        exceeded = len(rows) > spec.limit
+        rows = rows[: spec.limit]
+        target = spec.out_crs or (CRS.from_epsg(4326) if fmt == "geojson" else None)
+        shapes: list[Any] = [None] * len(rows)
+        if spec.return_geometry:
+            shapes = _reproject(
+                geopackage.geometries([r[-1] for r in rows]), _transformer(self.crs, target)
+            )
+        attributes = [
+            esri_attributes(self.layer["fields"], dict(zip(names, row, strict=False)))
+            for row in rows
+        ]
+        if fmt == "geojson":
+            ids = [
+                row[len(names)] if hidden_id else attrs["OBJECTID"]
+                for row, attrs in zip(rows, attributes, strict=True)
+            ]
+            return _geojson(attributes, ids, shapes, exceeded, spec.precision)
+        sr = (
+            _esri_sr(target, self.layer["spatialReference"])
+            if target
+            else self.layer["spatialReference"]
+        )
+        features = []
+        for attrs, shape in zip(attributes, shapes, strict=True):
+            feature: dict[str, Any] = {"attributes": attrs}
+            if spec.return_geometry:
+                feature["geometry"] = esri_geometry(shape, spec.precision)
+            features.append(feature)
+        fields = [f for f in self.layer["fields"] if f["name"] in names]
+        fields.sort(key=lambda f: names.index(f["name"]))
+        return {
+            "objectIdFieldName": "OBJECTID",
+            "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
+            "globalIdFieldName": "",
+            "displayFieldName": "",
+            "geometryType": self.layer["geometryType"],
+            "spatialReference": sr,
+            "hasZ": False,
+            "hasM": False,
+            "fieldAliases": {f["name"]: f.get("alias", f["name"]) for f in fields},
+            "fields": fields,
+            "exceededTransferLimit": exceeded,
+            "features": features,
+        }
+
+
+def _rounded(geometry: Any, digits: int) -> Any:
+    return shapely.transform(geometry, lambda coords: np.round(coords, digits))
+
+
+def _geojson(
+    attributes: list[dict[str, Any]],
+    ids: list[Any],
+    shapes: list[Any],
+    exceeded: bool,
+    precision: int | None,
+) -> dict[str, Any]:
+    features = []
+    for attrs, object_id, shape in zip(attributes, ids, shapes, strict=True):
+        geometry = None
+        if shape is not None:
+            oriented = shapely.orient_polygons(shape, exterior_cw=False)
+            if precision is not None:
+                oriented = _rounded(oriented, precision)
+            geometry = mapping(oriented)
+        features.append(
+            {"type": "Feature", "id": object_id, "geometry": geometry, "properties": attrs}
+        )
+    return {
+        "type": "FeatureCollection",
+        "properties": {"exceededTransferLimit": exceeded},
+        "features": features,
+    }

@@ -1,0 +1,235 @@
+"""ArcGIS query parameters, validated into a ``QuerySpec``.
+
+The HTTP layer hands in a getter for the request's merged parameters; everything here is
+checked against the layer's fields and the grammar, so the executor only sees safe values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geosite.engines.query.where import Node, parse_where
+from geosite.errors import InvalidParameter
+
+Getter = Callable[[str], str | None]
+SPATIAL_RELS = (
+    "esriSpatialRelIntersects",
+    "esriSpatialRelEnvelopeIntersects",
+    "esriSpatialRelIndexIntersects",
+)
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _invalid(parameter: str, why: str) -> InvalidParameter:
+    return InvalidParameter(
+        "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
+    )
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A query box in the layer's coordinates."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A validated query against one layer."""
+
+    where: Node | None
+    object_ids: tuple[int, ...] | None
+    out_fields: tuple[str, ...]
+    return_geometry: bool
+    order_by: tuple[tuple[str, str], ...]
+    offset: int
+    limit: int
+    envelope: Envelope | None
+    in_crs: CRS | None
+    spatial_rel: str
+    out_crs: CRS | None
+    precision: int | None
+    count_only: bool
+    ids_only: bool
+    extent_only: bool
+
+
+def _bool(get: Getter, name: str, default: bool) -> bool:
+    value = get(name)
+    if value is None:
+        return default
+    folded = value.strip().lower()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise _invalid(name, "Expected true or false.")
+
+
+def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
+    value = get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise _invalid(name, "Expected an integer.") from None
+    if number < minimum:
+        raise _invalid(name, f"Must be at least {minimum}.")
+    return number
+
+
+def _field_map(fields: Sequence[dict[str, Any]]) -> dict[str, str]:
+    return {str(f["name"]).lower(): str(f["name"]) for f in fields}
+
+
+def _out_fields(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    raw = get("outFields")
+    names = _field_map(fields)
+    if raw is None:
+        return ("OBJECTID",)
+    wanted = [p.strip() for p in raw.split(",") if p.strip()]
+    if "*" in wanted:
+        return tuple(str(f["name"]) for f in fields)
+    out: list[str] = []
+    for name in wanted:
+        found = names.get(name.lower())
+        if found is None:
+            raise _invalid("outFields", f"Unknown field '{name[:64]}'.")
+        if found not in out:
+            out.append(found)
+    return tuple(out) or ("OBJECTID",)
+
+
+def _order_by(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    raw = get("orderByFields")
+    names = _field_map(fields)
+    order: list[tuple[str, str]] = []
+    for part in (raw or "").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) > 2:
+            raise _invalid("orderByFields", f"Cannot order by '{part.strip()[:64]}'.")
+        found = names.get(words[0].lower())
+        if found is None:
+            raise _invalid("orderByFields", f"Unknown field '{words[0][:64]}'.")
+        direction = words[1].upper() if len(words) == 2 else "ASC"
+        if direction not in ("ASC", "DESC"):
+            raise _invalid("orderByFields", f"Unknown direction '{words[1][:16]}'.")
+        order.append((found, direction))
+    if not any(name == "OBJECTID" for name, _ in order):
+        order.append(("OBJECTID", "ASC"))  # a stable order makes offset paging exact
+    return tuple(order)
+
+
+def _object_ids(get: Getter) -> tuple[int, ...] | None:
+    raw = get("objectIds")
+    if raw is None:
+        return None
+    try:
+        ids = tuple(int(p) for p in raw.replace(" ", "").split(",") if p)
+    except ValueError:
+        raise _invalid("objectIds", "Expected a comma-separated list of integers.") from None
+    if len(ids) > 100_000:
+        raise _invalid("objectIds", "Too many object ids.")
+    return ids
+
+
+def parse_crs(value: Any, parameter: str) -> CRS:
+    """A CRS from a wkid, a wkid string, or Esri spatial-reference JSON."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            value = int(text)
+        else:
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise _invalid(parameter, "Expected a wkid or a spatial reference.") from None
+    if isinstance(value, dict):
+        value = value.get("latestWkid") or value.get("wkid") or value.get("wkt")
+    if isinstance(value, int):
+        value = {102100: 3857, 102113: 3857}.get(value, value)
+    try:
+        return CRS.from_user_input(value)
+    except (CRSError, TypeError):
+        raise _invalid(parameter, "Unknown spatial reference.") from None
+
+
+def _envelope(get: Getter) -> tuple[Envelope | None, Any]:
+    raw = get("geometry")
+    if raw is None:
+        return None, None
+    kind = get("geometryType") or "esriGeometryEnvelope"
+    text = raw.strip()
+    sr: Any = None
+    numbers: list[Any]
+    if text.startswith("{"):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise _invalid("geometry", "The geometry is not valid JSON.") from None
+        if not isinstance(value, dict):
+            raise _invalid("geometry", "Expected a geometry object.")
+        sr = value.get("spatialReference")
+        numbers = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+        if kind == "esriGeometryPoint" or "x" in value:
+            numbers = [value.get("x"), value.get("y")] * 2
+    else:
+        numbers = list(text.split(","))
+        if len(numbers) == 2:
+            numbers = numbers * 2
+    if kind not in ("esriGeometryEnvelope", "esriGeometryPoint"):
+        raise _invalid("geometryType", f"Geometry type '{kind[:40]}' is not supported yet.")
+    try:
+        xmin, ymin, xmax, ymax = (float(n) for n in numbers)
+    except (TypeError, ValueError):
+        raise _invalid("geometry", "Expected an envelope or a point.") from None
+    return Envelope(min(xmin, xmax), min(ymin, ymax), max(xmin, xmax), max(ymin, ymax)), sr
+
+
+def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int) -> QuerySpec:
+    """Validate the query parameters of one request against a layer."""
+    if (get("sqlFormat") or "").lower() == "native":
+        raise _invalid("sqlFormat", "Native SQL is not accepted; use standardized queries.")
+    envelope, geometry_sr = _envelope(get)
+    in_sr = get("inSR")
+    spatial_rel = get("spatialRel") or "esriSpatialRelIntersects"
+    if spatial_rel not in SPATIAL_RELS:
+        raise _invalid("spatialRel", f"'{spatial_rel[:40]}' is not supported yet.")
+    out_sr = get("outSR")
+    precision = _int(get, "geometryPrecision")
+    requested = _int(get, "resultRecordCount", minimum=1)
+    return QuerySpec(
+        where=parse_where(get("where"), fields),
+        object_ids=_object_ids(get),
+        out_fields=_out_fields(get, fields),
+        return_geometry=_bool(get, "returnGeometry", True),
+        order_by=_order_by(get, fields),
+        offset=_int(get, "resultOffset") or 0,
+        limit=min(requested or max_records, max_records),
+        envelope=envelope,
+        in_crs=(
+            parse_crs(in_sr, "inSR")
+            if in_sr
+            else parse_crs(geometry_sr, "geometry")
+            if geometry_sr
+            else None
+        ),
+        spatial_rel=spatial_rel,
+        out_crs=parse_crs(out_sr, "outSR") if out_sr else None,
+        precision=min(precision, 17) if precision is not None else None,
+        count_only=_bool(get, "returnCountOnly", False),
+        ids_only=_bool(get, "returnIdsOnly", False),
+        extent_only=_bool(get, "returnExtentOnly", False),
+    )

@@ -1,0 +1,528 @@
+"""The ``where`` grammar of ArcGIS standardized queries, parsed into an AST.
+
+Nothing a client writes is ever pasted into SQL: the text is tokenised, parsed by a
+recursive-descent parser that accepts only the grammar of services-api §4.1, and every field
+name is resolved against the layer's fields. ``geosite.engines.query.sql`` then compiles the
+tree with bound parameters. Anything else (``;``, comments, subqueries, unknown functions,
+double-quoted strings used as values) is an error that says what was wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from geosite.errors import InvalidParameter
+
+MAX_LENGTH = 16 * 1024
+MAX_DEPTH = 64
+MAX_LITERALS = 10_000
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<qident>"[A-Za-z_][A-Za-z0-9_]*")
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op><>|!=|<=|>=|\|\||[=<>+\-*/(),])
+    """,
+    re.VERBOSE,
+)
+COMPARISONS = ("=", "<>", "<", "<=", ">", ">=")
+_VALUE_OPERATORS = (*COMPARISONS, "!=", "+", "-", "*", "/", "||")
+FUNCTIONS = {
+    # name: (min args, max args)
+    "ABS": (1, 1),
+    "CEILING": (1, 1),
+    "FLOOR": (1, 1),
+    "ROUND": (1, 2),
+    "TRUNCATE": (1, 2),
+    "LOG": (1, 1),
+    "LOG10": (1, 1),
+    "POWER": (2, 2),
+    "MOD": (2, 2),
+    "CHAR_LENGTH": (1, 1),
+    "LOWER": (1, 1),
+    "UPPER": (1, 1),
+    "CONCAT": (2, 2),
+    "NULLIF": (2, 2),
+    "COALESCE": (1, 16),
+    "TRIM": (1, 1),
+}
+NO_ARG_FUNCTIONS = ("CURRENT_DATE", "CURRENT_TIMESTAMP")
+CAST_TYPES = ("INTEGER", "INT", "SMALLINT", "FLOAT", "REAL", "DOUBLE", "VARCHAR", "CHAR")
+EXTRACT_PARTS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
+_KEYWORDS = {
+    "AND",
+    "OR",
+    "NOT",
+    "LIKE",
+    "IN",
+    "BETWEEN",
+    "IS",
+    "NULL",
+    "ESCAPE",
+    "DATE",
+    "TIMESTAMP",
+    "TRUE",
+    "FALSE",
+    "SELECT",
+    "FROM",
+    "FOR",
+    "AS",
+}
+
+
+# -- the tree ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Literal:
+    """A number, string, boolean, NULL, or a date (as epoch milliseconds)."""
+
+    value: Any
+    is_date: bool = False
+
+
+@dataclass(frozen=True)
+class Field:
+    """A layer field, by its canonical name, with its Esri type."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Negate:
+    """Unary minus."""
+
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """``+ - * /`` and string concatenation ``||``."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Function:
+    """A whitelisted function, a ``CAST``, an ``EXTRACT`` or ``CURRENT_*``."""
+
+    name: str
+    args: tuple[Node, ...]
+    option: str = ""  # CAST target type or EXTRACT part
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``a <op> b``."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Like:
+    """``a [NOT] LIKE pattern [ESCAPE 'c']``."""
+
+    value: Node
+    pattern: Node
+    escape: str | None
+    negated: bool
+
+
+@dataclass(frozen=True)
+class In:
+    """``a [NOT] IN (...)``."""
+
+    value: Node
+    items: tuple[Node, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Between:
+    """``a [NOT] BETWEEN low AND high``."""
+
+    value: Node
+    low: Node
+    high: Node
+    negated: bool
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """``a IS [NOT] NULL``."""
+
+    value: Node
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Logical:
+    """``AND`` / ``OR`` over two conditions."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Not:
+    """``NOT condition``."""
+
+    operand: Node
+
+
+Node = (
+    Literal
+    | Field
+    | Negate
+    | Arithmetic
+    | Function
+    | Compare
+    | Like
+    | In
+    | Between
+    | IsNull
+    | Logical
+    | Not
+)
+CONDITIONS = (Compare, Like, In, Between, IsNull, Logical, Not)
+
+
+# -- tokens ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Token:
+    """One lexical token; ``kind`` is number, string, ident, qident, op or end."""
+
+    kind: str
+    text: str
+    at: int
+
+
+def _invalid(message: str) -> InvalidParameter:
+    return InvalidParameter(
+        "Unable to complete operation.", details=["'where' parameter is invalid", message]
+    )
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; anything outside the grammar's alphabet is refused."""
+    if len(text) > MAX_LENGTH:
+        raise _invalid("The where clause is too long.")
+    tokens, at = [], 0
+    while at < len(text):
+        if text.startswith(("--", "/*"), at):
+            raise _invalid("Comments are not allowed.")
+        match = _TOKEN.match(text, at)
+        if match is None:
+            raise _invalid(f"Unexpected character {text[at]!r} at position {at + 1}.")
+        kind = match.lastgroup or ""
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), at))
+        at = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+# -- the parser --------------------------------------------------------------------------------
+class _Parser:
+    """Recursive descent over the token list; fields resolve against ``fields``."""
+
+    def __init__(self, text: str, fields: Sequence[dict[str, Any]]) -> None:
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.depth = 0
+        self.literals = 0
+        self.fields = {str(f["name"]).lower(): (str(f["name"]), str(f["type"])) for f in fields}
+
+    # helpers
+    def peek(self, offset: int = 0) -> Token:
+        return self.tokens[min(self.pos + offset, len(self.tokens) - 1)]
+
+    def keyword(self, *words: str, offset: int = 0) -> bool:
+        token = self.peek(offset)
+        return token.kind == "ident" and token.text.upper() in words
+
+    def take(self) -> Token:
+        token = self.peek()
+        self.pos += 1
+        return token
+
+    def expect_op(self, op: str) -> None:
+        token = self.take()
+        if token.kind != "op" or token.text != op:
+            raise _invalid(f"Expected '{op}' at position {token.at + 1}.")
+
+    def expect_keyword(self, word: str) -> None:
+        if not self.keyword(word):
+            raise _invalid(f"Expected {word} at position {self.peek().at + 1}.")
+        self.pos += 1
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _invalid("The where clause is nested too deeply.")
+
+    def literal(self, value: Any, is_date: bool = False) -> Literal:
+        self.literals += 1
+        if self.literals > MAX_LITERALS:
+            raise _invalid("The where clause has too many values.")
+        return Literal(value, is_date)
+
+    # grammar
+    def parse(self) -> Node:
+        node = self.condition()
+        if self.peek().kind != "end":
+            raise _invalid(f"Unexpected '{self.peek().text}' at position {self.peek().at + 1}.")
+        return node
+
+    def condition(self) -> Node:
+        self.enter()
+        node = self.conjunction()
+        while self.keyword("OR"):
+            self.pos += 1
+            node = Logical("OR", node, self.conjunction())
+        self.depth -= 1
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.negation()
+        while self.keyword("AND"):
+            self.pos += 1
+            node = Logical("AND", node, self.negation())
+        return node
+
+    def negation(self) -> Node:
+        if self.keyword("NOT"):
+            self.pos += 1
+            self.enter()
+            negated: Node = Not(self.negation())
+            self.depth -= 1
+            return negated
+        if self.peek().text == "(" and self._parenthesised_condition():
+            self.pos += 1
+            node = self.condition()
+            self.expect_op(")")
+            return node
+        return self.predicate()
+
+    def _parenthesised_condition(self) -> bool:
+        """Whether the '(' at the cursor opens a condition rather than a value."""
+        start, depth = self.pos, 0
+        for index in range(start, len(self.tokens)):
+            token = self.tokens[index]
+            if token.text == "(":
+                depth += 1
+            elif token.text == ")":
+                depth -= 1
+                if depth == 0:
+                    after = self.tokens[index + 1]
+                    continues_value = after.kind == "op" and after.text in _VALUE_OPERATORS
+                    continues_predicate = after.kind == "ident" and after.text.upper() in (
+                        "LIKE",
+                        "IN",
+                        "BETWEEN",
+                        "IS",
+                        "NOT",
+                    )
+                    return not (continues_value or continues_predicate)
+            elif token.kind == "end":
+                break
+        return False
+
+    def predicate(self) -> Node:
+        left = self.value()
+        token = self.peek()
+        if token.kind == "op" and token.text in (*COMPARISONS, "!="):
+            self.pos += 1
+            return Compare("<>" if token.text == "!=" else token.text, left, self.value())
+        negated = False
+        if self.keyword("NOT") and self.keyword("LIKE", "IN", "BETWEEN", offset=1):
+            self.pos += 1
+            negated = True
+        if self.keyword("LIKE"):
+            self.pos += 1
+            pattern = self.value()
+            escape = None
+            if self.keyword("ESCAPE"):
+                self.pos += 1
+                token = self.take()
+                if token.kind != "string" or len(token.text) != 3:
+                    raise _invalid("ESCAPE takes a single character in quotes.")
+                escape = token.text[1]
+            return Like(left, pattern, escape, negated)
+        if self.keyword("IN"):
+            self.pos += 1
+            self.expect_op("(")
+            if self.keyword("SELECT"):
+                raise _invalid("Subqueries are not supported.")
+            items = [self.value()]
+            while self.peek().text == ",":
+                self.pos += 1
+                items.append(self.value())
+            self.expect_op(")")
+            return In(left, tuple(items), negated)
+        if self.keyword("BETWEEN"):
+            self.pos += 1
+            low = self.value()
+            self.expect_keyword("AND")
+            return Between(left, low, self.value(), negated)
+        if self.keyword("IS"):
+            self.pos += 1
+            is_not = self.keyword("NOT")
+            if is_not:
+                self.pos += 1
+            self.expect_keyword("NULL")
+            return IsNull(left, is_not)
+        raise _invalid(f"Expected a comparison at position {token.at + 1}.")
+
+    def value(self) -> Node:
+        self.enter()
+        node = self.product()
+        while self.peek().kind == "op" and self.peek().text in ("+", "-", "||"):
+            op = self.take().text
+            node = Arithmetic(op, node, self.product())
+        self.depth -= 1
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.peek().kind == "op" and self.peek().text in ("*", "/"):
+            op = self.take().text
+            node = Arithmetic(op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.peek().text == "-" and self.peek().kind == "op":
+            self.pos += 1
+            self.enter()
+            node = Negate(self.unary())
+            self.depth -= 1
+            return node
+        if self.peek().text == "+" and self.peek().kind == "op":
+            self.pos += 1
+        return self.term()
+
+    def term(self) -> Node:
+        token = self.take()
+        if token.kind == "number":
+            number = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            return self.literal(number)
+        if token.kind == "string":
+            return self.literal(token.text[1:-1].replace("''", "'"))
+        if token.kind == "qident":
+            return self.field(token.text[1:-1], token)
+        if token.kind == "op" and token.text == "(":
+            if self.keyword("SELECT"):
+                raise _invalid("Subqueries are not supported.")
+            node = self.value()
+            self.expect_op(")")
+            return node
+        if token.kind == "ident":
+            return self.word(token)
+        raise _invalid(f"Unexpected '{token.text or 'end of text'}' at position {token.at + 1}.")
+
+    def word(self, token: Token) -> Node:
+        upper = token.text.upper()
+        if upper in ("DATE", "TIMESTAMP") and self.peek().kind == "string":
+            return self.literal(_date_ms(self.take().text[1:-1], upper), is_date=True)
+        if upper == "NULL":
+            return self.literal(None)
+        if upper in ("TRUE", "FALSE"):
+            return self.literal(1 if upper == "TRUE" else 0)
+        if upper in NO_ARG_FUNCTIONS:
+            if self.peek().text == "(":
+                self.pos += 1
+                self.expect_op(")")
+            return Function(upper, ())
+        if self.peek().text == "(" and self.peek().kind == "op":
+            return self.function(upper, token)
+        if upper in _KEYWORDS:
+            raise _invalid(f"Unexpected {upper} at position {token.at + 1}.")
+        return self.field(token.text, token)
+
+    def field(self, name: str, token: Token) -> Field:
+        found = self.fields.get(name.lower())
+        if found is None:
+            raise _invalid(f"Unknown field '{name[:64]}' at position {token.at + 1}.")
+        return Field(*found)
+
+    def function(self, name: str, token: Token) -> Node:
+        self.pos += 1  # the '('
+        if name == "CAST":
+            value = self.value()
+            self.expect_keyword("AS")
+            kind = self.take().text.upper()
+            if kind not in CAST_TYPES:
+                raise _invalid(f"Cannot CAST to '{kind[:32]}'.")
+            self.expect_op(")")
+            return Function("CAST", (value,), kind)
+        if name == "EXTRACT":
+            part = self.take().text.upper()
+            if part not in EXTRACT_PARTS:
+                raise _invalid(f"Cannot EXTRACT '{part[:32]}'.")
+            self.expect_keyword("FROM")
+            value = self.value()
+            self.expect_op(")")
+            return Function("EXTRACT", (value,), part)
+        if name == "POSITION":
+            needle = self.value()
+            self.expect_keyword("IN")
+            haystack = self.value()
+            self.expect_op(")")
+            return Function("POSITION", (needle, haystack))
+        if name == "SUBSTRING":
+            text = self.value()
+            if self.keyword("FROM"):
+                self.pos += 1
+            else:
+                self.expect_op(",")
+            args = [text, self.value()]
+            if self.keyword("FOR") or self.peek().text == ",":
+                self.pos += 1
+                args.append(self.value())
+            self.expect_op(")")
+            return Function("SUBSTRING", tuple(args))
+        if name not in FUNCTIONS:
+            raise _invalid(f"Function '{name[:32]}' is not supported.")
+        args = []
+        if self.peek().text != ")":
+            args.append(self.value())
+            while self.peek().text == ",":
+                self.pos += 1
+                args.append(self.value())
+        self.expect_op(")")
+        low, high = FUNCTIONS[name]
+        if not low <= len(args) <= high:
+            raise _invalid(f"Function {name} takes {low} to {high} arguments.")
+        return Function(name, tuple(args))
+
+
+def _date_ms(text: str, kind: str) -> int:
+    try:
+        if kind == "DATE":
+            moment = datetime.datetime.strptime(text.strip(), "%Y-%m-%d")
+        else:
+            moment = datetime.datetime.fromisoformat(text.strip().replace("Z", ""))
+    except ValueError:
+        raise _invalid(f"Invalid {kind.lower()} literal '{text[:40]}'.") from None
+    return int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+
+
+def parse_where(text: str | None, fields: Sequence[dict[str, Any]]) -> Node | None:
+    """Parse a ``where`` clause; None means every row (absent, empty, or ``1=1``)."""
+    if text is None or not text.strip():
+        return None
+    node = _Parser(text, fields).parse()
+    if node == Compare("=", Literal(1), Literal(1)):
+        return None
+    return node

@@ -1,0 +1,253 @@
+"""FeatureServer query: where, fields, paging, counts, ids, extents, projections, GeoJSON."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geosite.demo import DATA_DIR
+from tests.conftest import LiveSite
+from tests.http.test_publishing import publish
+
+
+@pytest.fixture(scope="module")
+def countries(site: LiveSite, admin_token: str) -> str:
+    assert (
+        publish(
+            site, admin_token, DATA_DIR / "naturalearth_lowres.zip", "World", maxRecordCount=50
+        )["status"]
+        == "success"
+    )
+    assert publish(site, admin_token, DATA_DIR / "nybb_16a.zip", "NYC")["status"] == "success"
+    return site.http + "/arcgis/rest/services/World/FeatureServer/0/query"
+
+
+def q(url: str, **params: Any) -> dict[str, Any]:
+    params.setdefault("f", "json")
+    return httpx.get(url, params=params).json()  # type: ignore[no-any-return]
+
+
+def test_where_fields_and_order(countries: str) -> None:
+    body = q(
+        countries,
+        where="continent = 'Europe' AND pop_est > 50000000",
+        outFields="NAME,pop_est",
+        returnGeometry="false",
+        orderByFields="pop_est DESC",
+    )
+    names = [f["attributes"]["name"] for f in body["features"]]
+    rows = _source_rows()
+    expected = sorted(
+        (r for r in rows if r["continent"] == "Europe" and r["pop_est"] > 5e7),
+        key=lambda r: -r["pop_est"],
+    )
+    assert names == [r["name"] for r in expected] and names[0] == "Russia"
+    assert [f["name"] for f in body["fields"]] == ["name", "pop_est"]
+    assert body["exceededTransferLimit"] is False and "geometry" not in body["features"][0]
+
+
+def _source_rows() -> list[dict[str, Any]]:
+    """The countries as the shapefile has them, read with pyogrio (the reference)."""
+    meta, _, _, columns = pyogrio.raw.read(f"/vsizip/{DATA_DIR / 'naturalearth_lowres.zip'}")
+    names = list(meta["fields"])
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("where", "reference"),
+    [
+        ("1=1", lambda r: True),
+        ("", lambda r: True),
+        ("1=0", lambda r: False),
+        ("iso_a3 IN ('FRA', 'DEU', 'ITA')", lambda r: r["iso_a3"] in ("FRA", "DEU", "ITA")),
+        ("iso_a3 NOT IN ('FRA')", lambda r: r["iso_a3"] != "FRA"),
+        ("name LIKE 'United%'", lambda r: r["name"].startswith("United")),
+        ("name LIKE 'united%'", lambda r: r["name"].startswith("united")),
+        ("UPPER(name) LIKE 'UNITED%'", lambda r: r["name"].upper().startswith("UNITED")),
+        ("pop_est BETWEEN 1000000 AND 2000000", lambda r: 1e6 <= r["pop_est"] <= 2e6),
+        (
+            "NOT (continent = 'Africa') AND continent <> 'Asia'",
+            lambda r: r["continent"] not in ("Africa", "Asia"),
+        ),
+        ("CHAR_LENGTH(name) > 20", lambda r: len(r["name"]) > 20),
+        ("gdp_md_est * 2 > 20000000", lambda r: r["gdp_md_est"] * 2 > 2e7),
+        ("name = 'Côte d''Ivoire'", lambda r: r["name"] == "Côte d'Ivoire"),
+        (
+            "(pop_est > 1e8 OR name LIKE '%land') AND NOT continent = 'Europe'",
+            lambda r: (
+                (r["pop_est"] > 1e8 or r["name"].endswith("land")) and r["continent"] != "Europe"
+            ),
+        ),
+    ],
+)
+def test_where_counts(countries: str, where: str, reference: Any) -> None:
+    expected = sum(1 for r in _source_rows() if reference(r))
+    assert q(countries, where=where, returnCountOnly="true") == {"count": expected}
+    ids = q(countries, where=where, returnIdsOnly="true")["objectIds"]
+    assert len(ids) == expected
+
+
+def test_paging_returns_every_feature_once(countries: str) -> None:
+    seen: list[int] = []
+    offset = 0
+    while True:  # bounded: 177 features, 50 per page
+        page = q(
+            countries,
+            where="1=1",
+            outFields="OBJECTID",
+            returnGeometry="false",
+            resultOffset=offset,
+            orderByFields="continent",
+        )
+        seen += [f["attributes"]["OBJECTID"] for f in page["features"]]
+        offset += len(page["features"])
+        if not page["exceededTransferLimit"]:
+            break
+        assert offset < 1000
+    assert sorted(seen) == list(range(1, 178))
+    small = q(
+        countries, where="1=1", resultRecordCount=10, resultOffset=170, returnGeometry="false"
+    )
+    assert len(small["features"]) == 7 and small["exceededTransferLimit"] is False
+    capped = q(countries, where="1=1", resultRecordCount=5000, returnGeometry="false")
+    assert len(capped["features"]) == 50 and capped["exceededTransferLimit"] is True
+
+
+def test_ids_and_object_ids(countries: str) -> None:
+    ids = q(countries, where="1=1", returnIdsOnly="true")
+    assert ids["objectIdFieldName"] == "OBJECTID" and len(ids["objectIds"]) == 177
+    picked = q(countries, objectIds="3, 5,7", outFields="OBJECTID", returnGeometry="false")
+    assert [f["attributes"]["OBJECTID"] for f in picked["features"]] == [3, 5, 7]
+
+
+def test_envelope_filters(countries: str) -> None:
+    box = "2,46,3,47"  # central France
+    hits = q(
+        countries,
+        geometry=box,
+        geometryType="esriGeometryEnvelope",
+        inSR="4326",
+        outFields="name",
+        returnGeometry="false",
+    )
+    assert [f["attributes"]["name"] for f in hits["features"]] == ["France"]
+    json_box = '{"xmin":2,"ymin":46,"xmax":3,"ymax":47,"spatialReference":{"wkid":4326}}'
+    assert q(countries, geometry=json_box, returnCountOnly="true") == {"count": 1}
+    point = q(
+        countries, geometry="2.35,48.85", geometryType="esriGeometryPoint", returnCountOnly="true"
+    )
+    assert point == {"count": 1}
+    loose = q(
+        countries,
+        geometry=box,
+        spatialRel="esriSpatialRelEnvelopeIntersects",
+        returnCountOnly="true",
+    )
+    assert loose["count"] >= 1
+
+
+def test_extent_only(countries: str) -> None:
+    body = q(countries, where="iso_a3 = 'FRA'", returnExtentOnly="true")
+    extent = body["extent"]
+    assert extent["xmin"] == pytest.approx(-54.52, abs=0.01)
+    assert extent["spatialReference"]["wkid"] == 4326
+    both = q(countries, where="iso_a3 = 'FRA'", returnExtentOnly="true", returnCountOnly="true")
+    assert both["count"] == 1 and both["extent"] == extent
+    geojson = q(countries, where="iso_a3 = 'FRA'", returnExtentOnly="true", f="geojson")
+    assert geojson["extent"]["bbox"][0] == pytest.approx(-54.52, abs=0.01)
+
+
+def test_geojson(countries: str) -> None:
+    answer = httpx.get(
+        countries, params={"where": "iso_a3='FRA'", "outFields": "name", "f": "geojson"}
+    )
+    assert answer.headers["content-type"].startswith("application/geo+json")
+    body = answer.json()
+    assert body["type"] == "FeatureCollection"
+    assert body["properties"] == {"exceededTransferLimit": False}
+    feature = body["features"][0]
+    assert feature["id"] == 44 and feature["properties"] == {"name": "France"}
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    ring = feature["geometry"]["coordinates"][0][0]
+    area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
+    assert area > 0  # RFC 7946: exterior rings counter-clockwise
+
+
+def test_projection_round_trip(countries: str) -> None:
+    """nybb (EPSG:2263, US feet) comes out in WGS84 matching pyproj on the source file."""
+    url = countries.replace("World", "NYC")
+    body = q(url, where="BoroName = 'Staten Island'", outSR="4326", geometryPrecision="6")
+    assert body["spatialReference"] == {"wkid": 4326, "latestWkid": 4326}
+    served = shapely.MultiLineString(body["features"][0]["geometry"]["rings"])
+    _, _, geometry, fields = pyogrio.raw.read(f"/vsizip/{DATA_DIR / 'nybb_16a.zip'}/nybb.shp")
+    names = list(fields[1])
+    source = shapely.from_wkb(geometry[names.index("Staten Island")])
+    move = Transformer.from_crs(2263, 4326, always_xy=True)
+    expected = shapely.transform(
+        source, lambda c: np.column_stack(move.transform(c[:, 0], c[:, 1]))
+    )
+    # every ring, every vertex: within the 6 decimals asked for
+    assert shapely.hausdorff_distance(served, shapely.boundary(expected)) < 1e-6
+    assert len(served.geoms) == shapely.get_num_geometries(shapely.boundary(expected))
+    native = q(
+        url, where="BoroName = 'Staten Island'", returnGeometry="false", outFields="Shape_Area"
+    )
+    assert native["features"][0]["attributes"]["Shape_Area"] == pytest.approx(1623827424, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"where": "name = 'x'; DROP TABLE naturalearth_lowres"},
+        {"where": "name = 'x' OR 1=1 --"},
+        {"where": "name = 'x' /* */"},
+        {"where": "pop_est > (SELECT max(pop_est) FROM naturalearth_lowres)"},
+        {"where": "sqlite_version() = 1"},
+        {"where": 'name = "name" UNION SELECT * FROM gpkg_contents'},
+        {"where": "nope = 1"},
+        {"where": "name ="},
+        {"where": "((((" * 100},
+        {"outFields": "name, (SELECT 1)"},
+        {"outFields": "name;DROP"},
+        {"orderByFields": "name; DROP TABLE x"},
+        {"orderByFields": "name ASC, 1"},
+        {"orderByFields": "name SIDEWAYS"},
+        {"objectIds": "1,2) OR (1=1"},
+        {"resultOffset": "-1"},
+        {"resultRecordCount": "ten"},
+        {"geometry": "{bad json"},
+        {"geometry": "1,2,3"},
+        {"spatialRel": "esriSpatialRelRelation"},
+        {"outSR": "not-a-crs"},
+        {"sqlFormat": "native"},
+        {"returnCountOnly": "maybe"},
+    ],
+)
+def test_bad_and_hostile_input(countries: str, params: dict[str, str]) -> None:
+    answer = httpx.get(countries, params={"f": "json", **params})
+    assert answer.status_code == 200
+    error = answer.json()["error"]
+    assert error["code"] == 400 and isinstance(error["details"], list)
+    text = answer.text.lower()
+    assert "sqlite" not in text.replace("sqlite_version", "") and "traceback" not in text
+    assert q(countries, where="1=1", returnCountOnly="true") == {"count": 177}
+
+
+def test_literal_reading_of_quotes(countries: str) -> None:
+    """An injection attempt inside a string literal is just a string."""
+    assert q(countries, where="name = 'x'' OR ''1''=''1'", returnCountOnly="true") == {"count": 0}
+
+
+def test_layer_advertises_what_it_serves(countries: str) -> None:
+    layer = httpx.get(countries.rsplit("/query", 1)[0], params={"f": "json"}).json()
+    assert layer["supportedQueryFormats"] == "JSON, geoJSON"
+    assert layer["advancedQueryCapabilities"]["supportsPagination"] is True
+    assert layer["advancedQueryCapabilities"]["supportsStatistics"] is False
