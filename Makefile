@@ -28,7 +28,7 @@ js-deps:
 	else echo "npm not found: the ArcGIS REST JS tests will be skipped"; fi
 
 serve: $(VENV)/.installed
-	$(BIN)/geosite serve --data-dir $(DATA_DIR)
+	$(BIN)/geosite serve --data-dir $(DATA_DIR) --demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -30,6 +30,8 @@ ALLOWED = {
         "geosite.http.app",
         "geosite.storage",
         "geosite.core",
+        "geosite.data",
+        "geosite.demo",
         "geosite.errors",
         "geosite.settings",
         "geosite",

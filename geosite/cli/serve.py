@@ -17,6 +17,7 @@ from typing import Any
 import click
 import uvicorn
 
+from geosite.cli.demo import publish_demo
 from geosite.core.clock import SystemClock
 from geosite.core.passwords import generate_password
 from geosite.core.site import SiteRequest, create_site, local_machine_name, read_pointer
@@ -124,10 +125,11 @@ def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key
             process.kill()
 
 
-def _bootstrap(settings: Settings, machine_name: str) -> None:
+def _bootstrap(settings: Settings, machine_name: str) -> bool:
+    """Create the site on first start; True when it was created now."""
     data_dir = settings.data_dir
     if settings.no_site or read_pointer(data_dir) is not None:
-        return
+        return False
     password = settings.admin_password
     generated = password is None
     if password is None:
@@ -150,6 +152,7 @@ def _bootstrap(settings: Settings, machine_name: str) -> None:
     click.echo(f"  Primary site administrator: {settings.admin_user}")
     if generated:
         click.echo(f"  Password (shown only this once): {password}")
+    return True
 
 
 @click.command()
@@ -200,6 +203,12 @@ def _bootstrap(settings: Settings, machine_name: str) -> None:
 @click.option(
     "--no-site", is_flag=True, help="Do not create a site: wait for createNewSite over the API."
 )
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="When the site is created, publish the demo services (world countries, world cities, "
+    "New York boroughs).",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -209,6 +218,7 @@ def serve(
     admin_password: str | None,
     workers: int,
     no_site: bool,
+    demo: bool,
 ) -> None:
     """Start a geosite machine (creating its site on first start).
 
@@ -230,7 +240,9 @@ def serve(
         started_ms=SystemClock().now_ms(),
     )
     data_dir.mkdir(parents=True, exist_ok=True)
-    _bootstrap(settings, machine_name)
+    if _bootstrap(settings, machine_name) and demo:
+        for name in publish_demo(data_dir):
+            click.echo(f"  Published the demo service {name} (FeatureServer)")
     cert, key = ensure_certificate(data_dir / "tls", machine_name)
     sockets = [_bind(host, port), _bind(host, https_port)]
     shown = host if host not in ("0.0.0.0", "::") else "localhost"  # noqa: S104

@@ -209,3 +209,22 @@ def test_https_listener_has_a_self_signed_certificate(
     assert body["authInfo"]["tokenServicesUrl"] == server.secure_url + "/arcgis/tokens/"
     assert oct((tmp_path / "site" / "tls" / "server.key").stat().st_mode & 0o777) == "0o600"
     assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_demo_site(tmp_path: Path, servers: list[Server]) -> None:
+    """``make serve`` runs ``geosite serve --demo``: a new site gets the sample services."""
+    server = Server(tmp_path / "site", "--admin-password", PASSWORD, "--demo")
+    servers.append(server)
+    catalog = httpx.get(server.url + "/arcgis/rest/services?f=json").json()
+    assert catalog["folders"] == ["NewYork"]
+    assert [s["name"] for s in catalog["services"]] == ["Cities", "Countries"]
+    count = httpx.get(
+        server.url + "/arcgis/rest/services/NewYork/Boroughs/FeatureServer/0/query",
+        params={"where": "1=1", "returnCountOnly": "true", "f": "json"},
+    ).json()
+    assert count == {"count": 5}
+    output = server.stop()
+    assert "Published the demo service NewYork/Boroughs (FeatureServer)" in output
+    again = Server(tmp_path / "site", "--demo")  # an existing site is left as it is
+    servers.append(again)
+    assert "Published" not in again.stop()
