@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geosite import __version__
+from geosite.cli.publish import publish
 from geosite.cli.serve import serve
 from geosite.cli.site import site
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(site)
+main.add_command(publish)
