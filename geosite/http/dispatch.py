@@ -247,7 +247,7 @@ def _answer(
         )
     elif fmt == "html":
         if reply.template is not None:
-            response = pages.special_page(reply, call)
+            response = pages.special_page(area, rel, reply, call)
         elif match.endpoint.kind == OPERATION:
             response = pages.operation_page(area, rel, match, call, reply.payload)
         else:

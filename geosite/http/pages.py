@@ -93,9 +93,12 @@ def operation_page(
     return html_response("operation.html", context)
 
 
-def special_page(reply: Reply, call: Call) -> Response:
-    """A page with its own template (the login form)."""
-    context = {"site_title": TITLES[ADMIN], "user": "", "crumbs": [], **reply.context}
+def special_page(area: Area, rel: str, reply: Reply, call: Call) -> Response:
+    """A page with its own template (the login form, the query form)."""
+    if reply.template == "login.html":
+        context = {"site_title": TITLES[ADMIN], "user": "", "crumbs": [], **reply.context}
+    else:
+        context = {**_base(area, rel, call, str(reply.context.get("title", ""))), **reply.context}
     return html_response(reply.template or "error.html", context, status=reply.status)
 
 

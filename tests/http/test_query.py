@@ -251,3 +251,27 @@ def test_layer_advertises_what_it_serves(countries: str) -> None:
     assert layer["supportedQueryFormats"] == "JSON, geoJSON"
     assert layer["advancedQueryCapabilities"]["supportsPagination"] is True
     assert layer["advancedQueryCapabilities"]["supportsStatistics"] is False
+
+
+def test_html_query_form(countries: str) -> None:
+    form = httpx.get(countries)
+    assert form.headers["content-type"].startswith("text/html")
+    assert 'name="where"' in form.text and "Results" not in form.text
+    done = httpx.get(
+        countries,
+        params={"where": "iso_a3 = 'FRA'", "outFields": "name,iso_a3", "returnGeometry": "false"},
+    )
+    assert "<th>name</th>" in done.text and "<td>France</td>" in done.text
+    assert "1 feature." in done.text
+    hostile = httpx.get(
+        countries, params={"where": "name = '<script>x</script>'", "outFields": "name"}
+    )
+    assert "<script>" not in hostile.text and "0 features." in hostile.text
+    bad = httpx.get(countries, params={"where": "nope = 1"})
+    assert "Unknown field &#39;nope&#39;" in bad.text
+
+
+def test_layer_page_lists_fields(countries: str) -> None:
+    page = httpx.get(countries.rsplit("/query", 1)[0])
+    assert "<td>pop_est</td><td>(type: esriFieldTypeDouble)</td>" in page.text
+    assert 'href="/arcgis/rest/services/World/FeatureServer/0/query"' in page.text

@@ -12,7 +12,8 @@ from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
 from geosite.errors import InvalidParameter, NotFound
-from geosite.http.routing import Call, Endpoint
+from geosite.http.rest.query_page import query_page
+from geosite.http.routing import Call, Endpoint, Reply
 
 FEATURE_SERVER = "FeatureServer"
 SUPPORTED_QUERY_FORMATS = "JSON, geoJSON"
@@ -293,8 +294,8 @@ def feature(call: Call) -> dict[str, Any]:
     return {"feature": result}
 
 
-def query(call: Call) -> dict[str, Any]:
-    """``GET|POST .../FeatureServer/{layer}/query``."""
+def query(call: Call) -> dict[str, Any] | Reply:
+    """``GET|POST .../FeatureServer/{layer}/query`` (``f=html`` is the query form)."""
     service = _service(call)
     info = _layer(service, call.args["layer"])
     if "Query" not in service.definition["capabilities"].split(","):
@@ -302,11 +303,17 @@ def query(call: Call) -> dict[str, Any]:
             "Requested operation is not supported by this service.",
             details=["The requested capability is not supported."],
         )
-    spec = parse_query(call.params.get, info["fields"], int(service.definition["maxRecordCount"]))
-    fmt = "geojson" if call.fmt == "geojson" else "json"
-    return LayerQuery(
-        service.definition["_geosite"]["data"], info, spec, call.state.clock.now_ms()
-    ).run(fmt)
+
+    def run() -> dict[str, Any]:
+        max_records = int(service.definition["maxRecordCount"])
+        spec = parse_query(call.params.get, info["fields"], max_records)
+        fmt = "geojson" if call.fmt == "geojson" else "json"
+        data = service.definition["_geosite"]["data"]
+        return LayerQuery(data, info, spec, call.state.clock.now_ms()).run(fmt)
+
+    if call.fmt == "html":
+        return query_page(call, info, run)
+    return run()
 
 
 def _endpoints(prefix: str) -> list[Endpoint]:
