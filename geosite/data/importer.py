@@ -29,6 +29,7 @@ _CSV_OPTIONS = {
     "X_POSSIBLE_NAMES": "x,lon,long,longitude,lng",
     "Y_POSSIBLE_NAMES": "y,lat,latitude",
     "KEEP_GEOM_COLUMNS": "NO",
+    "AUTODETECT_TYPE": "YES",
 }
 _ESRI_GEOMETRY = {
     "Point": ("esriGeometryPoint", "Point"),
@@ -112,6 +113,8 @@ def _convert_field(name: str, values: np.ndarray) -> tuple[np.ndarray, dict[str,
 def _geometry_type(declared: str | None, geometry: np.ndarray) -> tuple[str, str]:
     name = (declared or "Unknown").replace(" Z", "").replace(" M", "").replace("2.5D ", "")
     if name not in _ESRI_GEOMETRY:
+        if len(geometry) == 0:
+            raise InvalidParameter("A layer is empty and declares no geometry type.")
         kinds = {shapely.get_type_id(g) for g in shapely.from_wkb(geometry) if g is not None}
         families = {
             0: "Point",
