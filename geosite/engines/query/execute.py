@@ -2,7 +2,8 @@
 
 Paging follows services-api §3.5: rows are ordered (object id last, so the order is total),
 ``limit + 1`` rows are read, and ``exceededTransferLimit`` is true exactly when more remain.
-Counts, ids and extents are never capped.
+Counts, ids and extents are never capped; ids are paged only when ``resultOffset`` or
+``resultRecordCount`` asks for it (services-api §3.5).
 """
 
 from __future__ import annotations
@@ -128,19 +129,16 @@ class LayerQuery:
     def run(self, fmt: str) -> dict[str, Any]:
         """The answer to the query, in the shape its flags ask for."""
         spec = self.spec
-        if spec.count_only or spec.ids_only:
-            ids = (
-                [
-                    row[0]
-                    for row in self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0)
-                ]
-                if (spec.ids_only or self.exact)
-                else []
+        if spec.ids_only:
+            # Never capped by maxRecordCount, but paged when asked to: the ArcGIS API for
+            # Python reads the ids of query(result_offset=, result_record_count=) that way.
+            rows = self._rows(
+                ["OBJECTID"], with_geometry=False, limit=spec.record_count, offset=spec.offset
             )
-            if spec.ids_only:
-                return {"objectIdFieldName": "OBJECTID", "objectIds": ids}
+            return {"objectIdFieldName": "OBJECTID", "objectIds": [row[0] for row in rows]}
+        if spec.count_only:
             total = (
-                len(ids)
+                len(self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0))
                 if self.exact
                 else geopackage.count(
                     self.source,

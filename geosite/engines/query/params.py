@@ -53,6 +53,7 @@ class QuerySpec:
     order_by: tuple[tuple[str, str], ...]
     offset: int
     limit: int
+    record_count: int | None
     envelope: Envelope | None
     in_crs: CRS | None
     spatial_rel: str
@@ -218,6 +219,7 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         order_by=_order_by(get, fields),
         offset=_int(get, "resultOffset") or 0,
         limit=min(requested or max_records, max_records),
+        record_count=requested,
         envelope=envelope,
         in_crs=(
             parse_crs(in_sr, "inSR")
