@@ -33,9 +33,38 @@ def connection(path: str) -> sqlite3.Connection:
         if not Path(path).exists():
             raise NotFound("The service's data is missing.")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        conn.execute("PRAGMA case_sensitive_like=ON")  # LIKE as standard SQL (and PostGIS)
+        prepare(conn)
         cache[path] = conn
     return conn
+
+
+def fold_case(text: str, upper: bool) -> str:
+    """Unicode upper or lower case, letter by letter (a letter never becomes two: 'ß' stays)."""
+    out = []
+    for char in text:
+        changed = char.upper() if upper else char.lower()
+        out.append(changed if len(changed) == 1 else char)
+    return "".join(out)
+
+
+def _case_function(upper: bool) -> Any:
+    def fold(value: Any) -> Any:
+        if value is None or isinstance(value, bytes):
+            return value
+        return fold_case(value if isinstance(value, str) else str(value), upper)
+
+    return fold
+
+
+def prepare(conn: sqlite3.Connection) -> None:
+    """Set up a connection as queries expect: case-sensitive LIKE, Unicode UPPER and LOWER.
+
+    SQLite's own ``upper``/``lower`` change ASCII letters only ('München' would stay mixed);
+    the replacements fold every letter, as the databases ArcGIS runs on do.
+    """
+    conn.execute("PRAGMA case_sensitive_like=ON")  # LIKE as standard SQL (and PostGIS)
+    conn.create_function("upper", 1, _case_function(True), deterministic=True)
+    conn.create_function("lower", 1, _case_function(False), deterministic=True)
 
 
 def wkb_of(blob: bytes | None) -> bytes | None:

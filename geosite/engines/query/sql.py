@@ -26,6 +26,7 @@ from geosite.engines.query.where import (
     Node,
     Not,
 )
+from geosite.errors import InvalidParameter
 
 _SIMPLE_FUNCTIONS = {
     "ABS": "abs",
@@ -53,6 +54,10 @@ _CAST = {
     "VARCHAR": "TEXT",
     "CHAR": "TEXT",
 }
+_LEVEL = {"+": 1, "-": 1, "*": 2, "/": 2, "||": 3}  # SQLite's precedence, all left-associative
+# SQLite's parser has a fixed stack (YYSTACKDEPTH, 100 entries): the compiled SQL may nest
+# parentheses this deep, which needs at most ~5 entries each (as in coalesce(?, coalesce(...).
+MAX_NESTING = 16
 _EXTRACT = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "MINUTE": "%M", "SECOND": "%S"}
 
 
@@ -82,6 +87,7 @@ class _Compiler:
         self.now_ms = now_ms
 
     def bind(self, value: Any) -> str:
+        # Parameters are positional: bind them in the order their ``?`` appear in the text.
         self.params.append(value)
         return "?"
 
@@ -93,18 +99,23 @@ class _Compiler:
         if isinstance(node, Negate):
             return f"(-{self.emit(node.operand)})"
         if isinstance(node, Arithmetic):
-            return f"({self.emit(node.left)} {node.op} {self.emit(node.right)})"
+            left = self.emit(node.left)
+            if isinstance(node.left, Arithmetic) and _LEVEL[node.left.op] == _LEVEL[node.op]:
+                left = left[1:-1]  # a + b + c, not ((a + b) + c): SQLite's parser stack is small
+            return f"({left} {node.op} {self.emit(node.right)})"
         if isinstance(node, Function):
             return self.function(node)
         if isinstance(node, Compare):
             return f"({self.emit(node.left)} {node.op} {self.emit(node.right)})"
         if isinstance(node, Like):
+            value, pattern = self.emit(node.value), self.emit(node.pattern)
             escape = f" ESCAPE {self.bind(node.escape)}" if node.escape else ""
             op = "NOT LIKE" if node.negated else "LIKE"
-            return f"({self.emit(node.value)} {op} {self.emit(node.pattern)}{escape})"
+            return f"({value} {op} {pattern}{escape})"
         if isinstance(node, In):
+            value = self.emit(node.value)
             items = ", ".join(self.emit(item) for item in node.items)
-            return f"({self.emit(node.value)} {'NOT IN' if node.negated else 'IN'} ({items}))"
+            return f"({value} {'NOT IN' if node.negated else 'IN'} ({items}))"
         if isinstance(node, Between):
             op = "NOT BETWEEN" if node.negated else "BETWEEN"
             return (
@@ -119,8 +130,17 @@ class _Compiler:
         raise TypeError(f"unknown node {type(node).__name__}")
 
     def function(self, node: Function) -> str:
-        args = [self.emit(a) for a in node.args]
         name = node.name
+        if name == "POSITION":
+            haystack = self.emit(node.args[1])
+            return f"instr({haystack}, {self.emit(node.args[0])})"
+        if name == "EXTRACT":
+            fmt = self.bind(_EXTRACT[node.option])
+            moment = self.emit(node.args[0])
+            return f"CAST(strftime({fmt}, ({moment}) / 1000.0, 'unixepoch') AS INTEGER)"
+        args = [self.emit(a) for a in node.args]
+        if name == "COALESCE" and len(args) == 1:
+            args.append("NULL")  # SQLite's coalesce() wants at least two arguments
         if name in _SIMPLE_FUNCTIONS:
             return f"{_SIMPLE_FUNCTIONS[name]}({', '.join(args)})"
         if name == "CONCAT":
@@ -128,16 +148,13 @@ class _Compiler:
         if name == "TRUNCATE":
             if len(args) == 1:
                 return f"trunc({args[0]})"
-            return f"(trunc({args[0]} * power(10, {args[1]})) / power(10, {args[1]}))"
-        if name == "POSITION":
-            return f"instr({args[1]}, {args[0]})"
+            # The digits appear twice in the SQL, so their parameters are bound twice.
+            again = self.emit(node.args[1])
+            return f"(trunc({args[0]} * power(10, {args[1]})) / power(10, {again}))"
         if name == "SUBSTRING":
             return f"substr({', '.join(args)})"
         if name == "CAST":
             return f"CAST({args[0]} AS {_CAST[node.option]})"
-        if name == "EXTRACT":
-            fmt = self.bind(_EXTRACT[node.option])
-            return f"CAST(strftime({fmt}, ({args[0]}) / 1000.0, 'unixepoch') AS INTEGER)"
         if name == "CURRENT_TIMESTAMP":
             return self.bind(self.now_ms)
         if name == "CURRENT_DATE":
@@ -152,4 +169,27 @@ def compile_where(node: Node | None, now_ms: int) -> Compiled:
     if node is None:
         return Compiled("1")
     compiler = _Compiler(now_ms)
-    return Compiled(compiler.emit(node), compiler.params)
+    sql = compiler.emit(node)
+    if _nesting(sql) > MAX_NESTING:
+        raise InvalidParameter(
+            "Unable to complete operation.",
+            details=["'where' parameter is invalid", "The where clause is nested too deeply."],
+        )
+    return Compiled(sql, compiler.params)
+
+
+def _nesting(sql: str) -> int:
+    """How deep parentheses nest in ``sql`` (outside quoted names and strings)."""
+    depth = deepest = 0
+    quote = ""
+    for char in sql:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest

@@ -20,6 +20,7 @@ from geosite.errors import InvalidParameter
 MAX_LENGTH = 16 * 1024
 MAX_DEPTH = 64
 MAX_LITERALS = 10_000
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 _TOKEN = re.compile(
     r"""
@@ -223,6 +224,11 @@ def tokenize(text: str) -> list[Token]:
         if text.startswith(("--", "/*"), at):
             raise _invalid("Comments are not allowed.")
         match = _TOKEN.match(text, at)
+        if match is None and text[at] == '"':
+            raise _invalid(
+                f"Unexpected double quote at position {at + 1}: double quotes are only for "
+                "field names; put text values in single quotes ('like this')."
+            )
         if match is None:
             raise _invalid(f"Unexpected character {text[at]!r} at position {at + 1}.")
         kind = match.lastgroup or ""
@@ -287,19 +293,19 @@ class _Parser:
 
     def condition(self) -> Node:
         self.enter()
-        node = self.conjunction()
+        operands = [self.conjunction()]
         while self.keyword("OR"):
             self.pos += 1
-            node = Logical("OR", node, self.conjunction())
+            operands.append(self.conjunction())
         self.depth -= 1
-        return node
+        return _balanced("OR", operands)
 
     def conjunction(self) -> Node:
-        node = self.negation()
+        operands = [self.negation()]
         while self.keyword("AND"):
             self.pos += 1
-            node = Logical("AND", node, self.negation())
-        return node
+            operands.append(self.negation())
+        return _balanced("AND", operands)
 
     def negation(self) -> Node:
         if self.keyword("NOT"):
@@ -385,20 +391,27 @@ class _Parser:
             return IsNull(left, is_not)
         raise _invalid(f"Expected a comparison at position {token.at + 1}.")
 
+    # Each operator of a chain like a + b + c nests the tree one level deeper, so it counts
+    # towards MAX_DEPTH like a parenthesis does.
     def value(self) -> Node:
         self.enter()
+        depth = self.depth
         node = self.product()
         while self.peek().kind == "op" and self.peek().text in ("+", "-", "||"):
             op = self.take().text
+            self.enter()
             node = Arithmetic(op, node, self.product())
-        self.depth -= 1
+        self.depth = depth - 1
         return node
 
     def product(self) -> Node:
+        depth = self.depth
         node = self.unary()
         while self.peek().kind == "op" and self.peek().text in ("*", "/"):
             op = self.take().text
+            self.enter()
             node = Arithmetic(op, node, self.unary())
+        self.depth = depth
         return node
 
     def unary(self) -> Node:
@@ -415,8 +428,7 @@ class _Parser:
     def term(self) -> Node:
         token = self.take()
         if token.kind == "number":
-            number = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
-            return self.literal(number)
+            return self.literal(_number(token.text))
         if token.kind == "string":
             return self.literal(token.text[1:-1].replace("''", "'"))
         if token.kind == "qident":
@@ -453,7 +465,8 @@ class _Parser:
     def field(self, name: str, token: Token) -> Field:
         found = self.fields.get(name.lower())
         if found is None:
-            raise _invalid(f"Unknown field '{name[:64]}' at position {token.at + 1}.")
+            hint = " (text values go in single quotes)" if token.kind == "qident" else ""
+            raise _invalid(f"Unknown field '{name[:64]}' at position {token.at + 1}{hint}.")
         return Field(*found)
 
     def function(self, name: str, token: Token) -> Node:
@@ -504,7 +517,38 @@ class _Parser:
         low, high = FUNCTIONS[name]
         if not low <= len(args) <= high:
             raise _invalid(f"Function {name} takes {low} to {high} arguments.")
+        if name == "TRUNCATE" and len(args) == 2 and not _is_whole_number(args[1]):
+            # The digits appear twice in the compiled SQL: an expression there would double
+            # the SQL at every level of nesting.
+            raise _invalid("TRUNCATE takes a whole number of digits, as in TRUNCATE(x, 2).")
         return Function(name, tuple(args))
+
+
+def _is_whole_number(node: Node) -> bool:
+    if isinstance(node, Negate):
+        node = node.operand
+    return isinstance(node, Literal) and type(node.value) is int
+
+
+def _balanced(op: str, operands: list[Node]) -> Node:
+    """``op`` over the operands as a balanced tree.
+
+    AND and OR are associative (in three-valued logic too), so this is the same condition as
+    the left-leaning chain, but hundreds of ``OR``s stay a few levels deep: neither Python's
+    recursion nor SQLite's parser stack runs out.
+    """
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return Logical(op, _balanced(op, operands[:middle]), _balanced(op, operands[middle:]))
+
+
+def _number(text: str) -> int | float:
+    if any(c in text for c in ".eE") or len(text.lstrip("0")) > 19:
+        return float(text)
+    value = int(text)
+    # Beyond SQLite's 64-bit INTEGER: a REAL, as SQLite itself reads such a literal.
+    return value if value < 2**63 else float(value)
 
 
 def _date_ms(text: str, kind: str) -> int:
@@ -515,7 +559,9 @@ def _date_ms(text: str, kind: str) -> int:
             moment = datetime.datetime.fromisoformat(text.strip().replace("Z", ""))
     except ValueError:
         raise _invalid(f"Invalid {kind.lower()} literal '{text[:40]}'.") from None
-    return int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+    if moment.tzinfo is None:  # no offset given: UTC
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return (moment - _EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def parse_where(text: str | None, fields: Sequence[dict[str, Any]]) -> Node | None:
