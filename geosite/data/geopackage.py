@@ -65,6 +65,33 @@ def prepare(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA case_sensitive_like=ON")  # LIKE as standard SQL (and PostGIS)
     conn.create_function("upper", 1, _case_function(True), deterministic=True)
     conn.create_function("lower", 1, _case_function(False), deterministic=True)
+    # typeshed types aggregates as returning int only; these return floats or NULL.
+    conn.create_aggregate("geosite_var", 1, _SampleVariance)  # type: ignore[arg-type]
+    conn.create_aggregate("geosite_stddev", 1, _SampleStandardDeviation)  # type: ignore[arg-type]
+
+
+class _SampleVariance:
+    """Sample variance (n - 1), NULL below two values, as SQL Server's VAR and PostgreSQL's."""
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def step(self, value: Any, /) -> None:
+        if value is None or isinstance(value, str | bytes):
+            return
+        self.n += 1
+        delta = float(value) - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (float(value) - self.mean)
+
+    def finalize(self) -> float | None:
+        return self.m2 / (self.n - 1) if self.n > 1 else None
+
+
+class _SampleStandardDeviation(_SampleVariance):
+    def finalize(self) -> float | None:
+        variance = super().finalize()
+        return None if variance is None else variance**0.5
 
 
 def wkb_of(blob: bytes | None) -> bytes | None:
@@ -202,3 +229,43 @@ def count(
     condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
     sql = f"SELECT count(*) FROM {quote_identifier(layer.table)} WHERE {condition}"  # noqa: S608
     return int(connection(layer.path).execute(sql, bound).fetchone()[0])
+
+
+def grouped(
+    layer: GeoPackageLayer,
+    expressions: Sequence[str],
+    where_sql: str,
+    params: list[Any],
+    *,
+    object_ids: Sequence[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    group_by: Sequence[str] = (),
+    having_sql: str | None = None,
+    having_params: Sequence[Any] = (),
+    order_by: Sequence[tuple[str, str]] = (),
+    distinct: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[tuple[Any, ...]]:
+    """Rows of an aggregated or distinct query.
+
+    ``expressions`` and ``group_by`` are SQL built by the query engine from the layer's
+    fields and a fixed table of aggregates; ``order_by`` names output columns; every value
+    is a bound parameter.
+    """
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    sql = (
+        f"SELECT {'DISTINCT ' if distinct else ''}{', '.join(expressions)} "  # noqa: S608
+        f"FROM {quote_identifier(layer.table)} WHERE {condition}"
+    )
+    if group_by:
+        sql += " GROUP BY " + ", ".join(group_by)
+    if having_sql is not None:
+        sql += f" HAVING {having_sql}"
+        bound.extend(having_params)
+    if order_by:
+        sql += " ORDER BY " + ", ".join(f"{quote_identifier(n)} {d}" for n, d in order_by)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        bound.extend([limit, offset])
+    return connection(layer.path).execute(sql, bound).fetchall()

@@ -196,7 +196,9 @@ def _on_an_axis(cities: dict[int, City]) -> set[int]:
 
 @pytest.mark.parametrize(
     ("options", "strategy"),
-    [({}, "resultOffset"), ({"paginate_oid": True}, "OID enumeration")],
+    # With supportsStatistics, esridump asks for min/max OBJECTID (outStatistics) and pages
+    # with "OBJECTID >= a AND OBJECTID <= b" clauses.
+    [({}, "resultOffset"), ({"paginate_oid": True}, "OID where clause")],
     ids=["result-offset", "oid-where-clauses"],
 )
 def test_esridump_dumps_every_feature_once(
@@ -210,8 +212,9 @@ def test_esridump_dumps_every_feature_once(
 
     By default the client pages with ``resultOffset`` and ``resultRecordCount`` =
     min(1000, maxRecordCount), POSTing ``returnGeometry=True`` (a capitalised Python bool),
-    ``outSR=4326`` and ``geometryPrecision=7``; ``paginate_oid=True`` makes it read every id
-    (``returnIdsOnly``) and page with ``where=OBJECTID >= a AND OBJECTID <= b``.
+    ``outSR=4326`` and ``geometryPrecision=7``; ``paginate_oid=True`` makes it ask for the
+    smallest and largest OBJECTID (``outStatistics``, as the layer supports statistics) and
+    page with ``where=OBJECTID >= a AND OBJECTID <= b``.
     """
     caplog.set_level(logging.INFO, logger="esridump")
     features = _esridump(layer_url, **options)

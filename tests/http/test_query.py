@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import httpx
@@ -250,7 +251,9 @@ def test_layer_advertises_what_it_serves(countries: str) -> None:
     layer = httpx.get(countries.rsplit("/query", 1)[0], params={"f": "json"}).json()
     assert layer["supportedQueryFormats"] == "JSON, geoJSON"
     assert layer["advancedQueryCapabilities"]["supportsPagination"] is True
-    assert layer["advancedQueryCapabilities"]["supportsStatistics"] is False
+    advanced = layer["advancedQueryCapabilities"]
+    assert advanced["supportsStatistics"] and advanced["supportsDistinct"]
+    assert advanced["supportsCountDistinct"] is False  # COUNT(DISTINCT x) is not served
 
 
 def test_html_query_form(countries: str) -> None:
@@ -275,3 +278,140 @@ def test_layer_page_lists_fields(countries: str) -> None:
     page = httpx.get(countries.rsplit("/query", 1)[0])
     assert "<td>pop_est</td><td>(type: esriFieldTypeDouble)</td>" in page.text
     assert 'href="/arcgis/rest/services/World/FeatureServer/0/query"' in page.text
+
+
+def test_statistics(countries: str) -> None:
+    rows = _source_rows()
+    stats = json.dumps(
+        [
+            {
+                "statisticType": "count",
+                "onStatisticField": "OBJECTID",
+                "outStatisticFieldName": "n",
+            },
+            {"statisticType": "sum", "onStatisticField": "pop_est", "outStatisticFieldName": "pop"},
+            {"statisticType": "max", "onStatisticField": "name", "outStatisticFieldName": "last"},
+            {"statisticType": "avg", "onStatisticField": "gdp_md_est"},
+            {
+                "statisticType": "stddev",
+                "onStatisticField": "pop_est",
+                "outStatisticFieldName": "sd",
+            },
+        ]
+    )
+    body = q(
+        countries,
+        outStatistics=stats,
+        groupByFieldsForStatistics="continent",
+        orderByFields="n DESC, continent",
+        havingClause="COUNT(OBJECTID) > 5",
+    )
+    continents = sorted({r["continent"] for r in rows})
+    expected = []
+    for continent in continents:
+        members = [r for r in rows if r["continent"] == continent]
+        if len(members) > 5:
+            expected.append((-len(members), continent, members))
+    expected.sort(key=lambda e: (e[0], e[1]))
+    got = [f["attributes"] for f in body["features"]]
+    assert [a["continent"] for a in got] == [e[1] for e in expected]
+    first, members = got[0], expected[0][2]
+    assert first["n"] == len(members)
+    assert first["pop"] == pytest.approx(sum(r["pop_est"] for r in members))
+    assert first["last"] == max(r["name"] for r in members)
+    assert first["AVG_GDP_MD_EST"] == pytest.approx(
+        sum(r["gdp_md_est"] for r in members) / len(members)
+    )
+    assert first["sd"] == pytest.approx(float(np.std([r["pop_est"] for r in members], ddof=1)))
+    assert [f["name"] for f in body["fields"]] == [
+        "continent",
+        "n",
+        "pop",
+        "last",
+        "AVG_GDP_MD_EST",
+        "sd",
+    ]
+    assert [f["type"] for f in body["fields"]][1:3] == [
+        "esriFieldTypeInteger",
+        "esriFieldTypeDouble",
+    ]
+    assert body["exceededTransferLimit"] is False
+
+
+def test_statistics_without_groups_and_with_filters(countries: str) -> None:
+    """pyesridump's min/max object id query, and a filtered count."""
+    body = q(
+        countries,
+        outFields="",
+        outStatistics=json.dumps(
+            [
+                {
+                    "statisticType": "min",
+                    "onStatisticField": "OBJECTID",
+                    "outStatisticFieldName": "lo",
+                },
+                {
+                    "statisticType": "max",
+                    "onStatisticField": "OBJECTID",
+                    "outStatisticFieldName": "hi",
+                },
+            ]
+        ),
+    )
+    assert body["features"] == [{"attributes": {"lo": 1, "hi": 177}}]
+    europe = q(
+        countries,
+        where="continent = 'Europe'",
+        outStatistics=json.dumps([{"statisticType": "count", "onStatisticField": "name"}]),
+    )
+    expected = sum(1 for r in _source_rows() if r["continent"] == "Europe")
+    assert europe["features"][0]["attributes"] == {"COUNT_NAME": expected}
+
+
+def test_distinct_values(countries: str) -> None:
+    body = q(
+        countries,
+        where="1=1",
+        outFields="continent",
+        returnDistinctValues="true",
+        returnGeometry="false",
+        orderByFields="continent",
+    )
+    values = [f["attributes"]["continent"] for f in body["features"]]
+    assert values == sorted({r["continent"] for r in _source_rows()})
+    count = q(countries, outFields="continent", returnDistinctValues="true", returnCountOnly="true")
+    assert count == {"count": len(values)}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"outStatistics": "not json"},
+        {"outStatistics": "[]"},
+        {"outStatistics": '[{"statisticType": "median", "onStatisticField": "pop_est"}]'},
+        {"outStatistics": '[{"statisticType": "sum", "onStatisticField": "name"}]'},
+        {"outStatistics": '[{"statisticType": "count", "onStatisticField": "pop_est) FROM x --"}]'},
+        {
+            "outStatistics": '[{"statisticType": "count", "onStatisticField": "name", '
+            '"outStatisticFieldName": "x\\" FROM gpkg_contents --"}]'
+        },
+        {
+            "outStatistics": '[{"statisticType": "count", "onStatisticField": "name"}]',
+            "groupByFieldsForStatistics": "continent; DROP TABLE x",
+        },
+        {
+            "outStatistics": '[{"statisticType": "count", "onStatisticField": "name"}]',
+            "havingClause": "COUNT(name) > (SELECT 1)",
+        },
+        {
+            "outStatistics": '[{"statisticType": "count", "onStatisticField": "name"}]',
+            "orderByFields": "nope",
+        },
+        {"havingClause": "COUNT(name) > 1"},
+        {"returnDistinctValues": "true", "outFields": "*"},
+        {"where": "COUNT(name) > 1"},
+    ],
+)
+def test_hostile_statistics(countries: str, params: dict[str, str]) -> None:
+    error = q(countries, **params)["error"]
+    assert error["code"] == 400 and "sqlite" not in json.dumps(error).lower()

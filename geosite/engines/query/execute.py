@@ -18,9 +18,10 @@ from shapely.geometry import mapping
 
 from geosite.data import geopackage
 from geosite.data.geopackage import GeoPackageLayer
-from geosite.engines.features import esri_attributes, esri_geometry
+from geosite.engines.features import esri_attributes, esri_geometry, esri_value
 from geosite.engines.query.params import QuerySpec, parse_crs
-from geosite.engines.query.sql import compile_where, field_sql
+from geosite.engines.query.sql import compile_where, field_sql, quote
+from geosite.engines.query.statistics import TYPES
 from geosite.errors import InvalidParameter
 
 POINT = "esriGeometryPoint"
@@ -60,6 +61,7 @@ class LayerQuery:
         self.layer = layer
         self.source = GeoPackageLayer(data_path, layer)
         self.spec = spec
+        self.now_ms = now_ms
         self.compiled = compile_where(spec.where, now_ms)
         self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
         self.crs = parse_crs(layer["spatialReference"], "layer")
@@ -136,6 +138,8 @@ class LayerQuery:
                 ["OBJECTID"], with_geometry=False, limit=spec.record_count, offset=spec.offset
             )
             return {"objectIdFieldName": "OBJECTID", "objectIds": [row[0] for row in rows]}
+        if spec.aggregation is not None or spec.distinct:
+            return self._grouped(fmt)
         if spec.count_only:
             total = (
                 len(self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0))
@@ -155,6 +159,87 @@ class LayerQuery:
         if spec.extent_only:
             return {"extent": self._extent(fmt)}
         return self._features(fmt)
+
+    def _narrowed(self) -> tuple[Sequence[int] | None, tuple[float, float, float, float] | None]:
+        """Object ids and box to filter by; an exact spatial test becomes the ids it keeps."""
+        if not self.exact:
+            return self.spec.object_ids, self.bbox
+        rows = self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0)
+        return [row[0] for row in rows], None
+
+    def _grouped(self, fmt: str) -> dict[str, Any]:
+        spec = self.spec
+        object_ids, bbox = self._narrowed()
+        if spec.aggregation is not None:
+            group_by = spec.aggregation.group_by
+            stats = spec.aggregation.statistics
+            names = [*group_by, *(s.out_name for s in stats)]
+            expressions = [f"{field_sql(g, self.types[g])} AS {quote(g)}" for g in group_by]
+            expressions += [
+                f"{TYPES[s.kind]}({field_sql(s.field, s.field_type)}) AS {quote(s.out_name)}"
+                for s in stats
+            ]
+            out_fields = [self._field(g) for g in group_by] + [
+                {"name": s.out_name, "type": s.out_type(), "alias": s.out_name} for s in stats
+            ]
+            having = (
+                compile_where(spec.aggregation.having, self.now_ms)
+                if spec.aggregation.having is not None
+                else None
+            )
+            grouping = [field_sql(g, self.types[g]) for g in group_by]
+        else:
+            names = list(spec.out_fields)
+            expressions = [f"{field_sql(n, self.types[n])} AS {quote(n)}" for n in names]
+            out_fields = [self._field(n) for n in names]
+            having, grouping = None, []
+        limit = None if spec.count_only else spec.limit + 1
+        rows = geopackage.grouped(
+            self.source,
+            expressions,
+            self.compiled.sql,
+            self.compiled.params,
+            object_ids=object_ids,
+            bbox=bbox,
+            group_by=grouping,
+            having_sql=having.sql if having else None,
+            having_params=having.params if having else (),
+            order_by=spec.order_by,
+            distinct=spec.aggregation is None,
+            limit=limit,
+            offset=0 if spec.count_only else spec.offset,
+        )
+        if spec.count_only:
+            return {"count": len(rows)}
+        exceeded = len(rows) > spec.limit
+        rows = rows[: spec.limit]
+        types = {f["name"]: f["type"] for f in out_fields}
+        features = [
+            {"attributes": {n: esri_value(types[n], v) for n, v in zip(names, row, strict=True)}}
+            for row in rows
+        ]
+        if fmt == "geojson":
+            return {
+                "type": "FeatureCollection",
+                "properties": {"exceededTransferLimit": exceeded},
+                "features": [
+                    {"type": "Feature", "geometry": None, "properties": f["attributes"]}
+                    for f in features
+                ],
+            }
+        return {
+            "displayFieldName": "",
+            "fieldAliases": {f["name"]: f.get("alias", f["name"]) for f in out_fields},
+            "fields": out_fields,
+            "exceededTransferLimit": exceeded,
+            "features": features,
+        }
+
+    def _field(self, name: str) -> dict[str, Any]:
+        for field in self.layer["fields"]:
+            if field["name"] == name:
+                return dict(field)
+        raise KeyError(name)
 
     def _extent(self, fmt: str) -> dict[str, Any] | None:
         rows = self._rows(["OBJECTID"], with_geometry=True, limit=None, offset=0)

@@ -14,6 +14,7 @@ import orjson
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
 from geosite.engines.query.where import Node, parse_where
 from geosite.errors import InvalidParameter
 
@@ -62,6 +63,8 @@ class QuerySpec:
     count_only: bool
     ids_only: bool
     extent_only: bool
+    aggregation: Aggregation | None = None
+    distinct: bool = False
 
 
 def _bool(get: Getter, name: str, default: bool) -> bool:
@@ -211,12 +214,23 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
     out_sr = get("outSR")
     precision = _int(get, "geometryPrecision")
     requested = _int(get, "resultRecordCount", minimum=1)
+    aggregation = parse_aggregation(get, fields)
+    out_fields = _out_fields(get, fields)
+    distinct = aggregation is None and parse_distinct(get, out_fields)
+    if aggregation is not None:
+        order_by = aggregation.order_by
+    elif distinct:
+        order_by = tuple(o for o in _order_by(get, fields) if o[0] in out_fields) or tuple(
+            (name, "ASC") for name in out_fields
+        )
+    else:
+        order_by = _order_by(get, fields)
     return QuerySpec(
         where=parse_where(get("where"), fields),
         object_ids=_object_ids(get),
-        out_fields=_out_fields(get, fields),
+        out_fields=out_fields,
         return_geometry=_bool(get, "returnGeometry", True),
-        order_by=_order_by(get, fields),
+        order_by=order_by,
         offset=_int(get, "resultOffset") or 0,
         limit=min(requested or max_records, max_records),
         record_count=requested,
@@ -234,4 +248,6 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         count_only=_bool(get, "returnCountOnly", False),
         ids_only=_bool(get, "returnIdsOnly", False),
         extent_only=_bool(get, "returnExtentOnly", False),
+        aggregation=aggregation,
+        distinct=distinct,
     )

@@ -28,6 +28,15 @@ from geosite.engines.query.where import (
 )
 from geosite.errors import InvalidParameter
 
+_AGGREGATES = {
+    "COUNT": "count",
+    "SUM": "sum",
+    "MIN": "min",
+    "MAX": "max",
+    "AVG": "avg",
+    "STDDEV": "geosite_stddev",
+    "VAR": "geosite_var",
+}
 _SIMPLE_FUNCTIONS = {
     "ABS": "abs",
     "CEILING": "ceil",
@@ -131,6 +140,9 @@ class _Compiler:
 
     def function(self, node: Function) -> str:
         name = node.name
+        if name in _AGGREGATES:
+            inner = "*" if node.option == "*" else self.emit(node.args[0])
+            return f"{_AGGREGATES[name]}({inner})"
         if name == "POSITION":
             haystack = self.emit(node.args[1])
             return f"instr({haystack}, {self.emit(node.args[0])})"

@@ -55,6 +55,8 @@ FUNCTIONS = {
     "TRIM": (1, 1),
 }
 NO_ARG_FUNCTIONS = ("CURRENT_DATE", "CURRENT_TIMESTAMP")
+#: Aggregates, allowed only in ``havingClause``.
+AGGREGATES = ("COUNT", "SUM", "MIN", "MAX", "AVG", "STDDEV", "VAR")
 CAST_TYPES = ("INTEGER", "INT", "SMALLINT", "FLOAT", "REAL", "DOUBLE", "VARCHAR", "CHAR")
 EXTRACT_PARTS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
 _KEYWORDS = {
@@ -243,7 +245,10 @@ def tokenize(text: str) -> list[Token]:
 class _Parser:
     """Recursive descent over the token list; fields resolve against ``fields``."""
 
-    def __init__(self, text: str, fields: Sequence[dict[str, Any]]) -> None:
+    def __init__(
+        self, text: str, fields: Sequence[dict[str, Any]], *, aggregates: bool = False
+    ) -> None:
+        self.aggregates = aggregates
         self.tokens = tokenize(text)
         self.pos = 0
         self.depth = 0
@@ -505,6 +510,14 @@ class _Parser:
                 args.append(self.value())
             self.expect_op(")")
             return Function("SUBSTRING", tuple(args))
+        if name in AGGREGATES and self.aggregates:
+            if name == "COUNT" and self.peek().text == "*":
+                self.pos += 1
+                self.expect_op(")")
+                return Function("COUNT", (), "*")
+            value = self.value()
+            self.expect_op(")")
+            return Function(name, (value,))
         if name not in FUNCTIONS:
             raise _invalid(f"Function '{name[:32]}' is not supported.")
         args = []
@@ -572,3 +585,16 @@ def parse_where(text: str | None, fields: Sequence[dict[str, Any]]) -> Node | No
     if node == Compare("=", Literal(1), Literal(1)):
         return None
     return node
+
+
+def parse_having(text: str | None, fields: Sequence[dict[str, Any]]) -> Node | None:
+    """Parse a ``havingClause``: the ``where`` grammar plus COUNT, SUM, MIN, MAX, AVG,
+    STDDEV and VAR over fields."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return _Parser(text, fields, aggregates=True).parse()
+    except InvalidParameter as exc:
+        raise InvalidParameter(
+            exc.messages[0], details=["'havingClause' parameter is invalid", *exc.details[1:]]
+        ) from None
