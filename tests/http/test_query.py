@@ -415,3 +415,140 @@ def test_distinct_values(countries: str) -> None:
 def test_hostile_statistics(countries: str, params: dict[str, str]) -> None:
     error = q(countries, **params)["error"]
     assert error["code"] == 400 and "sqlite" not in json.dumps(error).lower()
+
+
+def _source_shapes() -> dict[str, Any]:
+    meta, _, geometry, columns = pyogrio.raw.read(f"/vsizip/{DATA_DIR / 'naturalearth_lowres.zip'}")
+    names = list(columns[list(meta["fields"]).index("name")])
+    return dict(zip(names, shapely.from_wkb(geometry), strict=True))
+
+
+def _names(countries: str, **params: Any) -> set[str]:
+    body = q(countries, outFields="name", returnGeometry="false", resultRecordCount=2000, **params)
+    assert "error" not in body, body
+    return {f["attributes"]["name"] for f in body["features"]}
+
+
+TRIANGLE = {"rings": [[[0, 40], [20, 60], [20, 40], [0, 40]]], "spatialReference": {"wkid": 4326}}
+
+
+@pytest.mark.parametrize(
+    "relation",
+    ["Intersects", "Contains", "Within", "Touches", "Overlaps", "Crosses", "EnvelopeIntersects"],
+)
+def test_polygon_query_geometry(countries: str, relation: str) -> None:
+    shape = shapely.Polygon(TRIANGLE["rings"][0])
+    tests = {
+        "Intersects": shapely.intersects,
+        "Contains": shapely.contains,
+        "Within": shapely.within,
+        "Touches": shapely.touches,
+        "Overlaps": shapely.overlaps,
+        "Crosses": shapely.crosses,
+        "EnvelopeIntersects": lambda a, b: shapely.intersects(
+            shapely.envelope(a), shapely.envelope(b)
+        ),
+    }
+    expected = {
+        name for name, country in _source_shapes().items() if tests[relation](shape, country)
+    }
+    got = _names(
+        countries,
+        geometry=json.dumps(TRIANGLE),
+        geometryType="esriGeometryPolygon",
+        spatialRel=f"esriSpatialRel{relation}",
+    )
+    assert got == expected
+    if relation == "Intersects":
+        assert {"Germany", "Switzerland", "Austria"} <= got
+
+
+def test_within_means_the_feature_contains_the_query(countries: str) -> None:
+    paris = json.dumps({"x": 2.35, "y": 48.86})
+    assert _names(
+        countries,
+        geometry=paris,
+        geometryType="esriGeometryPoint",
+        spatialRel="esriSpatialRelWithin",
+    ) == {"France"}
+    assert (
+        _names(
+            countries,
+            geometry=paris,
+            geometryType="esriGeometryPoint",
+            spatialRel="esriSpatialRelContains",
+        )
+        == set()
+    )
+
+
+def test_polyline_and_multipoint(countries: str) -> None:
+    line = {"paths": [[[2.35, 48.86], [13.4, 52.52]]]}  # Paris to Berlin
+    shape = shapely.MultiLineString(line["paths"])
+    expected = {n for n, c in _source_shapes().items() if shapely.intersects(shape, c)}
+    assert (
+        _names(countries, geometry=json.dumps(line), geometryType="esriGeometryPolyline")
+        == expected
+    )
+    assert {"France", "Germany"} <= expected
+    points = {"points": [[2.35, 48.86], [139.69, 35.69]]}
+    assert _names(
+        countries, geometry=json.dumps(points), geometryType="esriGeometryMultipoint"
+    ) == {"France", "Japan"}
+
+
+def test_distance_buffers_on_the_ground(countries: str) -> None:
+    """100 km around Geneva reaches France and Switzerland, not Germany or Austria."""
+    geneva = "6.14,46.2"
+    near = _names(
+        countries,
+        geometry=geneva,
+        geometryType="esriGeometryPoint",
+        distance="100",
+        units="esriSRUnit_Kilometer",
+    )
+    assert {"France", "Switzerland"} <= near and not {"Germany", "Austria"} & near
+    far = _names(
+        countries,
+        geometry=geneva,
+        geometryType="esriGeometryPoint",
+        distance="300000",
+        units="esriSRUnit_Meter",
+    )
+    assert {"Germany", "Italy"} <= far
+
+
+def test_max_allowable_offset_generalizes(countries: str) -> None:
+    full = q(countries, where="iso_a3 = 'CAN'", outFields="name")
+    coarse = q(countries, where="iso_a3 = 'CAN'", outFields="name", maxAllowableOffset="1")
+
+    def vertices(body: dict[str, Any]) -> int:
+        return sum(len(r) for r in body["features"][0]["geometry"]["rings"])
+
+    assert vertices(coarse) < vertices(full) / 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {
+            "geometry": '{"rings": [[[0, 0], [1, "x"], [0, 1]]]}',
+            "geometryType": "esriGeometryPolygon",
+        },
+        {"geometry": '{"paths": []}', "geometryType": "esriGeometryPolyline"},
+        {"geometry": '{"x": NaN, "y": 1}', "geometryType": "esriGeometryPoint"},
+        {"geometry": '{"x": 1e400, "y": 1}', "geometryType": "esriGeometryPoint"},
+        {"geometry": "1,2", "geometryType": "esriGeometryPoint", "distance": "-5"},
+        {
+            "geometry": "1,2",
+            "geometryType": "esriGeometryPoint",
+            "distance": "5",
+            "units": "cubits",
+        },
+        {"geometry": "1,2", "inSR": "999999"},
+        {"maxAllowableOffset": "-1"},
+    ],
+)
+def test_bad_geometries(countries: str, params: dict[str, str]) -> None:
+    error = q(countries, **params)["error"]
+    assert error["code"] == 400

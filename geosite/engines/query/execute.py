@@ -19,10 +19,10 @@ from shapely.geometry import mapping
 from geosite.data import geopackage
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.engines.features import esri_attributes, esri_geometry, esri_value
+from geosite.engines.query.geometry import ENVELOPE_ONLY, PREDICATES, in_layer
 from geosite.engines.query.params import QuerySpec, parse_crs
 from geosite.engines.query.sql import compile_where, field_sql, quote
 from geosite.engines.query.statistics import TYPES
-from geosite.errors import InvalidParameter
 
 POINT = "esriGeometryPoint"
 _GEOJSON_SR = {"wkid": 4326, "latestWkid": 4326}
@@ -65,31 +65,25 @@ class LayerQuery:
         self.compiled = compile_where(spec.where, now_ms)
         self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
         self.crs = parse_crs(layer["spatialReference"], "layer")
-        self.bbox = self._bbox()
-        self.exact = (
-            spec.envelope is not None
-            and spec.spatial_rel == "esriSpatialRelIntersects"
-            and layer["geometryType"] != POINT
-        )
+        self.filter_shape, self.bbox, self.exact = self._spatial_filter()
 
-    def _bbox(self) -> tuple[float, float, float, float] | None:
-        envelope = self.spec.envelope
-        if envelope is None:
-            return None
-        box = (envelope.xmin, envelope.ymin, envelope.xmax, envelope.ymax)
-        transformer = _transformer(self.spec.in_crs or self.crs, self.crs)
-        if transformer is not None:
-            try:
-                box = transformer.transform_bounds(*box, densify_pts=21)
-            except Exception as exc:  # pyproj raises ProjError for impossible boxes
-                raise InvalidParameter(
-                    "Unable to complete operation.",
-                    details=[
-                        "'geometry' parameter is invalid",
-                        "The geometry cannot be projected to the layer's spatial reference.",
-                    ],
-                ) from exc
-        return box
+    def _spatial_filter(self) -> tuple[Any, tuple[float, float, float, float] | None, bool]:
+        """(shape in layer coordinates, its box for the R*Tree, whether to test exactly)."""
+        spec, query = self.spec, self.spec.geometry
+        if query is None:
+            return None, None, False
+        shape = in_layer(query, spec.in_crs, self.crs)
+        xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(shape))
+        box_is_exact = (
+            query.is_box
+            and query.distance_m is None
+            and spec.in_crs in (None, self.crs)
+            and self.layer["geometryType"] == POINT
+            and spec.spatial_rel == "esriSpatialRelIntersects"
+        )
+        exact = spec.spatial_rel not in ENVELOPE_ONLY and not box_is_exact
+        shapely.prepare(shape)
+        return shape, (xmin, ymin, xmax, ymax), exact
 
     def _rows(
         self, columns: Sequence[str], *, with_geometry: bool, limit: int | None, offset: int
@@ -118,13 +112,12 @@ class LayerQuery:
             with_geometry=True,
             order_by=spec.order_by,
         )
-        assert self.bbox is not None
-        box = shapely.box(*self.bbox)
+        test = PREDICATES[spec.spatial_rel]
         shapes = geopackage.geometries([row[-1] for row in rows])
         kept = [
             row if with_geometry else row[:-1]
             for row, shape in zip(rows, shapes, strict=True)
-            if shape is not None and shapely.intersects(box, shape)
+            if shape is not None and test(self.filter_shape, shape)
         ]
         return kept[offset:] if limit is None else kept[offset : offset + limit]
 
@@ -281,6 +274,9 @@ class LayerQuery:
             shapes = _reproject(
                 geopackage.geometries([r[-1] for r in rows]), _transformer(self.crs, target)
             )
+            if spec.max_allowable_offset is not None:
+                tolerance = spec.max_allowable_offset
+                shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
         attributes = [
             esri_attributes(self.layer["fields"], dict(zip(names, row, strict=False)))
             for row in rows

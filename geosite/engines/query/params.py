@@ -14,16 +14,12 @@ import orjson
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geosite.engines.query.geometry import SPATIAL_RELS, QueryGeometry, parse_query_geometry
 from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
 from geosite.engines.query.where import Node, parse_where
 from geosite.errors import InvalidParameter
 
 Getter = Callable[[str], str | None]
-SPATIAL_RELS = (
-    "esriSpatialRelIntersects",
-    "esriSpatialRelEnvelopeIntersects",
-    "esriSpatialRelIndexIntersects",
-)
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -31,16 +27,6 @@ def _invalid(parameter: str, why: str) -> InvalidParameter:
     return InvalidParameter(
         "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
     )
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """A query box in the layer's coordinates."""
-
-    xmin: float
-    ymin: float
-    xmax: float
-    ymax: float
 
 
 @dataclass(frozen=True)
@@ -55,7 +41,7 @@ class QuerySpec:
     offset: int
     limit: int
     record_count: int | None
-    envelope: Envelope | None
+    geometry: QueryGeometry | None
     in_crs: CRS | None
     spatial_rel: str
     out_crs: CRS | None
@@ -63,6 +49,7 @@ class QuerySpec:
     count_only: bool
     ids_only: bool
     extent_only: bool
+    max_allowable_offset: float | None = None
     aggregation: Aggregation | None = None
     distinct: bool = False
 
@@ -170,43 +157,25 @@ def parse_crs(value: Any, parameter: str) -> CRS:
         raise _invalid(parameter, "Unknown spatial reference.") from None
 
 
-def _envelope(get: Getter) -> tuple[Envelope | None, Any]:
-    raw = get("geometry")
+def _offset(get: Getter) -> float | None:
+    raw = get("maxAllowableOffset")
     if raw is None:
-        return None, None
-    kind = get("geometryType") or "esriGeometryEnvelope"
-    text = raw.strip()
-    sr: Any = None
-    numbers: list[Any]
-    if text.startswith("{"):
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise _invalid("geometry", "The geometry is not valid JSON.") from None
-        if not isinstance(value, dict):
-            raise _invalid("geometry", "Expected a geometry object.")
-        sr = value.get("spatialReference")
-        numbers = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
-        if kind == "esriGeometryPoint" or "x" in value:
-            numbers = [value.get("x"), value.get("y")] * 2
-    else:
-        numbers = list(text.split(","))
-        if len(numbers) == 2:
-            numbers = numbers * 2
-    if kind not in ("esriGeometryEnvelope", "esriGeometryPoint"):
-        raise _invalid("geometryType", f"Geometry type '{kind[:40]}' is not supported yet.")
+        return None
     try:
-        xmin, ymin, xmax, ymax = (float(n) for n in numbers)
-    except (TypeError, ValueError):
-        raise _invalid("geometry", "Expected an envelope or a point.") from None
-    return Envelope(min(xmin, xmax), min(ymin, ymax), max(xmin, xmax), max(ymin, ymax)), sr
+        value = float(raw)
+    except ValueError:
+        raise _invalid("maxAllowableOffset", "Expected a number.") from None
+    if not value >= 0 or value == float("inf"):
+        raise _invalid("maxAllowableOffset", "Expected a positive number.")
+    return value or None
 
 
 def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int) -> QuerySpec:
     """Validate the query parameters of one request against a layer."""
     if (get("sqlFormat") or "").lower() == "native":
         raise _invalid("sqlFormat", "Native SQL is not accepted; use standardized queries.")
-    envelope, geometry_sr = _envelope(get)
+    geometry = parse_query_geometry(get)
+    geometry_sr = geometry.spatial_reference if geometry else None
     in_sr = get("inSR")
     spatial_rel = get("spatialRel") or "esriSpatialRelIntersects"
     if spatial_rel not in SPATIAL_RELS:
@@ -234,7 +203,7 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         offset=_int(get, "resultOffset") or 0,
         limit=min(requested or max_records, max_records),
         record_count=requested,
-        envelope=envelope,
+        geometry=geometry,
         in_crs=(
             parse_crs(in_sr, "inSR")
             if in_sr
@@ -248,6 +217,7 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         count_only=_bool(get, "returnCountOnly", False),
         ids_only=_bool(get, "returnIdsOnly", False),
         extent_only=_bool(get, "returnExtentOnly", False),
+        max_allowable_offset=_offset(get),
         aggregation=aggregation,
         distinct=distinct,
     )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from geosite.engines.query.params import SPATIAL_RELS
+from geosite.engines.query.geometry import SPATIAL_RELS
 from geosite.errors import GeositeError
 from geosite.http.routing import Call, Reply
 
