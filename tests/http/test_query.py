@@ -552,3 +552,25 @@ def test_max_allowable_offset_generalizes(countries: str) -> None:
 def test_bad_geometries(countries: str, params: dict[str, str]) -> None:
     error = q(countries, **params)["error"]
     assert error["code"] == 400
+
+
+def test_service_level_query(countries: str) -> None:
+    service = countries.rsplit("/0/query", 1)[0] + "/query"
+    forms = [
+        json.dumps([{"layerId": 0, "where": "iso_a3 = 'FRA'", "outFields": "name"}]),
+        json.dumps({"0": "iso_a3 = 'FRA'"}),
+        "0:iso_a3 = 'FRA'",
+    ]
+    for layer_defs in forms:
+        body = q(service, layerDefs=layer_defs, returnGeometry="false", outFields="name")
+        assert [layer["id"] for layer in body["layers"]] == [0]
+        assert [f["attributes"]["name"] for f in body["layers"][0]["features"]] == ["France"]
+    counted = q(
+        service, layerDefs=json.dumps({"0": "continent = 'Europe'"}), returnCountOnly="true"
+    )
+    expected = sum(1 for r in _source_rows() if r["continent"] == "Europe")
+    assert counted == {"layers": [{"id": 0, "count": expected}]}
+    ids = q(service, geometry="2,46,3,47", returnIdsOnly="true")
+    assert ids["layers"][0]["objectIds"] == [44]
+    for bad in ("[1, 2]", '{"7": "1=1"}', "x:1=1", '[{"layerId": 0, "where": "nope = 1"}]'):
+        assert q(service, layerDefs=bad)["error"]["code"] == 400

@@ -10,6 +10,7 @@ from geosite.core.services import find_service
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
+from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.params import parse_query
 from geosite.errors import InvalidParameter, NotFound
 from geosite.http.rest.query_page import query_page
@@ -317,6 +318,32 @@ def query(call: Call) -> dict[str, Any] | Reply:
     return run()
 
 
+def service_query(call: Call) -> dict[str, Any]:
+    """``GET|POST .../FeatureServer/query``: several layers at once (``layerDefs``)."""
+    service = _service(call)
+    if "Query" not in service.definition["capabilities"].split(","):
+        raise InvalidParameter(
+            "Requested operation is not supported by this service.",
+            details=["The requested capability is not supported."],
+        )
+    layers = {int(layer["id"]): layer for layer in _layers(service)}
+    max_records = int(service.definition["maxRecordCount"])
+    data = service.definition["_geosite"]["data"]
+    answers = []
+    for definition in parse_layer_defs(call.params.get("layerDefs"), list(layers)):
+        overrides = {"where": definition.where, "outFields": definition.out_fields}
+
+        def get(name: str, overrides: dict[str, str | None] = overrides) -> str | None:
+            value = overrides.get(name)
+            return value if value is not None else call.params.get(name)
+
+        info = layers[definition.layer_id]
+        spec = parse_query(get, info["fields"], max_records)
+        answer = LayerQuery(data, info, spec, call.state.clock.now_ms()).run("json")
+        answers.append({"id": definition.layer_id, **answer})
+    return {"layers": answers}
+
+
 def _endpoints(prefix: str) -> list[Endpoint]:
     base = prefix + "/FeatureServer"
     return [
@@ -324,6 +351,7 @@ def _endpoints(prefix: str) -> list[Endpoint]:
             base, service_root, privilege=None, children=_layer_children, title="FeatureServer"
         ),
         Endpoint(base + "/layers", layers, privilege=None, title="Layers"),
+        Endpoint(base + "/query", service_query, privilege=None, title="Query"),
         Endpoint(base + "/{layer}", layer, privilege=None, children=("query",)),
         Endpoint(
             base + "/{layer}/query", query, privilege=None, formats=("geojson",), title="Query"
