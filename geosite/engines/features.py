@@ -10,6 +10,7 @@ import datetime
 import math
 from typing import Any
 
+import numpy as np
 import shapely
 
 _TYPE_POINT, _TYPE_LINE, _TYPE_POLYGON = 0, 1, 3
@@ -78,3 +79,43 @@ def esri_attributes(fields: list[dict[str, Any]], values: dict[str, Any]) -> dic
     """Attributes converted field by field (``fields`` is the layer's Esri field list)."""
     types = {f["name"]: f["type"] for f in fields}
     return {name: esri_value(types.get(name, ""), value) for name, value in values.items()}
+
+
+def esri_geometries(shapes: list[Any], precision: int | None = None) -> list[dict[str, Any] | None]:
+    """Esri JSON for many geometries; points are converted in one vectorized pass."""
+    if not shapes:
+        return []
+    array = np.array(shapes, dtype=object)
+    present = ~shapely.is_missing(array)
+    points = present.copy()
+    points[present] = (shapely.get_type_id(array[present]) == _TYPE_POINT) & ~shapely.is_empty(
+        array[present]
+    )
+    out: list[dict[str, Any] | None] = [None] * len(shapes)
+    if points.any():
+        coords = shapely.get_coordinates(array[points])
+        if precision is not None:
+            coords = np.round(coords, precision)
+        for index, (x, y) in zip(np.flatnonzero(points).tolist(), coords.tolist(), strict=True):
+            out[index] = {"x": x, "y": y}
+    for index in np.flatnonzero(present & ~points).tolist():
+        out[index] = esri_geometry(shapes[index], precision)
+    return out
+
+
+def attribute_rows(
+    fields: list[dict[str, Any]], names: list[str], rows: list[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """Attributes of many rows read from SQLite (which never returns NaN); dates become ms."""
+    types = {f["name"]: f["type"] for f in fields}
+    dates = [i for i, name in enumerate(names) if types.get(name) == "esriFieldTypeDate"]
+    width = len(names)
+    if not dates:
+        return [dict(zip(names, row[:width], strict=True)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row[:width])
+        for i in dates:
+            values[i] = _date_ms(values[i])
+        out.append(dict(zip(names, values, strict=True)))
+    return out

@@ -18,7 +18,7 @@ from shapely.geometry import mapping
 
 from geosite.data import geopackage
 from geosite.data.geopackage import GeoPackageLayer
-from geosite.engines.features import esri_attributes, esri_geometry, esri_value
+from geosite.engines.features import attribute_rows, esri_geometries, esri_value
 from geosite.engines.query.geometry import ENVELOPE_ONLY, PREDICATES, in_layer
 from geosite.engines.query.params import QuerySpec, parse_crs
 from geosite.engines.query.sql import compile_where, field_sql, quote
@@ -277,10 +277,7 @@ class LayerQuery:
             if spec.max_allowable_offset is not None:
                 tolerance = spec.max_allowable_offset
                 shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
-        attributes = [
-            esri_attributes(self.layer["fields"], dict(zip(names, row, strict=False)))
-            for row in rows
-        ]
+        attributes = attribute_rows(self.layer["fields"], names, rows)
         if fmt == "geojson":
             ids = [
                 row[len(names)] if hidden_id else attrs["OBJECTID"]
@@ -292,12 +289,14 @@ class LayerQuery:
             if target
             else self.layer["spatialReference"]
         )
-        features = []
-        for attrs, shape in zip(attributes, shapes, strict=True):
-            feature: dict[str, Any] = {"attributes": attrs}
-            if spec.return_geometry:
-                feature["geometry"] = esri_geometry(shape, spec.precision)
-            features.append(feature)
+        if spec.return_geometry:
+            geometries = esri_geometries(shapes, spec.precision)
+            features = [
+                {"attributes": attrs, "geometry": geometry}
+                for attrs, geometry in zip(attributes, geometries, strict=True)
+            ]
+        else:
+            features = [{"attributes": attrs} for attrs in attributes]
         fields = [f for f in self.layer["fields"] if f["name"] in names]
         fields.sort(key=lambda f: names.index(f["name"]))
         return {
