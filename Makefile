@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= geosite-data
 JS_DIR := tests/compat/js
 
-.PHONY: serve test check lint typecheck bench js-deps clean
+.PHONY: serve test check lint typecheck bench bench-features js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ bench: $(VENV)/.installed-test
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
 		|| echo "could not install wrk: the Python load generator will be used"; fi
 	$(BIN)/python benchmarks/run.py
+
+# W1/W2: FeatureServer queries on 1M points, with Koop and pygeoapi measured in the same run
+# (the runner installs them into benchmarks/.peers). E.g. FEATURES_ARGS="--points 100000 --quick".
+FEATURES_ARGS ?=
+bench-features: $(VENV)/.installed-test
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
+		|| echo "could not install wrk: the Python load generator will be used"; fi
+	$(BIN)/python benchmarks/features.py $(FEATURES_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JS_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache

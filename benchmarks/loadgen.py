@@ -37,6 +37,12 @@ class LoadSpec:
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     expect: str = ""  # a substring every good body contains
+    #: Request targets (path and query) to cycle through instead of the path of ``url``, which
+    #: then gives only the scheme, host and port. Each wrk thread and each Python connection
+    #: starts at a different offset, so concurrent requests ask for different targets.
+    targets: tuple[str, ...] = ()
+    #: Seconds before an unanswered request counts as a timeout error (slow peers need more).
+    timeout_s: float = REQUEST_TIMEOUT_S
 
 
 @dataclass
@@ -85,12 +91,22 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("offset", #threads * 7)
 end
 
 function init(args)
   bad_status = 0
   bad_body = 0
   checked = 0
+  next_target = offset or 0
+end
+
+if #targets > 0 then
+  request = function()
+    next_target = next_target + 1
+    local path = targets[(next_target % #targets) + 1]
+    return wrk.format(nil, path)
+  end
 end
 
 function response(status, headers, body)
@@ -141,6 +157,8 @@ def _wrk_script(spec: LoadSpec) -> str:
     markers = ", ".join(_lua_string(m) for m in ERROR_MARKERS)
     lines.append(f"error_markers = {{{markers}}}")
     lines.append(f"expect = {_lua_string(spec.expect)}")
+    targets = ", ".join(_lua_string(t) for t in spec.targets)
+    lines.append(f"targets = {{{targets}}}")
     return "\n".join(lines) + "\n" + _LUA_HOOKS
 
 
@@ -175,13 +193,17 @@ class WrkLoad:
                 f"-t{min(self.threads, concurrency)}",
                 f"-c{concurrency}",
                 f"-d{max(1, round(seconds))}s",
-                f"--timeout={int(REQUEST_TIMEOUT_S)}s",
+                f"--timeout={max(1, round(spec.timeout_s))}s",
                 "-s",
                 str(script),
                 spec.url,
             ]
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=seconds + 60, check=False
+                command,
+                capture_output=True,
+                text=True,
+                timeout=seconds + spec.timeout_s + 60,
+                check=False,
             )
         for line in done.stdout.splitlines():
             if line.startswith("WRK_RESULT "):
@@ -247,19 +269,17 @@ class PythonLoad:
         if parts.query:
             target += "?" + parts.query
         body = spec.body.encode()
-        head = [f"{spec.method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-        head += [f"{name}: {value}" for name, value in spec.headers.items()]
-        if body or spec.method == "POST":
-            head.append(f"Content-Length: {len(body)}")
-        request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        requests = [
+            self._request(spec, parts.netloc, path, body) for path in spec.targets or (target,)
+        ]
         tally = _Tally()
         started = time.perf_counter()
         deadline = started + seconds
         host, port = parts.hostname, parts.port or 80
         await asyncio.gather(
             *(
-                self._connection(host, port, request, spec, deadline, tally)
-                for _ in range(concurrency)
+                self._connection(host, port, requests, index * 7, spec, deadline, tally)
+                for index in range(concurrency)
             )
         )
         elapsed = time.perf_counter() - started
@@ -285,11 +305,20 @@ class PythonLoad:
             bodies_checked=tally.checked,
         )
 
+    @staticmethod
+    def _request(spec: LoadSpec, netloc: str, target: str, body: bytes) -> bytes:
+        head = [f"{spec.method} {target} HTTP/1.1", f"Host: {netloc}"]
+        head += [f"{name}: {value}" for name, value in spec.headers.items()]
+        if body or spec.method == "POST":
+            head.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
     async def _connection(
         self,
         host: str,
         port: int,
-        request: bytes,
+        requests: list[bytes],
+        offset: int,
         spec: LoadSpec,
         deadline: float,
         tally: _Tally,
@@ -297,16 +326,18 @@ class PythonLoad:
         stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         while time.perf_counter() < deadline and tally.sent < MAX_PYTHON_REQUESTS:
             tally.sent += 1
+            offset += 1
+            request = requests[offset % len(requests)]
             try:
                 if stream is None:
                     stream = await asyncio.wait_for(
-                        asyncio.open_connection(host, port), REQUEST_TIMEOUT_S
+                        asyncio.open_connection(host, port), spec.timeout_s
                     )
                 reader, writer = stream
                 began = time.perf_counter()
                 writer.write(request)
                 status, body, keep_alive = await asyncio.wait_for(
-                    _read_response(reader), REQUEST_TIMEOUT_S
+                    _read_response(reader), spec.timeout_s
                 )
                 tally.latencies.append(time.perf_counter() - began)
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):

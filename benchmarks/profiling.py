@@ -94,6 +94,7 @@ class ProfileReport:
     buckets: list[tuple[str, int]] = field(default_factory=list)
     top_inclusive: list[tuple[str, int]] = field(default_factory=list)
     top_self: list[tuple[str, int]] = field(default_factory=list)
+    mode: str = "GIL-held"  # or "running-thread" (sampled without --gil, idle stacks left out)
 
     @property
     def cpu_us_per_request(self) -> float:
@@ -121,6 +122,7 @@ class ProfileReport:
             "cpu_s": round(self.cpu_s, 3),
             "cpu_us_per_request": round(self.cpu_us_per_request, 1),
             "gil_us_per_request": round(self.gil_us_per_request, 1),
+            "mode": self.mode,
             "buckets": [
                 {"bucket": name, "samples": n, "cpu_us_per_request": round(self.us(n), 1)}
                 for name, n in self.buckets
@@ -139,7 +141,9 @@ class ProfileReport:
             f"Server CPU {self.cpu_us_per_request:.0f} µs per request (all processes, /proc)."
         )
         if self.buckets and len(self.buckets) > 1:
-            table = Table(title="Where the GIL-held time goes (socket write includes preemption)")
+            table = Table(
+                title=f"Where the {self.mode} time goes (socket write includes preemption)"
+            )
             table.add_column("bucket")
             table.add_column("share of samples", justify="right")
             table.add_column("≈ CPU µs/request", justify="right")
@@ -150,7 +154,7 @@ class ProfileReport:
             ("hottest frames, inclusive", self.top_inclusive[:frames]),
             ("hottest frames, self", self.top_self[:frames]),
         ):
-            console.print(f"[bold]{title}[/] (share of GIL-held samples)")
+            console.print(f"[bold]{title}[/] (share of {self.mode} samples)")
             for frame, count in items:
                 console.print(f"  {count / self.samples:6.1%}  {frame}")
         console.print("Raw py-spy stacks: " + ", ".join(str(f) for f in self.files))
@@ -185,22 +189,31 @@ def summarize(
     *,
     bucketed: bool = True,
     top: int = 25,
+    buckets_by: list[tuple[str, Callable[[Stack], bool]]] | None = None,
+    idle: Callable[[Stack], bool] | None = None,
 ) -> ProfileReport:
-    """Bucket the collapsed stacks of ``files`` and list the hottest frames."""
+    """Bucket the collapsed stacks of ``files`` and list the hottest frames.
+
+    ``buckets_by`` replaces ``BUCKETS``; stacks for which ``idle`` is true (a thread waiting,
+    when sampling without ``--gil``) are left out of every count.
+    """
+    rules = BUCKETS if buckets_by is None else buckets_by
     buckets: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     samples = 0
     for path in files:
         for stack, count in _parse(path):
+            if idle is not None and idle(stack):
+                continue
             samples += count
             if bucketed:
-                buckets[next(label for label, matches in BUCKETS if matches(stack))] += count
+                buckets[next(label for label, matches in rules if matches(stack))] += count
             for frame in set(stack):
                 inclusive[frame] += count
             if stack:
                 own[stack[-1]] += count
-    order = {name: i for i, (name, _) in enumerate(BUCKETS)}
+    order = {name: i for i, (name, _) in enumerate(rules)}
     return ProfileReport(
         label=label,
         files=files,
@@ -223,8 +236,15 @@ def profile_processes(
     cpu_seconds: Callable[[], float],
     *,
     bucketed: bool = True,
+    buckets_by: list[tuple[str, Callable[[Stack], bool]]] | None = None,
+    gil: bool = True,
+    idle: Callable[[Stack], bool] | None = None,
 ) -> ProfileReport | None:
-    """Put ``load`` on the server while py-spy samples each of ``pids`` for ``seconds``."""
+    """Put ``load`` on the server while py-spy samples each of ``pids`` for ``seconds``.
+
+    With ``gil=False`` every running thread is sampled, including C code that released the
+    GIL (SQLite queries); ``idle`` then says which stacks are threads waiting.
+    """
     py_spy = _py_spy()
     if py_spy is None:
         print("py-spy is not installed (pip install py-spy): no profile", file=sys.stderr)
@@ -245,7 +265,7 @@ def profile_processes(
                     str(round(seconds) + 1),  # covers the load; idle time adds no samples
                     "--rate",
                     str(SAMPLE_RATE),
-                    "--gil",
+                    *(["--gil"] if gil else []),
                     "--format",
                     "raw",
                     "--nolineno",
@@ -274,4 +294,15 @@ def profile_processes(
     if not all(f.exists() for f in files):
         print(f"py-spy failed: {' '.join(messages)[-500:]}", file=sys.stderr)
         return None
-    return summarize(label, files, result.requests, result.seconds, cpu, bucketed=bucketed)
+    report = summarize(
+        label,
+        files,
+        result.requests,
+        result.seconds,
+        cpu,
+        bucketed=bucketed,
+        buckets_by=buckets_by,
+        idle=idle,
+    )
+    report.mode = "GIL-held" if gil else "running-thread"
+    return report
