@@ -7,6 +7,7 @@ written at publish time (never from a request) and are quoted.
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +66,23 @@ def prepare(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA case_sensitive_like=ON")  # LIKE as standard SQL (and PostGIS)
     conn.create_function("upper", 1, _case_function(True), deterministic=True)
     conn.create_function("lower", 1, _case_function(False), deterministic=True)
+    conn.create_function("geosite_point_in_box", 5, point_in_box, deterministic=True)
     # typeshed types aggregates as returning int only; these return floats or NULL.
     conn.create_aggregate("geosite_var", 1, _SampleVariance)  # type: ignore[arg-type]
     conn.create_aggregate("geosite_stddev", 1, _SampleStandardDeviation)  # type: ignore[arg-type]
+
+
+def point_in_box(blob: Any, xmin: float, ymin: float, xmax: float, ymax: float) -> int:
+    """1 when the point in a GeoPackage geometry blob lies in the box (edges included)."""
+    wkb = wkb_of(blob) if isinstance(blob, bytes) else None
+    if wkb is None or len(wkb) < 21:
+        return 0
+    order = "<" if wkb[0] == 1 else ">"
+    (kind,) = struct.unpack_from(order + "I", wkb, 1)
+    if kind % 1000 != 1:  # not a point: the caller only asks about point layers
+        return 0
+    x, y = struct.unpack_from(order + "dd", wkb, 5)
+    return int(xmin <= x <= xmax and ymin <= y <= ymax)
 
 
 class _SampleVariance:
@@ -166,6 +181,7 @@ def _filters(
     params: list[Any],
     object_ids: Sequence[int] | None,
     bbox: tuple[float, float, float, float] | None,
+    points_in_box: bool = False,
 ) -> tuple[str, list[Any]]:
     clauses, bound = [f"({where_sql})"], list(params)
     if object_ids is not None:
@@ -178,6 +194,15 @@ def _filters(
             "AND maxy >= ? AND miny <= ?)"
         )
         bound.extend([bbox[0], bbox[2], bbox[1], bbox[3]])
+        if points_in_box:
+            # The R*Tree keeps 32-bit bounds rounded outwards, so a point a little outside the
+            # box can be a candidate: rows whose stored bounds are not inside the box have
+            # their coordinates checked (only those near the edges).
+            clauses.append(
+                f"(OBJECTID IN (SELECT id FROM {rtree} WHERE minx >= ? AND maxx <= ? "  # noqa: S608
+                'AND miny >= ? AND maxy <= ?) OR geosite_point_in_box("Shape", ?, ?, ?, ?))'
+            )
+            bound.extend([bbox[0], bbox[2], bbox[1], bbox[3], *bbox])
     return " AND ".join(clauses), bound
 
 
@@ -189,6 +214,7 @@ def select(
     *,
     object_ids: Sequence[int] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    points_in_box: bool = False,
     with_geometry: bool = False,
     order_by: Sequence[tuple[str, str]] = (),
     limit: int | None = None,
@@ -199,7 +225,7 @@ def select(
     ``where_sql`` comes from the query compiler (bound parameters only); ``columns`` and
     ``order_by`` name fields of the layer, checked by the caller.
     """
-    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox, points_in_box)
     selected = list(columns) + (['"Shape"'] if with_geometry else [])
     order = ", ".join(f"{quote_identifier(name)} {direction}" for name, direction in order_by)
     sql = (
@@ -222,11 +248,12 @@ def count(
     *,
     object_ids: Sequence[int] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    points_in_box: bool = False,
 ) -> int:
     """How many rows match (the maintained count when nothing filters)."""
     if where_sql == "1" and object_ids is None and bbox is None:
         return layer.count()
-    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox, points_in_box)
     sql = f"SELECT count(*) FROM {quote_identifier(layer.table)} WHERE {condition}"  # noqa: S608
     return int(connection(layer.path).execute(sql, bound).fetchone()[0])
 
@@ -239,6 +266,7 @@ def grouped(
     *,
     object_ids: Sequence[int] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    points_in_box: bool = False,
     group_by: Sequence[str] = (),
     having_sql: str | None = None,
     having_params: Sequence[Any] = (),
@@ -253,7 +281,7 @@ def grouped(
     fields and a fixed table of aggregates; ``order_by`` names output columns; every value
     is a bound parameter.
     """
-    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox)
+    condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox, points_in_box)
     sql = (
         f"SELECT {'DISTINCT ' if distinct else ''}{', '.join(expressions)} "  # noqa: S608
         f"FROM {quote_identifier(layer.table)} WHERE {condition}"

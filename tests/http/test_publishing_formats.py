@@ -149,3 +149,38 @@ def test_unpublishable_files(
     answer = publish(site, admin_token, path, "Bad" + path.suffix[1:])
     assert answer["status"] == "error" and answer["code"] == 400
     assert message in " ".join(answer["messages"])
+
+
+def test_point_boxes_are_exact_at_the_edges(
+    site: LiveSite, admin_token: str, tmp_path: Path
+) -> None:
+    """The R*Tree rounds bounds outwards to 32-bit floats; answers must not."""
+    # 10.0000005 lies between the 32-bit floats 10.0 and 10.00000095: its index box reaches
+    # past 10.0000008 although the point does not.
+    xs = [10.0, 10.0000005, 10.000002, 10.5]
+    path = tmp_path / "edge.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [x, 45.0]},
+                        "properties": {"n": i},
+                    }
+                    for i, x in enumerate(xs)
+                ],
+            }
+        )
+    )
+    assert publish(site, admin_token, path, "Edges")["status"] == "success"
+    box = "10.0000008,44,11,46"
+    inside = {i for i, x in enumerate(xs) if x >= 10.0000008}
+    assert _query(site, "Edges", geometry=box, returnCountOnly="true") == {"count": len(inside)}
+    ids = _query(site, "Edges", geometry=box, returnIdsOnly="true")["objectIds"]
+    assert {i - 1 for i in ids} == inside
+    page = _query(site, "Edges", geometry=box, outFields="n", returnGeometry="false")
+    assert {f["attributes"]["n"] for f in page["features"]} == inside
+    on_edge = _query(site, "Edges", geometry="10,44,11,46", returnCountOnly="true")
+    assert on_edge == {"count": 4}  # the point on the box's edge intersects it

@@ -66,6 +66,11 @@ class LayerQuery:
         self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
         self.crs = parse_crs(layer["spatialReference"], "layer")
         self.filter_shape, self.bbox, self.exact = self._spatial_filter()
+        # A point layer queried with a plain box is answered by the index plus a check of the
+        # points near the box's edges, in SQL, so that paging stays in the database.
+        self.points_in_box = (
+            self.bbox is not None and not self.exact and (spec.spatial_rel not in ENVELOPE_ONLY)
+        )
 
     def _spatial_filter(self) -> tuple[Any, tuple[float, float, float, float] | None, bool]:
         """(shape in layer coordinates, its box for the R*Tree, whether to test exactly)."""
@@ -97,6 +102,7 @@ class LayerQuery:
                 self.compiled.params,
                 object_ids=spec.object_ids,
                 bbox=self.bbox,
+                points_in_box=self.points_in_box,
                 with_geometry=with_geometry,
                 order_by=spec.order_by,
                 limit=limit,
@@ -143,6 +149,7 @@ class LayerQuery:
                     self.compiled.params,
                     object_ids=spec.object_ids,
                     bbox=self.bbox,
+                    points_in_box=self.points_in_box,
                 )
             )
             answer: dict[str, Any] = {"count": total}
@@ -194,6 +201,7 @@ class LayerQuery:
             self.compiled.params,
             object_ids=object_ids,
             bbox=bbox,
+            points_in_box=self.points_in_box and bbox is not None,
             group_by=grouping,
             having_sql=having.sql if having else None,
             having_params=having.params if having else (),
