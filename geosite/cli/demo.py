@@ -9,7 +9,6 @@ import click
 from geosite.core import services, uploads
 from geosite.core.clock import SystemClock
 from geosite.core.site import Site
-from geosite.data.importer import import_dataset
 from geosite.demo import DATA_DIR
 from geosite.errors import GeositeError
 from geosite.storage import load_stores
@@ -24,6 +23,8 @@ DEMO_SERVICES = (
 
 def publish_demo(data_dir: Path) -> list[str]:
     """Publish the demo data into the site in ``data_dir``; returns the services' names."""
+    from geosite.data.importer import import_dataset  # GDAL only when the demo is published
+
     clock = SystemClock()
     site = Site.open(data_dir, clock, load_stores)
     if site is None:

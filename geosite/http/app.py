@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,6 +52,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.open_site()
+        # What start-up allocated stays for the process's life: keep it out of the garbage
+        # collector's full passes (they showed as 40 ms pauses in the query benchmark).
+        gc.freeze()
         try:
             yield
         finally:

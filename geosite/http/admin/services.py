@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from geosite.core import services
 from geosite.core.models import Service
 from geosite.core.uploads import ArchiveLimits
-from geosite.data.importer import import_dataset
 from geosite.errors import BadRequest, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -77,6 +77,14 @@ def _folders(call: Call, payload: dict[str, Any]) -> list[str]:
     return list(payload.get("folders", []))
 
 
+def _importer(source: Path, target: Path) -> list[dict[str, Any]]:
+    # GDAL (pyogrio, with pandas and pyarrow) costs about 120 MiB per process: only the
+    # processes that publish load it.
+    from geosite.data.importer import import_dataset
+
+    return import_dataset(source, target)
+
+
 def create_service(call: Call) -> dict[str, Any]:
     """``POST /admin/services[/{folder}]/createService`` with ``service`` (the service JSON)."""
     runtime = call.state.require_site()
@@ -86,7 +94,7 @@ def create_service(call: Call) -> dict[str, Any]:
     if isinstance(definition, dict) and "folder" in call.args:
         definition = {**definition, "folderName": call.args["folder"]}
     service = services.create_service(
-        runtime.site.store, call.state.clock, definition, import_dataset, ArchiveLimits()
+        runtime.site.store, call.state.clock, definition, _importer, ArchiveLimits()
     )
     return {
         "status": "success",
