@@ -81,7 +81,6 @@ _SQL_TYPES = {
 
 
 def _service(call: Call) -> Service:
-    call.state.require_site()
     store = call.state.require_site().site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
     if service.configured_state != "STARTED":
