@@ -113,7 +113,7 @@ def test_unknown_user_costs_as_much_as_a_wrong_password(tmp_path) -> None:  # ty
 
         def timed(name: str) -> float:
             samples = []
-            for _ in range(7):
+            for _ in range(9):
                 start = time.perf_counter()
                 httpx.post(
                     live.http + "/arcgis/tokens/",
@@ -123,7 +123,8 @@ def test_unknown_user_costs_as_much_as_a_wrong_password(tmp_path) -> None:  # ty
             return statistics.median(samples)
 
         known, unknown = timed(ADMIN_USER), timed("nobody-here")
-        assert unknown > 0.5 * known, (known, unknown)
+        # without the dummy verify an unknown user answers about 20 times faster
+        assert unknown > 0.3 * known, (known, unknown)
     finally:
         live.stop()
 
