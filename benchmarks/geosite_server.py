@@ -1,0 +1,207 @@
+"""W1/W2 on geosite: start ``geosite serve``, publish the points, measure and profile it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+from data_points import Dataset
+from feature_config import MAX_RECORD_COUNT, PUBLISH_TIMEOUT_S, SERVICE_NAME, console
+from feature_servers import GeositeServer, ServerReport, Timing, _single_summary, measure, workloads
+from harness import ADMIN_USER, RESULTS_DIR, Service, _geosite_command, free_port, running
+from loadgen import LoadGenerator
+from memory import MemoryWatch, mib
+from profiling import Stack, _both, _everything, _has, profile_processes
+
+# -- profiling geosite ------------------------------------------------------------------------
+
+PROFILED = ("w1_bbox", "w2_bbox_count")
+
+#: Leaf frames of a thread that waits (py-spy samples them without ``--gil``). The event
+#: loop waiting in epoll looks like its C callbacks (httptools, uvloop), so both are left out.
+IDLE_LEAVES = (
+    "Condition.wait (threading.py",
+    "Event.wait (threading.py",
+    "Runner.run (asyncio/runners.py",
+    "run (uvloop/__init__.py",
+    "LogWriter._run (geosite/core/logs.py",
+)
+
+
+def _idle(stack: Stack) -> bool:
+    return not stack or any(stack[-1].startswith(leaf) for leaf in IDLE_LEAVES)
+
+
+#: Where a feature query's time goes, first match wins (py-spy without --gil, so the SQLite
+#: work that runs with the GIL released is counted in the frame that called it).
+QUERY_BUCKETS: list[tuple[str, Callable[[Stack], bool]]] = [
+    ("log writer thread (batched SQLite INSERTs)", _has("(geosite/core/logs.py")),
+    (
+        "SQLite: rows and counts (geopackage.select/count)",
+        _has("select (geosite/data/geopackage.py", "count (geosite/data/geopackage.py"),
+    ),
+    ("GeoPackage blobs to shapely (geopackage.geometries)", _has("(geosite/data/geopackage.py")),
+    ("Esri JSON geometries (esri_geometries/esri_geometry)", _has("esri_geometr")),
+    ("attributes (attribute_rows/esri_attributes)", _has("attribute_rows", "esri_attributes (")),
+    ("other query code (LayerQuery, parse_query, where)", _has("(geosite/engines/")),
+    ("JSON encoding + Response (json_response)", _has("json_response (", "render.py")),
+    ("service lookup (find_service, catalog)", _has("find_service (", "(geosite/storage/")),
+    ("request log on the request path (_log_request)", _has("_log_request (")),
+    ("thread-pool hop, event-loop side (to_thread.run_sync)", _has("run_sync (anyio/to_thread.py")),
+    (
+        "thread-pool hop, worker side (wake-up, result hand-back)",
+        _both(_has("WorkerThread.run (anyio"), lambda s: not _has("(geosite/")(s)),
+    ),
+    ("geosite dispatch and routing", _has("(geosite/http/")),
+    ("response write to the socket (uvicorn send)", _has("RequestResponseCycle.send (")),
+    ("Starlette (app, middleware, routing, Request)", _has("starlette/")),
+    ("uvicorn + httptools protocol", _has("uvicorn/")),
+    ("other", _everything),
+]
+
+
+def _token(base: str, password: str) -> str:
+    answer = httpx.post(
+        f"{base}/arcgis/admin/generateToken",
+        data={"username": ADMIN_USER, "password": password, "client": "requestip", "f": "json"},
+        timeout=30,
+    )
+    token = answer.json().get("token")
+    if not token:
+        raise RuntimeError(f"generateToken failed: {answer.text[:300]}")
+    return str(token)
+
+
+def publish(base: str, token: str, data: Dataset) -> dict[str, float]:
+    """Upload the GeoJSON and publish it as a FeatureServer; the seconds each step took."""
+    began = time.perf_counter()
+    with data.geojson.open("rb") as handle, httpx.Client(timeout=PUBLISH_TIMEOUT_S) as client:
+        answer = client.post(
+            f"{base}/arcgis/admin/uploads/upload",
+            data={"f": "json"},
+            files={"itemFile": (data.geojson.name, handle, "application/geo+json")},
+            headers={"X-Esri-Authorization": f"Bearer {token}"},
+        )
+        uploaded = time.perf_counter()
+        item = answer.json().get("item")
+        if not item:
+            raise RuntimeError(f"upload failed: {answer.text[:500]}")
+        service = {
+            "serviceName": SERVICE_NAME,
+            "type": "FeatureServer",
+            "capabilities": "Query",
+            "properties": {"itemID": item["itemID"], "maxRecordCount": MAX_RECORD_COUNT},
+        }
+        answer = client.post(
+            f"{base}/arcgis/admin/services/createService",
+            data={"f": "json", "service": json.dumps(service)},
+            headers={"X-Esri-Authorization": f"Bearer {token}"},
+        )
+    done = time.perf_counter()
+    if answer.json().get("status") != "success":
+        raise RuntimeError(f"createService failed: {answer.text[:500]}")
+    return {
+        "upload_s": round(uploaded - began, 2),
+        "create_service_s": round(done - uploaded, 2),
+        "total_s": round(done - began, 2),
+    }
+
+
+def run_geosite(
+    args: argparse.Namespace, generator: LoadGenerator, data: Dataset, tmp: Path
+) -> ServerReport:
+    report = ServerReport("geosite", version=metadata.version("geosite"))
+    password = os.urandom(12).hex()
+    port, https_port = free_port(), free_port()
+    command = [
+        _geosite_command(),
+        "serve",
+        "--data-dir",
+        str(tmp / "geosite-data"),
+        "--port",
+        str(port),
+        "--https-port",
+        str(https_port),
+        "--workers",
+        str(args.workers),
+        "--admin-user",
+        ADMIN_USER,
+        "--admin-password",
+        password,
+    ]
+    limit = max(1 << 30, data.geojson.stat().st_size * 2)
+    env = {
+        **os.environ,
+        "GEOSITE_MACHINE_NAME": "BENCHMACHINE",
+        "GEOSITE_MAX_UPLOAD_BYTES": str(limit),
+    }
+    base = f"http://127.0.0.1:{port}"
+    health = f"{base}/arcgis/rest/info/healthCheck?f=json"
+    service = Service("geosite", command, tmp / "geosite.log", env)
+    server = GeositeServer(base)
+    timing = Timing(args.warmup, args.duration, args.repeat)
+    memory = report.memory
+    with (
+        running(service, health, lambda r: r.status_code == 200 and r.json().get("success")),
+        MemoryWatch(service) as watch,
+    ):
+        time.sleep(1.0)
+        memory["idle_before_publish"] = watch.sample("idle")
+        token = _token(base, password)
+        console.print(
+            f"  publishing {data.points:,} points ({mib(data.geojson.stat().st_size):,.0f} MiB "
+            "GeoJSON) through uploads/upload + createService ..."
+        )
+        with watch.during("publish"):
+            report.setup["publish"] = publish(base, token, data)
+        memory["peak_publish"] = watch.peak("publish")
+        console.print(
+            f"  published in {report.setup['publish']['total_s']:.1f} s "
+            f"(upload {report.setup['publish']['upload_s']:.1f} s, createService "
+            f"{report.setup['publish']['create_service_s']:.1f} s)"
+        )
+        report.problems = server.check(data, len(data.boxes))
+        report.setup["single_request_s"] = _single_summary(server)
+        for problem in report.problems:
+            console.print(f"  [red]wrong answer[/]: {problem}")
+        time.sleep(2.0)
+        memory["before_load"] = watch.sample("before")
+        for workload in workloads(args.concurrency, args.hits):
+            report.results.append(
+                measure(
+                    server, service, watch, workload, data, generator, timing, health, args.workers
+                )
+            )
+        time.sleep(5.0)
+        memory["after_load"] = watch.sample("after")
+        memory["during_load_peak"] = max(m.peak_rss for m in report.results)
+        memory["after_load_per_process"] = watch.per_process()
+        memory["timeline"] = [(round(t, 2), p, v) for t, p, v in watch.timeline]
+        if args.profile:
+            for workload in workloads(args.concurrency, args.hits):
+                if workload.key not in PROFILED:
+                    continue
+                spec = server.spec(workload, data)
+                label = f"geosite, {workload.title}"
+                console.print(f"  profiling {label} for {args.profile_seconds:g} s (py-spy)")
+                profile = profile_processes(
+                    label,
+                    service.workers(),
+                    lambda seconds, s=spec, w=workload: generator.run(s, w.concurrency, seconds),
+                    args.profile_seconds,
+                    RESULTS_DIR,
+                    cpu_seconds=service.cpu_seconds,
+                    buckets_by=QUERY_BUCKETS,
+                    gil=False,
+                    idle=_idle,
+                )
+                if profile is not None:
+                    report.profiles.append(profile)
+    report.status = "measured"
+    return report
