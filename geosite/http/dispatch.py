@@ -94,8 +94,18 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         )
         try:
             fmt = (params.get("f") or area.default_format).strip().lower()
+            serial = match is not None and match.endpoint.serial
             outcome = await anyio.to_thread.run_sync(
-                _run, request, state, area, rel, match, params, fmt, request_id
+                _run,
+                request,
+                state,
+                area,
+                rel,
+                match,
+                params,
+                fmt,
+                request_id,
+                limiter=state.serial_limiter() if serial else None,
             )
         finally:
             await params.close()

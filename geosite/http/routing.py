@@ -104,6 +104,9 @@ class Endpoint:
     accepts_files: bool = False
     #: Formats this endpoint answers beyond html, json and pjson (``geojson`` for queries).
     formats: Sequence[str] = ()
+    #: CPU-bound work that holds the GIL for long (feature queries): run one at a time per
+    #: process, so that threads do not fight over the GIL (each process has a core).
+    serial: bool = False
 
     def child_names(self, call: Call, payload: dict[str, Any]) -> list[str]:
         """Names of child resources to link from the HTML page."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import anyio
+
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
@@ -31,6 +33,13 @@ class AppState:
     clock: Clock
     runtime: SiteRuntime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _serial: anyio.CapacityLimiter | None = None
+
+    def serial_limiter(self) -> anyio.CapacityLimiter:
+        """The limiter of ``serial`` endpoints (created in the event loop on first use)."""
+        if self._serial is None:
+            self._serial = anyio.CapacityLimiter(1)
+        return self._serial
 
     @property
     def machine_name(self) -> str:

@@ -350,10 +350,15 @@ def _endpoints(prefix: str) -> list[Endpoint]:
             base, service_root, privilege=None, children=_layer_children, title="FeatureServer"
         ),
         Endpoint(base + "/layers", layers, privilege=None, title="Layers"),
-        Endpoint(base + "/query", service_query, privilege=None, title="Query"),
+        Endpoint(base + "/query", service_query, privilege=None, title="Query", serial=True),
         Endpoint(base + "/{layer}", layer, privilege=None, children=("query",)),
         Endpoint(
-            base + "/{layer}/query", query, privilege=None, formats=("geojson",), title="Query"
+            base + "/{layer}/query",
+            query,
+            privilege=None,
+            formats=("geojson",),
+            title="Query",
+            serial=True,
         ),
         Endpoint(base + "/{layer}/{oid}", feature, privilege=None),
     ]
