@@ -53,6 +53,13 @@ class LoginFailed(BadRequest):
     default_message = "Unable to generate token."
 
 
+def invalid_parameter(parameter: str, why: str) -> InvalidParameter:
+    """ArcGIS's answer to a bad query parameter: 400, naming the parameter and the reason."""
+    return InvalidParameter(
+        "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
+    )
+
+
 class TokenRequired(GeositeError):
     """A protected resource was requested without a token."""
 

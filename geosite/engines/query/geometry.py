@@ -19,7 +19,7 @@ import orjson
 import shapely
 from pyproj import CRS, Transformer
 
-from geosite.errors import InvalidParameter
+from geosite.errors import InvalidParameter, invalid_parameter
 
 Getter = Callable[[str], str | None]
 ENVELOPE_ONLY = ("esriSpatialRelEnvelopeIntersects", "esriSpatialRelIndexIntersects")
@@ -51,9 +51,7 @@ MAX_VERTICES = 100_000
 
 
 def _invalid(why: str, parameter: str = "geometry") -> InvalidParameter:
-    return InvalidParameter(
-        "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
-    )
+    return invalid_parameter(parameter, why)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from geosite.errors import InvalidParameter
+from geosite.errors import InvalidParameter, invalid_parameter
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,7 @@ class LayerDef:
 
 
 def _invalid(why: str) -> InvalidParameter:
-    return InvalidParameter(
-        "Unable to complete operation.", details=["'layerDefs' parameter is invalid", why]
-    )
+    return invalid_parameter("layerDefs", why)
 
 
 def _layer_id(value: Any) -> int:

@@ -17,16 +17,10 @@ from pyproj.exceptions import CRSError
 from geosite.engines.query.geometry import SPATIAL_RELS, QueryGeometry, parse_query_geometry
 from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
 from geosite.engines.query.where import Node, parse_where
-from geosite.errors import InvalidParameter
+from geosite.errors import invalid_parameter
 
 Getter = Callable[[str], str | None]
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
-
-
-def _invalid(parameter: str, why: str) -> InvalidParameter:
-    return InvalidParameter(
-        "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
-    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ def _bool(get: Getter, name: str, default: bool) -> bool:
         return True
     if folded in _FALSE:
         return False
-    raise _invalid(name, "Expected true or false.")
+    raise invalid_parameter(name, "Expected true or false.")
 
 
 def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
@@ -73,9 +67,9 @@ def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
     try:
         number = int(value.strip())
     except ValueError:
-        raise _invalid(name, "Expected an integer.") from None
+        raise invalid_parameter(name, "Expected an integer.") from None
     if number < minimum:
-        raise _invalid(name, f"Must be at least {minimum}.")
+        raise invalid_parameter(name, f"Must be at least {minimum}.")
     return number
 
 
@@ -95,7 +89,7 @@ def _out_fields(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[str, ...
     for name in wanted:
         found = names.get(name.lower())
         if found is None:
-            raise _invalid("outFields", f"Unknown field '{name[:64]}'.")
+            raise invalid_parameter("outFields", f"Unknown field '{name[:64]}'.")
         if found not in out:
             out.append(found)
     return tuple(out) or ("OBJECTID",)
@@ -110,13 +104,13 @@ def _order_by(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[tuple[str,
         if not words:
             continue
         if len(words) > 2:
-            raise _invalid("orderByFields", f"Cannot order by '{part.strip()[:64]}'.")
+            raise invalid_parameter("orderByFields", f"Cannot order by '{part.strip()[:64]}'.")
         found = names.get(words[0].lower())
         if found is None:
-            raise _invalid("orderByFields", f"Unknown field '{words[0][:64]}'.")
+            raise invalid_parameter("orderByFields", f"Unknown field '{words[0][:64]}'.")
         direction = words[1].upper() if len(words) == 2 else "ASC"
         if direction not in ("ASC", "DESC"):
-            raise _invalid("orderByFields", f"Unknown direction '{words[1][:16]}'.")
+            raise invalid_parameter("orderByFields", f"Unknown direction '{words[1][:16]}'.")
         order.append((found, direction))
     if not any(name == "OBJECTID" for name, _ in order):
         order.append(("OBJECTID", "ASC"))  # a stable order makes offset paging exact
@@ -130,9 +124,11 @@ def _object_ids(get: Getter) -> tuple[int, ...] | None:
     try:
         ids = tuple(int(p) for p in raw.replace(" ", "").split(",") if p)
     except ValueError:
-        raise _invalid("objectIds", "Expected a comma-separated list of integers.") from None
+        raise invalid_parameter(
+            "objectIds", "Expected a comma-separated list of integers."
+        ) from None
     if len(ids) > 100_000:
-        raise _invalid("objectIds", "Too many object ids.")
+        raise invalid_parameter("objectIds", "Too many object ids.")
     return ids
 
 
@@ -146,7 +142,9 @@ def parse_crs(value: Any, parameter: str) -> CRS:
             try:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError:
-                raise _invalid(parameter, "Expected a wkid or a spatial reference.") from None
+                raise invalid_parameter(
+                    parameter, "Expected a wkid or a spatial reference."
+                ) from None
     if isinstance(value, dict):
         value = value.get("latestWkid") or value.get("wkid") or value.get("wkt")
     if isinstance(value, int):
@@ -154,7 +152,7 @@ def parse_crs(value: Any, parameter: str) -> CRS:
     try:
         return CRS.from_user_input(value)
     except (CRSError, TypeError):
-        raise _invalid(parameter, "Unknown spatial reference.") from None
+        raise invalid_parameter(parameter, "Unknown spatial reference.") from None
 
 
 def _offset(get: Getter) -> float | None:
@@ -164,22 +162,24 @@ def _offset(get: Getter) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise _invalid("maxAllowableOffset", "Expected a number.") from None
+        raise invalid_parameter("maxAllowableOffset", "Expected a number.") from None
     if not value >= 0 or value == float("inf"):
-        raise _invalid("maxAllowableOffset", "Expected a positive number.")
+        raise invalid_parameter("maxAllowableOffset", "Expected a positive number.")
     return value or None
 
 
 def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int) -> QuerySpec:
     """Validate the query parameters of one request against a layer."""
     if (get("sqlFormat") or "").lower() == "native":
-        raise _invalid("sqlFormat", "Native SQL is not accepted; use standardized queries.")
+        raise invalid_parameter(
+            "sqlFormat", "Native SQL is not accepted; use standardized queries."
+        )
     geometry = parse_query_geometry(get)
     geometry_sr = geometry.spatial_reference if geometry else None
     in_sr = get("inSR")
     spatial_rel = get("spatialRel") or "esriSpatialRelIntersects"
     if spatial_rel not in SPATIAL_RELS:
-        raise _invalid("spatialRel", f"'{spatial_rel[:40]}' is not supported yet.")
+        raise invalid_parameter("spatialRel", f"'{spatial_rel[:40]}' is not supported yet.")
     out_sr = get("outSR")
     precision = _int(get, "geometryPrecision")
     requested = _int(get, "resultRecordCount", minimum=1)

@@ -26,7 +26,7 @@ from geosite.engines.query.where import (
     Node,
     Not,
 )
-from geosite.errors import InvalidParameter
+from geosite.errors import invalid_parameter
 
 _AGGREGATES = {
     "COUNT": "count",
@@ -183,10 +183,7 @@ def compile_where(node: Node | None, now_ms: int) -> Compiled:
     compiler = _Compiler(now_ms)
     sql = compiler.emit(node)
     if _nesting(sql) > MAX_NESTING:
-        raise InvalidParameter(
-            "Unable to complete operation.",
-            details=["'where' parameter is invalid", "The where clause is nested too deeply."],
-        )
+        raise invalid_parameter("where", "The where clause is nested too deeply.")
     return Compiled(sql, compiler.params)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from geosite.engines.query.where import Node, parse_having
-from geosite.errors import InvalidParameter
+from geosite.errors import invalid_parameter
 
 Getter = Callable[[str], str | None]
 TYPES = {
@@ -35,12 +35,6 @@ NUMERIC = (
     "esriFieldTypeSingle",
 )
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-def _invalid(parameter: str, why: str) -> InvalidParameter:
-    return InvalidParameter(
-        "Unable to complete operation.", details=[f"'{parameter}' parameter is invalid", why]
-    )
 
 
 @dataclass(frozen=True)
@@ -79,20 +73,20 @@ def _fields(fields: Sequence[dict[str, Any]]) -> dict[str, tuple[str, str]]:
 
 def _statistic(item: Any, known: dict[str, tuple[str, str]]) -> Statistic:
     if not isinstance(item, dict):
-        raise _invalid("outStatistics", "Each statistic must be a JSON object.")
+        raise invalid_parameter("outStatistics", "Each statistic must be a JSON object.")
     kind = str(item.get("statisticType", "")).lower()
     if kind not in TYPES:
-        raise _invalid("outStatistics", f"Statistic type '{kind[:32]}' is not supported.")
+        raise invalid_parameter("outStatistics", f"Statistic type '{kind[:32]}' is not supported.")
     raw_field = str(item.get("onStatisticField", ""))
     found = known.get(raw_field.lower())
     if found is None:
-        raise _invalid("outStatistics", f"Unknown field '{raw_field[:64]}'.")
+        raise invalid_parameter("outStatistics", f"Unknown field '{raw_field[:64]}'.")
     name, field_type = found
     if kind not in ("count", "min", "max") and field_type not in NUMERIC:
-        raise _invalid("outStatistics", f"{kind} needs a numeric field; '{name}' is not.")
+        raise invalid_parameter("outStatistics", f"{kind} needs a numeric field; '{name}' is not.")
     out = str(item.get("outStatisticFieldName") or f"{kind}_{name}".upper())
     if not _NAME.match(out):
-        raise _invalid("outStatistics", f"Invalid output name '{out[:64]}'.")
+        raise invalid_parameter("outStatistics", f"Invalid output name '{out[:64]}'.")
     return Statistic(kind, name, field_type, out)
 
 
@@ -105,7 +99,7 @@ def _order(raw: str | None, allowed: dict[str, str]) -> tuple[tuple[str, str], .
         name = allowed.get(words[0].lower())
         direction = words[1].upper() if len(words) == 2 else "ASC"
         if name is None or len(words) > 2 or direction not in ("ASC", "DESC"):
-            raise _invalid(
+            raise invalid_parameter(
                 "orderByFields", f"Cannot order the statistics by '{part.strip()[:64]}'."
             )
         order.append((name, direction))
@@ -117,15 +111,15 @@ def parse_aggregation(get: Getter, fields: Sequence[dict[str, Any]]) -> Aggregat
     raw = get("outStatistics")
     if raw is None:
         if get("havingClause") is not None:
-            raise _invalid("havingClause", "A havingClause needs outStatistics.")
+            raise invalid_parameter("havingClause", "A havingClause needs outStatistics.")
         return None
     try:
         items = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise _invalid("outStatistics", "Expected a JSON array of statistics.") from None
+        raise invalid_parameter("outStatistics", "Expected a JSON array of statistics.") from None
     items = [items] if isinstance(items, dict) else items
     if not isinstance(items, list) or not items or len(items) > 64:
-        raise _invalid("outStatistics", "Expected a JSON array of 1 to 64 statistics.")
+        raise invalid_parameter("outStatistics", "Expected a JSON array of 1 to 64 statistics.")
     known = _fields(fields)
     statistics = tuple(_statistic(item, known) for item in items)
     group_by: list[str] = []
@@ -133,12 +127,14 @@ def parse_aggregation(get: Getter, fields: Sequence[dict[str, Any]]) -> Aggregat
         if part.strip():
             found = known.get(part.strip().lower())
             if found is None:
-                raise _invalid("groupByFieldsForStatistics", f"Unknown field '{part[:64]}'.")
+                raise invalid_parameter(
+                    "groupByFieldsForStatistics", f"Unknown field '{part[:64]}'."
+                )
             if found[0] not in group_by:
                 group_by.append(found[0])
     names = [s.out_name.lower() for s in statistics] + [g.lower() for g in group_by]
     if len(set(names)) != len(names):
-        raise _invalid(
+        raise invalid_parameter(
             "outStatistics",
             "Output names must differ from each other and from the group-by fields.",
         )
@@ -157,8 +153,8 @@ def parse_distinct(get: Getter, out_fields: Sequence[str]) -> bool:
     """Whether ``returnDistinctValues`` is asked for (on explicit ``outFields`` only)."""
     value = (get("returnDistinctValues") or "false").strip().lower()
     if value not in ("true", "false", "1", "0"):
-        raise _invalid("returnDistinctValues", "Expected true or false.")
+        raise invalid_parameter("returnDistinctValues", "Expected true or false.")
     wanted = value in ("true", "1")
     if wanted and (get("outFields") or "*").strip() == "*":
-        raise _invalid("returnDistinctValues", "List the fields in outFields (not *).")
+        raise invalid_parameter("returnDistinctValues", "List the fields in outFields (not *).")
     return wanted

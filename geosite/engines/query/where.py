@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from geosite.errors import InvalidParameter
+from geosite.errors import InvalidParameter, invalid_parameter
 
 MAX_LENGTH = 16 * 1024
 MAX_DEPTH = 64
@@ -212,9 +212,7 @@ class Token:
 
 
 def _invalid(message: str) -> InvalidParameter:
-    return InvalidParameter(
-        "Unable to complete operation.", details=["'where' parameter is invalid", message]
-    )
+    return invalid_parameter("where", message)
 
 
 def tokenize(text: str) -> list[Token]:
