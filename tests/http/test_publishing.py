@@ -116,6 +116,8 @@ def test_feature_by_object_id(published: LiveSite) -> None:
     assert set(feature["geometry"]) == {"x", "y", "spatialReference"}
     assert httpx.get(base + "/99999", params={"f": "json"}).json()["error"]["code"] == 404
     assert httpx.get(base + "/abc", params={"f": "json"}).json()["error"]["code"] == 400
+    huge = httpx.get(base + "/" + "9" * 30, params={"f": "json"}).json()
+    assert huge["error"]["code"] == 400
 
 
 def test_polygons_have_clockwise_outer_rings(published: LiveSite) -> None:

@@ -60,6 +60,9 @@ def _bool(get: Getter, name: str, default: bool) -> bool:
     raise invalid_parameter(name, "Expected true or false.")
 
 
+_INT32_MAX = 2**31 - 1  # object ids are 32-bit; offsets and counts never need more
+
+
 def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
     value = get(name)
     if value is None:
@@ -70,6 +73,8 @@ def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
         raise invalid_parameter(name, "Expected an integer.") from None
     if number < minimum:
         raise invalid_parameter(name, f"Must be at least {minimum}.")
+    if number > _INT32_MAX:
+        raise invalid_parameter(name, f"Must be at most {_INT32_MAX}.")
     return number
 
 
@@ -129,6 +134,8 @@ def _object_ids(get: Getter) -> tuple[int, ...] | None:
         ) from None
     if len(ids) > 100_000:
         raise invalid_parameter("objectIds", "Too many object ids.")
+    if any(abs(i) > _INT32_MAX for i in ids):
+        raise invalid_parameter("objectIds", "Object ids are 32-bit integers.")
     return ids
 
 

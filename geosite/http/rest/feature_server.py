@@ -281,7 +281,9 @@ def feature(call: Call) -> dict[str, Any]:
     try:
         object_id = int(call.args["oid"])
     except ValueError:
-        raise InvalidParameter(f"Invalid object id '{call.args['oid'][:32]}'.") from None
+        object_id = -1
+    if not 0 <= object_id < 2**31:  # object ids are positive 32-bit integers
+        raise InvalidParameter(f"Invalid object id '{call.args['oid'][:32]}'.")
     source = GeoPackageLayer(service.definition["_geosite"]["data"], info)
     found = source.feature(object_id, source.field_names, with_geometry=True)
     if found is None:
