@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 
 from geosite.errors import NotFound
@@ -131,6 +132,41 @@ def geometries(blobs: Sequence[bytes | None]) -> list[Any]:
     for w in wkbs:
         out.append(next(it) if w is not None else None)
     return out
+
+
+def point_coordinates(blobs: Sequence[bytes | None]) -> np.ndarray | None:
+    """The (n, 2) coordinates of GeoPackage point blobs, read straight from the bytes.
+
+    None unless every blob is a non-empty two-dimensional little-endian WKB point with the
+    same header layout (what GDAL writes for a point layer); the caller then decodes the
+    general way. Much cheaper than building shapely geometries for a page of points.
+    """
+    count = len(blobs)
+    if count == 0:
+        return np.empty((0, 2))
+    first = blobs[0]
+    if not isinstance(first, bytes) or len(first) < 8:
+        return None
+    envelope = _ENVELOPE_BYTES.get((first[3] >> 1) & 0b111)
+    if envelope is None or len(first) != 8 + envelope + 21:
+        return None
+    try:
+        joined = b"".join(blobs)  # type: ignore[arg-type]  # a None raises TypeError
+    except TypeError:
+        return None
+    size = len(first)
+    if len(joined) != size * count:
+        return None
+    rows = np.frombuffer(joined, dtype=np.uint8).reshape(count, size)
+    start = 8 + envelope
+    expected = np.frombuffer(b"GP" + bytes([first[2], first[3]]), dtype=np.uint8)
+    if first[3] & 0b10000 or not (rows[:, :4] == expected).all():
+        return None  # an empty geometry, or headers that differ
+    if not (rows[:, start : start + 5] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all():
+        return None  # not all little-endian 2D points
+    return np.ndarray(
+        (count, 2), dtype="<f8", buffer=joined, offset=start + 5, strides=(size, 8)
+    ).copy()
 
 
 class GeoPackageLayer:

@@ -111,7 +111,9 @@ def attribute_rows(
     dates = [i for i, name in enumerate(names) if types.get(name) == "esriFieldTypeDate"]
     width = len(names)
     if not dates:
-        return [dict(zip(names, row[:width], strict=True)) for row in rows]
+        # Rows may carry more columns (the geometry, a hidden id) after the named ones;
+        # zip stops at the end of ``names``.
+        return [dict(zip(names, row)) for row in rows]  # noqa: B905
     out = []
     for row in rows:
         values = list(row[:width])

@@ -236,6 +236,35 @@ class LayerQuery:
             "features": features,
         }
 
+    def _geometries(
+        self, blobs: list[bytes | None], target: CRS | None, fmt: str
+    ) -> list[dict[str, Any] | None]:
+        """Esri JSON (or GeoJSON) geometries of a page of blobs, in ``target`` coordinates.
+
+        Points are read straight from the blobs, without shapely, when they allow it.
+        """
+        spec = self.spec
+        transformer = _transformer(self.crs, target)
+        coords = (
+            geopackage.point_coordinates(blobs) if self.layer["geometryType"] == POINT else None
+        )
+        if coords is not None:
+            if transformer is not None and len(coords):
+                x, y = transformer.transform(coords[:, 0], coords[:, 1])
+                coords = np.column_stack([x, y])
+            if spec.precision is not None:
+                coords = np.round(coords, spec.precision)
+            if fmt == "geojson":
+                return [{"type": "Point", "coordinates": xy} for xy in coords.tolist()]
+            return [{"x": x, "y": y} for x, y in coords.tolist()]
+        shapes = _reproject(geopackage.geometries(blobs), transformer)
+        if spec.max_allowable_offset is not None:
+            tolerance = spec.max_allowable_offset
+            shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
+        if fmt == "geojson":
+            return [_geojson_geometry(shape, spec.precision) for shape in shapes]
+        return esri_geometries(shapes, spec.precision)
+
     def _field(self, name: str) -> dict[str, Any]:
         for field in self.layer["fields"]:
             if field["name"] == name:
@@ -277,28 +306,24 @@ class LayerQuery:
         exceeded = len(rows) > spec.limit
         rows = rows[: spec.limit]
         target = spec.out_crs or (CRS.from_epsg(4326) if fmt == "geojson" else None)
-        shapes: list[Any] = [None] * len(rows)
-        if spec.return_geometry:
-            shapes = _reproject(
-                geopackage.geometries([r[-1] for r in rows]), _transformer(self.crs, target)
-            )
-            if spec.max_allowable_offset is not None:
-                tolerance = spec.max_allowable_offset
-                shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
+        geometries: list[Any] = (
+            self._geometries([r[-1] for r in rows], target, fmt)
+            if spec.return_geometry
+            else [None] * len(rows)
+        )
         attributes = attribute_rows(self.layer["fields"], names, rows)
         if fmt == "geojson":
             ids = [
                 row[len(names)] if hidden_id else attrs["OBJECTID"]
                 for row, attrs in zip(rows, attributes, strict=True)
             ]
-            return _geojson(attributes, ids, shapes, exceeded, spec.precision)
+            return _geojson(attributes, ids, geometries, exceeded)
         sr = (
             _esri_sr(target, self.layer["spatialReference"])
             if target
             else self.layer["spatialReference"]
         )
         if spec.return_geometry:
-            geometries = esri_geometries(shapes, spec.precision)
             features = [
                 {"attributes": attrs, "geometry": geometry}
                 for attrs, geometry in zip(attributes, geometries, strict=True)
@@ -327,26 +352,27 @@ def _rounded(geometry: Any, digits: int) -> Any:
     return shapely.transform(geometry, lambda coords: np.round(coords, digits))
 
 
+def _geojson_geometry(shape: Any, precision: int | None) -> dict[str, Any] | None:
+    """GeoJSON of a shapely geometry (RFC 7946 ring orientation: outer rings anticlockwise)."""
+    if shape is None:
+        return None
+    oriented = shapely.orient_polygons(shape, exterior_cw=False)
+    if precision is not None:
+        oriented = _rounded(oriented, precision)
+    return dict(mapping(oriented))
+
+
 def _geojson(
     attributes: list[dict[str, Any]],
     ids: list[Any],
-    shapes: list[Any],
+    geometries: list[dict[str, Any] | None],
     exceeded: bool,
-    precision: int | None,
 ) -> dict[str, Any]:
-    features = []
-    for attrs, object_id, shape in zip(attributes, ids, shapes, strict=True):
-        geometry = None
-        if shape is not None:
-            oriented = shapely.orient_polygons(shape, exterior_cw=False)
-            if precision is not None:
-                oriented = _rounded(oriented, precision)
-            geometry = mapping(oriented)
-        features.append(
-            {"type": "Feature", "id": object_id, "geometry": geometry, "properties": attrs}
-        )
     return {
         "type": "FeatureCollection",
         "properties": {"exceededTransferLimit": exceeded},
-        "features": features,
+        "features": [
+            {"type": "Feature", "id": object_id, "geometry": geometry, "properties": attrs}
+            for attrs, object_id, geometry in zip(attributes, ids, geometries, strict=True)
+        ],
     }
