@@ -3,7 +3,9 @@
 Every source layer becomes one GeoPackage table with a stable 32-bit ``OBJECTID`` (the
 GeoPackage feature id), a ``Shape`` geometry column with an R*Tree index, field names that the
 query grammar accepts, and the source coordinate system. Lines and polygons are stored as
-their multi types (Esri geometries make no single/multi distinction).
+their multi types (Esri geometries make no single/multi distinction). OBJECTIDs follow the
+source's row order, except in layers of ``SPATIAL_ORDER_MIN`` features or more, whose rows
+are stored (and numbered) in spatial order.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _ESRI_GEOMETRY = {
     "MultiPolygon": ("esriGeometryPolygon", "MultiPolygon"),
 }
 _INT32 = (-(2**31), 2**31 - 1)
+SPATIAL_ORDER_MIN = 10_000
+"""Layers with at least this many features are stored in spatial order (see ``spatial_order``)."""
 
 
 def find_datasets(root: Path) -> list[Path]:
@@ -136,6 +140,38 @@ def _geometry_type(declared: str | None, geometry: np.ndarray) -> tuple[str, str
     return _ESRI_GEOMETRY[name]
 
 
+def _spread_bits(values: np.ndarray) -> np.ndarray:
+    """Each of the 16 low bits of ``values`` moved to an even position (0, 2, 4, ...)."""
+    v = values.astype(np.uint64) & np.uint64(0xFFFF)
+    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def spatial_order(shapes: np.ndarray) -> np.ndarray:
+    """Row order along a Z-order (Morton) curve through the centres of the shapes' boxes.
+
+    Stored in this order, features that are near each other share database pages, so an
+    area query reads a few pages instead of one page per feature (ArcGIS Pro's Sort tool
+    offers the same for the same reason). Missing and empty geometries go last; ties keep
+    the source order.
+    """
+    bounds = shapely.bounds(shapes)
+    x = (bounds[:, 0] + bounds[:, 2]) / 2
+    y = (bounds[:, 1] + bounds[:, 3]) / 2
+    present = np.isfinite(x) & np.isfinite(y)
+    if not present.any():
+        return np.arange(len(shapes))
+    grid = []
+    for axis in (x, y):
+        low, high = float(axis[present].min()), float(axis[present].max())
+        scaled = (axis - low) / ((high - low) or 1.0) * 65535.0
+        grid.append(np.where(present, scaled, 0).astype(np.uint64))
+    key = _spread_bits(grid[0]) | (_spread_bits(grid[1]) << np.uint64(1))
+    key = np.where(present, key, np.uint64(2**32))
+    return np.argsort(key, kind="stable")
+
+
 def _read(path: Path, layer: str) -> tuple[dict[str, Any], np.ndarray, list[np.ndarray]]:
     options = _CSV_OPTIONS if path.suffix.lower() == ".csv" else {}
     meta, _fids, geometry, fields = pyogrio.raw.read(path, layer=layer, **options)
@@ -176,6 +212,11 @@ def _import_layer(
         converted.append(data)
         fields.append(field)
     table = _field_name(Path(layer_name).stem or "layer", tables)
+    shapes = shapely.from_wkb(geometry)
+    if len(geometry) >= SPATIAL_ORDER_MIN:
+        order = spatial_order(shapes)
+        geometry, shapes = geometry[order], shapes[order]
+        converted = [values[order] for values in converted]
     pyogrio.raw.write(
         target,
         geometry,
@@ -189,7 +230,6 @@ def _import_layer(
         append=target.exists(),
         layer_options={"FID": OBJECTID, "GEOMETRY_NAME": SHAPE, "SPATIAL_INDEX": "YES"},
     )
-    shapes = shapely.from_wkb(geometry)
     bounds = shapely.total_bounds(shapes)
     srs = spatial_reference(crs)
     oid = {"name": OBJECTID, "type": "esriFieldTypeOID", "alias": OBJECTID, "nullable": False}
