@@ -23,6 +23,7 @@ Hierarchy::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class GeositeError(Exception):
@@ -35,6 +36,17 @@ class GeositeError(Exception):
         self.messages: list[str] = list(messages) or [self.default_message]
         self.details: list[str] = list(details)
         super().__init__(self.messages[0])
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled whole (messages and details), whatever the subclass's constructor takes:
+        # errors raised in a child process (the isolated importer) cross back intact.
+        return _restore, (type(self), self.messages, self.details)
+
+
+def _restore(kind: type[GeositeError], messages: list[str], details: list[str]) -> GeositeError:
+    error = kind.__new__(kind)
+    GeositeError.__init__(error, *messages, details=details)
+    return error
 
 
 class BadRequest(GeositeError):

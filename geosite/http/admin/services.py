@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from geosite.core import services
 from geosite.core.models import Service
 from geosite.core.uploads import ArchiveLimits
+from geosite.data.isolated import import_isolated
 from geosite.errors import BadRequest, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -77,14 +77,6 @@ def _folders(call: Call, payload: dict[str, Any]) -> list[str]:
     return list(payload.get("folders", []))
 
 
-def _importer(source: Path, target: Path) -> list[dict[str, Any]]:
-    # GDAL (pyogrio, with pandas and pyarrow) costs about 120 MiB per process: only the
-    # processes that publish load it.
-    from geosite.data.importer import import_dataset
-
-    return import_dataset(source, target)
-
-
 def create_service(call: Call) -> dict[str, Any]:
     """``POST /admin/services[/{folder}]/createService`` with ``service`` (the service JSON)."""
     runtime = call.state.require_site()
@@ -93,8 +85,9 @@ def create_service(call: Call) -> dict[str, Any]:
         raise BadRequest("Missing parameter 'service'.")
     if isinstance(definition, dict) and "folder" in call.args:
         definition = {**definition, "folderName": call.args["folder"]}
+    # GDAL and the import's arrays live in a child process: the worker stays small.
     service = services.create_service(
-        runtime.site.store, call.state.clock, definition, _importer, ArchiveLimits()
+        runtime.site.store, call.state.clock, definition, import_isolated, ArchiveLimits()
     )
     return {
         "status": "success",

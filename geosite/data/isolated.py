@@ -1,0 +1,51 @@
+"""Running the importer in a short-lived process of its own.
+
+GDAL, pyogrio (with pandas and pyarrow) and the arrays of a large import cost a server process
+hundreds of MiB that the allocator does not give back. Importing in a child process started for
+the purpose keeps the server's workers small: the memory goes back to the system when the
+child exits, whatever the import read.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from geosite.errors import InternalError
+
+Importer = Callable[[Path, Path], list[dict[str, Any]]]
+
+
+def _import(source: str, target: str) -> list[dict[str, Any]]:
+    from geosite.data.importer import import_dataset
+
+    return import_dataset(Path(source), Path(target))
+
+
+@contextmanager
+def isolated_importer() -> Iterator[Importer]:
+    """An importer that runs ``import_dataset`` in one child process, ended on exit.
+
+    Domain errors raised by the import (unreadable data, ...) come back as they were raised.
+    """
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+
+        def run(source: Path, target: Path) -> list[dict[str, Any]]:
+            try:
+                return pool.submit(_import, str(source), str(target)).result()
+            except BrokenProcessPool:
+                raise InternalError("The import process ended unexpectedly.") from None
+
+        yield run
+
+
+def import_isolated(source: Path, target: Path) -> list[dict[str, Any]]:
+    """``import_dataset(source, target)`` in a child process of its own."""
+    with isolated_importer() as run:
+        return run(source, target)
