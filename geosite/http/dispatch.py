@@ -7,7 +7,7 @@ one of the two ArcGIS envelopes: never a traceback, never a 5xx for bad input.
 
 from __future__ import annotations
 
-import secrets
+import random
 import sys
 import time
 import traceback
@@ -75,7 +75,9 @@ def _client_ip(request: Request) -> str:
 async def handle(request: Request, state: AppState, area: Area, rel: str) -> Response:
     """Run one request in ``area``; ``rel`` is the path below the area's prefix."""
     started = time.perf_counter()
-    request_id = secrets.token_hex(8)
+    # An id to tie log records together, not a secret: os.urandom would release and retake
+    # the GIL on the event loop on every request.
+    request_id = f"{random.getrandbits(64):016x}"
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=_PREFLIGHT_HEADERS)
     fmt = "json"
