@@ -182,5 +182,13 @@ def test_point_boxes_are_exact_at_the_edges(
     assert {i - 1 for i in ids} == inside
     page = _query(site, "Edges", geometry=box, outFields="n", returnGeometry="false")
     assert {f["attributes"]["n"] for f in page["features"]} == inside
+    # With geometries, the first page is read from the index alone when every candidate is in
+    # the box, and checked in SQL otherwise: here a candidate is not, at every offset.
+    for params in ({}, {"resultRecordCount": "1"}, {"resultOffset": "1"}):
+        page = _query(site, "Edges", geometry=box, outFields="n", **params)
+        expected = sorted(inside)[int(params.get("resultOffset", 0)) :]
+        expected = expected[: int(params.get("resultRecordCount", len(expected)))]
+        assert [f["attributes"]["n"] for f in page["features"]] == expected
+        assert all(f["geometry"]["x"] >= 10.0000008 for f in page["features"])
     on_edge = _query(site, "Edges", geometry="10,44,11,46", returnCountOnly="true")
     assert on_edge == {"count": 4}  # the point on the box's edge intersects it

@@ -95,6 +95,10 @@ class LayerQuery:
     ) -> list[tuple[Any, ...]]:
         spec = self.spec
         if not self.exact:
+            if self.points_in_box and with_geometry and offset == 0:
+                rows = self._first_page_in_box(columns, limit)
+                if rows is not None:
+                    return rows
             return geopackage.select(
                 self.source,
                 columns,
@@ -126,6 +130,37 @@ class LayerQuery:
             if shape is not None and test(self.filter_shape, shape)
         ]
         return kept[offset:] if limit is None else kept[offset : offset + limit]
+
+    def _first_page_in_box(
+        self, columns: Sequence[str], limit: int | None
+    ) -> list[tuple[Any, ...]] | None:
+        """The first page of a point-in-box query from the R*Tree alone, when that is exact.
+
+        The R*Tree's candidates are a superset of the answer, in the same order. When every
+        candidate of the page lies in the box (the usual case: only points within a float32
+        rounding of an edge can be false candidates), they are the answer's first rows; the
+        edge check in SQL is then not needed. None when a candidate is outside.
+        """
+        assert self.bbox is not None
+        spec = self.spec
+        rows = geopackage.select(
+            self.source,
+            columns,
+            self.compiled.sql,
+            self.compiled.params,
+            object_ids=spec.object_ids,
+            bbox=self.bbox,
+            with_geometry=True,
+            order_by=spec.order_by,
+            limit=limit,
+        )
+        coords = geopackage.point_coordinates([row[-1] for row in rows])
+        if coords is None:
+            return None
+        xmin, ymin, xmax, ymax = self.bbox
+        x, y = coords[:, 0], coords[:, 1]
+        inside = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
+        return rows if bool(inside.all()) else None
 
     def run(self, fmt: str) -> dict[str, Any]:
         """The answer to the query, in the shape its flags ask for."""
