@@ -160,6 +160,38 @@ class Service:
         """``folder/name`` (or ``name`` in the root folder), as catalogs list it."""
         return f"{self.folder}/{self.name}" if self.folder else self.name
 
+    @property
+    def resource(self) -> str:
+        """The key its permissions are stored under."""
+        return service_resource(self.folder, self.name, self.type)
+
+
+def service_resource(folder: str, name: str, type_: str) -> str:
+    """The permission key of a service: ``folder/name.type`` (``/name.type`` in the root)."""
+    return f"{folder}/{name}.{type_}"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Allow or deny a role (or ``esriEveryone``) on the root, a folder or a service.
+
+    ``resource`` is "" for the root folder, a folder's name, or ``folder/name.type`` (a
+    service in the root is ``/name.type``).
+    """
+
+    resource: str
+    principal: str
+    is_allowed: bool = True
+
+    def public(self) -> dict[str, Any]:
+        """The permission as the Administrator API lists it."""
+        return {
+            "principal": self.principal,
+            "permission": {"isAllowed": self.is_allowed, "constraint": ""},
+            "childURL": "",
+            "operation": "",
+        }
+
 
 @dataclass(frozen=True)
 class UploadItem:

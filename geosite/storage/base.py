@@ -17,6 +17,7 @@ from geosite.core.models import (
     Folder,
     LogRecord,
     Machine,
+    Permission,
     Privilege,
     ServerDirectory,
     Service,
@@ -69,6 +70,21 @@ class SiteStore(abc.ABC):
     @abc.abstractmethod
     def user_privilege(self, username: str) -> Privilege | None:
         """The highest privilege among the user's roles, or None when it has none."""
+
+    @abc.abstractmethod
+    def add_role(self, rolename: str, description: str, privilege: Privilege) -> None:
+        """Create a role; raises Conflict when the name (ignoring case) exists."""
+
+    @abc.abstractmethod
+    def add_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
+        """Make users members of a role (existing memberships are kept).
+
+        Raises NotFound when the role or a user does not exist (nothing changes).
+        """
+
+    @abc.abstractmethod
+    def user_roles(self, username: str) -> list[str]:
+        """The names of the user's roles, sorted."""
 
     # -- token signing keys -------------------------------------------------------------------
     @abc.abstractmethod
@@ -151,6 +167,59 @@ class SiteStore(abc.ABC):
     @abc.abstractmethod
     def list_services(self, folder: str | None = None) -> list[Service]:
         """Services of one folder ("" is the root), or of every folder with None."""
+
+    @abc.abstractmethod
+    def update_folder(self, name: str, description: str) -> bool:
+        """Change a folder's description; False when there is no such folder."""
+
+    @abc.abstractmethod
+    def delete_folder(self, name: str) -> bool:
+        """Delete an empty folder (and its permissions); False when there is none.
+
+        Raises Conflict when the folder holds services (checked in the same transaction).
+        """
+
+    @abc.abstractmethod
+    def update_service(
+        self,
+        folder: str,
+        name: str,
+        type_: str,
+        *,
+        definition: dict[str, Any] | None = None,
+        configured_state: str | None = None,
+    ) -> Service | None:
+        """Replace the definition and/or the configured state in one transaction.
+
+        Returns the service as stored afterwards, or None when there is no such service.
+        """
+
+    @abc.abstractmethod
+    def rename_service(
+        self, folder: str, name: str, type_: str, new_name: str, definition: dict[str, Any]
+    ) -> Service | None:
+        """Give a service a new name (and the definition that carries it), with its permissions.
+
+        None when there is no such service; Conflict when the new name is taken.
+        """
+
+    @abc.abstractmethod
+    def delete_service(self, folder: str, name: str, type_: str) -> Service | None:
+        """Forget a service and its permissions; returns what was stored, or None."""
+
+    # -- permissions ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_permission(self, resource: str, principal: str, is_allowed: bool) -> None:
+        """Allow or deny ``principal`` on ``resource`` ("" for the root, a folder name, or
+        ``folder/name.type``), replacing what was set for that pair."""
+
+    @abc.abstractmethod
+    def remove_permission(self, resource: str, principal: str) -> bool:
+        """Forget the principal's permission on the resource; False when there was none."""
+
+    @abc.abstractmethod
+    def list_permissions(self, resource: str | None = None) -> list[Permission]:
+        """Permissions of one resource (ignoring case), or all with None; by resource, principal."""
 
     @abc.abstractmethod
     def add_upload(self, item: UploadItem) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from geosite.core.models import Machine, Privilege, ServerDirectory, User
-from geosite.errors import Conflict
+from geosite.errors import Conflict, NotFound
 from geosite.storage._db import Connections
 from geosite.storage.base import SiteStore
 from geosite.storage.sqlite_catalog import SqliteCatalog
@@ -201,6 +201,41 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         )
         privileges = [Privilege[r[0]] for r in rows if r[0] in Privilege.__members__]
         return max(privileges) if privileges else None
+
+    def add_role(self, rolename: str, description: str, privilege: Privilege) -> None:
+        """Create a role."""
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO roles (rolename, description, privilege) VALUES (?, ?, ?)",
+                    (rolename, description, privilege.name),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"Role '{rolename}' already exists.") from None
+
+    def add_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
+        """Add users to a role."""
+        try:
+            with self._db.transaction() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO role_members (rolename, username) VALUES (?, ?)",
+                    [(rolename, name) for name in usernames],
+                )
+        except sqlite3.IntegrityError:
+            raise NotFound(f"Role '{rolename}' or one of the users does not exist.") from None
+
+    def user_roles(self, username: str) -> list[str]:
+        """The user's roles."""
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT r.rolename FROM roles r JOIN role_members m ON m.rolename = r.rolename "
+                "WHERE m.username=? ORDER BY r.rolename",
+                (username,),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
 
     def add_token_key(self, secret: str) -> int:
         """Store a new signing secret."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import Folder, Service, UploadItem
+from geosite.core.models import Folder, Permission, Service, UploadItem, service_resource
 from geosite.errors import Conflict
 from geosite.storage._db import Connections
 
@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS services (
     configured_state TEXT NOT NULL DEFAULT 'STARTED',
     created_ms INTEGER NOT NULL,
     PRIMARY KEY (folder, name, type)
+);
+CREATE TABLE IF NOT EXISTS permissions (
+    resource TEXT NOT NULL COLLATE NOCASE,
+    principal TEXT NOT NULL COLLATE NOCASE,
+    is_allowed INTEGER NOT NULL,
+    PRIMARY KEY (resource, principal)
 );
 CREATE TABLE IF NOT EXISTS uploads (
     item_id TEXT PRIMARY KEY,
@@ -127,6 +133,119 @@ class SqliteCatalog:
                 (folder,),
             ).fetchall()
         return [_service(r) for r in rows]
+
+    def update_folder(self, name: str, description: str) -> bool:
+        """Change a folder's description."""
+        with self._db.transaction() as conn:
+            sql = "UPDATE folders SET description=? WHERE name=?"
+            return conn.execute(sql, (description, name)).rowcount > 0
+
+    def delete_folder(self, name: str) -> bool:
+        """Delete an empty folder."""
+        with self._db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM services WHERE folder=? LIMIT 1", (name,)).fetchone():
+                raise Conflict(f"Folder '{name}' is not empty. Delete its services first.")
+            conn.execute("DELETE FROM permissions WHERE resource=?", (name,))
+            return conn.execute("DELETE FROM folders WHERE name=?", (name,)).rowcount > 0
+
+    def update_service(
+        self,
+        folder: str,
+        name: str,
+        type_: str,
+        *,
+        definition: dict[str, Any] | None = None,
+        configured_state: str | None = None,
+    ) -> Service | None:
+        """Replace definition and/or state."""
+        key = (folder, name, type_)
+        with self._db.transaction() as conn:
+            if definition is not None:
+                conn.execute(
+                    "UPDATE services SET definition=? WHERE folder=? AND name=? AND type=?",
+                    (orjson.dumps(definition), *key),
+                )
+            if configured_state is not None:
+                conn.execute(
+                    "UPDATE services SET configured_state=? WHERE folder=? AND name=? AND type=?",
+                    (configured_state, *key),
+                )
+            row = conn.execute(
+                f"SELECT {_SERVICE_COLUMNS} FROM services WHERE folder=? AND name=? AND type=?",
+                key,
+            ).fetchone()
+        return _service(row) if row else None
+
+    def rename_service(
+        self, folder: str, name: str, type_: str, new_name: str, definition: dict[str, Any]
+    ) -> Service | None:
+        """Rename a service, moving its permissions along."""
+        try:
+            with self._db.transaction() as conn:
+                changed = conn.execute(
+                    "UPDATE services SET name=?, definition=? WHERE folder=? AND name=? AND type=?",
+                    (new_name, orjson.dumps(definition), folder, name, type_),
+                ).rowcount
+                if not changed:
+                    return None
+                conn.execute(
+                    "UPDATE permissions SET resource=? WHERE resource=?",
+                    (
+                        service_resource(folder, new_name, type_),
+                        service_resource(folder, name, type_),
+                    ),
+                )
+                row = conn.execute(
+                    f"SELECT {_SERVICE_COLUMNS} FROM services WHERE folder=? AND name=? AND type=?",
+                    (folder, new_name, type_),
+                ).fetchone()
+        except sqlite3.IntegrityError:
+            raise Conflict(
+                f"Service '{new_name}.{type_}' already exists in folder '{folder or '/'}'."
+            ) from None
+        return _service(row)
+
+    def delete_service(self, folder: str, name: str, type_: str) -> Service | None:
+        """Forget a service and its permissions."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                f"DELETE FROM services WHERE folder=? AND name=? AND type=? "
+                f"RETURNING {_SERVICE_COLUMNS}",
+                (folder, name, type_),
+            ).fetchone()
+            if row is not None:
+                conn.execute(
+                    "DELETE FROM permissions WHERE resource=?",
+                    (service_resource(folder, name, type_),),
+                )
+        return _service(row) if row else None
+
+    def set_permission(self, resource: str, principal: str, is_allowed: bool) -> None:
+        """Allow or deny a principal."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO permissions (resource, principal, is_allowed) VALUES (?, ?, ?) "
+                "ON CONFLICT (resource, principal) DO UPDATE SET is_allowed=excluded.is_allowed",
+                (resource, principal, int(is_allowed)),
+            )
+
+    def remove_permission(self, resource: str, principal: str) -> bool:
+        """Forget a principal's permission."""
+        with self._db.transaction() as conn:
+            sql = "DELETE FROM permissions WHERE resource=? AND principal=?"
+            return conn.execute(sql, (resource, principal)).rowcount > 0
+
+    def list_permissions(self, resource: str | None = None) -> list[Permission]:
+        """Permissions of a resource, or all."""
+        conn = self._db.get()
+        sql = "SELECT resource, principal, is_allowed FROM permissions"
+        if resource is None:
+            rows = conn.execute(sql + " ORDER BY resource, principal").fetchall()
+        else:
+            rows = conn.execute(
+                sql + " WHERE resource=? ORDER BY principal", (resource,)
+            ).fetchall()
+        return [Permission(r[0], r[1], bool(r[2])) for r in rows]
 
     def add_upload(self, item: UploadItem) -> None:
         """Record an uploaded item."""

@@ -12,13 +12,14 @@ from geosite.core.models import (
     Folder,
     LogRecord,
     Machine,
+    Permission,
     Privilege,
     ServerDirectory,
     Service,
     UploadItem,
     User,
 )
-from geosite.errors import Conflict
+from geosite.errors import Conflict, NotFound
 from geosite.storage.base import LogStore, SiteStore
 
 
@@ -68,6 +69,28 @@ class SiteStoreContract(abc.ABC):
         assert changed.token_version == 3
         assert not store.set_password("nobody", "h")
         assert store.user_privilege("alice") is None
+
+    def test_roles(self) -> None:
+        """Role members get the role's privilege; names ignore case."""
+        store = self.make_store()
+        store.add_user(User("Alice", "h"))
+        store.add_user(User("Bob", "h"))
+        store.add_role("Editors", "", Privilege.ACCESS)
+        store.add_role("Publishers", "", Privilege.PUBLISH)
+        _expect_conflict(lambda: store.add_role("EDITORS", "", Privilege.ACCESS))
+        store.add_role_members("editors", ["alice", "bob"])
+        store.add_role_members("Publishers", ["ALICE"])
+        store.add_role_members("Editors", ["alice"])  # again: no error, no duplicate
+        assert store.user_roles("alice") == ["Editors", "Publishers"]
+        assert store.user_roles("bob") == ["Editors"] and store.user_roles("carol") == []
+        assert store.user_privilege("Alice") == Privilege.PUBLISH
+        try:
+            store.add_role_members("Editors", ["carol"])
+        except NotFound:
+            pass
+        else:
+            raise AssertionError("a missing user was made a member")
+        assert store.user_roles("carol") == []
 
     def test_token_keys(self) -> None:
         """The newest key is current; old versions stay readable until removed."""
@@ -180,6 +203,66 @@ class CatalogContract(abc.ABC):
             "Cities",
             "Maps/Cities",
         ]
+
+    def test_folder_edit_and_delete(self) -> None:
+        """Only an empty folder is deleted; its permissions go with it."""
+        store = self.make_store()
+        store.add_folder(Folder("Maps", "", 1))
+        assert store.update_folder("maps", "new") and not store.update_folder("none", "x")
+        assert store.get_folder("Maps") == Folder("Maps", "new", 1)
+        store.add_service(Service("Maps", "Roads", "FeatureServer", {}, "STARTED", 2))
+        store.set_permission("Maps", "esriEveryone", False)
+        _expect_conflict(lambda: store.delete_folder("MAPS"))
+        assert store.get_folder("Maps") is not None
+        assert store.delete_service("Maps", "roads", "featureserver") is not None
+        assert store.delete_folder("maps") and not store.delete_folder("maps")
+        assert store.list_folders() == [] and store.list_permissions() == []
+
+    def test_service_updates(self) -> None:
+        """Definition and state change in place; renames move permissions; deletes return."""
+        store = self.make_store()
+        store.add_service(Service("", "Roads", "FeatureServer", {"a": 1}, "STARTED", 2))
+        store.add_service(Service("", "Rivers", "FeatureServer", {}, "STARTED", 3))
+        changed = store.update_service("", "roads", "FeatureServer", configured_state="STOPPED")
+        assert changed == Service("", "Roads", "FeatureServer", {"a": 1}, "STOPPED", 2)
+        changed = store.update_service("", "Roads", "FeatureServer", definition={"a": 2})
+        assert changed is not None and changed.definition == {"a": 2}
+        assert changed.configured_state == "STOPPED"
+        assert store.update_service("", "None", "FeatureServer", definition={}) is None
+        store.set_permission(changed.resource, "editors", True)
+        _expect_conflict(lambda: store.rename_service("", "Roads", "FeatureServer", "RIVERS", {}))
+        renamed = store.rename_service("", "Roads", "FeatureServer", "Streets", {"a": 3})
+        assert renamed == Service("", "Streets", "FeatureServer", {"a": 3}, "STOPPED", 2)
+        assert store.get_service("", "Roads", "FeatureServer") is None
+        assert store.list_permissions("/Streets.FeatureServer") == [
+            Permission("/Streets.FeatureServer", "editors", True)
+        ]
+        assert store.rename_service("", "Roads", "FeatureServer", "X", {}) is None
+        assert store.delete_service("", "streets", "FeatureServer") == renamed
+        assert store.delete_service("", "streets", "FeatureServer") is None
+        assert store.list_permissions() == []
+
+    def test_permissions(self) -> None:
+        """One permission per resource and principal (ignoring case), replaced when set again."""
+        store = self.make_store()
+        store.set_permission("", "esriEveryone", True)
+        store.set_permission("Maps", "analysts", True)
+        store.set_permission("maps", "ANALYSTS", False)
+        store.set_permission("Maps/Roads.FeatureServer", "esriEveryone", False)
+        assert store.list_permissions("MAPS") == [Permission("Maps", "analysts", False)]
+        assert [p.resource for p in store.list_permissions()] == [
+            "",
+            "Maps",
+            "Maps/Roads.FeatureServer",
+        ]
+        assert store.remove_permission("maps", "analysts")
+        assert not store.remove_permission("maps", "analysts")
+        assert Permission("x", "r").public() == {
+            "principal": "r",
+            "permission": {"isAllowed": True, "constraint": ""},
+            "childURL": "",
+            "operation": "",
+        }
 
     def test_uploads(self) -> None:
         """Uploaded items are recorded, listed and forgotten."""
