@@ -17,6 +17,7 @@ Hierarchy::
     │   └── NoSite (404)           this machine participates in no site yet
     ├── MethodNotAllowed (405)
     ├── Conflict (409)
+    ├── ServiceNotStarted (500)    a stopped service, in ArcGIS's words
     └── InternalError (500)
 """
 
@@ -130,6 +131,15 @@ class Conflict(GeositeError):
     """The operation conflicts with the current state (for example the site exists)."""
 
     code = 409
+
+
+class ServiceNotStarted(GeositeError):
+    """A stopped service was asked for: ArcGIS answers code 500 with this text (and a space)."""
+
+    code = 500
+
+    def __init__(self, qualified_name: str, service_type: str) -> None:
+        super().__init__(f"Service {qualified_name}/{service_type} not started ")
 
 
 class InternalError(GeositeError):

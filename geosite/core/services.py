@@ -8,7 +8,6 @@ never shown as is to clients.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 import tempfile
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from geosite.core import uploads
+from geosite.core import permissions, uploads
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
@@ -31,6 +30,33 @@ DEFAULT_CAPABILITIES = "Query"
 ALLOWED_CAPABILITIES = ("Query", "Create", "Update", "Delete", "Editing", "Extract", "Sync")
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,120}$")
 _FOLDER = re.compile(r"^[A-Za-z0-9_]{1,120}$")
+SYSTEM_FOLDER = "System"
+#: Folder names that would hide a resource or operation of ``/admin/services`` (and System,
+#: which ArcGIS keeps for its own services).
+RESERVED_FOLDERS = frozenset(
+    name.lower()
+    for name in (
+        SYSTEM_FOLDER,
+        "types",
+        "report",
+        "permissions",
+        "createFolder",
+        "createService",
+        "exists",
+        "renameService",
+        "startServices",
+        "stopServices",
+    )
+)
+
+
+def valid_service_name(name: str) -> str:
+    """The name, when it is one a service may have (letters, digits, underscores)."""
+    if not _NAME.match(name):
+        raise InvalidParameter(
+            f"Invalid service name '{name[:64]}'. Use 1 to 120 letters, digits and underscores."
+        )
+    return name
 
 
 def normalise_folder(name: str | None) -> str:
@@ -53,11 +79,22 @@ def resolve_folder(store: SiteStore, name: str, clock: Clock, *, create: bool) -
         return found.name
     if not create:
         raise NotFound(f"Folder '{folder}' does not exist.")
-    with contextlib.suppress(Conflict):  # created meanwhile by another request
-        store.add_folder(Folder(folder, "", clock.now_ms()))
+    add_folder(store, clock, folder, "")
     found = store.get_folder(folder)
     assert found is not None
     return found.name
+
+
+def add_folder(store: SiteStore, clock: Clock, folder: str, description: str) -> bool:
+    """Create a folder with its parent's permissions; False when it exists already."""
+    if folder.lower() in RESERVED_FOLDERS:
+        raise InvalidParameter(f"'{folder}' is reserved and cannot be used as a folder name.")
+    try:
+        store.add_folder(Folder(folder, description, clock.now_ms()))
+    except Conflict:  # created meanwhile by another request
+        return False
+    permissions.inherit(store, permissions.ROOT, folder)
+    return True
 
 
 def data_directory(store: SiteStore) -> Path:
@@ -82,7 +119,8 @@ def _item_id(definition: dict[str, Any]) -> str:
     )
 
 
-def _capabilities(value: Any) -> str:
+def capabilities(value: Any) -> str:
+    """Validated ``capabilities`` (comma-separated names; Query when empty)."""
     if value in (None, ""):
         return DEFAULT_CAPABILITIES
     names = [c.strip() for c in str(value).split(",") if c.strip()]
@@ -92,7 +130,8 @@ def _capabilities(value: Any) -> str:
     return ",".join(dict.fromkeys(names))
 
 
-def _max_record_count(definition: dict[str, Any]) -> int:
+def max_record_count(definition: dict[str, Any]) -> int:
+    """``properties.maxRecordCount`` (or top-level) of a service JSON, validated."""
     properties = definition.get("properties") or {}
     raw = properties.get("maxRecordCount", definition.get("maxRecordCount"))
     if raw in (None, ""):
@@ -116,21 +155,19 @@ def create_service(
     """Publish an uploaded item as a service described by ``definition`` (the service JSON)."""
     if not isinstance(definition, dict):
         raise InvalidParameter("'service' must be a JSON object.")
-    name = str(definition.get("serviceName") or "")
-    if not _NAME.match(name):
-        raise InvalidParameter(
-            f"Invalid service name '{name[:64]}'. Use 1 to 120 letters, digits and underscores."
-        )
+    name = valid_service_name(str(definition.get("serviceName") or ""))
     kind = str(definition.get("type") or "FeatureServer")
     if kind not in SUPPORTED_TYPES:
         raise InvalidParameter(f"Service type '{kind[:32]}' cannot be published.")
     folder_name = normalise_folder(definition.get("folderName"))
+    if folder_name.lower() in RESERVED_FOLDERS:
+        raise InvalidParameter(f"Services cannot be published to the folder '{folder_name}'.")
     found_folder = store.get_folder(folder_name) if folder_name else None
     folder = found_folder.name if found_folder else folder_name
     if store.get_service(folder, name, kind) is not None:
         raise Conflict(f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.")
-    capabilities = _capabilities(definition.get("capabilities"))
-    max_records = _max_record_count(definition)
+    service_capabilities = capabilities(definition.get("capabilities"))
+    max_records = max_record_count(definition)
     item = uploads.get_upload(store, _item_id(definition))
     data, layers = _import(store, Path(item.path), importer, limits)
     folder = resolve_folder(store, folder_name, clock, create=True)
@@ -139,7 +176,7 @@ def create_service(
         "type": kind,
         "folderName": folder or "/",
         "description": str(definition.get("description") or ""),
-        "capabilities": capabilities,
+        "capabilities": service_capabilities,
         "maxRecordCount": max_records,
         "properties": {"maxRecordCount": str(max_records)},
         "_geosite": {"data": str(data), "layers": layers, "sourceItem": item.item_name},
@@ -147,6 +184,7 @@ def create_service(
     service = Service(folder, name, kind, record, "STARTED", clock.now_ms())
     try:
         store.add_service(service)
+        permissions.inherit(store, service.folder or permissions.ROOT, service.resource)
     except Conflict:
         data.unlink(missing_ok=True)
         raise

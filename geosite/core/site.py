@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
-from geosite.core import passwords, tokens
+from geosite.core import passwords, permissions, tokens
 from geosite.core.clock import Clock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
@@ -171,6 +171,7 @@ def _populate(
         Path(directory.physical_path).mkdir(parents=True, exist_ok=True)
         store.add_directory(directory)
     store.add_token_key(tokens.new_secret())
+    permissions.seed_root(store)
     store.add_user(
         User(
             username=request.username,
@@ -224,6 +225,7 @@ class Site:
         site_store, log_store = open_stores(pointer.config_store)
         site_store.initialize_schema()
         log_store.initialize_schema()
+        permissions.migrate(site_store)
         return cls(data_dir, pointer.machine_name, site_store, log_store, clock)
 
     def close(self) -> None:

@@ -1,0 +1,301 @@
+"""Administering published services: their JSON, edits, start and stop, renames, deletes.
+
+A service's stored definition is its service JSON (the keys ``createService`` and ``edit``
+accept) plus geosite's own ``_geosite`` entry (where its data lives, its layers), which is
+never shown. ``service_json`` fills in the instance settings ArcGIS clients expect to read;
+geosite's workers serve every service, so those settings are kept and shown, not enforced
+(documented in docs/admin-guide.md).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from geosite.core.clock import Clock
+from geosite.core.models import Folder, Service
+from geosite.core.services import (
+    DEFAULT_MAX_RECORD_COUNT,
+    SYSTEM_FOLDER,
+    add_folder,
+    capabilities,
+    find_service,
+    max_record_count,
+    normalise_folder,
+    valid_service_name,
+)
+from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.storage.base import SiteStore
+
+STARTED, STOPPED = "STARTED", "STOPPED"
+EVERYONE = "esriEveryone"
+
+#: Instance settings of ArcGIS's service JSON: (default, minimum, maximum).
+_INTEGER_SETTINGS: dict[str, tuple[int, int, int]] = {
+    "minInstancesPerNode": (1, 0, 1024),
+    "maxInstancesPerNode": (2, 1, 1024),
+    "instancesPerContainer": (1, 1, 1024),
+    "maxWaitTime": (60, 0, 86_400),
+    "maxStartupTime": (300, 0, 86_400),
+    "maxIdleTime": (1800, 0, 86_400 * 7),
+    "maxUsageTime": (600, 0, 86_400),
+    "recycleInterval": (24, 0, 24 * 365),
+    "keepAliveInterval": (1800, 0, 86_400),
+    "maxUploadFileSize": (0, 0, 2**31 - 1),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "loadBalancing": ("ROUND_ROBIN", "FAIL_OVER"),
+    "isolationLevel": ("HIGH", "LOW"),
+}
+_TEXT_SETTINGS = {"clusterName": "default", "allowedUploadFileTypes": ""}
+_RECYCLE_START = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_MAX_DESCRIPTION = 32_000
+_MAX_JSON_ITEMS = 200
+
+
+def service_json(service: Service, private: bool = False) -> dict[str, Any]:
+    """The service JSON the Administrator API answers (and ``edit`` accepts back)."""
+    d = service.definition
+    out: dict[str, Any] = {
+        "serviceName": service.name,
+        "type": service.type,
+        "description": d.get("description", ""),
+        "capabilities": d.get("capabilities", "Query"),
+        "provider": "geosite",
+        "clusterName": d.get("clusterName", "default"),
+    }
+    for key, (default, _low, _high) in _INTEGER_SETTINGS.items():
+        out[key] = d.get(key, default)
+    out["loadBalancing"] = d.get("loadBalancing", "ROUND_ROBIN")
+    out["isolationLevel"] = d.get("isolationLevel", "HIGH")
+    out["configuredState"] = service.configured_state
+    out["recycleStartTime"] = d.get("recycleStartTime", "00:00")
+    out["private"] = private
+    out["isDefault"] = False
+    out["allowedUploadFileTypes"] = d.get("allowedUploadFileTypes", "")
+    properties = dict(d.get("properties") or {})
+    properties["maxRecordCount"] = str(d.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT))
+    out["properties"] = properties
+    out["extensions"] = list(d.get("extensions") or [])
+    out["frameworkProperties"] = dict(d.get("frameworkProperties") or {})
+    out["datasets"] = []
+    out["portalProperties"] = {"isHosted": False}
+    return out
+
+
+def _integer(key: str, value: Any) -> int:
+    _default, low, high = _INTEGER_SETTINGS[key]
+    try:
+        number = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise InvalidParameter(f"'{key}' must be an integer from {low} to {high}.")
+    return number
+
+
+def _json_object(key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > _MAX_JSON_ITEMS:
+        raise InvalidParameter(f"'{key}' must be a JSON object.")
+    for name, item in value.items():
+        if isinstance(item, dict | list):
+            raise InvalidParameter(f"'{key}.{str(name)[:64]}' must be a string, number or boolean.")
+    return dict(value)
+
+
+def _extensions(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > _MAX_JSON_ITEMS:
+        raise InvalidParameter("'extensions' must be a JSON array.")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("typeName"), str):
+            raise InvalidParameter("Each extension needs a 'typeName'.")
+        out.append(
+            {
+                "typeName": item["typeName"][:120],
+                "enabled": str(item.get("enabled", "false")).lower(),
+                "capabilities": str(item.get("capabilities") or ""),
+                "properties": _json_object("extensions.properties", item.get("properties")),
+            }
+        )
+    return out
+
+
+def edited_definition(service: Service, new: Any) -> dict[str, Any]:
+    """The stored definition after ``edit`` with the service JSON ``new`` (validated).
+
+    ``serviceName`` and ``type`` may be left out; when given they must be the service's own
+    (renaming is ``renameService``). Settings left out keep their current values.
+    """
+    if not isinstance(new, dict):
+        raise InvalidParameter("'service' must be a JSON object.")
+    name, kind = new.get("serviceName"), new.get("type")
+    if name not in (None, "") and str(name).lower() != service.name.lower():
+        raise InvalidParameter("The service name cannot be changed by edit; use renameService.")
+    if kind not in (None, "") and str(kind).lower() != service.type.lower():
+        raise InvalidParameter(f"The service type cannot be changed (it is {service.type}).")
+    current = service.definition
+    out = dict(current)
+    if "description" in new:
+        description = str(new["description"] or "")
+        if len(description) > _MAX_DESCRIPTION:
+            raise InvalidParameter("The description is too long.")
+        out["description"] = description
+    if "capabilities" in new:
+        out["capabilities"] = capabilities(new["capabilities"])
+    for key in _INTEGER_SETTINGS:
+        if key in new:
+            out[key] = _integer(key, new[key])
+    low = out.get("minInstancesPerNode", _INTEGER_SETTINGS["minInstancesPerNode"][0])
+    high = out.get("maxInstancesPerNode", _INTEGER_SETTINGS["maxInstancesPerNode"][0])
+    if low > high:
+        raise InvalidParameter("minInstancesPerNode cannot exceed maxInstancesPerNode.")
+    for key, choices in _CHOICES.items():
+        if key in new:
+            value = str(new[key]).upper()
+            if value not in choices:
+                raise InvalidParameter(f"'{key}' must be one of {', '.join(choices)}.")
+            out[key] = value
+    for key in _TEXT_SETTINGS:
+        if key in new:
+            out[key] = str(new[key] or "")[:256]
+    if "recycleStartTime" in new:
+        start = str(new["recycleStartTime"])
+        if not _RECYCLE_START.match(start):
+            raise InvalidParameter("'recycleStartTime' must be HH:MM.")
+        out["recycleStartTime"] = start
+    if "properties" in new:
+        properties = _json_object("properties", new["properties"])
+        properties.pop("maxRecordCount", None)
+        out["properties"] = {k: v for k, v in properties.items() if k != "itemID"}
+    if "extensions" in new:
+        out["extensions"] = _extensions(new["extensions"])
+    if "frameworkProperties" in new:
+        out["frameworkProperties"] = _json_object("frameworkProperties", new["frameworkProperties"])
+    if "maxRecordCount" in new or "maxRecordCount" in (new.get("properties") or {}):
+        out["maxRecordCount"] = max_record_count(new)
+    out["properties"] = {
+        **dict(out.get("properties") or {}),
+        "maxRecordCount": str(out.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT)),
+    }
+    return out
+
+
+def edit_service(store: SiteStore, folder: str, name: str, kind: str, new: Any) -> Service:
+    """Apply ``edit``; takes effect on the next request of every worker."""
+    service = find_service(store, folder, name, kind)
+    updated = store.update_service(
+        service.folder, service.name, service.type, definition=edited_definition(service, new)
+    )
+    if updated is None:
+        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
+    return updated
+
+
+def set_state(store: SiteStore, folder: str, name: str, kind: str, state: str) -> Service:
+    """Start or stop a service (the configured state every worker reads per request)."""
+    service = find_service(store, folder, name, kind)
+    updated = store.update_service(
+        service.folder, service.name, service.type, configured_state=state
+    )
+    if updated is None:
+        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
+    return updated
+
+
+def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name: str) -> Service:
+    """``renameService``: a new name in the same folder (refused when taken)."""
+    service = find_service(store, folder, name, kind)
+    valid_service_name(new_name)
+    definition = {**service.definition, "serviceName": new_name}
+    renamed = store.rename_service(service.folder, service.name, service.type, new_name, definition)
+    if renamed is None:
+        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
+    return renamed
+
+
+def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:
+    """Delete a service and the data the site owns for it."""
+    service = find_service(store, folder, name, kind)
+    deleted = store.delete_service(service.folder, service.name, service.type)
+    if deleted is None:
+        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
+    data = deleted.definition.get("_geosite", {}).get("data")
+    if data:
+        Path(data).unlink(missing_ok=True)
+    return deleted
+
+
+def service_references(payload: Any) -> list[tuple[str, str, str]]:
+    """(folder, name, type) of each service in a ``startServices``/``stopServices`` list.
+
+    Clients send ``{"services": [...]}`` (the ArcGIS API for Python) or a bare array (the
+    documentation's example); both are accepted. A root folder is "", "/" or absent.
+    """
+    items = payload.get("services") if isinstance(payload, dict) else payload
+    if not isinstance(items, list) or not items:
+        raise InvalidParameter("'services' must list the services, as {\"services\": [...]}.")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InvalidParameter("Each service is an object with serviceName and type.")
+        name, kind = item.get("serviceName"), item.get("type")
+        if not isinstance(name, str) or not isinstance(kind, str) or not name or not kind:
+            raise InvalidParameter("Each service needs a serviceName and a type.")
+        folder = item.get("folderName")
+        out.append((normalise_folder(folder if isinstance(folder, str) else ""), name, kind))
+    return out
+
+
+def create_folder(store: SiteStore, clock: Clock, name: Any, description: Any) -> Folder:
+    """``createFolder``: a new, empty folder with the root's permissions."""
+    folder = normalise_folder(name if isinstance(name, str) else "")
+    if not folder:
+        raise InvalidParameter("Missing parameter 'folderName'.")
+    text = str(description or "")
+    if len(text) > _MAX_DESCRIPTION:
+        raise InvalidParameter("The description is too long.")
+    if store.get_folder(folder) is not None or not add_folder(store, clock, folder, text):
+        raise Conflict(f"Folder '{folder}' already exists.")
+    found = store.get_folder(folder)
+    assert found is not None
+    return found
+
+
+def delete_folder(store: SiteStore, name: str) -> None:
+    """``deleteFolder``: only an empty folder (ArcGIS refuses the others too)."""
+    folder = normalise_folder(name)
+    if folder.lower() == SYSTEM_FOLDER.lower():
+        raise InvalidParameter("The System folder cannot be deleted.")
+    found = store.get_folder(folder) if folder else None
+    if found is None or not store.delete_folder(found.name):
+        raise NotFound(f"Folder '{folder[:128]}' does not exist.")
+
+
+def edit_folder(store: SiteStore, name: str, description: Any) -> None:
+    """``editFolder``: a new description."""
+    folder = normalise_folder(name)
+    text = str(description or "")
+    if len(text) > _MAX_DESCRIPTION:
+        raise InvalidParameter("The description is too long.")
+    found = store.get_folder(folder) if folder else None
+    if found is None or not store.update_folder(found.name, text):
+        raise NotFound(f"Folder '{folder[:128]}' does not exist.")
+
+
+def set_states(store: SiteStore, payload: Any, state: str) -> list[Service]:
+    """``startServices``/``stopServices``: every listed service must exist, then all change."""
+    found = [find_service(store, *ref) for ref in service_references(payload)]
+    changed = []
+    for service in found:
+        updated = store.update_service(
+            service.folder, service.name, service.type, configured_state=state
+        )
+        if updated is not None:
+            changed.append(updated)
+    return changed
