@@ -203,6 +203,7 @@ def _authorize(
     runtime = state.require_site() if endpoint.needs_site else state.open_site()
     token, via_cookie = token_from(request, params)
     principal: Principal | None = None
+    token_error: GeositeError | None = None
     client_ip = _client_ip(request)
     referer = request.headers.get("referer", "")
     if endpoint.privilege is not None:
@@ -215,8 +216,8 @@ def _authorize(
     elif token is not None and runtime is not None:
         try:
             principal = runtime.auth.verify(token, client_ip, referer)
-        except GeositeError:
-            principal = None
+        except GeositeError as exc:
+            principal, token_error = None, exc
     if principal is not None and via_cookie:
         principal = Principal(
             principal.username,
@@ -240,6 +241,7 @@ def _authorize(
         csrf_token=csrf_token_for(token) if token and via_cookie and principal else "",
         token_param=token if token and principal and params.get("token") == token else "",
         fmt=fmt,
+        token_error=token_error,
     )
 
 

@@ -68,8 +68,8 @@ def resource_page(
         properties=payload,
         description=match.endpoint.description,
         children=[
-            (name, f"{here}/{quote(name)}{carry}")
-            for name in match.endpoint.child_names(call, payload)
+            (label, f"{here}/{quote(name)}{carry}")
+            for name, label in match.endpoint.child_links(call, payload)
         ],
         operations=[(name, f"{here}/{quote(name)}{carry}") for name in match.endpoint.operations],
     )
@@ -81,7 +81,11 @@ def operation_page(
 ) -> Response:
     """The form of an operation, with the answer once it was submitted."""
     context = _base(area, rel, call, _title(match, rel))
-    values = {f.name: call.params.get(f.name, f.default) or "" for f in match.endpoint.fields}
+    filled = match.endpoint.form_values(call) if match.endpoint.form_values else {}
+    values = {
+        f.name: call.params.get(f.name) or filled.get(f.name) or f.default
+        for f in match.endpoint.fields
+    }
     context.update(
         description=match.endpoint.description,
         fields=match.endpoint.fields,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from geosite.core.models import Principal, Privilege
+from geosite.errors import GeositeError
 from geosite.http.params import Params
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class Call:
     token_param: str = ""
     #: The answer's format (``json``, ``pjson``, ``html`` or one of the endpoint's own).
     fmt: str = "json"
+    #: Why a token sent to a public endpoint was refused (expired, tampered...): a private
+    #: service answers with it instead of "token required".
+    token_error: GeositeError | None = None
 
     @property
     def base_url(self) -> str:
@@ -82,7 +86,8 @@ class Reply:
 
 
 Handler = Callable[[Call], "dict[str, Any] | Reply"]
-Children = Callable[[Call, dict[str, Any]], Sequence[str]]
+#: Child resources: names, or (name, label) pairs when the link text says more (a state).
+Children = Callable[[Call, dict[str, Any]], Sequence["str | tuple[str, str]"]]
 
 
 @dataclass(frozen=True)
@@ -107,12 +112,14 @@ class Endpoint:
     #: CPU-bound work that holds the GIL for long (feature queries): run one at a time per
     #: process, so that threads do not fight over the GIL (each process has a core).
     serial: bool = False
+    #: Values to fill an operation's form with, from the resource (e.g. the service JSON on
+    #: a service's ``edit`` page).
+    form_values: Callable[[Call], dict[str, str]] | None = None
 
-    def child_names(self, call: Call, payload: dict[str, Any]) -> list[str]:
-        """Names of child resources to link from the HTML page."""
-        if callable(self.children):
-            return list(self.children(call, payload))
-        return list(self.children)
+    def child_links(self, call: Call, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """(name, label) of the child resources to link from the HTML page."""
+        items = self.children(call, payload) if callable(self.children) else self.children
+        return [(item, item) if isinstance(item, str) else item for item in items]
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,16 @@ class Router:
         for segment in pattern.strip("/").split("/"):
             if not segment:
                 continue
-            if segment.startswith("{") and segment.endswith("}"):
+            if segment.startswith("{") and segment.endswith("}") and segment.count("{") == 1:
                 parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            elif "{" in segment:  # e.g. {service}.{type}: each part stops at a dot
+                pieces = re.split(r"(\{\w+\})", segment)
+                parts.append(
+                    "".join(
+                        f"(?P<{piece[1:-1]}>[^/.]+)" if piece.startswith("{") else re.escape(piece)
+                        for piece in pieces
+                    )
+                )
             else:
                 parts.append(re.escape(segment))
         return re.compile("^/" + "/".join(parts) + "$", re.IGNORECASE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geosite.http.admin import machines, security, services, site, system, uploads
+from geosite.http.admin import machines, security, service, services, site, system, uploads
 from geosite.http.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
@@ -10,6 +10,8 @@ ENDPOINTS: list[Endpoint] = [
     *machines.ENDPOINTS,
     *security.ENDPOINTS,
     *services.ENDPOINTS,
+    *service.ENDPOINTS,
+    services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
     *uploads.ENDPOINTS,
 ]

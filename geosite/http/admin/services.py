@@ -1,26 +1,30 @@
-"""``/arcgis/admin/services``: folders, the services in them, and publishing."""
+"""``/arcgis/admin/services``: folders, publishing, and operations on many services at once."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import services
-from geosite.core.models import Service
+from geosite.core import service_admin, services
+from geosite.core.models import Folder, Service
+from geosite.core.service_admin import STARTED, STOPPED
+from geosite.core.services import SYSTEM_FOLDER, find_service, normalise_folder
 from geosite.core.uploads import ArchiveLimits
 from geosite.data.isolated import import_isolated
 from geosite.errors import BadRequest, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
-SYSTEM = "System"
-SYSTEM_FOLDER = {
-    "folderName": SYSTEM,
+SYSTEM_DETAIL = {
+    "folderName": SYSTEM_FOLDER,
     "description": "Services that the server manages.",
     "webEncrypted": False,
     "isDefault": True,
 }
+FOLDER_CHILDREN = ("report", "permissions")
+ROOT_CHILDREN = ("types", "report", "permissions")
 
 
-def _entry(service: Service) -> dict[str, Any]:
+def entry(service: Service) -> dict[str, Any]:
+    """A service as folder listings show it."""
     return {
         "folderName": service.folder or "/",
         "serviceName": service.name,
@@ -29,52 +33,68 @@ def _entry(service: Service) -> dict[str, Any]:
     }
 
 
-def root(call: Call) -> dict[str, Any]:
-    """``GET /admin/services``: the root folder, its folders and its services."""
+def _detail(folder: Folder) -> dict[str, Any]:
+    return {
+        "folderName": folder.name,
+        "description": folder.description,
+        "webEncrypted": False,
+        "isDefault": False,
+    }
+
+
+def _listing(call: Call, folder: str) -> list[Any]:
     store = call.state.require_site().site.store
-    folders = [f for f in store.list_folders() if f.name.lower() != SYSTEM.lower()]
+    found = store.list_services(folder)
+    if call.params.boolean("detail"):
+        listed = {p.resource for p in store.list_permissions() if p.is_allowed}
+        return [service_admin.service_json(s, s.resource not in listed) for s in found]
+    return [entry(s) for s in found]
+
+
+def root(call: Call) -> dict[str, Any]:
+    """``GET /admin/services``: the root folder, its folders (System first) and its services."""
+    store = call.state.require_site().site.store
+    folders = store.list_folders()
     return {
         "folderName": "/",
         "description": "Root folder",
         "webEncrypted": False,
         "isDefault": True,
-        "folders": [SYSTEM, *(f.name for f in folders)],
-        "foldersDetail": [
-            SYSTEM_FOLDER,
-            *(
-                {
-                    "folderName": f.name,
-                    "description": f.description,
-                    "webEncrypted": False,
-                    "isDefault": False,
-                }
-                for f in folders
-            ),
-        ],
-        "services": [_entry(s) for s in store.list_services("")],
+        "folders": [SYSTEM_FOLDER, *(f.name for f in folders)],
+        "foldersDetail": [SYSTEM_DETAIL, *(_detail(f) for f in folders)],
+        "services": _listing(call, ""),
     }
+
+
+def existing_folder(call: Call) -> str:
+    """The stored spelling of the URL's folder ("" for the root), or ArcGIS's 404."""
+    name = call.args.get("folder", "")
+    if not name:
+        return ""
+    found = call.state.require_site().site.store.get_folder(normalise_folder(name))
+    if found is None:
+        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
+    return found.name
 
 
 def folder(call: Call) -> dict[str, Any]:
     """``GET /admin/services/{folder}`` (folder names ignore case)."""
-    store = call.state.require_site().site.store
-    name = call.args["folder"]
-    if name.lower() == SYSTEM.lower():
-        return {**SYSTEM_FOLDER, "services": []}
-    found = store.get_folder(name)
-    if found is None:
-        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
-    return {
-        "folderName": found.name,
-        "description": found.description,
-        "webEncrypted": False,
-        "isDefault": False,
-        "services": [_entry(s) for s in store.list_services(found.name)],
-    }
+    if call.args["folder"].lower() == SYSTEM_FOLDER.lower():
+        return {**SYSTEM_DETAIL, "services": []}
+    name = existing_folder(call)
+    found = call.state.require_site().site.store.get_folder(name)
+    assert found is not None
+    return {**_detail(found), "services": _listing(call, name)}
 
 
-def _folders(call: Call, payload: dict[str, Any]) -> list[str]:
-    return list(payload.get("folders", []))
+def _root_children(call: Call, payload: dict[str, Any]) -> list[str]:
+    services = [f"{s['serviceName']}.{s['type']}" for s in payload.get("services", [])]
+    return [*payload.get("folders", []), *services, *ROOT_CHILDREN]
+
+
+def _folder_children(call: Call, payload: dict[str, Any]) -> list[str]:
+    services = [f"{s['serviceName']}.{s['type']}" for s in payload.get("services", [])]
+    return [*services, *FOLDER_CHILDREN]
 
 
 def create_service(call: Call) -> dict[str, Any]:
@@ -97,6 +117,92 @@ def create_service(call: Call) -> dict[str, Any]:
     }
 
 
+def create_folder(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/createFolder`` (``folderName``, ``description``)."""
+    store = call.state.require_site().site.store
+    service_admin.create_folder(
+        store, call.state.clock, call.params.get("folderName"), call.params.get("description")
+    )
+    return {"status": "success"}
+
+
+def delete_folder(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/{folder}/deleteFolder``: only an empty folder."""
+    service_admin.delete_folder(call.state.require_site().site.store, call.args["folder"])
+    return {"status": "success"}
+
+
+def edit_folder(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/{folder}/editFolder`` (``description``)."""
+    store = call.state.require_site().site.store
+    service_admin.edit_folder(store, call.args["folder"], call.params.get("description"))
+    return {"status": "success"}
+
+
+def exists(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/exists``: a folder (``folderName``) or a service in it."""
+    store = call.state.require_site().site.store
+    folder_name = normalise_folder(call.params.get("folderName"))
+    name, kind = call.params.get("serviceName"), call.params.get("type")
+    if not name:
+        if not folder_name:
+            return {"exists": True}  # the root
+        found = folder_name.lower() == SYSTEM_FOLDER.lower() or store.get_folder(folder_name)
+        return {"exists": bool(found)}
+    try:
+        find_service(store, folder_name, name, kind or "FeatureServer")
+    except NotFound:
+        return {"exists": False}
+    return {"exists": True}
+
+
+def rename_service(call: Call) -> dict[str, Any]:
+    """``POST /admin/services[/{folder}]/renameService``."""
+    store = call.state.require_site().site.store
+    service_admin.rename_service(
+        store,
+        existing_folder(call),
+        call.params.require("serviceName"),
+        call.params.require("serviceType"),
+        call.params.require("serviceNewName"),
+    )
+    return {"status": "success"}
+
+
+def _batch(call: Call, state: str) -> dict[str, Any]:
+    payload = call.params.json("services")
+    if payload is None:
+        raise BadRequest("Missing parameter 'services'.")
+    store = call.state.require_site().site.store
+    changed = service_admin.set_states(store, payload, state)
+    return {"status": "success", "services": [entry(s) for s in changed]}
+
+
+def start_services(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/startServices`` (``{"services": [...]}`` or a bare array)."""
+    return _batch(call, STARTED)
+
+
+def stop_services(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/stopServices`` (``{"services": [...]}`` or a bare array)."""
+    return _batch(call, STOPPED)
+
+
+def types(call: Call) -> dict[str, Any]:
+    """``GET /admin/services/types``: the service types this server can host."""
+    return {
+        "types": [
+            {
+                "name": "FeatureServer",
+                "description": "Feature access: query (and, with its capabilities, editing).",
+                "capabilities": ",".join(services.ALLOWED_CAPABILITIES),
+                "extensions": [],
+                "providers": ["geosite"],
+            }
+        ]
+    }
+
+
 SERVICE_FIELDS = (
     Field(
         "service",
@@ -108,10 +214,37 @@ SERVICE_FIELDS = (
         '"maxRecordCount": 2000}}',
     ),
 )
+_SERVICES_FIELD = (
+    Field(
+        "services",
+        "Services (JSON)",
+        kind="textarea",
+        required=True,
+        default='{"services": [{"folderName": "", "serviceName": "", "type": "FeatureServer"}]}',
+    ),
+)
+_RENAME_FIELDS = (
+    Field("serviceName", "Service name", required=True),
+    Field("serviceType", "Service type", default="FeatureServer", required=True),
+    Field("serviceNewName", "New name", required=True),
+)
+_ROOT_OPERATIONS = (
+    "createFolder",
+    "createService",
+    "renameService",
+    "exists",
+    "startServices",
+    "stopServices",
+)
+_FOLDER_OPERATIONS = ("createService", "renameService", "editFolder", "deleteFolder")
 
 ENDPOINTS = [
     Endpoint(
-        "/services", root, title="Root Folder", children=_folders, operations=("createService",)
+        "/services",
+        root,
+        title="Root Folder",
+        children=_root_children,
+        operations=_ROOT_OPERATIONS,
     ),
     Endpoint(
         "/services/createService",
@@ -121,7 +254,47 @@ ENDPOINTS = [
         fields=SERVICE_FIELDS,
         description="Publishes an uploaded item (properties.itemID) as a service.",
     ),
-    Endpoint("/services/{folder}", folder, operations=("createService",)),
+    Endpoint(
+        "/services/createFolder",
+        create_folder,
+        kind=OPERATION,
+        title="Create Folder",
+        fields=(Field("folderName", "Folder name", required=True), Field("description")),
+    ),
+    Endpoint(
+        "/services/exists",
+        exists,
+        kind=OPERATION,
+        title="Exists",
+        fields=(
+            Field("folderName", "Folder name"),
+            Field("serviceName", "Service name"),
+            Field("type", "Type", default="FeatureServer"),
+        ),
+        description="Whether a folder, or a service in a folder, exists.",
+    ),
+    Endpoint(
+        "/services/renameService",
+        rename_service,
+        kind=OPERATION,
+        title="Rename Service",
+        fields=_RENAME_FIELDS,
+    ),
+    Endpoint(
+        "/services/startServices",
+        start_services,
+        kind=OPERATION,
+        title="Start Services",
+        fields=_SERVICES_FIELD,
+    ),
+    Endpoint(
+        "/services/stopServices",
+        stop_services,
+        kind=OPERATION,
+        title="Stop Services",
+        fields=_SERVICES_FIELD,
+    ),
+    Endpoint("/services/types", types, title="Service Types"),
     Endpoint(
         "/services/{folder}/createService",
         create_service,
@@ -129,4 +302,33 @@ ENDPOINTS = [
         title="Create Service",
         fields=SERVICE_FIELDS,
     ),
+    Endpoint(
+        "/services/{folder}/renameService",
+        rename_service,
+        kind=OPERATION,
+        title="Rename Service",
+        fields=_RENAME_FIELDS,
+    ),
+    Endpoint(
+        "/services/{folder}/deleteFolder",
+        delete_folder,
+        kind=OPERATION,
+        title="Delete Folder",
+        description="Deletes the folder. Only an empty folder can be deleted.",
+    ),
+    Endpoint(
+        "/services/{folder}/editFolder",
+        edit_folder,
+        kind=OPERATION,
+        title="Edit Folder",
+        fields=(Field("description", "Description", kind="textarea"),),
+    ),
 ]
+
+#: After every other row of ``/services``: a folder matches any single segment.
+FOLDER_ENDPOINT = Endpoint(
+    "/services/{folder}",
+    folder,
+    children=_folder_children,
+    operations=_FOLDER_OPERATIONS,
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
+from geosite.core import permissions
 from geosite.core.models import Service
+from geosite.core.service_admin import STARTED
 from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
 from geosite.http.rest import feature_server
@@ -31,7 +33,7 @@ def rest_info(call: Call) -> dict[str, Any]:
 
 
 def catalog(call: Call) -> dict[str, Any]:
-    """``/arcgis/rest/services``: folders and the root folder's started services."""
+    """``/arcgis/rest/services``: folders and the root folder's services the caller may use."""
     runtime = call.state.open_site()
     if runtime is None:
         return {"currentVersion": ARCGIS_CURRENT_VERSION, "folders": [], "services": []}
@@ -39,15 +41,17 @@ def catalog(call: Call) -> dict[str, Any]:
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
         "folders": [f.name for f in store.list_folders()],
-        "services": _listed(store.list_services("")),
+        "services": _listed(call, store.list_services("")),
     }
 
 
-def _listed(services: list[Service]) -> list[dict[str, str]]:
+def _listed(call: Call, services: list[Service]) -> list[dict[str, str]]:
+    """The services the caller may use (stopped ones too, as ArcGIS lists them)."""
+    store = call.state.require_site().site.store
     return [
         {"name": s.qualified_name, "type": s.type}
         for s in services
-        if s.configured_state == "STARTED"
+        if permissions.may_use(store, s, call.principal)
     ]
 
 
@@ -61,13 +65,19 @@ def folder_catalog(call: Call) -> dict[str, Any]:
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
         "folders": [],
-        "services": _listed(store.list_services(found.name)),
+        "services": _listed(call, store.list_services(found.name)),
     }
 
 
-def _catalog_children(call: Call, payload: dict[str, Any]) -> list[str]:
-    names = list(payload.get("folders", []))
-    names += [f"{s['name'].rsplit('/', 1)[-1]}/{s['type']}" for s in payload.get("services", [])]
+def _catalog_children(call: Call, payload: dict[str, Any]) -> list[str | tuple[str, str]]:
+    names: list[str | tuple[str, str]] = list(payload.get("folders", []))
+    runtime = call.state.open_site()
+    for entry in payload.get("services", []):
+        folder, _, name = entry["name"].rpartition("/")
+        link = f"{name}/{entry['type']}"
+        found = runtime.site.store.get_service(folder, name, entry["type"]) if runtime else None
+        stopped = found is not None and found.configured_state != STARTED
+        names.append((link, f"{link} (stopped)") if stopped else link)
     return names
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION
+from geosite.core import permissions
 from geosite.core.models import Service
+from geosite.core.service_admin import STARTED
 from geosite.core.services import find_service
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.params import parse_query
-from geosite.errors import InvalidParameter, NotFound
+from geosite.errors import InvalidParameter, NotFound, ServiceNotStarted
 from geosite.http.rest.query_page import query_page
 from geosite.http.routing import Call, Endpoint, Reply
 
@@ -83,8 +85,9 @@ _SQL_TYPES = {
 def _service(call: Call) -> Service:
     store = call.state.require_site().site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
-    if service.configured_state != "STARTED":
-        raise NotFound(f"Service '{service.qualified_name}' is not started.")
+    permissions.check_access(store, service, call.principal, call.token_error)
+    if service.configured_state != STARTED:
+        raise ServiceNotStarted(service.qualified_name, service.type)
     return service
 
 
