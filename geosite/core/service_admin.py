@@ -212,6 +212,8 @@ def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name
     """``renameService``: a new name in the same folder (refused when taken)."""
     service = find_service(store, folder, name, kind)
     valid_service_name(new_name)
+    if new_name == service.name:
+        raise InvalidParameter(f"The service is already named '{new_name}'.")
     definition = {**service.definition, "serviceName": new_name}
     renamed = store.rename_service(service.folder, service.name, service.type, new_name, definition)
     if renamed is None:
