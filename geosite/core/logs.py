@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from geosite.core.clock import Clock
 from geosite.core.models import LogRecord
+from geosite.core.usage import UsageMeter
 from geosite.storage.base import LogStore
 
 #: ArcGIS log levels, most severe first, with their rank.
@@ -29,7 +30,8 @@ LEVELS: dict[str, int] = {
     "VERBOSE": 300,
     "DEBUG": 100,
 }
-DEFAULT_LEVEL = "FINE"
+#: ArcGIS Server's default: warnings and worse. FINE adds a record per request.
+DEFAULT_LEVEL = "WARNING"
 
 
 class LogCode(enum.IntEnum):
@@ -67,6 +69,8 @@ class LogWriter:
         batch_size: int = 1000,
         on_tick: Callable[[], None] | None = None,
         tick_interval_s: float = 15.0,
+        meter: UsageMeter | None = None,
+        usage_interval_s: float = 1.0,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -81,6 +85,8 @@ class LogWriter:
         self._batch_size = batch_size
         self._on_tick = on_tick
         self._tick_interval_s = tick_interval_s
+        self._meter = meter
+        self._usage_interval_s = usage_interval_s
         self._thread = threading.Thread(target=self._run, name="geosite-log-writer", daemon=True)
         self._thread.start()
 
@@ -127,7 +133,7 @@ class LogWriter:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        next_tick = 0.0
+        next_tick = next_usage = 0.0
         stopping = False
         while not stopping:
             batch: list[LogRecord] = []
@@ -149,6 +155,9 @@ class LogWriter:
                 pass
             if batch:
                 self._write(batch)
+            if markers or stopping or time.monotonic() >= next_usage:
+                next_usage = time.monotonic() + self._usage_interval_s
+                self._write_usage()
             for marker in markers:
                 marker.set()
             if time.monotonic() >= next_tick:
@@ -160,6 +169,19 @@ class LogWriter:
             self._store.write(batch)
         except Exception as exc:  # the log store must never take the server down
             print(f"geosite: could not write {len(batch)} log records: {exc}", file=sys.stderr)
+
+    def _write_usage(self) -> None:
+        if self._meter is None:
+            return
+        usage = self._meter.drain()
+        if not usage:
+            return
+        try:
+            self._store.add_usage(usage)
+        except Exception as exc:  # counted requests are lost, the server goes on
+            print(
+                f"geosite: could not write usage of {len(usage)} services: {exc}", file=sys.stderr
+            )
 
     def _tick(self) -> None:
         try:

@@ -136,6 +136,19 @@ class LogRecord:
 
 
 @dataclass(frozen=True)
+class ServiceUsage:
+    """Requests to one service on one machine in one minute (or summed over many)."""
+
+    machine: str
+    service: str  # the service's permission key, lower case: ``folder/name.type``
+    minute_ms: int
+    requests: int = 0
+    failures: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class Folder:
     """A services folder (the root folder is not stored)."""
 
@@ -190,6 +203,27 @@ class Permission:
             "permission": {"isAllowed": self.is_allowed, "constraint": ""},
             "childURL": "",
             "operation": "",
+        }
+
+
+@dataclass(frozen=True)
+class DataItem:
+    """A registered data store item: for now a folder on the server's disk (``/fileShares/x``)."""
+
+    path: str
+    type: str
+    info: dict[str, Any] = field(default_factory=dict)
+    client_path: str | None = None
+    created_ms: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """The item as the Administrator API shows it."""
+        return {
+            "path": self.path,
+            "type": self.type,
+            "clientPath": self.client_path,
+            "info": dict(self.info),
+            "provider": "geosite",
         }
 
 

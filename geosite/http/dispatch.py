@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from geosite.core.logs import LogCode
-from geosite.core.models import Principal
+from geosite.core.models import Principal, service_resource
 from geosite.errors import (
     BadRequest,
     Forbidden,
@@ -33,7 +33,7 @@ from geosite.errors import (
 )
 from geosite.http import pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
-from geosite.http.errors import ADMIN, envelope
+from geosite.http.errors import ADMIN, REST, envelope
 from geosite.http.params import Params, read_params
 from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
 from geosite.http.routing import OPERATION, Call, Match, Reply, Router
@@ -81,6 +81,7 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=_PREFLIGHT_HEADERS)
     fmt = "json"
+    match: Match | None = None
     try:
         if request.method not in ("GET", "POST", "HEAD"):
             raise MethodNotAllowed()
@@ -114,7 +115,21 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     except GeositeError as exc:
         outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
     _log_request(state, area, request, outcome, started, request_id)
+    if area.name == REST and match is not None and "service" in match.args:
+        _count_service_request(state, match, outcome, started)
     return outcome.response
+
+
+def _count_service_request(state: AppState, match: Match, outcome: Outcome, started: float) -> None:
+    """Add the request to its service's statistics (whatever the log level)."""
+    runtime = state.runtime
+    after = match.endpoint.pattern.split("{service}/", 1)
+    if runtime is None or len(after) < 2:
+        return
+    kind = after[1].split("/", 1)[0]
+    key = service_resource(match.args.get("folder", ""), match.args["service"], kind)
+    elapsed = (time.perf_counter() - started) * 1000
+    runtime.meter.record(key, state.clock.now_ms(), elapsed, outcome.error is not None)
 
 
 def _run(

@@ -11,6 +11,7 @@ from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
 from geosite.core.site import Site, local_machine_name, read_pointer
+from geosite.core.usage import UsageMeter
 from geosite.errors import NoSite
 from geosite.settings import Settings
 from geosite.storage import load_stores
@@ -23,6 +24,7 @@ class SiteRuntime:
     site: Site
     auth: Authenticator
     log: LogWriter
+    meter: UsageMeter
 
 
 @dataclass
@@ -59,6 +61,7 @@ class AppState:
                 site = Site.open(self.settings.data_dir, self.clock, load_stores)
                 if site is None:
                     return None
+                meter = UsageMeter(site.machine_name)
                 log = LogWriter(
                     site.logs,
                     self.clock,
@@ -67,9 +70,10 @@ class AppState:
                     on_tick=lambda: site.store.touch_machine(
                         site.machine_name, self.clock.now_ms()
                     ),
+                    meter=meter,
                 )
                 self.runtime = SiteRuntime(
-                    site, Authenticator(site.store, self.clock, self.settings.lockout), log
+                    site, Authenticator(site.store, self.clock, self.settings.lockout), log, meter
                 )
                 log.log(
                     "INFO",

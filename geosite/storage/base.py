@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from geosite.core.models import (
+    DataItem,
     Folder,
     LogRecord,
     Machine,
@@ -21,6 +22,7 @@ from geosite.core.models import (
     Privilege,
     ServerDirectory,
     Service,
+    ServiceUsage,
     UploadItem,
     User,
 )
@@ -221,6 +223,23 @@ class SiteStore(abc.ABC):
     def list_permissions(self, resource: str | None = None) -> list[Permission]:
         """Permissions of one resource (ignoring case), or all with None; by resource, principal."""
 
+    # -- data store items -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_data_item(self, item: DataItem) -> None:
+        """Register a data item; raises Conflict when its path (ignoring case) is taken."""
+
+    @abc.abstractmethod
+    def get_data_item(self, path: str) -> DataItem | None:
+        """The item at ``path`` (ignoring case), or None."""
+
+    @abc.abstractmethod
+    def list_data_items(self) -> list[DataItem]:
+        """Every registered item, by path."""
+
+    @abc.abstractmethod
+    def delete_data_item(self, path: str) -> bool:
+        """Unregister an item; False when there was none."""
+
     @abc.abstractmethod
     def add_upload(self, item: UploadItem) -> None:
         """Record an uploaded item."""
@@ -252,6 +271,15 @@ class LogStore(abc.ABC):
     @abc.abstractmethod
     def write(self, records: Sequence[LogRecord]) -> None:
         """Append records in one transaction."""
+
+    @abc.abstractmethod
+    def add_usage(self, usage: Sequence[ServiceUsage]) -> None:
+        """Add per-minute request counts (summed with what the same minute already has)."""
+
+    @abc.abstractmethod
+    def usage(self, since_ms: int, services: Sequence[str] | None = None) -> list[ServiceUsage]:
+        """Totals per machine and service from ``since_ms`` on (``minute_ms`` is the first
+        minute); only the ``services`` keys when given; by machine, then service."""
 
     @abc.abstractmethod
     def query(

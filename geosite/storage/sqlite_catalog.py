@@ -7,7 +7,14 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import Folder, Permission, Service, UploadItem, service_resource
+from geosite.core.models import (
+    DataItem,
+    Folder,
+    Permission,
+    Service,
+    UploadItem,
+    service_resource,
+)
 from geosite.errors import Conflict
 from geosite.storage._db import Connections
 
@@ -32,6 +39,13 @@ CREATE TABLE IF NOT EXISTS permissions (
     is_allowed INTEGER NOT NULL,
     PRIMARY KEY (resource, principal)
 );
+CREATE TABLE IF NOT EXISTS data_items (
+    path TEXT PRIMARY KEY COLLATE NOCASE,
+    type TEXT NOT NULL,
+    info BLOB NOT NULL,
+    client_path TEXT,
+    created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uploads (
     item_id TEXT PRIMARY KEY,
     item_name TEXT NOT NULL,
@@ -44,6 +58,13 @@ CREATE TABLE IF NOT EXISTS uploads (
 
 _SERVICE_COLUMNS = "folder, name, type, definition, configured_state, created_ms"
 _UPLOAD_COLUMNS = "item_id, item_name, path, size, created_ms, description"
+
+
+_ITEM_COLUMNS = "path, type, info, client_path, created_ms"
+
+
+def _data_item(row: tuple[Any, ...]) -> DataItem:
+    return DataItem(row[0], row[1], orjson.loads(row[2]), row[3], row[4])
 
 
 def _service(row: tuple[Any, ...]) -> Service:
@@ -246,6 +267,43 @@ class SqliteCatalog:
                 sql + " WHERE resource=? ORDER BY principal", (resource,)
             ).fetchall()
         return [Permission(r[0], r[1], bool(r[2])) for r in rows]
+
+    def add_data_item(self, item: DataItem) -> None:
+        """Register a data item."""
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO data_items (path, type, info, client_path, created_ms) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        item.path,
+                        item.type,
+                        orjson.dumps(item.info),
+                        item.client_path,
+                        item.created_ms,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"A data item is already registered at '{item.path}'.") from None
+
+    def get_data_item(self, path: str) -> DataItem | None:
+        """A data item by path."""
+        row = (
+            self._db.get()
+            .execute(f"SELECT {_ITEM_COLUMNS} FROM data_items WHERE path=?", (path,))
+            .fetchone()
+        )
+        return _data_item(row) if row else None
+
+    def list_data_items(self) -> list[DataItem]:
+        """All data items."""
+        rows = self._db.get().execute(f"SELECT {_ITEM_COLUMNS} FROM data_items ORDER BY path")
+        return [_data_item(r) for r in rows.fetchall()]
+
+    def delete_data_item(self, path: str) -> bool:
+        """Unregister a data item."""
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM data_items WHERE path=?", (path,)).rowcount > 0
 
     def add_upload(self, item: UploadItem) -> None:
         """Record an uploaded item."""

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from geosite.core.models import LogRecord
+import orjson
+
+from geosite.core.models import LogRecord, ServiceUsage
 from geosite.storage._db import Connections
 from geosite.storage.base import LogStore
 
@@ -27,6 +29,16 @@ CREATE TABLE IF NOT EXISTS logs (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
+CREATE TABLE IF NOT EXISTS service_usage (
+    machine TEXT NOT NULL COLLATE NOCASE,
+    service TEXT NOT NULL COLLATE NOCASE,
+    minute_ms INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    total_ms REAL NOT NULL,
+    max_ms REAL NOT NULL,
+    PRIMARY KEY (machine, service, minute_ms)
+);
 """
 
 _LOG_COLUMNS = (
@@ -48,6 +60,45 @@ class SqliteLogStore(LogStore):
     def close(self) -> None:
         """Close this process's connections."""
         self._db.close()
+
+    def add_usage(self, usage: Sequence[ServiceUsage]) -> None:
+        """Add per-minute counts."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO service_usage "
+                "(machine, service, minute_ms, requests, failures, total_ms, max_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine, service, minute_ms) DO UPDATE "
+                "SET requests = requests + excluded.requests, "
+                "failures = failures + excluded.failures, "
+                "total_ms = total_ms + excluded.total_ms, "
+                "max_ms = max(max_ms, excluded.max_ms)",
+                [
+                    (
+                        u.machine,
+                        u.service,
+                        u.minute_ms,
+                        u.requests,
+                        u.failures,
+                        u.total_ms,
+                        u.max_ms,
+                    )
+                    for u in usage
+                ],
+            )
+
+    def usage(self, since_ms: int, services: Sequence[str] | None = None) -> list[ServiceUsage]:
+        """Totals per machine and service."""
+        sql = (
+            "SELECT machine, service, min(minute_ms), sum(requests), sum(failures), "
+            "sum(total_ms), max(max_ms) FROM service_usage WHERE minute_ms >= ?"
+        )
+        bound: list[Any] = [since_ms]
+        if services is not None:
+            sql += " AND service IN (SELECT value FROM json_each(?))"
+            bound.append(orjson.dumps(list(services)).decode())
+        sql += " GROUP BY machine, service ORDER BY machine, service"
+        rows = self._db.get().execute(sql, bound).fetchall()
+        return [ServiceUsage(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def write(self, records: Sequence[LogRecord]) -> None:
         """Append records."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 
 from geosite.core.models import (
+    DataItem,
     Folder,
     LogRecord,
     Machine,
@@ -263,6 +264,19 @@ class CatalogContract(abc.ABC):
             "childURL": "",
             "operation": "",
         }
+
+    def test_data_items(self) -> None:
+        """Data items are keyed by path, ignoring case."""
+        store = self.make_store()
+        item = DataItem("/fileShares/Data", "folder", {"path": "/srv/data"}, None, 3)
+        store.add_data_item(item)
+        store.add_data_item(DataItem("/fileShares/a", "folder", {}, "/client", 4))
+        _expect_conflict(lambda: store.add_data_item(DataItem("/FILESHARES/data", "folder")))
+        assert store.get_data_item("/fileshares/DATA") == item
+        assert [i.path for i in store.list_data_items()] == ["/fileShares/a", "/fileShares/Data"]
+        assert store.delete_data_item("/fileShares/data")
+        assert not store.delete_data_item("/fileShares/data")
+        assert store.get_data_item("/fileShares/Data") is None
 
     def test_uploads(self) -> None:
         """Uploaded items are recorded, listed and forgotten."""

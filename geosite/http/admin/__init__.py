@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from geosite.http.admin import machines, security, service, services, site, system, uploads
+from geosite.http.admin import (
+    data,
+    machines,
+    reports,
+    security,
+    service,
+    services,
+    site,
+    system,
+    uploads,
+)
 from geosite.http.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
@@ -11,7 +21,9 @@ ENDPOINTS: list[Endpoint] = [
     *security.ENDPOINTS,
     *services.ENDPOINTS,
     *service.ENDPOINTS,
+    *reports.ENDPOINTS,
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
     *uploads.ENDPOINTS,
+    *data.ENDPOINTS,
 ]

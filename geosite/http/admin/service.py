@@ -201,7 +201,7 @@ def _rows(prefix: str) -> list[Endpoint]:
         Endpoint(
             base,
             resource,
-            children=("status", "permissions", "iteminfo"),
+            children=("status", "statistics", "permissions", "iteminfo"),
             operations=("start", "stop", "edit", "delete"),
         ),
         Endpoint(f"{base}/status", status, title="Status"),
