@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from geosite.core import permissions, uploads
+from geosite.core import datastores, permissions, uploads
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
@@ -102,6 +102,16 @@ def data_directory(store: SiteStore) -> Path:
     return uploads.uploads_directory(store).parent / "services"
 
 
+def _source(store: SiteStore, definition: dict[str, Any]) -> tuple[Path, str]:
+    """The file to publish: ``properties.dataPath`` in a registered folder, or an upload."""
+    properties = definition.get("properties") or {}
+    data_path = properties.get("dataPath") if isinstance(properties, dict) else None
+    if isinstance(data_path, str) and data_path:
+        return datastores.resolve_data_path(store, data_path), data_path
+    item = uploads.get_upload(store, _item_id(definition))
+    return Path(item.path), item.item_name
+
+
 def _item_id(definition: dict[str, Any]) -> str:
     properties = definition.get("properties") or {}
     source = properties.get("dataSource") if isinstance(properties, dict) else None
@@ -115,7 +125,10 @@ def _item_id(definition: dict[str, Any]) -> str:
             return value
     raise InvalidParameter(
         "The service has no data source.",
-        details=["Give the id of an uploaded item as properties.itemID."],
+        details=[
+            "Give the id of an uploaded item as properties.itemID, or a file in a registered "
+            "folder as properties.dataPath (/fileShares/<name>/<path>)."
+        ],
     )
 
 
@@ -168,8 +181,8 @@ def create_service(
         raise Conflict(f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.")
     service_capabilities = capabilities(definition.get("capabilities"))
     max_records = max_record_count(definition)
-    item = uploads.get_upload(store, _item_id(definition))
-    data, layers = _import(store, Path(item.path), importer, limits)
+    source, source_name = _source(store, definition)
+    data, layers = _import(store, source, importer, limits)
     folder = resolve_folder(store, folder_name, clock, create=True)
     record = {
         "serviceName": name,
@@ -179,7 +192,7 @@ def create_service(
         "capabilities": service_capabilities,
         "maxRecordCount": max_records,
         "properties": {"maxRecordCount": str(max_records)},
-        "_geosite": {"data": str(data), "layers": layers, "sourceItem": item.item_name},
+        "_geosite": {"data": str(data), "layers": layers, "sourceItem": source_name},
     }
     service = Service(folder, name, kind, record, "STARTED", clock.now_ms())
     try:

@@ -32,12 +32,6 @@ def clusters(call: Call) -> dict[str, Any]:
     return {"clusters": []}
 
 
-def data(call: Call) -> dict[str, Any]:
-    """``GET /admin/data``: registered data stores (none yet)."""
-    _site(call)
-    return {"resources": []}
-
-
 def logs(call: Call) -> dict[str, Any]:
     """``GET /admin/logs``."""
     _site(call)
@@ -69,7 +63,6 @@ ENDPOINTS = [
     Endpoint("/system", system, title="System", children=_children),
     Endpoint("/system/directories", directories, title="Server Directories"),
     Endpoint("/clusters", clusters, title="Clusters"),
-    Endpoint("/data", data, title="Data"),
     Endpoint("/logs", logs, title="Logs", children=_children),
     Endpoint("/logs/settings", log_settings, title="Log Settings"),
     Endpoint("/mode", mode, title="Mode"),

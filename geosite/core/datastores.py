@@ -1,0 +1,142 @@
+"""Registered data stores: folders on the server's disk that services can be published from.
+
+ArcGIS's data item JSON, for a folder::
+
+    {"path": "/fileShares/<name>", "type": "folder",
+     "info": {"path": "<folder on the server>", "dataStoreConnectionType": "shared"}}
+
+A service is then published from a file inside it by naming it in the service JSON as
+``properties.dataPath`` = ``/fileShares/<name>/<path inside the folder>``; the data is copied
+into the site's own GeoPackage, as for uploads. Paths are resolved on disk and must stay inside
+the registered folder (no ``..``, no symbolic link out of it). Databases (PostGIS) will be
+another item type behind the same functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from geosite.core.clock import Clock
+from geosite.core.models import DataItem
+from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.storage.base import SiteStore
+
+ROOT_ITEMS = ("/fileShares", "/enterpriseDatabases", "/cloudStores", "/nosqlDatabases")
+FILE_SHARES = "/fileShares"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$")
+_CONNECTION_TYPES = ("shared", "replicated")
+
+
+def _item_path(path: Any) -> str:
+    text = str(path or "").strip().rstrip("/")
+    parent, _, name = text.rpartition("/")
+    if parent.lower() != FILE_SHARES.lower() or not _NAME.match(name) or ".." in name:
+        raise InvalidParameter(
+            "Only folders can be registered, at '/fileShares/<name>' "
+            "(letters, digits, '_', '-', '.')."
+        )
+    return f"{FILE_SHARES}/{name}"
+
+
+def checked_item(raw: Any) -> DataItem:
+    """A data item JSON validated: a folder that exists and can be read on this machine."""
+    if not isinstance(raw, dict):
+        raise InvalidParameter("'item' must be a JSON object.")
+    if str(raw.get("type", "folder")).lower() != "folder":
+        raise InvalidParameter(
+            f"Data items of type '{str(raw.get('type'))[:32]}' are not supported."
+        )
+    path = _item_path(raw.get("path"))
+    info = raw.get("info")
+    if not isinstance(info, dict) or not isinstance(info.get("path"), str):
+        raise InvalidParameter("'info.path' must name the folder on the server.")
+    folder = Path(info["path"])
+    if not folder.is_absolute():
+        raise InvalidParameter("'info.path' must be an absolute path on the server.")
+    resolved = folder.resolve()
+    if not resolved.is_dir() or not os.access(resolved, os.R_OK | os.X_OK):
+        raise InvalidParameter("The folder does not exist on the server, or cannot be read.")
+    kind = str(info.get("dataStoreConnectionType") or "shared").lower()
+    if kind not in _CONNECTION_TYPES:
+        raise InvalidParameter("'dataStoreConnectionType' must be shared or replicated.")
+    client = raw.get("clientPath")
+    return DataItem(
+        path=path,
+        type="folder",
+        info={"path": str(resolved), "dataStoreConnectionType": kind},
+        client_path=str(client) if isinstance(client, str) and client else None,
+    )
+
+
+def register(store: SiteStore, clock: Clock, raw: Any) -> DataItem:
+    """``registerItem``."""
+    item = checked_item(raw)
+    registered = DataItem(item.path, item.type, item.info, item.client_path, clock.now_ms())
+    store.add_data_item(registered)
+    return registered
+
+
+def unregister(store: SiteStore, path: Any) -> None:
+    """``unregisterItem``: services published from it keep their own copy of the data."""
+    item_path = str(path or "").strip().rstrip("/")
+    if not item_path or not store.delete_data_item(item_path):
+        raise NotFound(f"No data item is registered at '{item_path[:128]}'.")
+
+
+def find(
+    store: SiteStore, parent: str | None, ancestor: str | None, types: str | None
+) -> list[DataItem]:
+    """``findItems``: items under a parent (or an ancestor) path, of some types."""
+    wanted = {t.strip().lower() for t in (types or "").split(",") if t.strip()}
+    found = []
+    for item in store.list_data_items():
+        head = item.path.rsplit("/", 1)[0].lower()
+        if parent and head != parent.rstrip("/").lower():
+            continue
+        if ancestor and not item.path.lower().startswith(ancestor.rstrip("/").lower() + "/"):
+            continue
+        if wanted and item.type.lower() not in wanted:
+            continue
+        found.append(item)
+    return found
+
+
+def get(store: SiteStore, path: str) -> DataItem:
+    """The item at ``path``, or NotFound."""
+    item = store.get_data_item("/" + path.strip("/"))
+    if item is None:
+        raise NotFound(f"No data item is registered at '/{path.strip('/')[:128]}'.")
+    return item
+
+
+def resolve_data_path(store: SiteStore, data_path: str) -> Path:
+    """The file (or file geodatabase) a ``/fileShares/<name>/<relative>`` path names.
+
+    Refused unless it exists inside the registered folder once every link is followed.
+    """
+    parts = data_path.strip().lstrip("/").split("/", 2)
+    if len(parts) < 3 or "/" + parts[0].lower() != FILE_SHARES.lower() or not parts[2]:
+        raise InvalidParameter("'dataPath' must be /fileShares/<name>/<path inside the folder>.")
+    item = store.get_data_item(f"{FILE_SHARES}/{parts[1]}")
+    if item is None:
+        raise NotFound(f"No data item is registered at '{FILE_SHARES}/{parts[1][:64]}'.")
+    root = Path(str(item.info.get("path", ""))).resolve()
+    relative = Path(parts[2])
+    if relative.is_absolute() or ".." in relative.parts:
+        raise InvalidParameter("'dataPath' must stay inside the registered folder.")
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise InvalidParameter("'dataPath' must stay inside the registered folder.")
+    if not target.exists():
+        raise NotFound(f"'{parts[2][:128]}' does not exist in {item.path}.")
+    return target
+
+
+def exists_conflict(store: SiteStore, raw: Any) -> None:
+    """Raise Conflict when the item's path is registered already (for ``validateDataItem``)."""
+    item = checked_item(raw)
+    if store.get_data_item(item.path) is not None:
+        raise Conflict(f"A data item is already registered at '{item.path}'.")

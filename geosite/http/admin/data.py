@@ -1,0 +1,126 @@
+"""``/arcgis/admin/data``: registered data stores (folders on the server's disk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geosite.core import datastores
+from geosite.errors import BadRequest
+from geosite.http.routing import OPERATION, Call, Endpoint, Field
+
+_ITEM_EXAMPLE = (
+    '{"path": "/fileShares/data", "type": "folder", '
+    '"info": {"path": "/srv/gis/data", "dataStoreConnectionType": "shared"}}'
+)
+
+
+def _store(call: Call) -> Any:
+    return call.state.require_site().site.store
+
+
+def data(call: Call) -> dict[str, Any]:
+    """``/admin/data``."""
+    _store(call)
+    return {"resources": ["items"]}
+
+
+def items(call: Call) -> dict[str, Any]:
+    """``/admin/data/items``: the root paths of data items."""
+    _store(call)
+    return {"rootItems": list(datastores.ROOT_ITEMS)}
+
+
+def item(call: Call) -> dict[str, Any]:
+    """``/admin/data/items/<root>`` (its items) or ``/admin/data/items/<root>/<name>``."""
+    store = _store(call)
+    path = f"/{call.args['root']}" + (f"/{call.args['name']}" if "name" in call.args else "")
+    if "name" not in call.args:
+        found = datastores.find(store, path, None, None)
+        return {"items": [i.public() for i in found]}
+    return datastores.get(store, path).public()
+
+
+def _item_param(call: Call) -> Any:
+    raw = call.params.json("item")
+    if raw is None:
+        raise BadRequest("Missing parameter 'item'.")
+    return raw
+
+
+def register_item(call: Call) -> dict[str, Any]:
+    """``registerItem`` (``item``: the data item JSON)."""
+    registered = datastores.register(_store(call), call.state.clock, _item_param(call))
+    return {"status": "success", "path": registered.path}
+
+
+def validate_item(call: Call) -> dict[str, Any]:
+    """``validateDataItem`` (``item``): whether ``registerItem`` would accept it."""
+    datastores.exists_conflict(_store(call), _item_param(call))
+    return {"status": "success"}
+
+
+def unregister_item(call: Call) -> dict[str, Any]:
+    """``unregisterItem`` (``itempath``; ``force`` is accepted: nothing depends on the folder)."""
+    datastores.unregister(_store(call), call.params.require("itempath"))
+    return {"status": "success"}
+
+
+def find_items(call: Call) -> dict[str, Any]:
+    """``findItems`` (``parentPath``, ``ancestorPath``, ``types``)."""
+    found = datastores.find(
+        _store(call),
+        call.params.get("parentPath"),
+        call.params.get("ancestorPath"),
+        call.params.get("types"),
+    )
+    return {"items": [i.public() for i in found]}
+
+
+_ITEM_FIELD = (Field("item", "Data item (JSON)", kind="textarea", default=_ITEM_EXAMPLE),)
+
+ENDPOINTS = [
+    Endpoint(
+        "/data",
+        data,
+        title="Data",
+        children=("items",),
+        operations=("registerItem", "unregisterItem", "findItems", "validateDataItem"),
+    ),
+    Endpoint("/data/items", items, title="Data Items", children=("fileShares",)),
+    Endpoint(
+        "/data/registerItem",
+        register_item,
+        kind=OPERATION,
+        title="Register Item",
+        fields=_ITEM_FIELD,
+        description="Registers a folder on the server, to publish services from its files.",
+    ),
+    Endpoint(
+        "/data/validateDataItem",
+        validate_item,
+        kind=OPERATION,
+        title="Validate Data Item",
+        fields=_ITEM_FIELD,
+    ),
+    Endpoint(
+        "/data/unregisterItem",
+        unregister_item,
+        kind=OPERATION,
+        title="Unregister Item",
+        fields=(Field("itempath", "Item path", required=True), Field("force", "Force")),
+    ),
+    Endpoint(
+        "/data/findItems",
+        find_items,
+        kind=OPERATION,
+        title="Find Items",
+        allow_get=True,
+        fields=(
+            Field("parentPath", "Parent path", default="/fileShares"),
+            Field("ancestorPath", "Ancestor path"),
+            Field("types", "Types (comma-separated)"),
+        ),
+    ),
+    Endpoint("/data/items/{root}", item, title="Data Items"),
+    Endpoint("/data/items/{root}/{name}", item, title="Data Item"),
+]
