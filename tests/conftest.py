@@ -133,7 +133,10 @@ def make_site(
     if create:
         create_site(
             data_dir,
-            SiteRequest(username=ADMIN_USER, password=ADMIN_PASSWORD),
+            # FINE: the tests read the per-request records (the default is WARNING).
+            SiteRequest(
+                username=ADMIN_USER, password=ADMIN_PASSWORD, log_settings={"logLevel": "FINE"}
+            ),
             clock,
             admin_url=f"http://{MACHINE.lower()}:6080/arcgis/admin",
             machine_name=MACHINE,

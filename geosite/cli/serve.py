@@ -19,6 +19,7 @@ import uvicorn
 
 from geosite.cli.demo import publish_demo
 from geosite.core.clock import SystemClock
+from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.passwords import generate_password
 from geosite.core.site import SiteRequest, create_site, local_machine_name, read_pointer
 from geosite.core.tls import ensure_certificate
@@ -125,7 +126,7 @@ def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key
             process.kill()
 
 
-def _bootstrap(settings: Settings, machine_name: str) -> bool:
+def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
     """Create the site on first start; True when it was created now."""
     data_dir = settings.data_dir
     if settings.no_site or read_pointer(data_dir) is not None:
@@ -137,7 +138,11 @@ def _bootstrap(settings: Settings, machine_name: str) -> bool:
     try:
         create_site(
             data_dir,
-            SiteRequest(username=settings.admin_user, password=password),
+            SiteRequest(
+                username=settings.admin_user,
+                password=password,
+                log_settings={"logLevel": log_level},
+            ),
             SystemClock(),
             machine_name=machine_name,
             admin_url=f"http://{machine_name.lower()}:{settings.port}/arcgis/admin",
@@ -204,6 +209,13 @@ def _bootstrap(settings: Settings, machine_name: str) -> bool:
     "--no-site", is_flag=True, help="Do not create a site: wait for createNewSite over the API."
 )
 @click.option(
+    "--log-level",
+    type=click.Choice(list(LEVELS), case_sensitive=False),
+    default=DEFAULT_LEVEL,
+    show_default=True,
+    help="Log level of a new site (FINE records every request).",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="When the site is created, publish the demo services (world countries, world cities, "
@@ -218,6 +230,7 @@ def serve(
     admin_password: str | None,
     workers: int,
     no_site: bool,
+    log_level: str,
     demo: bool,
 ) -> None:
     """Start a geosite machine (creating its site on first start).
@@ -240,7 +253,7 @@ def serve(
         started_ms=SystemClock().now_ms(),
     )
     data_dir.mkdir(parents=True, exist_ok=True)
-    if _bootstrap(settings, machine_name) and demo:
+    if _bootstrap(settings, machine_name, log_level.upper()) and demo:
         for name in publish_demo(data_dir):
             click.echo(f"  Published the demo service {name} (FeatureServer)")
     cert, key = ensure_certificate(data_dir / "tls", machine_name)

@@ -106,7 +106,7 @@ def test_two_workers_share_tokens_and_restart_keeps_the_site(
     tmp_path: Path, servers: list[Server]
 ) -> None:
     data = tmp_path / "site"
-    first = Server(data, "--workers", "2", "--admin-password", PASSWORD)
+    first = Server(data, "--workers", "2", "--admin-password", PASSWORD, "--log-level", "fine")
     servers.append(first)
     token = first.token()
 

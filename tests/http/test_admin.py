@@ -33,7 +33,7 @@ def test_root(site: LiveSite, admin_token: str) -> None:
     ("resource", "shape"),
     [
         ("clusters", {"clusters": []}),
-        ("data", {"resources": []}),
+        ("data", {"resources": ["items"]}),
         ("uploads", {"items": []}),
         ("usagereports", {"metrics": []}),
         ("system", {"resources": ["directories"]}),
@@ -74,6 +74,7 @@ def test_directories_exist_on_disk(site: LiveSite, admin_token: str) -> None:
 
 def test_mode_and_log_settings(site: LiveSite, admin_token: str) -> None:
     assert _get(site, "/mode", admin_token)["siteMode"] == "EDITABLE"
+    # FINE: the test site asks for it; a site created without log settings gets WARNING.
     assert _get(site, "/logs/settings", admin_token)["settings"]["logLevel"] == "FINE"
 
 

@@ -207,7 +207,7 @@ SITE_FIELDS = (
         "logsSettings",
         "Log settings (JSON)",
         kind="textarea",
-        default='{"logLevel": "FINE", "maxLogFileAge": 90}',
+        default='{"logLevel": "WARNING", "maxLogFileAge": 90}',
     ),
 )
 
