@@ -461,3 +461,47 @@ def test_item_info(live: tuple[LiveSite, str]) -> None:
         "Some points",
     )
     assert _post(site, url + "/edit", token, serviceItemInfo="[]")["code"] == 400
+
+
+def test_statistics_and_report(live: tuple[LiveSite, str]) -> None:
+    site, token = live
+    before = _get(site, "/services/Points.FeatureServer/statistics", token)
+    assert before["summary"]["transactions"] == 0 and before["summary"]["isStatisticsAvailable"]
+    for _ in range(3):
+        assert _rest(site, "Points/FeatureServer/0/query", returnCountOnly="true") == {"count": 5}
+    assert _rest(site, "points/FeatureServer/0/query", where="nope=1")["error"]["code"] == 400
+    assert _rest(site, "Maps/Roads/FeatureServer")["currentVersion"]
+    stats = _get(site, "/services/Points.FeatureServer/statistics", token)
+    summary = stats["summary"]
+    assert (summary["serviceName"], summary["folderName"], summary["type"]) == (
+        "Points",
+        "/",
+        "FeatureServer",
+    )
+    assert summary["transactions"] == 4 and summary["failures"] == 1
+    assert 0 < summary["avgResponseTime"] <= summary["maxResponseTime"]
+    assert summary["totalBusyTime"] >= 0
+    (machine,) = stats["perMachine"]
+    assert machine["machineName"] == "TESTMACHINE.EXAMPLE" and machine["transactions"] == 4
+    report = _get(site, "/services/report", token)["reports"]
+    assert [r["serviceName"] for r in report] == ["Points"]
+    entry = report[0]
+    assert entry["status"] == {"configuredState": "STARTED", "realTimeState": "STARTED"}
+    assert entry["instances"]["transactions"] == 4 and entry["isPrivate"] is False
+    assert entry["properties"]["maxRecordCount"] == "2000"
+    assert entry["permissions"][0]["principal"] == "esriEveryone"
+    folder = _get(site, "/services/Maps/report", token, parameters='["status"]')["reports"]
+    assert folder == [
+        {
+            "folderName": "Maps",
+            "serviceName": "Roads",
+            "type": "FeatureServer",
+            "isDefault": False,
+            "isPrivate": False,
+            "status": {"configuredState": "STARTED", "realTimeState": "STARTED"},
+        }
+    ]
+    maps = _get(site, "/services/Maps/Roads.FeatureServer/statistics", token)
+    assert maps["summary"]["transactions"] == 1
+    assert _get(site, "/services/report", token, parameters='["colour"]')["code"] == 400
+    assert _get(site, "/services/Nope/report", token)["code"] == 404
