@@ -29,7 +29,6 @@ from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
 STARTED, STOPPED = "STARTED", "STOPPED"
-EVERYONE = "esriEveryone"
 
 #: Instance settings of ArcGIS's service JSON: (default, minimum, maximum).
 _INTEGER_SETTINGS: dict[str, tuple[int, int, int]] = {

@@ -7,6 +7,8 @@ one of the two ArcGIS envelopes: never a traceback, never a 5xx for bad input.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import random
 import sys
 import time
@@ -97,19 +99,12 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         )
         try:
             fmt = (params.get("f") or area.default_format).strip().lower()
-            serial = match is not None and match.endpoint.serial
-            outcome = await anyio.to_thread.run_sync(
-                _run,
-                request,
-                state,
-                area,
-                rel,
-                match,
-                params,
-                fmt,
-                request_id,
-                limiter=state.serial_limiter() if serial else None,
-            )
+            job = functools.partial(_run, request, state, area, rel, match, params, fmt, request_id)
+            if match is not None and match.endpoint.serial:
+                loop = asyncio.get_running_loop()
+                outcome = await loop.run_in_executor(state.serial_executor(), job)
+            else:
+                outcome = await anyio.to_thread.run_sync(job)
         finally:
             await params.close()
     except GeositeError as exc:

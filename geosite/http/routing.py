@@ -110,7 +110,8 @@ class Endpoint:
     #: Formats this endpoint answers beyond html, json and pjson (``geojson`` for queries).
     formats: Sequence[str] = ()
     #: CPU-bound work that holds the GIL for long (feature queries): run one at a time per
-    #: process, so that threads do not fight over the GIL (each process has a core).
+    #: process, on one thread of its own, so that threads do not fight over the GIL (each
+    #: process has a core) and its database connections stay warm.
     serial: bool = False
     #: Values to fill an operation's form with, from the resource (e.g. the service JSON on
     #: a service's ``edit`` page).

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-import anyio
 
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
@@ -35,12 +34,19 @@ class AppState:
     clock: Clock
     runtime: SiteRuntime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _serial: anyio.CapacityLimiter | None = None
+    _serial: ThreadPoolExecutor | None = None
 
-    def serial_limiter(self) -> anyio.CapacityLimiter:
-        """The limiter of ``serial`` endpoints (created in the event loop on first use)."""
+    def serial_executor(self) -> ThreadPoolExecutor:
+        """The one thread that runs ``serial`` endpoints (feature queries) of this process.
+
+        One at a time, so that queries do not fight over the GIL (the parallelism comes from
+        the worker processes), and always on the same thread, so that its GeoPackage
+        connections and their page caches stay warm.
+        """
         if self._serial is None:
-            self._serial = anyio.CapacityLimiter(1)
+            with self._lock:
+                if self._serial is None:
+                    self._serial = ThreadPoolExecutor(1, thread_name_prefix="geosite-query")
         return self._serial
 
     @property
@@ -92,6 +98,9 @@ class AppState:
 
     def close(self) -> None:
         """Flush logs and close the stores."""
+        if self._serial is not None:
+            self._serial.shutdown(wait=True)
+            self._serial = None
         if self.runtime is not None:
             self.runtime.log.log(
                 "INFO", LogCode.SERVER_STOPPED, "Server", "Server process stopping."

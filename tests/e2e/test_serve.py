@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -228,3 +229,59 @@ def test_demo_site(tmp_path: Path, servers: list[Server]) -> None:
     again = Server(tmp_path / "site", "--demo")  # an existing site is left as it is
     servers.append(again)
     assert "Published" not in again.stop()
+
+
+def test_a_stopped_service_is_refused_by_every_worker(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """Stop on the admin API: within a second, no worker answers the service; start: all do."""
+    server = Server(tmp_path / "site", "--workers", "2", "--admin-password", PASSWORD)
+    servers.append(server)
+    token = server.token()
+    data = tmp_path / "points.geojson"
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [1, 2]},
+        "properties": {},
+    }
+    data.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    item = httpx.post(
+        server.url + "/arcgis/admin/uploads/upload",
+        data={"f": "json", "token": token},
+        files={"itemFile": (data.name, data.read_bytes())},
+    ).json()["item"]
+    service = {
+        "serviceName": "Points",
+        "type": "FeatureServer",
+        "properties": {"itemID": item["itemID"]},
+    }
+    created = httpx.post(
+        server.url + "/arcgis/admin/services/createService",
+        data={"f": "json", "token": token, "service": json.dumps(service)},
+        timeout=120,
+    ).json()
+    assert created["status"] == "success"
+    query = server.url + "/arcgis/rest/services/Points/FeatureServer/0/query"
+
+    def codes() -> set[object]:
+        seen = set()
+        for _ in range(16):  # a new connection each time, so both workers answer
+            with httpx.Client() as client:
+                answer = client.get(query, params={"f": "json", "returnCountOnly": "true"}).json()
+            seen.add(answer.get("count", answer.get("error", {}).get("code")))
+        return seen
+
+    assert codes() == {1}
+    admin = server.url + "/arcgis/admin/services/Points.FeatureServer"
+    assert (
+        httpx.post(admin + "/stop", data={"f": "json", "token": token}).json()["status"]
+        == "success"
+    )
+    stopped_at = time.monotonic()
+    assert codes() == {500}
+    assert time.monotonic() - stopped_at < 5  # every answer came well within the second each
+    assert (
+        httpx.post(admin + "/start", data={"f": "json", "token": token}).json()["status"]
+        == "success"
+    )
+    assert codes() == {1}

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from geosite.core import passwords
+from geosite.core.models import User
 from geosite.demo import DATA_DIR
 from tests.conftest import LiveSite
 
@@ -116,10 +118,27 @@ def test_register_find_publish_unregister(fresh_site: LiveSite, tmp_path: Path) 
 
 
 def test_data_operations_need_an_administrator(site: LiveSite, tmp_path: Path) -> None:
+    site.store.add_user(User("reader", passwords.hash_password("reader-Password-1")))
+    reader = httpx.post(
+        f"{site.http}/arcgis/tokens/generateToken",
+        data={
+            "username": "reader",
+            "password": "reader-Password-1",
+            "client": "requestip",
+            "f": "json",
+        },
+    ).json()["token"]
     for path, data in (
         ("/data/registerItem", {"item": _item("x", tmp_path)}),
+        ("/data/validateDataItem", {"item": _item("x", tmp_path)}),
         ("/data/unregisterItem", {"itempath": "/fileShares/x"}),
         ("/data/findItems", {}),
+        ("/data/items", {}),
+        ("/services/report", {}),
+        ("/services/permissions", {}),
+        ("/services/types", {}),
     ):
         assert _post(site, path, None, **data)["code"] == 499
         assert _post(site, path, "garbage", **data)["code"] == 498
+        assert _post(site, path, reader, **data)["code"] == 403, path
+    assert site.store.list_data_items() == []

@@ -337,6 +337,8 @@ def test_permissions(live: tuple[LiveSite, str]) -> None:
         == "success"
     )
     assert _get(site, "/services/Points.FeatureServer", token)["private"] is True
+    detailed = _get(site, "/services", token, detail="true")["services"]
+    assert [s["private"] for s in detailed] == [True]
     query = "Points/FeatureServer/0/query"
     assert _rest(site, query, returnCountOnly="true")["error"]["code"] == 499
     assert _rest(site, query, viewer, returnCountOnly="true")["error"]["code"] == 403

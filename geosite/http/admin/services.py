@@ -6,6 +6,7 @@ from typing import Any
 
 from geosite.core import service_admin, services
 from geosite.core.models import Folder, Service
+from geosite.core.permissions import EVERYONE
 from geosite.core.service_admin import STARTED, STOPPED
 from geosite.core.services import SYSTEM_FOLDER, find_service, normalise_folder
 from geosite.core.uploads import ArchiveLimits
@@ -46,8 +47,12 @@ def _listing(call: Call, folder: str) -> list[Any]:
     store = call.state.require_site().site.store
     found = store.list_services(folder)
     if call.params.boolean("detail"):
-        listed = {p.resource for p in store.list_permissions() if p.is_allowed}
-        return [service_admin.service_json(s, s.resource not in listed) for s in found]
+        public = {
+            p.resource.lower()
+            for p in store.list_permissions()
+            if p.is_allowed and p.principal.lower() == EVERYONE.lower()
+        }
+        return [service_admin.service_json(s, s.resource.lower() not in public) for s in found]
     return [entry(s) for s in found]
 
 
