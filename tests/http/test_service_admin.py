@@ -63,15 +63,25 @@ def _user_token(site: LiveSite, username: str, password: str) -> str:
     return str(answer["token"])
 
 
+def _populate(site: LiveSite, tmp_path: Path) -> tuple[LiveSite, str]:
+    token = site.token()
+    data = _points(tmp_path)
+    assert publish(site, token, data, "Points")["status"] == "success"
+    assert publish(site, token, data, "Roads", "Maps")["status"] == "success"
+    site.store.add_user(User(VIEWER, passwords.hash_password(VIEWER_PASSWORD)))
+    return site, token
+
+
 @pytest.fixture
 def live(fresh_site: LiveSite, tmp_path: Path) -> tuple[LiveSite, str]:
     """A site with Points (root) and Maps/Roads published, and a user without roles."""
-    token = fresh_site.token()
-    data = _points(tmp_path)
-    assert publish(fresh_site, token, data, "Points")["status"] == "success"
-    assert publish(fresh_site, token, data, "Roads", "Maps")["status"] == "success"
-    fresh_site.store.add_user(User(VIEWER, passwords.hash_password(VIEWER_PASSWORD)))
-    return fresh_site, token
+    return _populate(fresh_site, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def unchanged(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveSite, str]:
+    """The same, shared by the tests that only check refusals (nothing may change)."""
+    return _populate(site, tmp_path_factory.mktemp("data"))
 
 
 def test_folders(live: tuple[LiveSite, str]) -> None:
@@ -111,8 +121,8 @@ def test_folders(live: tuple[LiveSite, str]) -> None:
     assert exists == [True, False, True, False, True]
 
 
-def test_service_json_status_and_types(live: tuple[LiveSite, str]) -> None:
-    site, token = live
+def test_service_json_status_and_types(unchanged: tuple[LiveSite, str]) -> None:
+    site, token = unchanged
     service = _get(site, "/services/Maps/Roads.FeatureServer", token)
     assert service["serviceName"] == "Roads" and service["type"] == "FeatureServer"
     for key in ("capabilities", "minInstancesPerNode", "maxInstancesPerNode", "extensions"):
@@ -432,8 +442,8 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         again.stop()
 
 
-def test_directory_pages(live: tuple[LiveSite, str]) -> None:
-    site, token = live
+def test_directory_pages(unchanged: tuple[LiveSite, str]) -> None:
+    site, token = unchanged
     page = httpx.get(
         site.admin + "/services/Maps/Roads.FeatureServer", params={"f": "html", "token": token}
     ).text
@@ -507,3 +517,103 @@ def test_statistics_and_report(live: tuple[LiveSite, str]) -> None:
     assert maps["summary"]["transactions"] == 1
     assert _get(site, "/services/report", token, parameters='["colour"]')["code"] == 400
     assert _get(site, "/services/Nope/report", token)["code"] == 404
+
+
+#: Every service operation, with parameters that would succeed on Points.FeatureServer.
+SERVICE_OPERATIONS = [
+    ("GET", "", {}),
+    ("GET", "/status", {}),
+    ("GET", "/statistics", {}),
+    ("GET", "/permissions", {}),
+    ("GET", "/iteminfo", {}),
+    ("POST", "/start", {}),
+    ("POST", "/stop", {}),
+    ("POST", "/edit", {"service": '{"description": "x"}'}),
+    ("POST", "/iteminfo/edit", {"serviceItemInfo": '{"title": "x"}'}),
+    ("POST", "/permissions/add", {"principal": "esriEveryone", "isAllowed": "true"}),
+    ("POST", "/permissions/remove", {"principal": "nobody"}),
+    ("POST", "/delete", {}),
+]
+
+
+def _call(site: LiveSite, method: str, path: str, token: str | None, params: dict[str, str]) -> Any:
+    return (_get if method == "GET" else _post)(site, path, token, **params)
+
+
+@pytest.mark.parametrize(("method", "suffix", "params"), SERVICE_OPERATIONS)
+def test_every_service_operation_refuses_bad_targets_and_callers(
+    unchanged: tuple[LiveSite, str], method: str, suffix: str, params: dict[str, str]
+) -> None:
+    site, token = unchanged
+    viewer = _user_token(site, VIEWER, VIEWER_PASSWORD)
+    before = _get(site, "/services", token, detail="true")
+    for target in (
+        "/services/Nope.FeatureServer",  # unknown service
+        "/services/Points.MapServer",  # wrong type
+        "/services/Maps/Points.FeatureServer",  # wrong folder
+        "/services/Nope/Roads.FeatureServer",  # unknown folder
+        "/services/%2e%2e/Points.FeatureServer",
+        "/services/..%2fMaps/Roads.FeatureServer",
+        "/services/Maps/..%2fPoints.FeatureServer",
+    ):
+        answer = _call(site, method, target + suffix, token, params)
+        assert answer["status"] == "error" and answer["code"] in (400, 404), (target, answer)
+    target = "/services/Points.FeatureServer" + suffix
+    assert _call(site, method, target, None, params)["code"] == 499
+    assert _call(site, method, target, viewer, params)["code"] == 403
+    assert _call(site, method, target, "not-a-token", params)["code"] == 498
+    assert _get(site, "/services", token, detail="true") == before
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/services/edit", {"service": "{bad"}),
+        ("/services/Points.FeatureServer/edit", {"service": "{bad"}),
+        ("/services/Points.FeatureServer/iteminfo/edit", {"serviceItemInfo": "{bad"}),
+        ("/services/startServices", {"services": "{bad"}),
+        ("/services/createService", {"service": "{bad"}),
+        ("/services/Points.FeatureServer/edit", {}),
+        ("/services/Points.FeatureServer/permissions/add", {}),
+        ("/services/renameService", {"serviceName": "Points"}),
+    ],
+)
+def test_bad_or_missing_parameters(
+    unchanged: tuple[LiveSite, str], path: str, params: dict[str, str]
+) -> None:
+    site, token = unchanged
+    answer = _post(site, path, token, **params)
+    assert answer["status"] == "error" and answer["code"] in (400, 404), answer
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/services", {}),
+        ("GET", "/services/Maps", {}),
+        ("GET", "/services/types", {}),
+        ("GET", "/services/report", {}),
+        ("GET", "/services/Maps/report", {}),
+        ("GET", "/services/permissions", {}),
+        ("GET", "/services/Maps/permissions", {}),
+        ("POST", "/services/exists", {"folderName": "Maps"}),
+        ("POST", "/services/startServices", {"services": '{"services": []}'}),
+        ("POST", "/services/Maps/permissions/add", {"principal": "x", "isAllowed": "true"}),
+        ("POST", "/services/Maps/permissions/remove", {"principal": "x"}),
+        (
+            "POST",
+            "/services/Maps/renameService",
+            {"serviceName": "Roads", "serviceType": "FeatureServer", "serviceNewName": "Z"},
+        ),
+        ("POST", "/services/createService", {"service": "{}"}),
+    ],
+)
+def test_folder_and_root_operations_need_an_administrator(
+    unchanged: tuple[LiveSite, str], method: str, path: str, params: dict[str, str]
+) -> None:
+    site, token = unchanged
+    viewer = _user_token(site, VIEWER, VIEWER_PASSWORD)
+    before = _get(site, "/services", token, detail="true")
+    assert _call(site, method, path, None, params)["code"] == 499
+    assert _call(site, method, path, viewer, params)["code"] == 403
+    assert _get(site, "/services", token, detail="true") == before
