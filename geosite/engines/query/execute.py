@@ -90,39 +90,47 @@ class LayerQuery:
         shapely.prepare(shape)
         return shape, (xmin, ymin, xmax, ymax), exact
 
+    def _select(
+        self,
+        columns: Sequence[str],
+        *,
+        with_geometry: bool,
+        points_in_box: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[Any, ...]]:
+        """Rows matching the where clause, object ids and the box, in the query's order."""
+        return geopackage.select(
+            self.source,
+            columns,
+            self.compiled.sql,
+            self.compiled.params,
+            object_ids=self.spec.object_ids,
+            bbox=self.bbox,
+            points_in_box=points_in_box,
+            with_geometry=with_geometry,
+            order_by=self.spec.order_by,
+            limit=limit,
+            offset=offset,
+        )
+
     def _rows(
         self, columns: Sequence[str], *, with_geometry: bool, limit: int | None, offset: int
     ) -> list[tuple[Any, ...]]:
-        spec = self.spec
         if not self.exact:
             if self.points_in_box and with_geometry and offset == 0:
                 rows = self._first_page_in_box(columns, limit)
                 if rows is not None:
                     return rows
-            return geopackage.select(
-                self.source,
+            return self._select(
                 columns,
-                self.compiled.sql,
-                self.compiled.params,
-                object_ids=spec.object_ids,
-                bbox=self.bbox,
-                points_in_box=self.points_in_box,
                 with_geometry=with_geometry,
-                order_by=spec.order_by,
+                points_in_box=self.points_in_box,
                 limit=limit,
                 offset=offset,
             )
-        rows = geopackage.select(
-            self.source,
-            columns,
-            self.compiled.sql,
-            self.compiled.params,
-            object_ids=spec.object_ids,
-            bbox=self.bbox,
-            with_geometry=True,
-            order_by=spec.order_by,
-        )
-        test = PREDICATES[spec.spatial_rel]
+        rows = self._select(columns, with_geometry=True)
+        test = PREDICATES[self.spec.spatial_rel]
         shapes = geopackage.geometries([row[-1] for row in rows])
         kept = [
             row if with_geometry else row[:-1]
@@ -142,18 +150,7 @@ class LayerQuery:
         edge check in SQL is then not needed. None when a candidate is outside.
         """
         assert self.bbox is not None
-        spec = self.spec
-        rows = geopackage.select(
-            self.source,
-            columns,
-            self.compiled.sql,
-            self.compiled.params,
-            object_ids=spec.object_ids,
-            bbox=self.bbox,
-            with_geometry=True,
-            order_by=spec.order_by,
-            limit=limit,
-        )
+        rows = self._select(columns, with_geometry=True, limit=limit)
         coords = geopackage.point_coordinates([row[-1] for row in rows])
         if coords is None:
             return None
