@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from geosite.core.logs import LogCode
-from geosite.core.models import Principal, service_resource
+from geosite.core.models import Principal
 from geosite.errors import (
     BadRequest,
     Forbidden,
@@ -35,7 +35,7 @@ from geosite.errors import (
 )
 from geosite.http import pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
-from geosite.http.errors import ADMIN, REST, envelope
+from geosite.http.errors import ADMIN, envelope
 from geosite.http.params import Params, read_params
 from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
 from geosite.http.routing import OPERATION, Call, Match, Reply, Router
@@ -68,6 +68,8 @@ class Outcome:
     user: str = ""
     code: int = 200
     error: GeositeError | None = None
+    #: The permission key of the service the request found, for its statistics.
+    service_key: str = ""
 
 
 def _client_ip(request: Request) -> str:
@@ -110,21 +112,12 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     except GeositeError as exc:
         outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
     _log_request(state, area, request, outcome, started, request_id)
-    if area.name == REST and match is not None and "service" in match.args:
-        _count_service_request(state, match, outcome, started)
+    if outcome.service_key and state.runtime is not None:
+        # The service's statistics, whatever the log level (only services that exist).
+        elapsed = (time.perf_counter() - started) * 1000
+        failed = outcome.error is not None
+        state.runtime.meter.record(outcome.service_key, state.clock.now_ms(), elapsed, failed)
     return outcome.response
-
-
-def _count_service_request(state: AppState, match: Match, outcome: Outcome, started: float) -> None:
-    """Add the request to its service's statistics (whatever the log level)."""
-    runtime = state.runtime
-    after = match.endpoint.pattern.split("{service}/", 1)
-    if runtime is None or len(after) < 2:
-        return
-    kind = after[1].split("/", 1)[0]
-    key = service_resource(match.args.get("folder", ""), match.args["service"], kind)
-    elapsed = (time.perf_counter() - started) * 1000
-    runtime.meter.record(key, state.clock.now_ms(), elapsed, outcome.error is not None)
 
 
 def _run(
@@ -136,6 +129,24 @@ def _run(
     params: Params,
     fmt: str,
     request_id: str,
+) -> Outcome:
+    calls: list[Call] = []
+    outcome = _handle_call(request, state, area, rel, match, params, fmt, request_id, calls)
+    if calls:
+        outcome.service_key = calls[0].service_key
+    return outcome
+
+
+def _handle_call(
+    request: Request,
+    state: AppState,
+    area: Area,
+    rel: str,
+    match: Match | None,
+    params: Params,
+    fmt: str,
+    request_id: str,
+    calls: list[Call],
 ) -> Outcome:
     call: Call | None = None
     try:
@@ -154,6 +165,7 @@ def _run(
             name = rel.rstrip("/").rsplit("/", 1)[-1] or area.prefix.rsplit("/", 1)[-1]
             raise NotFound(f"Could not find resource or operation '{name}' on the system.")
         call = _authorize(request, state, area, match, params, request_id, fmt)
+        calls.append(call)
         endpoint = match.endpoint
         if endpoint.kind == OPERATION and request.method != "POST":
             if fmt == "html":

@@ -60,6 +60,8 @@ class Call:
     #: Why a token sent to a public endpoint was refused (expired, tampered...): a private
     #: service answers with it instead of "token required".
     token_error: GeositeError | None = None
+    #: Set by the handler once it found the service the request is for (its statistics).
+    service_key: str = ""
 
     @property
     def base_url(self) -> str:

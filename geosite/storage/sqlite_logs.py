@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS service_usage (
     max_ms REAL NOT NULL,
     PRIMARY KEY (machine, service, minute_ms)
 );
+CREATE INDEX IF NOT EXISTS service_usage_minute ON service_usage (minute_ms);
 """
 
 _LOG_COLUMNS = (

@@ -85,6 +85,7 @@ _SQL_TYPES = {
 def _service(call: Call) -> Service:
     store = call.state.require_site().site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
+    call.service_key = service.resource
     permissions.check_access(store, service, call.principal, call.token_error)
     if service.configured_state != STARTED:
         raise ServiceNotStarted(service.qualified_name, service.type)
