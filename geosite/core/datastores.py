@@ -53,6 +53,8 @@ def checked_item(raw: Any) -> DataItem:
     info = raw.get("info")
     if not isinstance(info, dict) or not isinstance(info.get("path"), str):
         raise InvalidParameter("'info.path' must name the folder on the server.")
+    if "\x00" in info["path"]:
+        raise InvalidParameter("'info.path' must name the folder on the server.")
     folder = Path(info["path"])
     if not folder.is_absolute():
         raise InvalidParameter("'info.path' must be an absolute path on the server.")
@@ -117,6 +119,8 @@ def resolve_data_path(store: SiteStore, data_path: str) -> Path:
 
     Refused unless it exists inside the registered folder once every link is followed.
     """
+    if "\x00" in data_path:
+        raise InvalidParameter("'dataPath' must be /fileShares/<name>/<path inside the folder>.")
     parts = data_path.strip().lstrip("/").split("/", 2)
     if len(parts) < 3 or "/" + parts[0].lower() != FILE_SHARES.lower() or not parts[2]:
         raise InvalidParameter("'dataPath' must be /fileShares/<name>/<path inside the folder>.")
@@ -132,7 +136,24 @@ def resolve_data_path(store: SiteStore, data_path: str) -> Path:
         raise InvalidParameter("'dataPath' must stay inside the registered folder.")
     if not target.exists():
         raise NotFound(f"'{parts[2][:128]}' does not exist in {item.path}.")
+    _check_contained(target, root)
     return target
+
+
+def _check_contained(target: Path, root: Path) -> None:
+    """Refuse when anything GDAL would read (a folder's files, a shapefile's sidecars) is a
+    link that leads out of the registered folder."""
+    if target.is_dir():
+        candidates = []
+        for folder, dirs, files in os.walk(target, followlinks=False):
+            candidates += [Path(folder, name) for name in (*dirs, *files)]
+    else:
+        candidates = [p for p in target.parent.iterdir() if p.stem == target.stem]
+    for candidate in candidates:
+        if not candidate.resolve().is_relative_to(root):
+            raise InvalidParameter(
+                f"'{candidate.name[:64]}' links outside the registered folder and is not read."
+            )
 
 
 def exists_conflict(store: SiteStore, raw: Any) -> None:

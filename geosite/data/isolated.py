@@ -9,6 +9,7 @@ child exits, whatever the import read.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,7 +22,14 @@ from geosite.errors import InternalError
 Importer = Callable[[Path, Path], list[dict[str, Any]]]
 
 
+#: GDAL drivers a published file may never be opened with: a VRT file (whatever its
+#: extension: GDAL goes by content) can make GDAL read any file on the server.
+SKIPPED_DRIVERS = "OGR_VRT,VRT"
+
+
 def _import(source: str, target: str) -> list[dict[str, Any]]:
+    # Read by GDAL when it registers its drivers, so before pyogrio is first imported here.
+    os.environ["GDAL_SKIP"] = SKIPPED_DRIVERS
     from geosite.data.importer import import_dataset
 
     return import_dataset(Path(source), Path(target))

@@ -50,8 +50,22 @@ def test_register_find_publish_unregister(fresh_site: LiveSite, tmp_path: Path) 
         archive.extractall(shared / "boroughs")
     (shared / "cities.zip").write_bytes((DATA_DIR / "naturalearth_cities.zip").read_bytes())
     outside = tmp_path / "outside.geojson"
-    outside.write_text('{"type": "FeatureCollection", "features": []}')
+    point = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [1, 2]},
+        "properties": {},
+    }
+    outside.write_text(json.dumps({"type": "FeatureCollection", "features": [point]}))
     (shared / "link.geojson").symlink_to(outside)
+    (shared / "mixed").mkdir()
+    (shared / "mixed" / "inside.geojson").write_text(outside.read_text())
+    (shared / "mixed" / "escape.geojson").symlink_to(outside)
+    (shared / "parcels.shp").write_bytes(b"")  # a shapefile whose .dbf lies outside
+    (shared / "parcels.dbf").symlink_to(outside)
+    (shared / "vrt.json").write_text(
+        f"<OGRVRTDataSource><OGRVRTLayer name='outside'><SrcDataSource>{outside}"
+        "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"
+    )
 
     assert _post(site, "/data/validateDataItem", token, item=_item("gis", shared)) == {
         "status": "success"
@@ -97,6 +111,10 @@ def test_register_find_publish_unregister(fresh_site: LiveSite, tmp_path: Path) 
     for bad_path, code in (
         ("/fileShares/gis/../outside.geojson", 400),
         ("/fileShares/gis/link.geojson", 400),  # a link out of the folder
+        ("/fileShares/gis/mixed", 400),  # a folder with a link out of it
+        ("/fileShares/gis/parcels.shp", 400),  # a sidecar that links out
+        ("/fileShares/gis/vrt.json", 400),  # GDAL's VRT driver would read any file
+        ("/fileShares/gis/x\u0000y", 400),
         ("/fileShares/gis/missing.shp", 404),
         ("/fileShares/nope/x.shp", 404),
         (str(outside), 400),
