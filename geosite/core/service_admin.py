@@ -10,6 +10,7 @@ geosite's workers serve every service, so those settings are kept and shown, not
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,15 +186,45 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
     return out
 
 
+_ATTEMPTS = 20
+
+
+def change_definition(
+    store: SiteStore,
+    folder: str,
+    name: str,
+    kind: str,
+    change: Callable[[Service], dict[str, Any]],
+) -> Service:
+    """Read a service, change its definition, and write it back unless someone else wrote
+    first (then read again): concurrent edits never undo each other."""
+    for _ in range(_ATTEMPTS):
+        service = find_service(store, folder, name, kind)
+        updated = store.update_service(
+            service.folder,
+            service.name,
+            service.type,
+            definition=change(service),
+            expected=service.definition,
+        )
+        if updated is not None:
+            return updated
+    raise Conflict(_busy(folder, name))
+
+
+def _busy(folder: str, name: str) -> str:
+    """ArcGIS's words when administrative operations on one service collide."""
+    return (
+        f"Service '{name}' in folder '{folder or '/'}' is currently being configured by "
+        "another administrative operation. Please try again later."
+    )
+
+
 def edit_service(store: SiteStore, folder: str, name: str, kind: str, new: Any) -> Service:
     """Apply ``edit``; takes effect on the next request of every worker."""
-    service = find_service(store, folder, name, kind)
-    updated = store.update_service(
-        service.folder, service.name, service.type, definition=edited_definition(service, new)
+    return change_definition(
+        store, folder, name, kind, lambda service: edited_definition(service, new)
     )
-    if updated is None:
-        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
-    return updated
 
 
 def set_state(store: SiteStore, folder: str, name: str, kind: str, state: str) -> Service:
@@ -209,15 +240,23 @@ def set_state(store: SiteStore, folder: str, name: str, kind: str, state: str) -
 
 def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name: str) -> Service:
     """``renameService``: a new name in the same folder (refused when taken)."""
-    service = find_service(store, folder, name, kind)
     valid_service_name(new_name)
-    if new_name == service.name:
-        raise InvalidParameter(f"The service is already named '{new_name}'.")
-    definition = {**service.definition, "serviceName": new_name}
-    renamed = store.rename_service(service.folder, service.name, service.type, new_name, definition)
-    if renamed is None:
-        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
-    return renamed
+    for _ in range(_ATTEMPTS):
+        service = find_service(store, folder, name, kind)
+        if new_name == service.name:
+            raise InvalidParameter(f"The service is already named '{new_name}'.")
+        definition = {**service.definition, "serviceName": new_name}
+        renamed = store.rename_service(
+            service.folder,
+            service.name,
+            service.type,
+            new_name,
+            definition,
+            expected=service.definition,
+        )
+        if renamed is not None:
+            return renamed
+    raise Conflict(_busy(folder, name))
 
 
 def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:

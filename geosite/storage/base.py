@@ -190,19 +190,29 @@ class SiteStore(abc.ABC):
         *,
         definition: dict[str, Any] | None = None,
         configured_state: str | None = None,
+        expected: dict[str, Any] | None = None,
     ) -> Service | None:
         """Replace the definition and/or the configured state in one transaction.
 
-        Returns the service as stored afterwards, or None when there is no such service.
+        With ``expected``, only when the stored definition is still that one (a read, change
+        and write that another writer did not overtake). Returns the service as stored
+        afterwards, or None when there is no such service or it changed meanwhile.
         """
 
     @abc.abstractmethod
     def rename_service(
-        self, folder: str, name: str, type_: str, new_name: str, definition: dict[str, Any]
+        self,
+        folder: str,
+        name: str,
+        type_: str,
+        new_name: str,
+        definition: dict[str, Any],
+        expected: dict[str, Any] | None = None,
     ) -> Service | None:
         """Give a service a new name (and the definition that carries it), with its permissions.
 
-        None when there is no such service; Conflict when the new name is taken.
+        None when there is no such service (or, with ``expected``, when its definition
+        changed meanwhile); Conflict when the new name is taken.
         """
 
     @abc.abstractmethod

@@ -177,15 +177,19 @@ class SqliteCatalog:
         *,
         definition: dict[str, Any] | None = None,
         configured_state: str | None = None,
+        expected: dict[str, Any] | None = None,
     ) -> Service | None:
         """Replace definition and/or state."""
         key = (folder, name, type_)
         with self._db.transaction() as conn:
             if definition is not None:
-                conn.execute(
-                    "UPDATE services SET definition=? WHERE folder=? AND name=? AND type=?",
-                    (orjson.dumps(definition), *key),
-                )
+                sql = "UPDATE services SET definition=? WHERE folder=? AND name=? AND type=?"
+                bound: list[Any] = [orjson.dumps(definition), *key]
+                if expected is not None:
+                    sql += " AND definition=?"
+                    bound.append(orjson.dumps(expected))
+                if conn.execute(sql, bound).rowcount == 0:
+                    return None
             if configured_state is not None:
                 conn.execute(
                     "UPDATE services SET configured_state=? WHERE folder=? AND name=? AND type=?",
@@ -198,15 +202,23 @@ class SqliteCatalog:
         return _service(row) if row else None
 
     def rename_service(
-        self, folder: str, name: str, type_: str, new_name: str, definition: dict[str, Any]
+        self,
+        folder: str,
+        name: str,
+        type_: str,
+        new_name: str,
+        definition: dict[str, Any],
+        expected: dict[str, Any] | None = None,
     ) -> Service | None:
         """Rename a service, moving its permissions along."""
+        sql = "UPDATE services SET name=?, definition=? WHERE folder=? AND name=? AND type=?"
+        bound: list[Any] = [new_name, orjson.dumps(definition), folder, name, type_]
+        if expected is not None:
+            sql += " AND definition=?"
+            bound.append(orjson.dumps(expected))
         try:
             with self._db.transaction() as conn:
-                changed = conn.execute(
-                    "UPDATE services SET name=?, definition=? WHERE folder=? AND name=? AND type=?",
-                    (new_name, orjson.dumps(definition), folder, name, type_),
-                ).rowcount
+                changed = conn.execute(sql, bound).rowcount
                 if not changed:
                     return None
                 conn.execute(

@@ -230,6 +230,18 @@ class CatalogContract(abc.ABC):
         assert changed is not None and changed.definition == {"a": 2}
         assert changed.configured_state == "STOPPED"
         assert store.update_service("", "None", "FeatureServer", definition={}) is None
+        stale = store.update_service("", "Roads", "FeatureServer", definition={}, expected={"a": 1})
+        assert stale is None  # it holds {"a": 2} now: nothing changes
+        assert store.get_service("", "Roads", "FeatureServer").definition == {"a": 2}  # type: ignore[union-attr]
+        assert (
+            store.rename_service("", "Roads", "FeatureServer", "Z", {}, expected={"a": 1}) is None
+        )
+        current = store.update_service(
+            "", "Roads", "FeatureServer", definition={"a": 2, "b": 1}, expected={"a": 2}
+        )
+        assert current is not None and current.definition == {"a": 2, "b": 1}
+        changed = store.update_service("", "Roads", "FeatureServer", definition={"a": 2})
+        assert changed is not None
         store.set_permission(changed.resource, "editors", True)
         _expect_conflict(lambda: store.rename_service("", "Roads", "FeatureServer", "RIVERS", {}))
         renamed = store.rename_service("", "Roads", "FeatureServer", "Streets", {"a": 3})

@@ -117,15 +117,12 @@ def edit_item_info(call: Call) -> dict[str, Any]:
             info[key] = [str(t).strip()[:256] for t in tags if str(t).strip()]
         else:
             info[key] = str(value or "")[:32_000]
-    store = _store(call)
-    service = _service(call)
-    merged = {**(service.definition.get("_itemInfo") or {}), **info}
-    store.update_service(
-        service.folder,
-        service.name,
-        service.type,
-        definition={**service.definition, "_itemInfo": merged},
-    )
+
+    def change(service: Service) -> dict[str, Any]:
+        merged = {**(service.definition.get("_itemInfo") or {}), **info}
+        return {**service.definition, "_itemInfo": merged}
+
+    service_admin.change_definition(_store(call), *_key(call), change)
     return {"status": "success"}
 
 
