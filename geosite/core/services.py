@@ -59,8 +59,10 @@ def valid_service_name(name: str) -> str:
     return name
 
 
-def normalise_folder(name: str | None) -> str:
+def normalise_folder(name: Any) -> str:
     """The folder name as stored: "" for the root (given as absent, "" or "/")."""
+    if name is not None and not isinstance(name, str):
+        raise InvalidParameter("The folder name must be a string.")
     folder = (name or "").strip().strip("/")
     if folder and not _FOLDER.match(folder):
         raise InvalidParameter(
@@ -146,12 +148,16 @@ def capabilities(value: Any) -> str:
 def max_record_count(definition: dict[str, Any]) -> int:
     """``properties.maxRecordCount`` (or top-level) of a service JSON, validated."""
     properties = definition.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidParameter("'properties' must be a JSON object.")
     raw = properties.get("maxRecordCount", definition.get("maxRecordCount"))
     if raw in (None, ""):
         return DEFAULT_MAX_RECORD_COUNT
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise InvalidParameter("maxRecordCount must be an integer.")
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except ValueError:
         raise InvalidParameter("maxRecordCount must be an integer.") from None
     if not 1 <= value <= 100_000:
         raise InvalidParameter("maxRecordCount must be between 1 and 100000.")

@@ -155,7 +155,7 @@ def point_coordinates(blobs: Sequence[bytes | None]) -> np.ndarray | None:
     except TypeError:
         return None
     size = len(first)
-    if len(joined) != size * count:
+    if len(joined) != size * count or any(len(blob) != size for blob in blobs):  # type: ignore[arg-type]
         return None
     rows = np.frombuffer(joined, dtype=np.uint8).reshape(count, size)
     start = 8 + envelope

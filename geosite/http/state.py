@@ -11,7 +11,7 @@ from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
 from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.core.usage import UsageMeter
-from geosite.errors import NoSite
+from geosite.errors import InternalError, NoSite
 from geosite.settings import Settings
 from geosite.storage import load_stores
 
@@ -35,6 +35,8 @@ class AppState:
     runtime: SiteRuntime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _serial: ThreadPoolExecutor | None = None
+    _serial_lock: threading.Lock = field(default_factory=threading.Lock)
+    _closing: bool = False
 
     def serial_executor(self) -> ThreadPoolExecutor:
         """The one thread that runs ``serial`` endpoints (feature queries) of this process.
@@ -43,11 +45,12 @@ class AppState:
         the worker processes), and always on the same thread, so that its GeoPackage
         connections and their page caches stay warm.
         """
-        if self._serial is None:
-            with self._lock:
-                if self._serial is None:
-                    self._serial = ThreadPoolExecutor(1, thread_name_prefix="geosite-query")
-        return self._serial
+        with self._serial_lock:  # not self._lock: opening the site holds that one for long
+            if self._closing:
+                raise InternalError("The server is stopping.")
+            if self._serial is None:
+                self._serial = ThreadPoolExecutor(1, thread_name_prefix="geosite-query")
+            return self._serial
 
     @property
     def machine_name(self) -> str:
@@ -98,9 +101,11 @@ class AppState:
 
     def close(self) -> None:
         """Flush logs and close the stores."""
-        if self._serial is not None:
-            self._serial.shutdown(wait=True)
-            self._serial = None
+        with self._serial_lock:
+            self._closing = True
+            serial, self._serial = self._serial, None
+        if serial is not None:
+            serial.shutdown(wait=True)
         if self.runtime is not None:
             self.runtime.log.log(
                 "INFO", LogCode.SERVER_STOPPED, "Server", "Server process stopping."

@@ -515,6 +515,11 @@ def test_statistics_and_report(live: tuple[LiveSite, str]) -> None:
     ]
     maps = _get(site, "/services/Maps/Roads.FeatureServer/statistics", token)
     assert maps["summary"]["transactions"] == 1
+    for ghost in ("Ghost", "Maps/Ghost", "Nope/Ghost" + "x" * 200):
+        assert _rest(site, f"{ghost}/FeatureServer")["error"]["code"] == 404
+    site.flush_logs()
+    counted = {u.service for u in site.log_store.usage(0)}
+    assert counted == {"/points.featureserver", "maps/roads.featureserver"}  # no ghosts
     assert _get(site, "/services/report", token, parameters='["colour"]')["code"] == 400
     assert _get(site, "/services/Nope/report", token)["code"] == 404
 
@@ -576,6 +581,13 @@ def test_every_service_operation_refuses_bad_targets_and_callers(
         ("/services/Points.FeatureServer/edit", {}),
         ("/services/Points.FeatureServer/permissions/add", {}),
         ("/services/renameService", {"serviceName": "Points"}),
+        ("/services/createService", {"service": '{"serviceName": "A", "folderName": 5}'}),
+        ("/services/createService", {"service": '{"serviceName": "A", "properties": "x"}'}),
+        (
+            "/services/createService",
+            {"service": '{"serviceName": "A", "properties": {"maxRecordCount": true}}'},
+        ),
+        ("/services/createFolder", {"folderName": "a\u0000b"}),
     ],
 )
 def test_bad_or_missing_parameters(
