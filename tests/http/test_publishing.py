@@ -12,7 +12,13 @@ from tests.conftest import LiveSite
 
 
 def publish(
-    site: LiveSite, token: str, path: Path, name: str, folder: str = "", **properties: object
+    site: LiveSite,
+    token: str,
+    path: Path,
+    name: str,
+    folder: str = "",
+    capabilities: str = "Query",
+    **properties: object,
 ) -> dict:  # type: ignore[type-arg]
     item = httpx.post(
         site.admin + "/uploads/upload",
@@ -23,7 +29,7 @@ def publish(
         "serviceName": name,
         "type": "FeatureServer",
         "folderName": folder,
-        "capabilities": "Query",
+        "capabilities": capabilities,
         "properties": {"itemID": item["itemID"], **properties},
     }
     return httpx.post(

@@ -10,7 +10,7 @@ from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
 from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
-from geosite.http.rest import feature_server
+from geosite.http.rest import editing, feature_server
 from geosite.http.routing import OPERATION, Call, Endpoint
 from geosite.http.tokens import TOKEN_FIELDS, generate_token
 
@@ -96,6 +96,7 @@ REST_ENDPOINTS = [
         needs_site=False,
         children=_catalog_children,
     ),
+    *editing.ENDPOINTS,  # before feature_server's {layer}/{oid}
     *feature_server.ENDPOINTS,
     Endpoint("/services/{folder}", folder_catalog, privilege=None, children=_catalog_children),
     Endpoint(

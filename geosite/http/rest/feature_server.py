@@ -82,7 +82,8 @@ _SQL_TYPES = {
 }
 
 
-def _service(call: Call) -> Service:
+def started_service(call: Call) -> Service:
+    """The URL's service, when the caller may use it and it is started (else ArcGIS's error)."""
     store = call.state.require_site().site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
     call.service_key = service.resource
@@ -92,12 +93,14 @@ def _service(call: Call) -> Service:
     return service
 
 
-def _layers(service: Service) -> list[dict[str, Any]]:
+def layers_of(service: Service) -> list[dict[str, Any]]:
+    """The service's layer descriptions."""
     return list(service.definition["_geosite"]["layers"])
 
 
-def _layer(service: Service, raw_id: str) -> dict[str, Any]:
-    for layer in _layers(service):
+def layer_of(service: Service, raw_id: str) -> dict[str, Any]:
+    """The layer with id ``raw_id`` (as in the URL), or NotFound."""
+    for layer in layers_of(service):
         if str(layer["id"]) == raw_id:
             return layer
     raise NotFound(f"Layer '{raw_id[:32]}' does not exist in this service.")
@@ -214,8 +217,8 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
 
 def service_root(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer``."""
-    service = _service(call)
-    layers = _layers(service)
+    service = started_service(call)
+    layers = layers_of(service)
     first = layers[0]
     srs = first["spatialReference"]
     definition = service.definition
@@ -268,20 +271,20 @@ def _layer_children(call: Call, payload: dict[str, Any]) -> list[str]:
 
 def layers(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/layers``: every layer's full JSON."""
-    service = _service(call)
-    return {"layers": [layer_json(service, layer) for layer in _layers(service)], "tables": []}
+    service = started_service(call)
+    return {"layers": [layer_json(service, layer) for layer in layers_of(service)], "tables": []}
 
 
 def layer(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}``."""
-    service = _service(call)
-    return layer_json(service, _layer(service, call.args["layer"]))
+    service = started_service(call)
+    return layer_json(service, layer_of(service, call.args["layer"]))
 
 
 def feature(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}/{objectId}``: ``{"feature": {...}}``."""
-    service = _service(call)
-    info = _layer(service, call.args["layer"])
+    service = started_service(call)
+    info = layer_of(service, call.args["layer"])
     try:
         object_id = int(call.args["oid"])
     except ValueError:
@@ -303,8 +306,8 @@ def feature(call: Call) -> dict[str, Any]:
 
 def query(call: Call) -> dict[str, Any] | Reply:
     """``GET|POST .../FeatureServer/{layer}/query`` (``f=html`` is the query form)."""
-    service = _service(call)
-    info = _layer(service, call.args["layer"])
+    service = started_service(call)
+    info = layer_of(service, call.args["layer"])
     if "Query" not in service.definition["capabilities"].split(","):
         raise InvalidParameter(
             "Requested operation is not supported by this service.",
@@ -325,13 +328,13 @@ def query(call: Call) -> dict[str, Any] | Reply:
 
 def service_query(call: Call) -> dict[str, Any]:
     """``GET|POST .../FeatureServer/query``: several layers at once (``layerDefs``)."""
-    service = _service(call)
+    service = started_service(call)
     if "Query" not in service.definition["capabilities"].split(","):
         raise InvalidParameter(
             "Requested operation is not supported by this service.",
             details=["The requested capability is not supported."],
         )
-    layers = {int(layer["id"]): layer for layer in _layers(service)}
+    layers = {int(layer["id"]): layer for layer in layers_of(service)}
     max_records = int(service.definition["maxRecordCount"])
     data = service.definition["_geosite"]["data"]
     answers = []

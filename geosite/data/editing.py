@@ -1,0 +1,166 @@
+"""Writing features into a site GeoPackage: one transaction per request, durable on commit.
+
+The GeoPackage's own triggers keep the R*Tree and the maintained feature count in step; they
+call the ``ST_*`` functions GDAL defines, which this module provides to SQLite from the
+geometry blobs' headers (or their WKB when a blob has no envelope). Writers use WAL with
+``synchronous=FULL``: an acknowledged edit survives a crash, and readers never wait for a
+writer. Only column names from the layer description reach SQL, quoted; values are bound.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import shapely
+
+from geosite.data.geopackage import _ENVELOPE_BYTES, quote_identifier, wkb_of
+from geosite.errors import NotFound
+
+_writers: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
+_writers_lock = threading.Lock()
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _bounds(blob: Any) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GeoPackage blob, from its envelope or its WKB."""
+    if not isinstance(blob, bytes) or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b10000:
+        return None
+    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
+    if envelope:
+        order = "<" if flags & 1 else ">"
+        minx, maxx, miny, maxy = struct.unpack_from(order + "4d", blob, 8)
+        return minx, maxx, miny, maxy
+    wkb = wkb_of(blob)
+    if wkb is None:
+        return None
+    xmin, ymin, xmax, ymax = shapely.bounds(shapely.from_wkb(wkb))
+    return float(xmin), float(xmax), float(ymin), float(ymax)
+
+
+def _bound(index: int) -> Any:
+    def value(blob: Any) -> float | None:
+        found = _bounds(blob)
+        return None if found is None else found[index]
+
+    return value
+
+
+def _is_empty(blob: Any) -> int:
+    return int(_bounds(blob) is None)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    for name, function in (
+        ("ST_MinX", _bound(0)),
+        ("ST_MaxX", _bound(1)),
+        ("ST_MinY", _bound(2)),
+        ("ST_MaxY", _bound(3)),
+        ("ST_IsEmpty", _is_empty),
+    ):
+        conn.create_function(name, 1, function, deterministic=True)
+    return conn
+
+
+def _writer(path: str) -> tuple[sqlite3.Connection, threading.Lock]:
+    with _writers_lock:
+        found = _writers.get(path)
+        if found is None:
+            found = (_connect(path), threading.Lock())
+            _writers[path] = found
+        return found
+
+
+class EditTransaction:
+    """The writes of one request to one GeoPackage (see ``edit_transaction``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._savepoints = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part that is undone alone when it fails (``rollbackOnFailure=false``)."""
+        self._savepoints += 1
+        name = f"edit_{self._savepoints}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        self._conn.execute(f"RELEASE {name}")
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        """Add a row; returns its new OBJECTID."""
+        names = list(values)
+        sql = (
+            f"INSERT INTO {quote_identifier(table)} "  # noqa: S608
+            f"({', '.join(quote_identifier(n) for n in names) or 'OBJECTID'}) "
+            f"VALUES ({', '.join('?' for _ in names) or 'NULL'})"
+        )
+        cursor = self._conn.execute(sql, [values[n] for n in names])
+        return int(cursor.lastrowid or 0)
+
+    def update(self, table: str, object_id: int, values: dict[str, Any]) -> bool:
+        """Change some columns of a row; False when there is no such row."""
+        if not values:
+            return self.exists(table, object_id)
+        assignments = ", ".join(f"{quote_identifier(n)}=?" for n in values)
+        sql = f"UPDATE {quote_identifier(table)} SET {assignments} WHERE OBJECTID=?"  # noqa: S608
+        cursor = self._conn.execute(sql, [*values.values(), object_id])
+        return cursor.rowcount > 0
+
+    def delete(self, table: str, object_id: int) -> bool:
+        """Remove a row; False when there is no such row."""
+        sql = f"DELETE FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+        return self._conn.execute(sql, (object_id,)).rowcount > 0
+
+    def exists(self, table: str, object_id: int) -> bool:
+        """Whether the row exists (in this transaction's view)."""
+        sql = f"SELECT 1 FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+        return self._conn.execute(sql, (object_id,)).fetchone() is not None
+
+    def srs_id(self, table: str) -> int:
+        """The GeoPackage ``srs_id`` of the table's geometry column."""
+        row = self._conn.execute(
+            "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name)=lower(?)", (table,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def ids(self, table: str, object_ids: Sequence[int]) -> list[int]:
+        """Those of ``object_ids`` that exist, in the given order."""
+        return [i for i in object_ids if self.exists(table, i)]
+
+
+@contextmanager
+def edit_transaction(path: str) -> Iterator[EditTransaction]:
+    """One write transaction on the GeoPackage at ``path``: committed (durably) when the block
+    ends, rolled back when it raises. Writers of one process take turns; other processes wait
+    for SQLite's lock (up to ``BUSY_TIMEOUT_MS``)."""
+    conn, lock = _writer(path)
+    with lock:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "unable to open" in str(exc):
+                raise NotFound("The service's data is missing.") from None
+            raise
+        try:
+            yield EditTransaction(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

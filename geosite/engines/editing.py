@@ -1,0 +1,373 @@
+"""Feature edits: ArcGIS's addFeatures, updateFeatures, deleteFeatures and applyEdits.
+
+Each feature is checked against the layer before anything is written: its geometry must be of
+the layer's type (and is projected from its own ``spatialReference``), every attribute must be
+a field of the layer with a value of the field's type, length and nullability. Results are
+ArcGIS's ``{objectId, globalId, success[, error: {code, description}]}``.
+
+With ``rollbackOnFailure`` (the default) a request is all or nothing: when one edit fails,
+nothing is written, the failing edit reports why and the others report that they were rolled
+back. Without it, each edit is written on its own (a savepoint) and failures are reported.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from pyproj import CRS
+
+from geosite.data.editing import EditTransaction, edit_transaction
+from geosite.engines.query.geometry import project
+from geosite.engines.query.params import parse_crs
+from geosite.errors import GeositeError, InvalidParameter
+
+OID = "OBJECTID"
+ROLLED_BACK = (1003, "Operation rolled back.")
+NOT_FOUND_UPDATE = (1019, "Update for the object was not attempted. Object may not exist.")
+NOT_FOUND_DELETE = (-1, "Delete for the object was not attempted. Object may not exist.")
+_INVALID = 1000
+_INT_RANGES = {
+    "esriFieldTypeSmallInteger": (-(2**15), 2**15 - 1),
+    "esriFieldTypeInteger": (-(2**31), 2**31 - 1),
+}
+_MAX_VERTICES = 1_000_000
+
+
+class EditError(Exception):
+    """One edit cannot be made: its result carries this code and description."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@dataclass
+class LayerEdits:
+    """The edits of one layer in one request."""
+
+    layer: dict[str, Any]
+    adds: list[Any] = field(default_factory=list)
+    updates: list[Any] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+
+
+def result(object_id: int | None, error: tuple[int, str] | None = None) -> dict[str, Any]:
+    """An ArcGIS edit result."""
+    out: dict[str, Any] = {"objectId": object_id, "globalId": None, "success": error is None}
+    if error is not None:
+        out["error"] = {"code": error[0], "description": error[1]}
+    return out
+
+
+# -- geometry ---------------------------------------------------------------------------------
+
+
+def _pairs(items: Any, what: str) -> list[tuple[float, float]]:
+    if not isinstance(items, list) or not items or len(items) > _MAX_VERTICES:
+        raise EditError(_INVALID, f"The geometry's {what} must be a non-empty list of points.")
+    out = []
+    for item in items:
+        if not isinstance(item, list) or len(item) < 2:
+            raise EditError(_INVALID, f"The geometry's {what} must hold [x, y] pairs.")
+        out.append(_xy(item[0], item[1]))
+    return out
+
+
+def _xy(x: Any, y: Any) -> tuple[float, float]:
+    if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, int | float):
+        raise EditError(_INVALID, "Coordinates must be numbers.")
+    if not isinstance(y, int | float) or not (math.isfinite(x) and math.isfinite(y)):
+        raise EditError(_INVALID, "Coordinates must be finite numbers.")
+    return float(x), float(y)
+
+
+def _polygon(rings: Any) -> Any:
+    """Esri rings as a MultiPolygon: clockwise rings are shells, the others holes."""
+    if not isinstance(rings, list) or not rings:
+        raise EditError(_INVALID, "A polygon needs at least one ring.")
+    closed = []
+    for ring in rings:
+        points = _pairs(ring, "rings")
+        if len(points) < 3:
+            raise EditError(_INVALID, "A polygon ring needs at least three points.")
+        closed.append(shapely.LinearRing(points))
+    shells = [r for r in closed if not r.is_ccw] or closed
+    holes = [r for r in closed if r.is_ccw] if len(shells) < len(closed) else []
+    polygons = []
+    for shell in shells:
+        outline = shapely.Polygon(shell)
+        inner = [h for h in holes if outline.contains(shapely.Polygon(h).representative_point())]
+        polygons.append(shapely.Polygon(shell, inner))
+    shape = shapely.MultiPolygon(polygons)
+    if not shape.is_valid:
+        shape = shapely.make_valid(shape)
+        parts = [g for g in getattr(shape, "geoms", [shape]) if g.geom_type.endswith("Polygon")]
+        shape = shapely.MultiPolygon(
+            [p for g in parts for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
+        )
+    if shape.is_empty:
+        raise EditError(_INVALID, "The polygon has no area.")
+    return shape
+
+
+def _shape(geometry: dict[str, Any], geometry_type: str) -> Any:
+    try:
+        if geometry_type == "esriGeometryPoint":
+            if "x" not in geometry:
+                raise EditError(_INVALID, "The layer holds points: the geometry needs x and y.")
+            return shapely.Point(_xy(geometry.get("x"), geometry.get("y")))
+        if geometry_type == "esriGeometryMultipoint":
+            if "points" not in geometry:
+                raise EditError(_INVALID, "The layer holds multipoints: the geometry needs points.")
+            return shapely.MultiPoint(_pairs(geometry["points"], "points"))
+        if geometry_type == "esriGeometryPolyline":
+            paths = geometry.get("paths")
+            if not isinstance(paths, list) or not paths:
+                raise EditError(_INVALID, "The layer holds polylines: the geometry needs paths.")
+            lines = [_pairs(p, "paths") for p in paths]
+            if any(len(line) < 2 for line in lines):
+                raise EditError(_INVALID, "A path needs at least two points.")
+            return shapely.MultiLineString(lines)
+        if geometry_type == "esriGeometryPolygon":
+            if "rings" not in geometry:
+                raise EditError(_INVALID, "The layer holds polygons: the geometry needs rings.")
+            return _polygon(geometry["rings"])
+    except shapely.errors.GEOSException:
+        raise EditError(_INVALID, "The geometry is not a valid shape.") from None
+    raise EditError(_INVALID, f"Features of geometry type {geometry_type} cannot be edited.")
+
+
+def geometry_blob(geometry: Any, layer: dict[str, Any], crs: CRS, srs_id: int) -> bytes | None:
+    """A GeoPackage blob of Esri JSON ``geometry`` in the layer's coordinates (None: none)."""
+    if geometry is None:
+        return None
+    if not isinstance(geometry, dict):
+        raise EditError(_INVALID, "The geometry must be a JSON object.")
+    shape = _shape(geometry, str(layer["geometryType"]))
+    own = geometry.get("spatialReference")
+    if own:
+        try:
+            shape = project(shape, parse_crs(own, "spatialReference"), crs)
+        except GeositeError:
+            raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
+    header = b"GP\x00" + bytes([0b01 if shape.geom_type == "Point" else 0b11])
+    header += struct.pack("<i", srs_id)
+    if shape.geom_type != "Point":
+        xmin, ymin, xmax, ymax = shapely.bounds(shape)
+        header += struct.pack("<4d", xmin, xmax, ymin, ymax)
+    wkb: bytes = shapely.to_wkb(shape, byte_order=1)
+    return header + wkb
+
+
+# -- attributes -------------------------------------------------------------------------------
+
+
+def _field_map(layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(f["name"]).lower(): f for f in layer["fields"]}
+
+
+def _value(spec: dict[str, Any], value: Any) -> Any:
+    name, kind = spec["name"], spec["type"]
+    if value is None:
+        if spec.get("nullable", True) is False:
+            raise EditError(_INVALID, f"Field '{name}' cannot be null.")
+        return None
+    if kind in _INT_RANGES:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        low, high = _INT_RANGES[kind]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise EditError(_INVALID, f"Field '{name}' needs an integer from {low} to {high}.")
+        return value
+    if kind in ("esriFieldTypeDouble", "esriFieldTypeSingle"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EditError(_INVALID, f"Field '{name}' needs a number.")
+        if not math.isfinite(value):
+            raise EditError(_INVALID, f"Field '{name}' needs a finite number.")
+        return float(value)
+    if kind == "esriFieldTypeString":
+        if not isinstance(value, str):
+            raise EditError(_INVALID, f"Field '{name}' needs a string.")
+        length = int(spec.get("length") or 0)
+        if length and len(value) > length:
+            raise EditError(_INVALID, f"Field '{name}' takes at most {length} characters.")
+        return value
+    if kind == "esriFieldTypeDate":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EditError(_INVALID, f"Field '{name}' needs a date in epoch milliseconds.")
+        try:
+            moment = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise EditError(_INVALID, f"Field '{name}' has a date out of range.") from None
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    raise EditError(_INVALID, f"Field '{name}' cannot be edited.")
+
+
+def attribute_values(
+    layer: dict[str, Any], attributes: Any, *, adding: bool
+) -> tuple[int | None, dict[str, Any]]:
+    """(OBJECTID given, column values) of a feature's attributes, checked."""
+    if attributes is None:
+        attributes = {}
+    if not isinstance(attributes, dict):
+        raise EditError(_INVALID, "'attributes' must be a JSON object.")
+    fields = _field_map(layer)
+    object_id, values = None, {}
+    for key, value in attributes.items():
+        spec = fields.get(str(key).lower())
+        if spec is None:
+            raise EditError(_INVALID, f"Field '{str(key)[:64]}' does not exist in the layer.")
+        if spec["type"] == "esriFieldTypeOID":
+            if not adding:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise EditError(_INVALID, "OBJECTID must be an integer.")
+                object_id = value
+            continue  # on adds the server assigns it
+        values[str(spec["name"])] = _value(spec, value)
+    if adding:
+        for spec in layer["fields"]:
+            required = spec.get("nullable", True) is False and spec["type"] != "esriFieldTypeOID"
+            if required and str(spec["name"]) not in values:
+                raise EditError(_INVALID, f"Field '{spec['name']}' cannot be null.")
+    return object_id, values
+
+
+# -- applying ---------------------------------------------------------------------------------
+
+
+def _feature(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise EditError(_INVALID, "Each feature must be a JSON object.")
+    return item
+
+
+class _Layer:
+    """One layer's context while editing: its CRS and srs_id."""
+
+    def __init__(self, layer: dict[str, Any], tx: EditTransaction) -> None:
+        self.layer = layer
+        self.table = str(layer["table"])
+        self.crs = parse_crs(layer["spatialReference"], "layer")
+        self.srs_id = tx.srs_id(self.table)
+
+    def add(self, tx: EditTransaction, item: Any) -> int:
+        feature = _feature(item)
+        _, values = attribute_values(self.layer, feature.get("attributes"), adding=True)
+        values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.crs, self.srs_id)
+        return tx.insert(self.table, values)
+
+    def update(self, tx: EditTransaction, item: Any) -> int:
+        feature = _feature(item)
+        object_id, values = attribute_values(self.layer, feature.get("attributes"), adding=False)
+        if object_id is None:
+            raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
+        if "geometry" in feature:
+            values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.crs, self.srs_id)
+        if not tx.update(self.table, object_id, values):
+            raise EditError(*NOT_FOUND_UPDATE)
+        return object_id
+
+    def delete(self, tx: EditTransaction, object_id: int) -> int:
+        if not tx.delete(self.table, object_id):
+            raise EditError(*NOT_FOUND_DELETE)
+        return object_id
+
+
+def _object_id_of(item: Any) -> int | None:
+    if isinstance(item, dict):
+        attributes = item.get("attributes")
+        if isinstance(attributes, dict):
+            for key, value in attributes.items():
+                if str(key).upper() == OID and isinstance(value, int):
+                    return value
+    return None
+
+
+def apply_edits(
+    data_path: str, edits: Sequence[LayerEdits], rollback_on_failure: bool = True
+) -> list[dict[str, Any]]:
+    """Apply the edits of one request; per layer ``{addResults, updateResults, deleteResults}``."""
+    outcomes: list[dict[str, list[dict[str, Any]]]] = []
+    failed = False
+
+    class _Rollback(Exception):
+        pass
+
+    try:
+        with edit_transaction(data_path) as tx:
+            for edit in edits:
+                layer = _Layer(edit.layer, tx)
+                done: dict[str, list[dict[str, Any]]] = {
+                    "addResults": [],
+                    "updateResults": [],
+                    "deleteResults": [],
+                }
+                steps: list[tuple[str, Any, Any]] = [
+                    *(("addResults", layer.add, item) for item in edit.adds),
+                    *(("updateResults", layer.update, item) for item in edit.updates),
+                    *(("deleteResults", layer.delete, item) for item in edit.deletes),
+                ]
+                for key, step, item in steps:
+                    guess = item if isinstance(item, int) else _object_id_of(item)
+                    try:
+                        with tx.savepoint():
+                            done[key].append(result(step(tx, item)))
+                    except EditError as exc:
+                        failed = True
+                        done[key].append(result(guess, (exc.code, exc.description)))
+                outcomes.append(done)
+            if failed and rollback_on_failure:
+                raise _Rollback
+    except _Rollback:
+        for done in outcomes:
+            for key, results in done.items():
+                done[key] = [
+                    item
+                    if not item["success"]
+                    else result(None if key == "addResults" else item["objectId"], ROLLED_BACK)
+                    for item in results
+                ]
+    return outcomes
+
+
+def parse_features(raw: Any, parameter: str) -> list[Any]:
+    """The ``features``/``adds``/``updates`` parameter: a JSON array (one object is one feature)."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        return [raw]
+    if not isinstance(raw, list):
+        raise InvalidParameter(f"'{parameter}' must be a JSON array of features.")
+    return raw
+
+
+def parse_ids(raw: Any, parameter: str) -> list[int]:
+    """``deletes``/``objectIds``: comma-separated or a JSON array of integers."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        text = raw.strip()
+        parts: list[Any] = text.strip("[]").split(",") if text else []
+    elif isinstance(raw, list):
+        parts = raw
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        parts = [raw]
+    else:
+        raise InvalidParameter(f"'{parameter}' must list object ids.")
+    ids = []
+    for part in parts:
+        try:
+            value = int(str(part).strip())
+        except ValueError:
+            raise InvalidParameter(f"'{parameter}' must list integer object ids.") from None
+        if not 0 <= value <= 2**31 - 1:
+            raise InvalidParameter(f"'{parameter}' holds an object id out of range.")
+        ids.append(value)
+    return ids

@@ -1,0 +1,219 @@
+"""FeatureServer editing: addFeatures, updateFeatures, deleteFeatures, applyEdits (layer and
+service). POST only; a token whose user may use the service; the service's capabilities
+(``Create``, ``Update``, ``Delete``, or ``Editing`` for all three) decide what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from geosite.core.models import Service
+from geosite.engines.editing import LayerEdits, apply_edits, parse_features, parse_ids
+from geosite.engines.query.execute import LayerQuery
+from geosite.engines.query.params import parse_query
+from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
+from geosite.http.rest.feature_server import layer_of, layers_of, started_service
+from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
+
+_EDITING = ("Create", "Update", "Delete")
+
+
+class NotSupported(GeositeError):
+    """The service's capabilities do not include the edit: ArcGIS's words."""
+
+    code = 400
+    default_message = "Requested operation is not supported by this service."
+
+    def __init__(self) -> None:
+        super().__init__(details=["The requested capability is not supported."])
+
+
+def _editable(call: Call, needed: set[str]) -> Service:
+    """The service, when the caller may edit it as ``needed`` (Create/Update/Delete)."""
+    service = started_service(call)
+    if call.principal is None:
+        raise call.token_error if call.token_error is not None else TokenRequired()
+    granted = {c.strip() for c in str(service.definition.get("capabilities", "")).split(",")}
+    if "Editing" in granted and not granted & set(_EDITING):
+        granted |= set(_EDITING)  # "Editing" alone allows every kind of edit
+    if not needed <= granted:
+        raise NotSupported()
+    return service
+
+
+def _rollback(call: Call) -> bool:
+    return call.params.boolean("rollbackOnFailure", True)
+
+
+def _moment(call: Call, answer: dict[str, Any]) -> dict[str, Any]:
+    if call.params.boolean("returnEditMoment"):
+        answer["editMoment"] = call.state.clock.now_ms()
+    return answer
+
+
+def _data(service: Service) -> str:
+    return str(service.definition["_geosite"]["data"])
+
+
+def add_features(call: Call) -> dict[str, Any]:
+    """``{layer}/addFeatures`` (``features``)."""
+    service = _editable(call, {"Create"})
+    adds = parse_features(call.params.json("features"), "features")
+    edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
+    (done,) = apply_edits(_data(service), edits, _rollback(call))
+    return _moment(call, {"addResults": done["addResults"]})
+
+
+def update_features(call: Call) -> dict[str, Any]:
+    """``{layer}/updateFeatures`` (``features``, each with its OBJECTID)."""
+    service = _editable(call, {"Update"})
+    updates = parse_features(call.params.json("features"), "features")
+    edits = [LayerEdits(layer_of(service, call.args["layer"]), updates=updates)]
+    (done,) = apply_edits(_data(service), edits, _rollback(call))
+    return _moment(call, {"updateResults": done["updateResults"]})
+
+
+def _ids_to_delete(call: Call, service: Service, layer: dict[str, Any]) -> list[int]:
+    ids = parse_ids(call.params.get("objectIds"), "objectIds")
+    if call.params.get("where") is None and call.params.get("geometry") is None:
+        if not ids:
+            raise BadRequest("Give objectIds, where or geometry to choose what to delete.")
+        return ids
+
+    def get(name: str) -> str | None:
+        return (
+            None
+            if name in ("outFields", "resultRecordCount", "resultOffset")
+            else ("true" if name == "returnIdsOnly" else call.params.get(name))
+        )
+
+    spec = parse_query(get, layer["fields"], int(service.definition["maxRecordCount"]))
+    found = LayerQuery(_data(service), layer, spec, call.state.clock.now_ms()).run("json")
+    return [int(i) for i in found["objectIds"]]
+
+
+def delete_features(call: Call) -> dict[str, Any]:
+    """``{layer}/deleteFeatures`` (``objectIds``, or ``where`` / ``geometry`` as in query)."""
+    service = _editable(call, {"Delete"})
+    layer = layer_of(service, call.args["layer"])
+    deletes = _ids_to_delete(call, service, layer)
+    (done,) = apply_edits(_data(service), [LayerEdits(layer, deletes=deletes)], _rollback(call))
+    return _moment(call, {"deleteResults": done["deleteResults"]})
+
+
+def _needs(adds: list[Any], updates: list[Any], deletes: list[int]) -> set[str]:
+    return {
+        name
+        for name, items in (("Create", adds), ("Update", updates), ("Delete", deletes))
+        if items
+    }
+
+
+def apply_layer_edits(call: Call) -> dict[str, Any]:
+    """``{layer}/applyEdits`` (``adds``, ``updates``, ``deletes``)."""
+    adds = parse_features(call.params.json("adds"), "adds")
+    updates = parse_features(call.params.json("updates"), "updates")
+    deletes = parse_ids(_deletes(call), "deletes")
+    service = _editable(call, _needs(adds, updates, deletes))
+    layer = layer_of(service, call.args["layer"])
+    (done,) = apply_edits(
+        _data(service), [LayerEdits(layer, adds, updates, deletes)], _rollback(call)
+    )
+    return _moment(call, dict(done))
+
+
+def _deletes(call: Call) -> Any:
+    raw = call.params.get("deletes")
+    if raw is not None and raw.strip().startswith("["):
+        return call.params.json("deletes")
+    return raw
+
+
+def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
+    """``FeatureServer/applyEdits`` (``edits``: per layer ``{id, adds, updates, deletes}``)."""
+    raw = call.params.json("edits")
+    if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+        raise InvalidParameter("'edits' must be a JSON array of {id, adds, updates, deletes}.")
+    service = started_service(call)
+    known = {str(layer["id"]) for layer in layers_of(service)}
+    edits, needed = [], set()
+    for entry in raw:
+        layer_id = str(entry.get("id"))
+        if layer_id not in known:
+            raise InvalidParameter(f"Layer '{layer_id[:16]}' does not exist in this service.")
+        adds = parse_features(entry.get("adds"), "adds")
+        updates = parse_features(entry.get("updates"), "updates")
+        deletes = parse_ids(entry.get("deletes"), "deletes")
+        needed |= _needs(adds, updates, deletes)
+        edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
+    service = _editable(call, needed)
+    results = apply_edits(_data(service), edits, _rollback(call))
+    answer = [
+        {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)
+    ]
+    if call.params.boolean("returnEditMoment"):
+        moment = call.state.clock.now_ms()
+        answer = [{**item, "editMoment": moment} for item in answer]
+    if call.fmt == "html":
+        return {"results": answer}
+    return Reply(payload=cast(dict[str, Any], answer))
+
+
+_COMMON = (
+    Field("rollbackOnFailure", "Roll back on failure", kind="select", options=("true", "false")),
+    Field("returnEditMoment", "Return edit moment", kind="select", options=("false", "true")),
+)
+
+
+def _endpoints(prefix: str) -> list[Endpoint]:
+    base = prefix + "/FeatureServer"
+    features = Field("features", "Features (JSON)", kind="textarea", required=True)
+    return [
+        Endpoint(
+            base + "/applyEdits",
+            apply_service_edits,
+            kind=OPERATION,
+            privilege=None,
+            title="Apply Edits",
+            fields=(Field("edits", "Edits (JSON)", kind="textarea", required=True), *_COMMON),
+        ),
+        Endpoint(
+            base + "/{layer}/addFeatures",
+            add_features,
+            kind=OPERATION,
+            privilege=None,
+            title="Add Features",
+            fields=(features, *_COMMON),
+        ),
+        Endpoint(
+            base + "/{layer}/updateFeatures",
+            update_features,
+            kind=OPERATION,
+            privilege=None,
+            title="Update Features",
+            fields=(features, *_COMMON),
+        ),
+        Endpoint(
+            base + "/{layer}/deleteFeatures",
+            delete_features,
+            kind=OPERATION,
+            privilege=None,
+            title="Delete Features",
+            fields=(Field("objectIds", "Object IDs"), Field("where", "Where"), *_COMMON),
+        ),
+        Endpoint(
+            base + "/{layer}/applyEdits",
+            apply_layer_edits,
+            kind=OPERATION,
+            privilege=None,
+            title="Apply Edits",
+            fields=(
+                Field("adds", "Adds (JSON)", kind="textarea"),
+                Field("updates", "Updates (JSON)", kind="textarea"),
+                Field("deletes", "Deletes (object IDs)"),
+                *_COMMON,
+            ),
+        ),
+    ]
+
+
+ENDPOINTS = [*_endpoints("/services/{service}"), *_endpoints("/services/{folder}/{service}")]

@@ -1,0 +1,300 @@
+"""Editing features: add, update, delete and applyEdits, checked by querying back."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LiveSite
+from tests.http.test_publishing import publish
+
+EDITABLE = "Query,Create,Update,Delete"
+
+
+def _points(path: Path) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [i, i]},
+            "properties": {"name": f"p{i}", "n": i, "seen": "2024-01-02T03:04:05Z"},
+        }
+        for i in range(1, 4)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def _polygons(path: Path) -> Path:
+    square = [[[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]]
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": square},
+        "properties": {"name": "a"},
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+def _populate(site: LiveSite, folder: Path) -> tuple[LiveSite, str]:
+    token = site.token()
+    points = _points(folder / "points.geojson")
+    assert publish(site, token, points, "Points", capabilities=EDITABLE)["status"] == "success"
+    assert publish(site, token, points, "ReadOnly")["status"] == "success"
+    shapes = _polygons(folder / "shapes.geojson")
+    answer = publish(site, token, shapes, "Shapes", capabilities="Query,Editing")
+    assert answer["status"] == "success"
+    return site, token
+
+
+@pytest.fixture
+def edit_site(fresh_site: LiveSite, tmp_path: Path) -> tuple[LiveSite, str]:
+    """Points (editable), ReadOnly and Shapes (Editing), on a site of the test's own."""
+    return _populate(fresh_site, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def refusing_site(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveSite, str]:
+    """The same services, shared by the tests whose edits are all refused."""
+    return _populate(site, tmp_path_factory.mktemp("data"))
+
+
+def _edit(site: LiveSite, path: str, token: str | None, **params: Any) -> Any:
+    data = {
+        "f": "json",
+        **{k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()},
+    }
+    if token is not None:
+        data["token"] = token
+    url = f"{site.http}/arcgis/rest/services/{path}"
+    return httpx.post(url, data=data, timeout=60).json()
+
+
+def _features(site: LiveSite, path: str = "Points", **params: str) -> list[dict[str, Any]]:
+    url = f"{site.http}/arcgis/rest/services/{path}/FeatureServer/0/query"
+    query = {"f": "json", "where": "1=1", "outFields": "*", "orderByFields": "OBJECTID", **params}
+    return httpx.get(url, params=query).json()["features"]  # type: ignore[no-any-return]
+
+
+def test_add_update_delete(edit_site: tuple[LiveSite, str]) -> None:
+    site, token = edit_site
+    added = _edit(
+        site,
+        "Points/FeatureServer/0/addFeatures",
+        token,
+        features=[
+            {
+                "attributes": {"name": "new", "n": 7, "seen": 86_400_000},
+                "geometry": {"x": 5, "y": 6},
+            },
+            {"attributes": {"NAME": "other"}, "geometry": {"x": 7, "y": 8}},
+        ],
+    )
+    assert added == {
+        "addResults": [
+            {"objectId": 4, "globalId": None, "success": True},
+            {"objectId": 5, "globalId": None, "success": True},
+        ]
+    }
+    rows = _features(site)
+    assert [r["attributes"]["OBJECTID"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[3]["attributes"] == {"OBJECTID": 4, "name": "new", "n": 7, "seen": 86_400_000}
+    assert rows[3]["geometry"] == {"x": 5.0, "y": 6.0}
+    assert rows[4]["attributes"]["n"] is None
+    boxed = _features(site, geometry="4.5,5.5,5.5,6.5", geometryType="esriGeometryEnvelope")
+    assert [r["attributes"]["OBJECTID"] for r in boxed] == [4]  # the R*Tree knows it
+
+    updated = _edit(
+        site,
+        "Points/FeatureServer/0/updateFeatures",
+        token,
+        features=[{"attributes": {"OBJECTID": 4, "n": 70}, "geometry": {"x": 50, "y": 60}}],
+    )
+    assert updated == {"updateResults": [{"objectId": 4, "globalId": None, "success": True}]}
+    row = _features(site, objectIds="4")[0]
+    assert row["attributes"]["n"] == 70 and row["attributes"]["name"] == "new"
+    assert row["geometry"] == {"x": 50.0, "y": 60.0}
+    assert _features(site, geometry="4.5,5.5,5.5,6.5", geometryType="esriGeometryEnvelope") == []
+
+    deleted = _edit(site, "Points/FeatureServer/0/deleteFeatures", token, objectIds="4,5")
+    assert [r["objectId"] for r in deleted["deleteResults"]] == [4, 5]
+    by_where = _edit(site, "Points/FeatureServer/0/deleteFeatures", token, where="n >= 2")
+    assert [r["objectId"] for r in by_where["deleteResults"]] == [2, 3]
+    assert [r["attributes"]["OBJECTID"] for r in _features(site)] == [1]
+    count = httpx.get(
+        f"{site.http}/arcgis/rest/services/Points/FeatureServer/0/query",
+        params={"f": "json", "where": "1=1", "returnCountOnly": "true"},
+    ).json()
+    assert count == {"count": 1}  # the maintained count follows
+
+
+def test_apply_edits_and_rollback(edit_site: tuple[LiveSite, str]) -> None:
+    site, token = edit_site
+    good = {"attributes": {"name": "ok"}, "geometry": {"x": 1, "y": 1}}
+    bad = {"attributes": {"colour": "red"}, "geometry": {"x": 1, "y": 1}}
+    rolled = _edit(
+        site,
+        "Points/FeatureServer/0/applyEdits",
+        token,
+        adds=[good, bad],
+        updates=[{"attributes": {"OBJECTID": 1, "n": 100}}],
+        deletes="2",
+    )
+    assert rolled["addResults"][0] == {
+        "objectId": None,
+        "globalId": None,
+        "success": False,
+        "error": {"code": 1003, "description": "Operation rolled back."},
+    }
+    assert rolled["addResults"][1]["success"] is False
+    assert "colour" in rolled["addResults"][1]["error"]["description"]
+    assert rolled["updateResults"][0]["error"]["code"] == 1003
+    assert rolled["deleteResults"][0] == {
+        "objectId": 2,
+        "globalId": None,
+        "success": False,
+        "error": {"code": 1003, "description": "Operation rolled back."},
+    }
+    rows = _features(site)
+    assert [r["attributes"]["OBJECTID"] for r in rows] == [1, 2, 3]
+    assert rows[0]["attributes"]["n"] == 1  # nothing changed
+
+    partial = _edit(
+        site,
+        "Points/FeatureServer/0/applyEdits",
+        token,
+        adds=[good, bad],
+        deletes=[2, 99],
+        rollbackOnFailure="false",
+        returnEditMoment="true",
+    )
+    assert [r["success"] for r in partial["addResults"]] == [True, False]
+    assert partial["deleteResults"][1] == {
+        "objectId": 99,
+        "globalId": None,
+        "success": False,
+        "error": {
+            "code": -1,
+            "description": "Delete for the object was not attempted. Object may not exist.",
+        },
+    }
+    assert isinstance(partial["editMoment"], int)
+    assert [r["attributes"]["OBJECTID"] for r in _features(site)] == [1, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("feature", "words"),
+    [
+        (
+            {"attributes": {"n": "seven"}, "geometry": {"x": 1, "y": 1}},
+            "Field 'n' needs an integer",
+        ),
+        ({"attributes": {"n": 2**40}, "geometry": {"x": 1, "y": 1}}, "Field 'n' needs an integer"),
+        ({"attributes": {"name": 5}, "geometry": {"x": 1, "y": 1}}, "Field 'name' needs a string"),
+        ({"attributes": {"name": "x" * 300}, "geometry": {"x": 1, "y": 1}}, "at most 255"),
+        ({"attributes": {"seen": "today"}, "geometry": {"x": 1, "y": 1}}, "epoch milliseconds"),
+        ({"attributes": {}, "geometry": {"paths": [[[0, 0], [1, 1]]]}}, "holds points"),
+        ({"attributes": {}, "geometry": {"x": "a", "y": 1}}, "must be numbers"),
+        ({"attributes": {}, "geometry": {"x": None, "y": 1}}, "must be numbers"),
+        ({"attributes": {}, "geometry": [1, 2]}, "JSON object"),
+        (
+            {"attributes": {}, "geometry": {"x": 1, "y": 1, "spatialReference": {"wkid": 1}}},
+            "spatial reference",
+        ),
+        ("not a feature", "JSON object"),
+    ],
+)
+def test_invalid_features_name_the_problem(
+    refusing_site: tuple[LiveSite, str], feature: Any, words: str
+) -> None:
+    site, token = refusing_site
+    answer = _edit(site, "Points/FeatureServer/0/addFeatures", token, features=[feature])
+    (item,) = answer["addResults"]
+    assert item["success"] is False and item["error"]["code"] == 1000
+    assert words in item["error"]["description"]
+    assert len(_features(site)) == 3
+
+
+def test_projection_polygons_and_service_level_edits(edit_site: tuple[LiveSite, str]) -> None:
+    site, token = edit_site
+    mercator = {"x": 111319.49079327357, "y": 0.0, "spatialReference": {"wkid": 102100}}
+    answer = _edit(
+        site, "Points/FeatureServer/0/addFeatures", token, features=[{"geometry": mercator}]
+    )
+    oid = answer["addResults"][0]["objectId"]
+    geometry = _features(site, objectIds=str(oid))[0]["geometry"]
+    assert abs(geometry["x"] - 1.0) < 1e-9 and abs(geometry["y"]) < 1e-9
+    # Counter-clockwise outer ring (GeoJSON habit): still a polygon, stored and read back
+    # with ArcGIS's orientation.
+    ring = [[10, 10], [12, 10], [12, 12], [10, 12], [10, 10]]
+    edits = [{"id": 0, "adds": [{"attributes": {"name": "b"}, "geometry": {"rings": [ring]}}]}]
+    answer = _edit(site, "Shapes/FeatureServer/applyEdits", token, edits=edits)
+    assert answer == [
+        {
+            "id": 0,
+            "addResults": [{"objectId": 2, "globalId": None, "success": True}],
+            "updateResults": [],
+            "deleteResults": [],
+        }
+    ]
+    shape = _features(site, "Shapes", objectIds="2")[0]["geometry"]
+    assert shape["rings"] == [
+        [[10.0, 10.0], [10.0, 12.0], [12.0, 12.0], [12.0, 10.0], [10.0, 10.0]]
+    ]
+    hits = _features(site, "Shapes", geometry="11,11", geometryType="esriGeometryPoint")
+    assert [h["attributes"]["OBJECTID"] for h in hits] == [2]
+    assert (
+        _edit(site, "Shapes/FeatureServer/applyEdits", token, edits=[{"id": 7}])["error"]["code"]
+        == 400
+    )
+
+
+def test_who_may_edit(refusing_site: tuple[LiveSite, str]) -> None:
+    site, token = refusing_site
+    feature = [{"attributes": {"name": "x"}, "geometry": {"x": 1, "y": 1}}]
+    assert _edit(site, "ReadOnly/FeatureServer/0/addFeatures", token, features=feature) == {
+        "error": {
+            "code": 400,
+            "message": "Requested operation is not supported by this service.",
+            "details": ["The requested capability is not supported."],
+        }
+    }
+    anonymous = _edit(site, "Points/FeatureServer/0/addFeatures", None, features=feature)
+    assert anonymous["error"]["code"] == 499
+    assert (
+        _edit(site, "Points/FeatureServer/0/addFeatures", "bad", features=feature)["error"]["code"]
+        == 498
+    )
+    refused = httpx.get(
+        f"{site.http}/arcgis/rest/services/Points/FeatureServer/0/addFeatures",
+        params={"f": "json", "token": token, "features": json.dumps(feature)},
+    ).json()
+    assert refused["error"]["code"] == 405
+    for path in ("Nope/FeatureServer/0/addFeatures", "Points/FeatureServer/9/addFeatures"):
+        assert _edit(site, path, token, features=feature)["error"]["code"] == 404
+    assert (
+        _edit(site, "Points/FeatureServer/0/addFeatures", token, features="{bad")["error"]["code"]
+        == 400
+    )
+    assert _edit(site, "Points/FeatureServer/0/deleteFeatures", token)["error"]["code"] == 400
+    assert len(_features(site)) == 3
+
+
+def test_the_geopackage_stays_sound(edit_site: tuple[LiveSite, str]) -> None:
+    site, token = edit_site
+    adds = [{"attributes": {"n": i}, "geometry": {"x": i % 50, "y": i % 40}} for i in range(200)]
+    answer = _edit(site, "Points/FeatureServer/0/applyEdits", token, adds=adds, deletes="1")
+    assert all(r["success"] for r in answer["addResults"])
+    service = site.store.get_service("", "Points", "FeatureServer")
+    path = service.definition["_geosite"]["data"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        table = service.definition["_geosite"]["layers"][0]["table"]
+        rows = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        index = conn.execute(f'SELECT count(*) FROM "rtree_{table}_Shape"').fetchone()[0]
+        maintained = conn.execute("SELECT feature_count FROM gpkg_ogr_contents").fetchone()[0]
+    assert rows == index == maintained == 202
