@@ -145,6 +145,18 @@ def capabilities(value: Any) -> str:
     return ",".join(dict.fromkeys(names))
 
 
+EDIT_CAPABILITIES = ("Create", "Update", "Delete")
+
+
+def edit_capabilities(value: Any) -> set[str]:
+    """The kinds of edit a capabilities string allows ("Editing" alone allows all three)."""
+    granted = {c.strip() for c in str(value or "").split(",")}
+    allowed = granted & set(EDIT_CAPABILITIES)
+    if "Editing" in granted and not allowed:
+        return set(EDIT_CAPABILITIES)
+    return allowed
+
+
 def max_record_count(definition: dict[str, Any]) -> int:
     """``properties.maxRecordCount`` (or top-level) of a service JSON, validated."""
     properties = definition.get("properties") or {}

@@ -89,6 +89,19 @@ class EditTransaction:
         self._conn = conn
         self._savepoints = 0
 
+    def grow_extent(self, table: str, blob: bytes | None) -> None:
+        """Widen the table's extent in ``gpkg_contents`` to take in a written geometry."""
+        found = _bounds(blob)
+        if found is None:
+            return
+        minx, maxx, miny, maxy = found
+        self._conn.execute(
+            "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), "
+            "min_y = min(coalesce(min_y, ?2), ?2), max_x = max(coalesce(max_x, ?3), ?3), "
+            "max_y = max(coalesce(max_y, ?4), ?4) WHERE lower(table_name) = lower(?5)",
+            (minx, miny, maxx, maxy, table),
+        )
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part that is undone alone when it fails (``rollbackOnFailure=false``)."""

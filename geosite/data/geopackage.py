@@ -192,6 +192,21 @@ class GeoPackageLayer:
         sql = f"SELECT count(*) FROM {quote_identifier(self.table)}"  # noqa: S608
         return int(connection(self.path).execute(sql).fetchone()[0])
 
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """The layer's extent as ``gpkg_contents`` keeps it (widened by every edit)."""
+        row = (
+            connection(self.path)
+            .execute(
+                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                "WHERE lower(table_name) = lower(?)",
+                (self.table,),
+            )
+            .fetchone()
+        )
+        if row is None or any(v is None for v in row):
+            return None
+        return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
     def feature(
         self, object_id: int, fields: Sequence[str], with_geometry: bool
     ) -> tuple[dict[str, Any], Any] | None:

@@ -261,6 +261,7 @@ class _Layer:
         feature = _feature(item)
         _, values = attribute_values(self.layer, feature.get("attributes"), adding=True)
         values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.crs, self.srs_id)
+        tx.grow_extent(self.table, values["Shape"])
         return tx.insert(self.table, values)
 
     def update(self, tx: EditTransaction, item: Any) -> int:
@@ -270,6 +271,7 @@ class _Layer:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
         if "geometry" in feature:
             values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.crs, self.srs_id)
+            tx.grow_extent(self.table, values["Shape"])
         if not tx.update(self.table, object_id, values):
             raise EditError(*NOT_FOUND_UPDATE)
         return object_id

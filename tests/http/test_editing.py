@@ -119,6 +119,10 @@ def test_add_update_delete(edit_site: tuple[LiveSite, str]) -> None:
     assert row["attributes"]["n"] == 70 and row["attributes"]["name"] == "new"
     assert row["geometry"] == {"x": 50.0, "y": 60.0}
     assert _features(site, geometry="4.5,5.5,5.5,6.5", geometryType="esriGeometryEnvelope") == []
+    layer = httpx.get(f"{site.http}/arcgis/rest/services/Points/FeatureServer/0?f=json").json()
+    extent = layer["extent"]  # widened by the edit
+    assert (extent["xmin"], extent["ymin"], extent["xmax"], extent["ymax"]) == (1, 1, 50, 60)
+    assert layer["allowGeometryUpdates"] is True
 
     deleted = _edit(site, "Points/FeatureServer/0/deleteFeatures", token, objectIds="4,5")
     assert [r["objectId"] for r in deleted["deleteResults"]] == [4, 5]

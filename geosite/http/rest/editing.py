@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from geosite.core.models import Service
+from geosite.core.services import edit_capabilities
 from geosite.engines.editing import LayerEdits, apply_edits, parse_features, parse_ids
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
 from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
 from geosite.http.rest.feature_server import layer_of, layers_of, started_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
-
-_EDITING = ("Create", "Update", "Delete")
 
 
 class NotSupported(GeositeError):
@@ -32,10 +31,7 @@ def _editable(call: Call, needed: set[str]) -> Service:
     service = started_service(call)
     if call.principal is None:
         raise call.token_error if call.token_error is not None else TokenRequired()
-    granted = {c.strip() for c in str(service.definition.get("capabilities", "")).split(",")}
-    if "Editing" in granted and not granted & set(_EDITING):
-        granted |= set(_EDITING)  # "Editing" alone allows every kind of edit
-    if not needed <= granted:
+    if not needed <= edit_capabilities(service.definition.get("capabilities")):
         raise NotSupported()
     return service
 

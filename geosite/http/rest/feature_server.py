@@ -8,7 +8,7 @@ from geosite import ARCGIS_CURRENT_VERSION
 from geosite.core import permissions
 from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
-from geosite.core.services import find_service
+from geosite.core.services import edit_capabilities, find_service
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
@@ -130,6 +130,16 @@ def _display_field(layer: dict[str, Any]) -> str:
     return names[0] if names else "OBJECTID"
 
 
+def live_extent(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
+    """The layer's extent now: as published, widened by the edits since."""
+    found = GeoPackageLayer(service.definition["_geosite"]["data"], layer).extent()
+    if found is None:
+        return dict(layer["extent"])
+    xmin, ymin, xmax, ymax = found
+    sr = layer["extent"].get("spatialReference", layer["spatialReference"])
+    return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": sr}
+
+
 def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
     """The full layer resource (services-api §3.2)."""
     definition = service.definition
@@ -154,7 +164,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "geometryType": geometry_type,
         "minScale": 0,
         "maxScale": 0,
-        "extent": layer["extent"],
+        "extent": live_extent(service, layer),
         "drawingInfo": {
             "renderer": {
                 "type": "simple",
@@ -167,7 +177,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         },
         "hasM": False,
         "hasZ": False,
-        "allowGeometryUpdates": False,
+        "allowGeometryUpdates": "Update" in edit_capabilities(definition["capabilities"]),
         "hasAttachments": False,
         "htmlPopupType": "esriServerHTMLPopupTypeNone",
         "objectIdField": "OBJECTID",
@@ -234,9 +244,9 @@ def service_root(call: Call) -> dict[str, Any]:
         "description": definition.get("description", ""),
         "copyrightText": "",
         "spatialReference": srs,
-        "initialExtent": first["extent"],
-        "fullExtent": first["extent"],
-        "allowGeometryUpdates": False,
+        "initialExtent": live_extent(service, first),
+        "fullExtent": live_extent(service, first),
+        "allowGeometryUpdates": "Update" in edit_capabilities(definition["capabilities"]),
         "units": _units(srs),
         "syncEnabled": False,
         "layers": [
