@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= geosite-data
 JS_DIR := tests/compat/js
 
-.PHONY: serve test check lint typecheck bench bench-features crash-test js-deps clean
+.PHONY: serve test check lint typecheck bench bench-features bench-edits crash-test js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(VENV)/.installed-test
 # W1/W2: FeatureServer queries on 1M points, with Koop and pygeoapi measured in the same run
 # (the runner installs them into benchmarks/.peers). E.g. FEATURES_ARGS="--points 100000 --quick".
 FEATURES_ARGS ?=
+# W5: bulk and single-feature applyEdits (benchmarks/edits.py).
+bench-edits: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/edits.py
+
 # Kill -9 the server 100 times while edits stream in (the suite runs 20 rounds).
 crash-test: $(VENV)/.installed-test
 	GEOSITE_CRASH_ROUNDS=100 $(BIN)/pytest -q tests/e2e/test_crash_safety.py

@@ -33,7 +33,7 @@ class Settings:
     machine_name: str | None = None
     started_ms: int = 0
     max_body_bytes: int = 10 * 1024 * 1024
-    max_param_bytes: int = 1024 * 1024
+    max_param_bytes: int = 10 * 1024 * 1024  # applyEdits of 10,000 features is ~1 MB
     max_fields: int = 1000
     max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)

@@ -267,7 +267,8 @@ def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Servi
         raise NotFound(f"Service '{service.qualified_name}' does not exist.")
     data = deleted.definition.get("_geosite", {}).get("data")
     if data:
-        Path(data).unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm", ".lock"):  # the GeoPackage, its WAL, its lock
+            Path(data + suffix).unlink(missing_ok=True)
     return deleted
 
 

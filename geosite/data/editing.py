@@ -9,6 +9,8 @@ writer. Only column names from the layer description reach SQL, quoted; values a
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import struct
 import threading
@@ -21,7 +23,7 @@ import shapely
 from geosite.data.geopackage import _ENVELOPE_BYTES, quote_identifier, wkb_of
 from geosite.errors import NotFound
 
-_writers: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
+_writers: dict[str, tuple[sqlite3.Connection, threading.Lock, int]] = {}
 _writers_lock = threading.Lock()
 BUSY_TIMEOUT_MS = 30_000
 
@@ -41,6 +43,11 @@ def _bounds(blob: Any) -> tuple[float, float, float, float] | None:
     wkb = wkb_of(blob)
     if wkb is None:
         return None
+    if len(wkb) == 21 and wkb[0] in (0, 1):  # a 2D point: read it, no parsing
+        order = "<" if wkb[0] == 1 else ">"
+        kind, x, y = struct.unpack_from(order + "Idd", wkb, 1)
+        if kind == 1:
+            return x, x, y, y
     xmin, ymin, xmax, ymax = shapely.bounds(shapely.from_wkb(wkb))
     return float(xmin), float(xmax), float(ymin), float(ymax)
 
@@ -73,11 +80,12 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _writer(path: str) -> tuple[sqlite3.Connection, threading.Lock]:
+def _writer(path: str) -> tuple[sqlite3.Connection, threading.Lock, int]:
     with _writers_lock:
         found = _writers.get(path)
         if found is None:
-            found = (_connect(path), threading.Lock())
+            lock_file = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+            found = (_connect(path), threading.Lock(), lock_file)
             _writers[path] = found
         return found
 
@@ -88,19 +96,32 @@ class EditTransaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._savepoints = 0
+        self._extents: dict[str, list[float]] = {}
 
     def grow_extent(self, table: str, blob: bytes | None) -> None:
-        """Widen the table's extent in ``gpkg_contents`` to take in a written geometry."""
+        """Widen the table's extent to take in a written geometry (kept in ``gpkg_contents``,
+        written once, just before the commit)."""
         found = _bounds(blob)
         if found is None:
             return
         minx, maxx, miny, maxy = found
-        self._conn.execute(
-            "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), "
-            "min_y = min(coalesce(min_y, ?2), ?2), max_x = max(coalesce(max_x, ?3), ?3), "
-            "max_y = max(coalesce(max_y, ?4), ?4) WHERE lower(table_name) = lower(?5)",
-            (minx, miny, maxx, maxy, table),
-        )
+        box = self._extents.get(table)
+        if box is None:
+            self._extents[table] = [minx, miny, maxx, maxy]
+        else:
+            box[0], box[1] = min(box[0], minx), min(box[1], miny)
+            box[2], box[3] = max(box[2], maxx), max(box[3], maxy)
+
+    def write_extents(self) -> None:
+        """Store the widened extents in ``gpkg_contents``."""
+        for table, (minx, miny, maxx, maxy) in self._extents.items():
+            self._conn.execute(
+                "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), "
+                "min_y = min(coalesce(min_y, ?2), ?2), max_x = max(coalesce(max_x, ?3), ?3), "
+                "max_y = max(coalesce(max_y, ?4), ?4) WHERE lower(table_name) = lower(?5)",
+                (minx, miny, maxx, maxy, table),
+            )
+        self._extents.clear()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -161,19 +182,28 @@ class EditTransaction:
 @contextmanager
 def edit_transaction(path: str) -> Iterator[EditTransaction]:
     """One write transaction on the GeoPackage at ``path``: committed (durably) when the block
-    ends, rolled back when it raises. Writers of one process take turns; other processes wait
-    for SQLite's lock (up to ``BUSY_TIMEOUT_MS``)."""
-    conn, lock = _writer(path)
+    ends, rolled back when it raises. Writers of one process take turns; those of other
+    processes queue on a lock file beside the GeoPackage (SQLite's own lock, with
+    ``BUSY_TIMEOUT_MS``, remains the guard)."""
+    conn, lock, lock_file = _writer(path)
     with lock:
+        # Writers of other processes queue on a file lock and wake as soon as it is free,
+        # instead of polling SQLite's lock with growing sleeps (a 1 s tail at c=8).
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "unable to open" in str(exc):
-                raise NotFound("The service's data is missing.") from None
-            raise
-        try:
-            yield EditTransaction(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "unable to open" in str(exc):
+                    raise NotFound("The service's data is missing.") from None
+                raise
+            tx = EditTransaction(conn)
+            try:
+                yield tx
+                tx.write_extents()
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)

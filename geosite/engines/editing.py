@@ -157,11 +157,11 @@ def geometry_blob(geometry: Any, layer: dict[str, Any], crs: CRS, srs_id: int) -
             shape = project(shape, parse_crs(own, "spatialReference"), crs)
         except GeositeError:
             raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
-    header = b"GP\x00" + bytes([0b01 if shape.geom_type == "Point" else 0b11])
-    header += struct.pack("<i", srs_id)
-    if shape.geom_type != "Point":
-        xmin, ymin, xmax, ymax = shapely.bounds(shape)
-        header += struct.pack("<4d", xmin, xmax, ymin, ymax)
+    if shape.geom_type == "Point":  # the common case, written without shapely's WKB
+        return b"GP\x00\x01" + struct.pack("<iBIdd", srs_id, 1, 1, shape.x, shape.y)
+    header = b"GP\x00\x03" + struct.pack("<i", srs_id)
+    xmin, ymin, xmax, ymax = shapely.bounds(shape)
+    header += struct.pack("<4d", xmin, xmax, ymin, ymax)
     wkb: bytes = shapely.to_wkb(shape, byte_order=1)
     return header + wkb
 
@@ -317,12 +317,17 @@ def apply_edits(
                     *(("deleteResults", layer.delete, item) for item in edit.deletes),
                 ]
                 for key, step, item in steps:
-                    guess = item if isinstance(item, int) else _object_id_of(item)
                     try:
-                        with tx.savepoint():
+                        # Each step is one statement, atomic in itself; without
+                        # rollbackOnFailure a savepoint also keeps a failed step's extent out.
+                        if rollback_on_failure:
                             done[key].append(result(step(tx, item)))
+                        else:
+                            with tx.savepoint():
+                                done[key].append(result(step(tx, item)))
                     except EditError as exc:
                         failed = True
+                        guess = item if isinstance(item, int) else _object_id_of(item)
                         done[key].append(result(guess, (exc.code, exc.description)))
                 outcomes.append(done)
             if failed and rollback_on_failure:
