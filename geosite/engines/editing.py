@@ -37,6 +37,24 @@ _INT_RANGES = {
     "esriFieldTypeInteger": (-(2**31), 2**31 - 1),
 }
 _MAX_VERTICES = 1_000_000
+#: Editor tracking, ArcGIS's field names: role -> (field name, field type).
+EDITOR_TRACKING = {
+    "creatorField": ("created_user", "esriFieldTypeString"),
+    "creationDateField": ("created_date", "esriFieldTypeDate"),
+    "editorField": ("last_edited_user", "esriFieldTypeString"),
+    "editDateField": ("last_edited_date", "esriFieldTypeDate"),
+}
+
+
+def editor_fields(layer: dict[str, Any]) -> dict[str, str]:
+    """The layer's editor-tracking fields by role (``editFieldsInfo``), when it has them."""
+    by_name = {str(f["name"]).lower(): f for f in layer["fields"]}
+    found = {}
+    for role, (name, kind) in EDITOR_TRACKING.items():
+        spec = by_name.get(name)
+        if spec is not None and spec["type"] == kind:
+            found[role] = str(spec["name"])
+    return found
 
 
 class EditError(Exception):
@@ -219,11 +237,14 @@ def attribute_values(
     if not isinstance(attributes, dict):
         raise EditError(_INVALID, "'attributes' must be a JSON object.")
     fields = _field_map(layer)
+    tracked = {name.lower() for name in editor_fields(layer).values()}
     object_id, values = None, {}
     for key, value in attributes.items():
         spec = fields.get(str(key).lower())
         if spec is None:
             raise EditError(_INVALID, f"Field '{str(key)[:64]}' does not exist in the layer.")
+        if str(key).lower() in tracked:
+            continue  # editor tracking is the server's to write
         if spec["type"] == "esriFieldTypeOID":
             if not adding:
                 if isinstance(value, bool) or not isinstance(value, int):
@@ -248,18 +269,39 @@ def _feature(item: Any) -> dict[str, Any]:
     return item
 
 
-class _Layer:
-    """One layer's context while editing: its CRS and srs_id."""
+@dataclass(frozen=True)
+class Editor:
+    """Who edits, and when (for editor tracking)."""
 
-    def __init__(self, layer: dict[str, Any], tx: EditTransaction) -> None:
+    user: str = ""
+    now_ms: int = 0
+
+
+class _Layer:
+    """One layer's context while editing: its CRS, srs_id and editor-tracking values."""
+
+    def __init__(self, layer: dict[str, Any], tx: EditTransaction, editor: Editor) -> None:
         self.layer = layer
         self.table = str(layer["table"])
         self.crs = parse_crs(layer["spatialReference"], "layer")
         self.srs_id = tx.srs_id(self.table)
+        tracked = editor_fields(layer)
+        stamp = {
+            "esriFieldTypeString": editor.user,
+            "esriFieldTypeDate": _value({"name": "", "type": "esriFieldTypeDate"}, editor.now_ms),
+        }
+        stamps = {role: (tracked[role], stamp[EDITOR_TRACKING[role][1]]) for role in tracked}
+        self.on_add = dict(stamps.values())
+        self.on_update = {
+            name: value
+            for role, (name, value) in stamps.items()
+            if role in ("editorField", "editDateField")
+        }
 
     def add(self, tx: EditTransaction, item: Any) -> int:
         feature = _feature(item)
         _, values = attribute_values(self.layer, feature.get("attributes"), adding=True)
+        values.update(self.on_add)
         values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.crs, self.srs_id)
         tx.grow_extent(self.table, values["Shape"])
         return tx.insert(self.table, values)
@@ -269,6 +311,7 @@ class _Layer:
         object_id, values = attribute_values(self.layer, feature.get("attributes"), adding=False)
         if object_id is None:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
+        values.update(self.on_update)
         if "geometry" in feature:
             values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.crs, self.srs_id)
             tx.grow_extent(self.table, values["Shape"])
@@ -293,7 +336,10 @@ def _object_id_of(item: Any) -> int | None:
 
 
 def apply_edits(
-    data_path: str, edits: Sequence[LayerEdits], rollback_on_failure: bool = True
+    data_path: str,
+    edits: Sequence[LayerEdits],
+    rollback_on_failure: bool = True,
+    editor: Editor | None = None,
 ) -> list[dict[str, Any]]:
     """Apply the edits of one request; per layer ``{addResults, updateResults, deleteResults}``."""
     outcomes: list[dict[str, list[dict[str, Any]]]] = []
@@ -305,7 +351,7 @@ def apply_edits(
     try:
         with edit_transaction(data_path) as tx:
             for edit in edits:
-                layer = _Layer(edit.layer, tx)
+                layer = _Layer(edit.layer, tx, editor or Editor())
                 done: dict[str, list[dict[str, Any]]] = {
                     "addResults": [],
                     "updateResults": [],

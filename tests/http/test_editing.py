@@ -302,3 +302,61 @@ def test_the_geopackage_stays_sound(edit_site: tuple[LiveSite, str]) -> None:
         index = conn.execute(f'SELECT count(*) FROM "rtree_{table}_Shape"').fetchone()[0]
         maintained = conn.execute("SELECT feature_count FROM gpkg_ogr_contents").fetchone()[0]
     assert rows == index == maintained == 202
+
+
+def test_editor_tracking(fresh_site: LiveSite, tmp_path: Path) -> None:
+    site, token = fresh_site, fresh_site.token()
+    data = tmp_path / "tracked.geojson"
+    old = "2020-01-01T00:00:00Z"
+    properties = {
+        "name": "seed",
+        "created_user": "someone",
+        "created_date": old,
+        "last_edited_user": "someone",
+        "last_edited_date": old,
+    }
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [0, 0]},
+        "properties": properties,
+    }
+    data.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    assert publish(site, token, data, "Tracked", capabilities=EDITABLE)["status"] == "success"
+    layer = httpx.get(f"{site.http}/arcgis/rest/services/Tracked/FeatureServer/0?f=json").json()
+    assert layer["editFieldsInfo"] == {
+        "creatorField": "created_user",
+        "creationDateField": "created_date",
+        "editorField": "last_edited_user",
+        "editDateField": "last_edited_date",
+    }
+    before = site.clock.now_ms()
+    added = _edit(
+        site,
+        "Tracked/FeatureServer/0/addFeatures",
+        token,
+        features=[
+            {"attributes": {"name": "new", "created_user": "forged"}, "geometry": {"x": 1, "y": 1}}
+        ],
+    )
+    oid = added["addResults"][0]["objectId"]
+    row = _features(site, "Tracked", objectIds=str(oid))[0]["attributes"]
+    assert row["created_user"] == row["last_edited_user"] == "siteadmin"  # not "forged"
+    assert before <= row["created_date"] == row["last_edited_date"] <= site.clock.now_ms()
+    site.clock.advance(seconds=90)
+    before = site.clock.now_ms()
+    _edit(
+        site,
+        "Tracked/FeatureServer/0/updateFeatures",
+        token,
+        features=[{"attributes": {"OBJECTID": 1, "name": "seed2"}}],
+    )
+    seed = _features(site, "Tracked", objectIds="1")[0]["attributes"]
+    assert seed["created_user"] == "someone" and seed["last_edited_user"] == "siteadmin"
+    assert before <= seed["last_edited_date"] <= site.clock.now_ms()
+    assert seed["created_date"] == 1_577_836_800_000  # 2020-01-01, untouched
+    assert (
+        _edit(site, "Tracked/FeatureServer/0/applyEdits", token, adds=[], useGlobalIds="true")[
+            "error"
+        ]["code"]
+        == 400
+    )

@@ -8,7 +8,13 @@ from typing import Any, cast
 
 from geosite.core.models import Service
 from geosite.core.services import edit_capabilities
-from geosite.engines.editing import LayerEdits, apply_edits, parse_features, parse_ids
+from geosite.engines.editing import (
+    Editor,
+    LayerEdits,
+    apply_edits,
+    parse_features,
+    parse_ids,
+)
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
 from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
@@ -37,7 +43,14 @@ def _editable(call: Call, needed: set[str]) -> Service:
 
 
 def _rollback(call: Call) -> bool:
+    if call.params.boolean("useGlobalIds"):
+        raise InvalidParameter("useGlobalIds is not supported: the layers have no GlobalID field.")
     return call.params.boolean("rollbackOnFailure", True)
+
+
+def _editor(call: Call) -> Editor:
+    user = call.principal.username if call.principal else ""
+    return Editor(user, call.state.clock.now_ms())
 
 
 def _moment(call: Call, answer: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +68,7 @@ def add_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Create"})
     adds = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
-    (done,) = apply_edits(_data(service), edits, _rollback(call))
+    (done,) = apply_edits(_data(service), edits, _rollback(call), _editor(call))
     return _moment(call, {"addResults": done["addResults"]})
 
 
@@ -64,7 +77,7 @@ def update_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Update"})
     updates = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), updates=updates)]
-    (done,) = apply_edits(_data(service), edits, _rollback(call))
+    (done,) = apply_edits(_data(service), edits, _rollback(call), _editor(call))
     return _moment(call, {"updateResults": done["updateResults"]})
 
 
@@ -92,7 +105,9 @@ def delete_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Delete"})
     layer = layer_of(service, call.args["layer"])
     deletes = _ids_to_delete(call, service, layer)
-    (done,) = apply_edits(_data(service), [LayerEdits(layer, deletes=deletes)], _rollback(call))
+    (done,) = apply_edits(
+        _data(service), [LayerEdits(layer, deletes=deletes)], _rollback(call), _editor(call)
+    )
     return _moment(call, {"deleteResults": done["deleteResults"]})
 
 
@@ -112,7 +127,7 @@ def apply_layer_edits(call: Call) -> dict[str, Any]:
     service = _editable(call, _needs(adds, updates, deletes))
     layer = layer_of(service, call.args["layer"])
     (done,) = apply_edits(
-        _data(service), [LayerEdits(layer, adds, updates, deletes)], _rollback(call)
+        _data(service), [LayerEdits(layer, adds, updates, deletes)], _rollback(call), _editor(call)
     )
     return _moment(call, dict(done))
 
@@ -142,7 +157,7 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
         needed |= _needs(adds, updates, deletes)
         edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
     service = _editable(call, needed)
-    results = apply_edits(_data(service), edits, _rollback(call))
+    results = apply_edits(_data(service), edits, _rollback(call), _editor(call))
     answer = [
         {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)
     ]

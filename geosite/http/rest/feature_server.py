@@ -10,6 +10,7 @@ from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import edit_capabilities, find_service
 from geosite.data.geopackage import GeoPackageLayer
+from geosite.engines.editing import editor_fields
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
@@ -153,7 +154,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "description": "",
         "copyrightText": "",
         "defaultVisibility": True,
-        "editFieldsInfo": None,
+        "editFieldsInfo": editor_fields(layer) or None,
         "relationships": [],
         "isDataVersioned": False,
         "supportsRollbackOnFailureParameter": True,
