@@ -10,7 +10,9 @@ are stored (and numbered) in spatial order.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,10 @@ def import_dataset(source: Path, target: Path) -> list[dict[str, Any]]:
         raise InvalidParameter(
             "The data could not be read.", details=[str(exc).split("\n")[0][:300]]
         ) from None
+    if layers:
+        # Edits commit to a write-ahead log: readers of other processes never wait for them.
+        with contextlib.closing(sqlite3.connect(target)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
     return layers
 
 

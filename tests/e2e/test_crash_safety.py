@@ -134,3 +134,76 @@ def test_killed_mid_edit_loses_no_acknowledged_batch(tmp_path: Path) -> None:
         indexed = conn.execute(f'SELECT count(*) FROM "rtree_{table}_Shape"').fetchone()[0]
         counted = conn.execute("SELECT feature_count FROM gpkg_ogr_contents").fetchone()[0]
     assert stored == indexed == counted == sum(rows.values())
+
+
+def test_two_workers_edit_one_layer(tmp_path: Path) -> None:
+    """Both worker processes write the same GeoPackage at once: nothing lost or doubled."""
+    server = Server(tmp_path / "site", "--workers", "2", "--admin-password", PASSWORD)
+    try:
+        token = server.token()
+        seed = tmp_path / "seed.geojson"
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [0, 0]},
+            "properties": {"batch": -1, "n": 0},
+        }
+        seed.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        item = httpx.post(
+            server.url + "/arcgis/admin/uploads/upload",
+            data={"f": "json", "token": token},
+            files={"itemFile": (seed.name, seed.read_bytes())},
+        ).json()["item"]
+        service = {
+            "serviceName": "Shared",
+            "type": "FeatureServer",
+            "capabilities": "Query,Create",
+            "properties": {"itemID": item["itemID"]},
+        }
+        created = httpx.post(
+            server.url + "/arcgis/admin/services/createService",
+            data={"f": "json", "token": token, "service": json.dumps(service)},
+            timeout=120,
+        ).json()
+        assert created["status"] == "success"
+        url = server.url + "/arcgis/rest/services/Shared/FeatureServer/0"
+        ids: list[int] = []
+        problems: list[object] = []
+        lock = threading.Lock()
+
+        def client(number: int) -> None:
+            for batch in range(20):
+                adds = [
+                    {
+                        "attributes": {"batch": number * 100 + batch, "n": i},
+                        "geometry": {"x": i, "y": batch},
+                    }
+                    for i in range(25)
+                ]
+                with httpx.Client(timeout=60) as http:  # a new connection: either worker
+                    answer = http.post(
+                        url + "/addFeatures",
+                        data={"f": "json", "token": token, "features": json.dumps(adds)},
+                    ).json()
+                results = answer.get("addResults", [])
+                if len(results) != 25 or not all(r["success"] for r in results):
+                    problems.append(answer)
+                    return
+                with lock:
+                    ids.extend(r["objectId"] for r in results)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert problems == []
+        assert len(ids) == len(set(ids)) == 8 * 20 * 25
+        count = httpx.get(url + "/query", params={"f": "json", "returnCountOnly": "true"}).json()
+        assert count == {"count": 1 + len(ids)}
+        found = httpx.post(
+            url + "/query",
+            data={"f": "json", "returnIdsOnly": "true", "where": "batch >= 0"},
+        ).json()["objectIds"]
+        assert sorted(found) == sorted(ids)
+    finally:
+        server.stop()
