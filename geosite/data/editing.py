@@ -167,6 +167,21 @@ class EditTransaction:
         sql = f"SELECT 1 FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
         return self._conn.execute(sql, (object_id,)).fetchone() is not None
 
+    def find(self, table: str, column: str, value: Any) -> int | None:
+        """The OBJECTID of the row whose ``column`` holds ``value``, or None."""
+        sql = (
+            f"SELECT OBJECTID FROM {quote_identifier(table)} "  # noqa: S608
+            f"WHERE {quote_identifier(column)}=?"
+        )
+        row = self._conn.execute(sql, (value,)).fetchone()
+        return int(row[0]) if row else None
+
+    def value(self, table: str, column: str, object_id: int) -> Any:
+        """One column of one row (None when there is no such row)."""
+        sql = f"SELECT {quote_identifier(column)} FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+        row = self._conn.execute(sql, (object_id,)).fetchone()
+        return row[0] if row else None
+
     def srs_id(self, table: str) -> int:
         """The GeoPackage ``srs_id`` of the table's geometry column."""
         row = self._conn.execute(

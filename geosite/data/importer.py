@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,31 @@ def _convert_field(name: str, values: np.ndarray) -> tuple[np.ndarray, dict[str,
     return values, {**field, "type": "esriFieldTypeString", "length": max(255, longest)}
 
 
+_GUID = re.compile(r"^\{?[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?$")
+
+
+def _global_id(values: np.ndarray, field: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    """A ``GlobalID`` text field of GUIDs becomes the layer's esriFieldTypeGlobalID field.
+
+    Its values are written ArcGIS's way, ``{XXXXXXXX-...}`` in capitals; a missing one gets a
+    new GUID (a GlobalID is never null).
+    """
+    if field["name"].lower() != "globalid" or field["type"] != "esriFieldTypeString":
+        return values, field
+    texts = [v for v in values if v is not None]
+    if not all(isinstance(v, str) and _GUID.match(v) for v in texts):
+        return values, field
+    ids = [
+        "{" + (v.strip("{}") if v is not None else str(uuid.uuid4())).upper() + "}" for v in values
+    ]
+    return np.array(ids, dtype=object), {
+        **field,
+        "type": "esriFieldTypeGlobalID",
+        "length": 38,
+        "nullable": False,
+    }
+
+
 def _geometry_type(declared: str | None, geometry: np.ndarray) -> tuple[str, str]:
     name = (declared or "Unknown").replace(" Z", "").replace(" M", "").replace("2.5D ", "")
     if name not in _ESRI_GEOMETRY:
@@ -215,6 +241,7 @@ def _import_layer(
     converted, fields = [], []
     for name, values in zip(meta["fields"], columns, strict=True):
         data, field = _convert_field(_field_name(str(name), taken), values)
+        data, field = _global_id(data, field)
         converted.append(data)
         fields.append(field)
     table = _field_name(Path(layer_name).stem or "layer", tables)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 import struct
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,24 @@ EDITOR_TRACKING = {
 }
 
 
+_GUID = re.compile(r"^\{?[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?$")
+
+
+def global_id_field(layer: dict[str, Any]) -> str | None:
+    """The name of the layer's GlobalID field, if it has one."""
+    for spec in layer["fields"]:
+        if spec["type"] == "esriFieldTypeGlobalID":
+            return str(spec["name"])
+    return None
+
+
+def global_id(value: Any) -> str:
+    """A GlobalID in ArcGIS's form, ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``."""
+    if not isinstance(value, str) or not _GUID.match(value.strip()):
+        raise EditError(_INVALID, "A GlobalID must be a GUID such as {8-4-4-4-12 hex digits}.")
+    return "{" + value.strip().strip("{}").upper() + "}"
+
+
 def editor_fields(layer: dict[str, Any]) -> dict[str, str]:
     """The layer's editor-tracking fields by role (``editFieldsInfo``), when it has them."""
     by_name = {str(f["name"]).lower(): f for f in layer["fields"]}
@@ -73,12 +93,14 @@ class LayerEdits:
     layer: dict[str, Any]
     adds: list[Any] = field(default_factory=list)
     updates: list[Any] = field(default_factory=list)
-    deletes: list[int] = field(default_factory=list)
+    deletes: Sequence[int | str] = ()  # GlobalIDs with useGlobalIds
 
 
-def result(object_id: int | None, error: tuple[int, str] | None = None) -> dict[str, Any]:
+def result(
+    object_id: int | None, error: tuple[int, str] | None = None, global_id: str | None = None
+) -> dict[str, Any]:
     """An ArcGIS edit result."""
-    out: dict[str, Any] = {"objectId": object_id, "globalId": None, "success": error is None}
+    out: dict[str, Any] = {"objectId": object_id, "globalId": global_id, "success": error is None}
     if error is not None:
         out["error"] = {"code": error[0], "description": error[1]}
     return out
@@ -231,7 +253,11 @@ def _value(spec: dict[str, Any], value: Any) -> Any:
 def attribute_values(
     layer: dict[str, Any], attributes: Any, *, adding: bool
 ) -> tuple[int | None, dict[str, Any]]:
-    """(OBJECTID given, column values) of a feature's attributes, checked."""
+    """(OBJECTID given, column values) of a feature's attributes, checked.
+
+    The GlobalID and editor-tracking fields are the server's: values sent for them are not
+    written (``given_global_id`` reads a GlobalID a client names a feature by).
+    """
     if attributes is None:
         attributes = {}
     if not isinstance(attributes, dict):
@@ -243,8 +269,8 @@ def attribute_values(
         spec = fields.get(str(key).lower())
         if spec is None:
             raise EditError(_INVALID, f"Field '{str(key)[:64]}' does not exist in the layer.")
-        if str(key).lower() in tracked:
-            continue  # editor tracking is the server's to write
+        if str(key).lower() in tracked or spec["type"] == "esriFieldTypeGlobalID":
+            continue  # the server's to write
         if spec["type"] == "esriFieldTypeOID":
             if not adding:
                 if isinstance(value, bool) or not isinstance(value, int):
@@ -254,13 +280,27 @@ def attribute_values(
         values[str(spec["name"])] = _value(spec, value)
     if adding:
         for spec in layer["fields"]:
-            required = spec.get("nullable", True) is False and spec["type"] != "esriFieldTypeOID"
+            required = spec.get("nullable", True) is False and spec["type"] not in (
+                "esriFieldTypeOID",
+                "esriFieldTypeGlobalID",
+            )
             if required and str(spec["name"]) not in values:
                 raise EditError(_INVALID, f"Field '{spec['name']}' cannot be null.")
     return object_id, values
 
 
 # -- applying ---------------------------------------------------------------------------------
+
+
+def given_global_id(layer: dict[str, Any], attributes: Any) -> str | None:
+    """The GlobalID among a feature's attributes (any case of the field's name), checked."""
+    name = global_id_field(layer)
+    if name is None or not isinstance(attributes, dict):
+        return None
+    for key, value in attributes.items():
+        if str(key).lower() == name.lower() and value is not None:
+            return global_id(value)
+    return None
 
 
 def _feature(item: Any) -> dict[str, Any]:
@@ -280,8 +320,12 @@ class Editor:
 class _Layer:
     """One layer's context while editing: its CRS, srs_id and editor-tracking values."""
 
-    def __init__(self, layer: dict[str, Any], tx: EditTransaction, editor: Editor) -> None:
+    def __init__(
+        self, layer: dict[str, Any], tx: EditTransaction, editor: Editor, use_global_ids: bool
+    ) -> None:
         self.layer = layer
+        self.gid_field = global_id_field(layer)
+        self.use_global_ids = use_global_ids
         self.table = str(layer["table"])
         self.crs = parse_crs(layer["spatialReference"], "layer")
         self.srs_id = tx.srs_id(self.table)
@@ -298,17 +342,29 @@ class _Layer:
             if role in ("editorField", "editDateField")
         }
 
-    def add(self, tx: EditTransaction, item: Any) -> int:
+    def add(self, tx: EditTransaction, item: Any) -> tuple[int, str | None]:
         feature = _feature(item)
-        _, values = attribute_values(self.layer, feature.get("attributes"), adding=True)
+        attributes = feature.get("attributes")
+        _, values = attribute_values(self.layer, attributes, adding=True)
         values.update(self.on_add)
+        gid = None
+        if self.gid_field is not None:
+            given = given_global_id(self.layer, attributes) if self.use_global_ids else None
+            gid = given or "{" + str(uuid.uuid4()).upper() + "}"
+            values[self.gid_field] = gid
         values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.crs, self.srs_id)
         tx.grow_extent(self.table, values["Shape"])
-        return tx.insert(self.table, values)
+        return tx.insert(self.table, values), gid
 
-    def update(self, tx: EditTransaction, item: Any) -> int:
+    def update(self, tx: EditTransaction, item: Any) -> tuple[int, str | None]:
         feature = _feature(item)
-        object_id, values = attribute_values(self.layer, feature.get("attributes"), adding=False)
+        attributes = feature.get("attributes")
+        object_id, values = attribute_values(self.layer, attributes, adding=False)
+        gid = given_global_id(self.layer, attributes)
+        if self.use_global_ids:
+            if gid is None:
+                raise EditError(_INVALID, "With useGlobalIds, an update needs the GlobalID.")
+            object_id = self._object_id(tx, gid, NOT_FOUND_UPDATE)
         if object_id is None:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
         values.update(self.on_update)
@@ -317,12 +373,31 @@ class _Layer:
             tx.grow_extent(self.table, values["Shape"])
         if not tx.update(self.table, object_id, values):
             raise EditError(*NOT_FOUND_UPDATE)
-        return object_id
+        return object_id, gid if self.use_global_ids else self._global_id(tx, object_id)
 
-    def delete(self, tx: EditTransaction, object_id: int) -> int:
+    def delete(self, tx: EditTransaction, target: int | str) -> tuple[int, str | None]:
+        gid: str | None
+        if isinstance(target, str):
+            gid = global_id(target)
+            object_id = self._object_id(tx, gid, NOT_FOUND_DELETE)
+        else:
+            object_id, gid = target, self._global_id(tx, target)
         if not tx.delete(self.table, object_id):
             raise EditError(*NOT_FOUND_DELETE)
-        return object_id
+        return object_id, gid
+
+    def _object_id(self, tx: EditTransaction, gid: str, missing: tuple[int, str]) -> int:
+        assert self.gid_field is not None
+        found = tx.find(self.table, self.gid_field, gid)
+        if found is None:
+            raise EditError(*missing)
+        return found
+
+    def _global_id(self, tx: EditTransaction, object_id: int) -> str | None:
+        if self.gid_field is None:
+            return None
+        value = tx.value(self.table, self.gid_field, object_id)
+        return value if isinstance(value, str) else None
 
 
 def _object_id_of(item: Any) -> int | None:
@@ -340,6 +415,7 @@ def apply_edits(
     edits: Sequence[LayerEdits],
     rollback_on_failure: bool = True,
     editor: Editor | None = None,
+    use_global_ids: bool = False,
 ) -> list[dict[str, Any]]:
     """Apply the edits of one request; per layer ``{addResults, updateResults, deleteResults}``."""
     outcomes: list[dict[str, list[dict[str, Any]]]] = []
@@ -351,7 +427,11 @@ def apply_edits(
     try:
         with edit_transaction(data_path) as tx:
             for edit in edits:
-                layer = _Layer(edit.layer, tx, editor or Editor())
+                if use_global_ids and global_id_field(edit.layer) is None:
+                    raise InvalidParameter(
+                        f"useGlobalIds: layer {edit.layer['id']} has no GlobalID field."
+                    )
+                layer = _Layer(edit.layer, tx, editor or Editor(), use_global_ids)
                 done: dict[str, list[dict[str, Any]]] = {
                     "addResults": [],
                     "updateResults": [],
@@ -367,14 +447,16 @@ def apply_edits(
                         # Each step is one statement, atomic in itself; without
                         # rollbackOnFailure a savepoint also keeps a failed step's extent out.
                         if rollback_on_failure:
-                            done[key].append(result(step(tx, item)))
+                            object_id, gid = step(tx, item)
                         else:
                             with tx.savepoint():
-                                done[key].append(result(step(tx, item)))
+                                object_id, gid = step(tx, item)
+                        done[key].append(result(object_id, None, gid))
                     except EditError as exc:
                         failed = True
                         guess = item if isinstance(item, int) else _object_id_of(item)
-                        done[key].append(result(guess, (exc.code, exc.description)))
+                        gid_guess = item if isinstance(item, str) else None
+                        done[key].append(result(guess, (exc.code, exc.description), gid_guess))
                 outcomes.append(done)
             if failed and rollback_on_failure:
                 raise _Rollback
@@ -384,7 +466,11 @@ def apply_edits(
                 done[key] = [
                     item
                     if not item["success"]
-                    else result(None if key == "addResults" else item["objectId"], ROLLED_BACK)
+                    else result(
+                        None if key == "addResults" else item["objectId"],
+                        ROLLED_BACK,
+                        None if key == "addResults" else item["globalId"],
+                    )
                     for item in results
                 ]
     return outcomes

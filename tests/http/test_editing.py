@@ -360,3 +360,103 @@ def test_editor_tracking(fresh_site: LiveSite, tmp_path: Path) -> None:
         ]["code"]
         == 400
     )
+
+
+def test_global_ids(fresh_site: LiveSite, tmp_path: Path) -> None:
+    site, token = fresh_site, fresh_site.token()
+    data = tmp_path / "guids.geojson"
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [i, i]},
+            "properties": {
+                "GlobalID": f"a{i}b2c3d4-0000-4000-8000-00000000000{i}",
+                "name": f"p{i}",
+            },
+        }
+        for i in range(1, 3)
+    ]
+    data.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    assert publish(site, token, data, "Guids", capabilities=EDITABLE)["status"] == "success"
+    layer = httpx.get(f"{site.http}/arcgis/rest/services/Guids/FeatureServer/0?f=json").json()
+    assert layer["globalIdField"] == "GlobalID" and layer["supportsApplyEditsWithGlobalIds"]
+    field = next(f for f in layer["fields"] if f["name"] == "GlobalID")
+    assert field["type"] == "esriFieldTypeGlobalID" and field["editable"] is False
+    rows = _features(site, "Guids")
+    assert rows[0]["attributes"]["GlobalID"] == "{A1B2C3D4-0000-4000-8000-000000000001}"
+
+    added = _edit(
+        site,
+        "Guids/FeatureServer/0/applyEdits",
+        token,
+        adds=[
+            {
+                "attributes": {"name": "server-made", "GlobalID": "{ignored}"},
+                "geometry": {"x": 5, "y": 5},
+            }
+        ],
+    )
+    made = added["addResults"][0]
+    assert made["success"] and made["globalId"].startswith("{") and len(made["globalId"]) == 38
+    assert (
+        _features(site, "Guids", objectIds=str(made["objectId"]))[0]["attributes"]["GlobalID"]
+        == made["globalId"]
+    )
+
+    mine = "{11111111-2222-3333-4444-555555555555}"
+    answer = _edit(
+        site,
+        "Guids/FeatureServer/0/applyEdits",
+        token,
+        useGlobalIds="true",
+        adds=[
+            {"attributes": {"name": "mine", "GlobalID": mine.lower()}, "geometry": {"x": 6, "y": 6}}
+        ],
+        updates=[
+            {
+                "attributes": {
+                    "GlobalID": "{A1B2C3D4-0000-4000-8000-000000000001}",
+                    "name": "renamed",
+                }
+            }
+        ],
+        deletes=json.dumps(["{a2b2c3d4-0000-4000-8000-000000000002}"]),
+    )
+    assert answer["addResults"][0]["globalId"] == mine
+    assert answer["updateResults"] == [
+        {"objectId": 1, "globalId": "{A1B2C3D4-0000-4000-8000-000000000001}", "success": True}
+    ]
+    assert answer["deleteResults"] == [
+        {"objectId": 2, "globalId": "{A2B2C3D4-0000-4000-8000-000000000002}", "success": True}
+    ]
+    names = {r["attributes"]["GlobalID"]: r["attributes"]["name"] for r in _features(site, "Guids")}
+    assert names[mine] == "mine" and names["{A1B2C3D4-0000-4000-8000-000000000001}"] == "renamed"
+    assert "{A2B2C3D4-0000-4000-8000-000000000002}" not in names
+    bad = _edit(
+        site, "Guids/FeatureServer/0/applyEdits", token, useGlobalIds="true", deletes="not-a-guid"
+    )
+    assert bad["deleteResults"][0]["success"] is False
+    missing = _edit(
+        site,
+        "Guids/FeatureServer/0/applyEdits",
+        token,
+        useGlobalIds="true",
+        updates=[{"attributes": {"GlobalID": "{99999999-2222-3333-4444-555555555555}"}}],
+    )
+    assert "updateResults" in missing, missing
+    assert missing["updateResults"][0]["error"]["code"] == 1019
+
+
+def test_use_global_ids_needs_a_global_id_field(edit_site: tuple[LiveSite, str]) -> None:
+    site, token = edit_site
+    answer = _edit(
+        site,
+        "Points/FeatureServer/0/applyEdits",
+        token,
+        useGlobalIds="true",
+        adds=[{"attributes": {"name": "x"}, "geometry": {"x": 1, "y": 1}}],
+    )
+    assert answer["error"]["code"] == 400 and "GlobalID" in " ".join(
+        answer["error"]["details"] + [answer["error"]["message"]]
+    )
+    assert len(_features(site)) == 3

@@ -367,7 +367,10 @@ class LayerQuery:
         return {
             "objectIdFieldName": "OBJECTID",
             "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
-            "globalIdFieldName": "",
+            "globalIdFieldName": next(
+                (f["name"] for f in self.layer["fields"] if f["type"] == "esriFieldTypeGlobalID"),
+                "",
+            ),
             "displayFieldName": "",
             "geometryType": self.layer["geometryType"],
             "spatialReference": sr,

@@ -4,6 +4,7 @@ service). POST only; a token whose user may use the service; the service's capab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from geosite.core.models import Service
@@ -43,9 +44,24 @@ def _editable(call: Call, needed: set[str]) -> Service:
 
 
 def _rollback(call: Call) -> bool:
-    if call.params.boolean("useGlobalIds"):
-        raise InvalidParameter("useGlobalIds is not supported: the layers have no GlobalID field.")
     return call.params.boolean("rollbackOnFailure", True)
+
+
+def _use_global_ids(call: Call) -> bool:
+    return call.params.boolean("useGlobalIds")
+
+
+def _deletes_of(call: Call, raw: Any) -> Sequence[int | str]:
+    """``deletes``: object ids, or GlobalIDs with ``useGlobalIds``."""
+    if not _use_global_ids(call):
+        return parse_ids(raw, "deletes")
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = raw.strip().strip("[]").split(",") if raw.strip() else []
+    if not isinstance(raw, list):
+        raise InvalidParameter("'deletes' must list GlobalIDs.")
+    return [str(item).strip().strip('"') for item in raw]
 
 
 def _editor(call: Call) -> Editor:
@@ -68,7 +84,9 @@ def add_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Create"})
     adds = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
-    (done,) = apply_edits(_data(service), edits, _rollback(call), _editor(call))
+    (done,) = apply_edits(
+        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+    )
     return _moment(call, {"addResults": done["addResults"]})
 
 
@@ -77,7 +95,9 @@ def update_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Update"})
     updates = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), updates=updates)]
-    (done,) = apply_edits(_data(service), edits, _rollback(call), _editor(call))
+    (done,) = apply_edits(
+        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+    )
     return _moment(call, {"updateResults": done["updateResults"]})
 
 
@@ -107,11 +127,11 @@ def delete_features(call: Call) -> dict[str, Any]:
     deletes = _ids_to_delete(call, service, layer)
     (done,) = apply_edits(
         _data(service), [LayerEdits(layer, deletes=deletes)], _rollback(call), _editor(call)
-    )
+    )  # deleteFeatures names features by object id or where, never by GlobalID
     return _moment(call, {"deleteResults": done["deleteResults"]})
 
 
-def _needs(adds: list[Any], updates: list[Any], deletes: list[int]) -> set[str]:
+def _needs(adds: list[Any], updates: list[Any], deletes: Sequence[int | str]) -> set[str]:
     return {
         name
         for name, items in (("Create", adds), ("Update", updates), ("Delete", deletes))
@@ -123,11 +143,15 @@ def apply_layer_edits(call: Call) -> dict[str, Any]:
     """``{layer}/applyEdits`` (``adds``, ``updates``, ``deletes``)."""
     adds = parse_features(call.params.json("adds"), "adds")
     updates = parse_features(call.params.json("updates"), "updates")
-    deletes = parse_ids(_deletes(call), "deletes")
+    deletes = _deletes_of(call, _deletes(call))
     service = _editable(call, _needs(adds, updates, deletes))
     layer = layer_of(service, call.args["layer"])
     (done,) = apply_edits(
-        _data(service), [LayerEdits(layer, adds, updates, deletes)], _rollback(call), _editor(call)
+        _data(service),
+        [LayerEdits(layer, adds, updates, deletes)],
+        _rollback(call),
+        _editor(call),
+        _use_global_ids(call),
     )
     return _moment(call, dict(done))
 
@@ -153,11 +177,13 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
             raise InvalidParameter(f"Layer '{layer_id[:16]}' does not exist in this service.")
         adds = parse_features(entry.get("adds"), "adds")
         updates = parse_features(entry.get("updates"), "updates")
-        deletes = parse_ids(entry.get("deletes"), "deletes")
+        deletes = _deletes_of(call, entry.get("deletes"))
         needed |= _needs(adds, updates, deletes)
         edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
     service = _editable(call, needed)
-    results = apply_edits(_data(service), edits, _rollback(call), _editor(call))
+    results = apply_edits(
+        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+    )
     answer = [
         {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)
     ]

@@ -10,7 +10,7 @@ from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import edit_capabilities, find_service
 from geosite.data.geopackage import GeoPackageLayer
-from geosite.engines.editing import editor_fields
+from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
@@ -80,6 +80,7 @@ _SQL_TYPES = {
     "esriFieldTypeSingle": "sqlTypeReal",
     "esriFieldTypeString": "sqlTypeNVarchar",
     "esriFieldTypeDate": "sqlTypeTimestamp2",
+    "esriFieldTypeGlobalID": "sqlTypeGUID",
 }
 
 
@@ -115,7 +116,7 @@ def _fields(layer: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 **field,
                 "sqlType": _SQL_TYPES.get(field["type"], "sqlTypeOther"),
-                "editable": not oid,
+                "editable": not oid and field["type"] != "esriFieldTypeGlobalID",
                 "domain": None,
                 "defaultValue": None,
             }
@@ -183,7 +184,8 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "htmlPopupType": "esriServerHTMLPopupTypeNone",
         "objectIdField": "OBJECTID",
         "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
-        "globalIdField": "",
+        "globalIdField": global_id_field(layer) or "",
+        "supportsApplyEditsWithGlobalIds": global_id_field(layer) is not None,
         "displayField": _display_field(layer),
         "typeIdField": "",
         "fields": _fields(layer),
