@@ -142,6 +142,62 @@ def _global_id(values: np.ndarray, field: dict[str, Any]) -> tuple[np.ndarray, d
     }
 
 
+def _gpkg_domains(dataset: Path, layer: str) -> dict[str, dict[str, Any]]:
+    """Field domains of a GeoPackage layer (the schema extension, as GDAL writes a file
+    geodatabase's coded-value and range domains): column name (lower case) -> domain."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{dataset}?mode=ro", uri=True)) as conn:
+            columns = conn.execute(
+                "SELECT column_name, constraint_name FROM gpkg_data_columns "
+                "WHERE lower(table_name) = lower(?) AND constraint_name IS NOT NULL",
+                (layer,),
+            ).fetchall()
+            for column, constraint in columns:
+                rows = conn.execute(
+                    "SELECT constraint_type, value, min, max, description "
+                    "FROM gpkg_data_column_constraints WHERE constraint_name = ?",
+                    (constraint,),
+                ).fetchall()
+                codes = [(r[1], r[4]) for r in rows if r[0] == "enum" and r[1] is not None]
+                ranges = [(r[2], r[3]) for r in rows if r[0] == "range"]
+                if codes:
+                    found[str(column).lower()] = {
+                        "type": "codedValue",
+                        "name": str(constraint),
+                        "codedValues": [{"name": d or v, "code": v} for v, d in codes],
+                    }
+                elif ranges and None not in ranges[0]:
+                    found[str(column).lower()] = {
+                        "type": "range",
+                        "name": str(constraint),
+                        "range": [ranges[0][0], ranges[0][1]],
+                    }
+    except sqlite3.Error:
+        return {}  # no schema extension: no domains
+    return found
+
+
+def _typed_domain(domain: dict[str, Any], field_type: str) -> dict[str, Any] | None:
+    """The domain with its codes as the field's type (the extension stores them as text)."""
+    cast: Any = {
+        "esriFieldTypeSmallInteger": int,
+        "esriFieldTypeInteger": int,
+        "esriFieldTypeDouble": float,
+        "esriFieldTypeSingle": float,
+        "esriFieldTypeString": str,
+    }.get(field_type)
+    if cast is None:
+        return None
+    try:
+        if domain["type"] == "codedValue":
+            values = [{**c, "code": cast(c["code"])} for c in domain["codedValues"]]
+            return {**domain, "codedValues": values}
+        return {**domain, "range": [float(v) for v in domain["range"]]}
+    except (TypeError, ValueError):
+        return None
+
+
 def _geometry_type(declared: str | None, geometry: np.ndarray) -> tuple[str, str]:
     name = (declared or "Unknown").replace(" Z", "").replace(" M", "").replace("2.5D ", "")
     if name not in _ESRI_GEOMETRY:
@@ -239,9 +295,13 @@ def _import_layer(
     crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else CRS.from_epsg(4326)
     taken = {OBJECTID.lower(), SHAPE.lower()}
     converted, fields = [], []
+    domains = _gpkg_domains(dataset, layer_name) if dataset.suffix.lower() == ".gpkg" else {}
     for name, values in zip(meta["fields"], columns, strict=True):
         data, field = _convert_field(_field_name(str(name), taken), values)
         data, field = _global_id(data, field)
+        domain = domains.get(str(name).lower())
+        if domain is not None:
+            field["domain"] = _typed_domain(domain, field["type"])
         converted.append(data)
         fields.append(field)
     table = _field_name(Path(layer_name).stem or "layer", tables)

@@ -214,6 +214,27 @@ def _field_map(layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _value(spec: dict[str, Any], value: Any) -> Any:
+    checked = _typed_value(spec, value)
+    domain = spec.get("domain")
+    if checked is None or not isinstance(domain, dict):
+        return checked
+    name = spec["name"]
+    if domain.get("type") == "codedValue":
+        codes = [c["code"] for c in domain.get("codedValues", [])]
+        if checked not in codes:
+            listed = ", ".join(repr(c) for c in codes[:20])
+            raise EditError(
+                _INVALID,
+                f"Field '{name}' takes a code of its domain '{domain.get('name')}': {listed}.",
+            )
+    elif domain.get("type") == "range":
+        low, high = domain["range"]
+        if not low <= checked <= high:
+            raise EditError(_INVALID, f"Field '{name}' must lie between {low} and {high}.")
+    return checked
+
+
+def _typed_value(spec: dict[str, Any], value: Any) -> Any:
     name, kind = spec["name"], spec["type"]
     if value is None:
         if spec.get("nullable", True) is False:

@@ -460,3 +460,75 @@ def test_use_global_ids_needs_a_global_id_field(edit_site: tuple[LiveSite, str])
         answer["error"]["details"] + [answer["error"]["message"]]
     )
     assert len(_features(site)) == 3
+
+
+def _gpkg_with_domains(path: Path) -> Path:
+    """A GeoPackage whose fields carry a coded-value and a range domain (schema extension)."""
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    pyogrio.raw.write(
+        path,
+        shapely.to_wkb(shapely.points([[0, 0], [1, 1]])),
+        [np.array([1, 2], dtype="int32"), np.array([5.0, 6.0])],
+        ["kind", "depth"],
+        layer="wells",
+        driver="GPKG",
+        geometry_type="Point",
+        crs="EPSG:4326",
+    )
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL,
+              column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT,
+              mime_type TEXT, constraint_name TEXT);
+            CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL,
+              constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN,
+              max NUMERIC, max_is_inclusive BOOLEAN, description TEXT);
+            INSERT INTO gpkg_data_columns (table_name, column_name, constraint_name)
+              VALUES ('wells', 'kind', 'WellKind'), ('wells', 'depth', 'Depth');
+            INSERT INTO gpkg_data_column_constraints
+              (constraint_name, constraint_type, value, description)
+              VALUES ('WellKind', 'enum', '1', 'Water'), ('WellKind', 'enum', '2', 'Oil');
+            INSERT INTO gpkg_data_column_constraints
+              (constraint_name, constraint_type, min, min_is_inclusive, max, max_is_inclusive)
+              VALUES ('Depth', 'range', 0, 1, 100, 1);
+            """
+        )
+    return path
+
+
+def test_domains(fresh_site: LiveSite, tmp_path: Path) -> None:
+    site, token = fresh_site, fresh_site.token()
+    source = _gpkg_with_domains(tmp_path / "wells.gpkg")
+    assert publish(site, token, source, "Wells", capabilities=EDITABLE)["status"] == "success"
+    layer = httpx.get(f"{site.http}/arcgis/rest/services/Wells/FeatureServer/0?f=json").json()
+    fields = {f["name"]: f for f in layer["fields"]}
+    assert fields["kind"]["domain"] == {
+        "type": "codedValue",
+        "name": "WellKind",
+        "codedValues": [{"name": "Water", "code": 1}, {"name": "Oil", "code": 2}],
+    }
+    assert fields["depth"]["domain"] == {"type": "range", "name": "Depth", "range": [0.0, 100.0]}
+    ok = _edit(
+        site,
+        "Wells/FeatureServer/0/addFeatures",
+        token,
+        features=[{"attributes": {"kind": 2, "depth": 99.5}, "geometry": {"x": 2, "y": 2}}],
+    )
+    assert ok["addResults"][0]["success"] is True
+    for attributes, words in (
+        ({"kind": 3}, "domain 'WellKind'"),
+        ({"depth": 101}, "between 0.0 and 100.0"),
+    ):
+        refused = _edit(
+            site,
+            "Wells/FeatureServer/0/addFeatures",
+            token,
+            features=[{"attributes": attributes, "geometry": {"x": 3, "y": 3}}],
+        )
+        item = refused["addResults"][0]
+        assert item["success"] is False and words in item["error"]["description"], item
+    assert len(_features(site, "Wells")) == 3

@@ -117,7 +117,7 @@ def _fields(layer: dict[str, Any]) -> list[dict[str, Any]]:
                 **field,
                 "sqlType": _SQL_TYPES.get(field["type"], "sqlTypeOther"),
                 "editable": not oid and field["type"] != "esriFieldTypeGlobalID",
-                "domain": None,
+                "domain": field.get("domain"),
                 "defaultValue": None,
             }
         )
