@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_serve import PASSWORD, Server
+from tests.e2e.test_serve import PASSWORD, Server, publish_point
 
 ROUNDS = int(os.environ.get("GEOSITE_CRASH_ROUNDS", "20"))
 BATCH = 50
@@ -51,30 +51,8 @@ def test_killed_mid_edit_loses_no_acknowledged_batch(tmp_path: Path) -> None:
     server = Server(data_dir, "--admin-password", PASSWORD)
     try:
         token = server.token()
-        seed = tmp_path / "seed.geojson"
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [0, 0]},
-            "properties": {"batch": -1, "n": 0},
-        }
-        seed.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-        item = httpx.post(
-            server.url + "/arcgis/admin/uploads/upload",
-            data={"f": "json", "token": token},
-            files={"itemFile": (seed.name, seed.read_bytes())},
-        ).json()["item"]
-        service = {
-            "serviceName": "Field",
-            "type": "FeatureServer",
-            "capabilities": "Query,Create,Update,Delete",
-            "properties": {"itemID": item["itemID"]},
-        }
-        created = httpx.post(
-            server.url + "/arcgis/admin/services/createService",
-            data={"f": "json", "token": token, "service": json.dumps(service)},
-            timeout=120,
-        ).json()
-        assert created["status"] == "success"
+        properties = {"batch": -1, "n": 0}
+        publish_point(server, token, tmp_path, "Field", properties, "Query,Create,Update,Delete")
     finally:
         server.stop()
     rng = random.Random(20261129)
@@ -141,30 +119,7 @@ def test_two_workers_edit_one_layer(tmp_path: Path) -> None:
     server = Server(tmp_path / "site", "--workers", "2", "--admin-password", PASSWORD)
     try:
         token = server.token()
-        seed = tmp_path / "seed.geojson"
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [0, 0]},
-            "properties": {"batch": -1, "n": 0},
-        }
-        seed.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-        item = httpx.post(
-            server.url + "/arcgis/admin/uploads/upload",
-            data={"f": "json", "token": token},
-            files={"itemFile": (seed.name, seed.read_bytes())},
-        ).json()["item"]
-        service = {
-            "serviceName": "Shared",
-            "type": "FeatureServer",
-            "capabilities": "Query,Create",
-            "properties": {"itemID": item["itemID"]},
-        }
-        created = httpx.post(
-            server.url + "/arcgis/admin/services/createService",
-            data={"f": "json", "token": token, "service": json.dumps(service)},
-            timeout=120,
-        ).json()
-        assert created["status"] == "success"
+        publish_point(server, token, tmp_path, "Shared", {"batch": -1, "n": 0}, "Query,Create")
         url = server.url + "/arcgis/rest/services/Shared/FeatureServer/0"
         ids: list[int] = []
         problems: list[object] = []

@@ -95,6 +95,41 @@ class Server:
         )
 
 
+def publish_point(
+    server: Server,
+    token: str,
+    folder: Path,
+    name: str,
+    properties: dict[str, object],
+    capabilities: str = "Query",
+) -> None:
+    """Publish a one-point layer through uploads/upload and createService."""
+    data = folder / f"{name}.geojson"
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [1, 2]},
+        "properties": properties,
+    }
+    data.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    item = httpx.post(
+        server.url + "/arcgis/admin/uploads/upload",
+        data={"f": "json", "token": token},
+        files={"itemFile": (data.name, data.read_bytes())},
+    ).json()["item"]
+    service = {
+        "serviceName": name,
+        "type": "FeatureServer",
+        "capabilities": capabilities,
+        "properties": {"itemID": item["itemID"]},
+    }
+    created = httpx.post(
+        server.url + "/arcgis/admin/services/createService",
+        data={"f": "json", "token": token, "service": json.dumps(service)},
+        timeout=120,
+    ).json()
+    assert created["status"] == "success", created
+
+
 @pytest.fixture
 def servers() -> Iterator[list[Server]]:
     started: list[Server] = []
@@ -238,29 +273,7 @@ def test_a_stopped_service_is_refused_by_every_worker(
     server = Server(tmp_path / "site", "--workers", "2", "--admin-password", PASSWORD)
     servers.append(server)
     token = server.token()
-    data = tmp_path / "points.geojson"
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [1, 2]},
-        "properties": {},
-    }
-    data.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    item = httpx.post(
-        server.url + "/arcgis/admin/uploads/upload",
-        data={"f": "json", "token": token},
-        files={"itemFile": (data.name, data.read_bytes())},
-    ).json()["item"]
-    service = {
-        "serviceName": "Points",
-        "type": "FeatureServer",
-        "properties": {"itemID": item["itemID"]},
-    }
-    created = httpx.post(
-        server.url + "/arcgis/admin/services/createService",
-        data={"f": "json", "token": token, "service": json.dumps(service)},
-        timeout=120,
-    ).json()
-    assert created["status"] == "success"
+    publish_point(server, token, tmp_path, "Points", {})
     query = server.url + "/arcgis/rest/services/Points/FeatureServer/0/query"
 
     def codes() -> set[object]:
