@@ -40,6 +40,19 @@ class User:
 
 
 @dataclass(frozen=True)
+class Role:
+    """A role of the built-in identity store, with the privilege it gives its members."""
+
+    rolename: str
+    description: str = ""
+    privilege: Privilege = Privilege.ACCESS
+
+    def public(self) -> dict[str, Any]:
+        """The role as the Administrator API shows it."""
+        return {"rolename": self.rolename, "description": self.description}
+
+
+@dataclass(frozen=True)
 class Machine:
     """A server machine registered with the site."""
 

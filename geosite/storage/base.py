@@ -20,6 +20,7 @@ from geosite.core.models import (
     Machine,
     Permission,
     Privilege,
+    Role,
     ServerDirectory,
     Service,
     ServiceUsage,
@@ -87,6 +88,40 @@ class SiteStore(abc.ABC):
     @abc.abstractmethod
     def user_roles(self, username: str) -> list[str]:
         """The names of the user's roles, sorted."""
+
+    @abc.abstractmethod
+    def update_user(self, username: str, fullname: str, description: str, email: str) -> bool:
+        """Change a user's profile; False when there is no such user."""
+
+    @abc.abstractmethod
+    def delete_user(self, username: str) -> bool:
+        """Remove a user (and its role memberships); False when there was none."""
+
+    @abc.abstractmethod
+    def get_role(self, rolename: str) -> Role | None:
+        """A role by name (ignoring case), or None."""
+
+    @abc.abstractmethod
+    def search_roles(self, text: str, max_count: int) -> tuple[list[Role], bool]:
+        """Roles whose name contains ``text`` (all with ""), by name; and whether more exist."""
+
+    @abc.abstractmethod
+    def update_role(
+        self, rolename: str, *, description: str | None = None, privilege: Privilege | None = None
+    ) -> bool:
+        """Change a role's description and/or privilege; False when there is no such role."""
+
+    @abc.abstractmethod
+    def delete_role(self, rolename: str) -> bool:
+        """Remove a role, its memberships and its permissions; False when there was none."""
+
+    @abc.abstractmethod
+    def role_members(self, rolename: str) -> list[str]:
+        """The usernames in a role, sorted."""
+
+    @abc.abstractmethod
+    def remove_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
+        """Take users out of a role (those not in it are ignored)."""
 
     # -- token signing keys -------------------------------------------------------------------
     @abc.abstractmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import Machine, Privilege, ServerDirectory, User
+from geosite.core.models import Machine, Privilege, Role, ServerDirectory, User
 from geosite.errors import Conflict, NotFound
 from geosite.storage._db import Connections
 from geosite.storage.base import SiteStore
@@ -71,6 +71,16 @@ CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms);
 _USER_COLUMNS = (
     "username, password_hash, fullname, description, email, token_version, disabled, is_psa"
 )
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern (escape character \\) matching names that contain ``text``."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _role(row: tuple[Any, ...]) -> Role:
+    privilege = Privilege[row[2]] if row[2] in Privilege.__members__ else Privilege.ACCESS
+    return Role(row[0], row[1], privilege)
 
 
 def _user(row: sqlite3.Row | tuple[Any, ...]) -> User:
@@ -158,7 +168,7 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
 
     def search_users(self, text: str, max_count: int) -> tuple[list[User], bool]:
         """Search users by name, full name or email."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = _like(text)
         rows = (
             self._db.get()
             .execute(
@@ -236,6 +246,92 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
             .fetchall()
         )
         return [r[0] for r in rows]
+
+    def update_user(self, username: str, fullname: str, description: str, email: str) -> bool:
+        """Change a user's profile."""
+        with self._db.transaction() as conn:
+            return (
+                conn.execute(
+                    "UPDATE users SET fullname=?, description=?, email=? WHERE username=?",
+                    (fullname, description, email, username),
+                ).rowcount
+                > 0
+            )
+
+    def delete_user(self, username: str) -> bool:
+        """Remove a user."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM role_members WHERE username=?", (username,))
+            return conn.execute("DELETE FROM users WHERE username=?", (username,)).rowcount > 0
+
+    def get_role(self, rolename: str) -> Role | None:
+        """A role by name."""
+        row = (
+            self._db.get()
+            .execute(
+                "SELECT rolename, description, privilege FROM roles WHERE rolename=?", (rolename,)
+            )
+            .fetchone()
+        )
+        return _role(row) if row else None
+
+    def search_roles(self, text: str, max_count: int) -> tuple[list[Role], bool]:
+        """Roles by name."""
+        pattern = _like(text)
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT rolename, description, privilege FROM roles "
+                "WHERE rolename LIKE ? ESCAPE '\\' ORDER BY rolename LIMIT ?",
+                (pattern, max_count + 1),
+            )
+            .fetchall()
+        )
+        return [_role(r) for r in rows[:max_count]], len(rows) > max_count
+
+    def update_role(
+        self, rolename: str, *, description: str | None = None, privilege: Privilege | None = None
+    ) -> bool:
+        """Change a role."""
+        with self._db.transaction() as conn:
+            found = conn.execute("SELECT 1 FROM roles WHERE rolename=?", (rolename,)).fetchone()
+            if description is not None:
+                conn.execute(
+                    "UPDATE roles SET description=? WHERE rolename=?", (description, rolename)
+                )
+            if privilege is not None:
+                conn.execute(
+                    "UPDATE roles SET privilege=? WHERE rolename=?", (privilege.name, rolename)
+                )
+            return found is not None
+
+    def delete_role(self, rolename: str) -> bool:
+        """Remove a role with its memberships and permissions."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM role_members WHERE rolename=?", (rolename,))
+            conn.execute("DELETE FROM permissions WHERE principal=?", (rolename,))
+            return conn.execute("DELETE FROM roles WHERE rolename=?", (rolename,)).rowcount > 0
+
+    def role_members(self, rolename: str) -> list[str]:
+        """Members of a role."""
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT u.username FROM role_members m JOIN users u ON u.username = m.username "
+                "WHERE m.rolename=? ORDER BY u.username",
+                (rolename,),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    def remove_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
+        """Take users out of a role."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM role_members WHERE rolename=? AND username=?",
+                [(rolename, name) for name in usernames],
+            )
 
     def add_token_key(self, secret: str) -> int:
         """Store a new signing secret."""

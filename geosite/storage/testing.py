@@ -15,6 +15,7 @@ from geosite.core.models import (
     Machine,
     Permission,
     Privilege,
+    Role,
     ServerDirectory,
     Service,
     UploadItem,
@@ -92,6 +93,36 @@ class SiteStoreContract(abc.ABC):
         else:
             raise AssertionError("a missing user was made a member")
         assert store.user_roles("carol") == []
+        assert store.role_members("EDITORS") == ["Alice", "Bob"]
+        store.remove_role_members("editors", ["bob", "nobody"])
+        assert store.role_members("Editors") == ["Alice"]
+        assert store.get_role("publishers") == Role("Publishers", "", Privilege.PUBLISH)
+        assert store.get_role("none") is None
+        assert store.update_role("editors", description="edit", privilege=Privilege.ADMINISTER)
+        assert not store.update_role("none", description="x")
+        assert store.get_role("Editors") == Role("Editors", "edit", Privilege.ADMINISTER)
+        found, more = store.search_roles("", 1)
+        assert [r.rolename for r in found] == ["Editors"] and more
+        assert store.search_roles("_", 10) == ([], False)  # LIKE wildcards are literal
+        store.set_permission("", "Editors", True)
+        assert store.delete_role("EDITORS") and not store.delete_role("editors")
+        assert store.user_roles("alice") == ["Publishers"] and store.list_permissions("") == []
+
+    def test_user_profile_and_removal(self) -> None:
+        """Profiles change in place; a removed user leaves its roles."""
+        store = self.make_store()
+        store.add_user(User("Alice", "h"))
+        store.add_role("Editors", "", Privilege.ACCESS)
+        store.add_role_members("Editors", ["alice"])
+        assert store.update_user("alice", "Alice A", "desc", "a@example.com")
+        assert not store.update_user("nobody", "", "", "")
+        changed = store.get_user("Alice")
+        assert changed is not None and (changed.fullname, changed.email) == (
+            "Alice A",
+            "a@example.com",
+        )
+        assert store.delete_user("ALICE") and not store.delete_user("alice")
+        assert store.get_user("alice") is None and store.role_members("Editors") == []
 
     def test_token_keys(self) -> None:
         """The newest key is current; old versions stay readable until removed."""
