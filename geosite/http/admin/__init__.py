@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from geosite.http.admin import (
+    accounts,
     data,
     machines,
     reports,
@@ -19,6 +20,7 @@ ENDPOINTS: list[Endpoint] = [
     *site.ENDPOINTS,
     *machines.ENDPOINTS,
     *security.ENDPOINTS,
+    *accounts.ENDPOINTS,
     *services.ENDPOINTS,
     *service.ENDPOINTS,
     *reports.ENDPOINTS,

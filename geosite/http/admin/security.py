@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from geosite.http.admin.accounts import USER_OPERATIONS
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
 def security_root(call: Call) -> dict[str, Any]:
     """``GET /admin/security``."""
     call.state.require_site()
-    return {"resources": ["users", "tokens", "psa"]}
+    return {"resources": ["users", "roles", "tokens", "psa"]}
 
 
 def users(call: Call) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def _children(call: Call, payload: dict[str, Any]) -> list[str]:
 
 ENDPOINTS = [
     Endpoint("/security", security_root, title="Security", children=_children),
-    Endpoint("/security/users", users, title="Users", operations=("search",)),
+    Endpoint("/security/users", users, title="Users", operations=USER_OPERATIONS),
     Endpoint(
         "/security/users/search",
         search_users,

@@ -1,0 +1,158 @@
+"""Users and roles of the built-in identity store, as ``/admin/security`` manages them.
+
+Usernames and role names are checked (letters, digits and ``_ . @ -``, at most 128); passwords
+follow the site's policy (at least ``MIN_PASSWORD_LENGTH`` characters, not the username).
+Changing a user's password or removing the user ends its tokens (its credential version moves,
+or it is gone). The primary site administrator cannot be removed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from geosite.core import passwords
+from geosite.core.models import Privilege, Role, User
+from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.storage.base import SiteStore
+
+MIN_PASSWORD_LENGTH = 8
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+_TEXT_LIMIT = 4096
+
+
+def _name(value: str | None, what: str) -> str:
+    name = (value or "").strip()
+    if not _NAME.match(name):
+        raise InvalidParameter(
+            f"Invalid {what} '{name[:64]}'. Use 1 to 128 letters, digits, '_', '.', '@' or '-'."
+        )
+    return name
+
+
+def _text(value: str | None, what: str) -> str:
+    text = value or ""
+    if len(text) > _TEXT_LIMIT:
+        raise InvalidParameter(f"The {what} is too long.")
+    return text
+
+
+def check_password(username: str, password: str | None) -> str:
+    """The password, when the policy accepts it for this user."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidParameter(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 1024:
+        raise InvalidParameter("The password is too long.")
+    if password.lower() == username.lower():
+        raise InvalidParameter("The password cannot be the username.")
+    return password
+
+
+def names(value: str | None) -> list[str]:
+    """A comma-separated list of names (users or roles), each checked."""
+    return [_name(part, "name") for part in (value or "").split(",") if part.strip()]
+
+
+def user(store: SiteStore, username: str | None) -> User:
+    """An existing user, or NotFound."""
+    found = store.get_user(_name(username, "username"))
+    if found is None:
+        raise NotFound(f"User '{(username or '')[:64]}' does not exist.")
+    return found
+
+
+def role(store: SiteStore, rolename: str | None) -> Role:
+    """An existing role, or NotFound."""
+    found = store.get_role(_name(rolename, "role name"))
+    if found is None:
+        raise NotFound(f"Role '{(rolename or '')[:64]}' does not exist.")
+    return found
+
+
+def add_user(
+    store: SiteStore,
+    username: str | None,
+    password: str | None,
+    fullname: str | None = "",
+    description: str | None = "",
+    email: str | None = "",
+) -> User:
+    """``users/add``."""
+    name = _name(username, "username")
+    secret = check_password(name, password)
+    created = User(
+        username=name,
+        password_hash=passwords.hash_password(secret),
+        fullname=_text(fullname, "full name"),
+        description=_text(description, "description"),
+        email=_text(email, "email"),
+    )
+    store.add_user(created)
+    return created
+
+
+def update_user(
+    store: SiteStore,
+    username: str | None,
+    fullname: str | None,
+    description: str | None,
+    email: str | None,
+    password: str | None = None,
+) -> None:
+    """``users/update``: the profile, and the password when one is given."""
+    found = user(store, username)
+    store.update_user(
+        found.username,
+        _text(fullname if fullname is not None else found.fullname, "full name"),
+        _text(description if description is not None else found.description, "description"),
+        _text(email if email is not None else found.email, "email"),
+    )
+    if password:
+        change_password(store, found.username, password)
+
+
+def change_password(store: SiteStore, username: str | None, password: str | None) -> None:
+    """A new password: every token of the user ends."""
+    found = user(store, username)
+    secret = check_password(found.username, password)
+    store.set_password(found.username, passwords.hash_password(secret))
+
+
+def remove_user(store: SiteStore, username: str | None) -> None:
+    """``users/remove``: its tokens end with it (they name a user that no longer exists)."""
+    found = user(store, username)
+    if found.is_psa:
+        raise Conflict("The primary site administrator cannot be removed.")
+    store.delete_user(found.username)
+
+
+def add_role(store: SiteStore, rolename: str | None, description: str | None) -> Role:
+    """``roles/add`` (privilege ACCESS until one is assigned)."""
+    name = _name(rolename, "role name")
+    if name.lower() == "esrieveryone":
+        raise InvalidParameter("'esriEveryone' is reserved.")
+    store.add_role(name, _text(description, "description"), Privilege.ACCESS)
+    found = store.get_role(name)
+    assert found is not None
+    return found
+
+
+def privilege(value: str | None) -> Privilege:
+    """A privilege by name (ADMINISTER, PUBLISH or ACCESS)."""
+    text = (value or "").strip().upper()
+    if text not in Privilege.__members__:
+        raise InvalidParameter("'privilege' must be ADMINISTER, PUBLISH or ACCESS.")
+    return Privilege[text]
+
+
+def add_members(store: SiteStore, rolename: str | None, usernames: Sequence[str]) -> None:
+    """Put users in a role (each must exist)."""
+    found = role(store, rolename)
+    members = [user(store, name).username for name in usernames]
+    store.add_role_members(found.rolename, members)
+
+
+def remove_members(store: SiteStore, rolename: str | None, usernames: Sequence[str]) -> None:
+    """Take users out of a role."""
+    found = role(store, rolename)
+    store.remove_role_members(found.rolename, list(usernames))

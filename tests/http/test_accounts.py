@@ -1,0 +1,173 @@
+"""Users and roles through /arcgis/admin/security: what ArcGIS's admin scripts call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_USER, LiveSite
+
+
+def _post(site: LiveSite, path: str, token: str | None, **data: Any) -> dict[str, Any]:
+    fields = {"f": "json", **data}
+    if token is not None:
+        fields["token"] = token
+    return httpx.post(site.admin + "/security" + path, data=fields).json()  # type: ignore[no-any-return]
+
+
+def _token(site: LiveSite, user: str, password: str) -> dict[str, Any]:
+    return httpx.post(  # type: ignore[no-any-return]
+        f"{site.http}/arcgis/tokens/generateToken",
+        data={"username": user, "password": password, "client": "requestip", "f": "json"},
+    ).json()
+
+
+OK = {"status": "success"}
+
+
+def test_users(fresh_site: LiveSite) -> None:
+    site, admin = fresh_site, fresh_site.token()
+    assert (
+        _post(
+            site,
+            "/users/add",
+            admin,
+            username="field.crew-1",
+            password="Crew-pass-1",
+            fullname="Crew",
+            email="c@x.org",
+        )
+        == OK
+    )
+    for name, password, code in (
+        ("FIELD.CREW-1", "Crew-pass-1", 409),  # names ignore case
+        ("bad name", "Crew-pass-1", 400),
+        ("../x", "Crew-pass-1", 400),
+        ("short", "short", 400),
+        ("samename", "samename", 400),
+        ("", "Crew-pass-1", 400),
+    ):
+        answer = _post(site, "/users/add", admin, username=name, password=password)
+        assert answer["status"] == "error" and answer["code"] == code, (name, answer)
+    listed = _post(site, "/users/getUsers", admin, startIndex="0", pageSize="10")
+    assert [u["username"] for u in listed["users"]] == ["field.crew-1", ADMIN_USER]
+    assert _post(site, "/users/getUsers", admin, startIndex="1", pageSize="1") == {
+        "users": [
+            {
+                "username": ADMIN_USER,
+                "fullname": "Primary Site Administrator",
+                "description": "",
+                "email": "",
+                "disabled": False,
+            }
+        ],
+        "hasMore": False,
+    }
+    assert _post(site, "/users/update", admin, username="field.crew-1", description="nights") == OK
+    found = _post(site, "/users/search", admin, filter="crew")["users"][0]
+    assert (found["fullname"], found["description"], found["email"]) == (
+        "Crew",
+        "nights",
+        "c@x.org",
+    )
+
+    first = _token(site, "field.crew-1", "Crew-pass-1")["token"]
+    # The admin API tells a live token of a non-administrator (403) from a dead one (498).
+    rest = site.admin + "/info"
+    assert httpx.get(rest, params={"f": "json", "token": first}).json()["code"] == 403
+    assert (
+        _post(site, "/users/changePassword", admin, username="field.crew-1", password="New-pass-22")
+        == OK
+    )
+    assert httpx.get(rest, params={"f": "json", "token": first}).json()["code"] == 498
+    assert _token(site, "field.crew-1", "Crew-pass-1")["error"]["code"] == 400
+    second = _token(site, "field.crew-1", "New-pass-22")["token"]
+    assert _post(site, "/users/remove", admin, username="FIELD.crew-1") == OK
+    assert httpx.get(rest, params={"f": "json", "token": second}).json()["code"] == 498
+    assert _post(site, "/users/remove", admin, username="field.crew-1")["code"] == 404
+    assert _post(site, "/users/remove", admin, username=ADMIN_USER)["code"] == 409
+
+
+def test_roles_and_privileges(fresh_site: LiveSite) -> None:
+    site, admin = fresh_site, fresh_site.token()
+    for name in ("ana", "ben"):
+        assert _post(site, "/users/add", admin, username=name, password=f"{name}-Password-1") == OK
+    assert _post(site, "/roles/add", admin, rolename="Analysts", description="read") == OK
+    assert _post(site, "/roles/add", admin, rolename="analysts")["code"] == 409
+    assert _post(site, "/roles/add", admin, rolename="esriEveryone")["code"] == 400
+    assert _post(site, "/roles/addUsersToRole", admin, rolename="Analysts", users="ana,ben") == OK
+    assert (
+        _post(site, "/roles/addUsersToRole", admin, rolename="Analysts", users="ghost")["code"]
+        == 404
+    )
+    assert _post(site, "/roles/getUsersWithinRole", admin, rolename="analysts") == {
+        "users": ["ana", "ben"],
+        "hasMore": False,
+    }
+    assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": ["Analysts"]}
+    assert _post(site, "/users/getPrivilege", admin, username="ana") == {"privilege": "ACCESS"}
+    assert _post(site, "/roles/getPrivilege", admin, rolename="Analysts") == {"privilege": "ACCESS"}
+
+    # An ACCESS user cannot administer; given ADMINISTER through the role, it can.
+    ana = _token(site, "ana", "ana-Password-1")["token"]
+    assert _post(site, "/users/getUsers", ana)["code"] == 403
+    assert (
+        _post(site, "/roles/assignPrivilege", admin, rolename="Analysts", privilege="ADMINISTER")
+        == OK
+    )
+    assert (
+        _post(site, "/roles/assignPrivilege", admin, rolename="Analysts", privilege="ROOT")["code"]
+        == 400
+    )
+    ana = _token(site, "ana", "ana-Password-1")["token"]
+    assert "users" in _post(site, "/users/getUsers", ana)
+    assert _post(site, "/roles/getRolesByPrivilege", admin, privilege="administer") == {
+        "roles": [{"rolename": "Analysts", "description": "read"}]
+    }
+    assert _post(site, "/roles/update", admin, rolename="Analysts", description="all") == OK
+    assert _post(site, "/roles/getRoles", admin)["roles"] == [
+        {"rolename": "Analysts", "description": "all"}
+    ]
+    assert _post(site, "/users/removeRoles", admin, username="ben", roles="Analysts") == OK
+    assert _post(site, "/users/getRoles", admin, username="ben") == {"roles": []}
+    assert _post(site, "/users/assignRoles", admin, username="ben", roles="Analysts") == OK
+    assert _post(site, "/roles/removeUsersFromRole", admin, rolename="Analysts", users="ben") == OK
+    assert _post(site, "/roles/remove", admin, rolename="Analysts") == OK
+    assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": []}
+    assert _post(site, "/users/getPrivilege", admin, username="ana") == {"privilege": "ACCESS"}
+    assert (
+        _post(site, "/users/getUsers", ana)["code"] == 403
+    )  # the role, and its privilege, are gone
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/users/getUsers",
+        "/users/add",
+        "/users/update",
+        "/users/remove",
+        "/users/changePassword",
+        "/users/getRoles",
+        "/users/assignRoles",
+        "/users/removeRoles",
+        "/users/getPrivilege",
+        "/roles/getRoles",
+        "/roles/add",
+        "/roles/remove",
+        "/roles/addUsersToRole",
+        "/roles/assignPrivilege",
+        "/roles/getRolesByPrivilege",
+    ],
+)
+def test_account_operations_need_an_administrator(site: LiveSite, path: str) -> None:
+    params = {
+        "username": "x1234567",
+        "password": "Password-123",
+        "rolename": "R",
+        "privilege": "ACCESS",
+    }
+    assert _post(site, path, None, **params)["code"] == 499
+    assert _post(site, path, "garbage", **params)["code"] == 498
