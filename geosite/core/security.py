@@ -16,6 +16,7 @@ from geosite.core.models import LockoutPolicy, Principal, Privilege, TokenClaims
 from geosite.errors import (
     REVOKED_TOKEN,
     BadRequest,
+    InvalidParameter,
     InvalidToken,
     LoginFailed,
 )
@@ -34,6 +35,10 @@ class IssuedToken:
     user: User
 
 
+_MIN_KEY_VERSION = "tokenKeyMinVersion"
+_MAX_TIMEOUT_MIN = 365 * 24 * 60
+
+
 class Authenticator:
     """Issue and verify tokens for one site."""
 
@@ -50,6 +55,9 @@ class Authenticator:
 
     # -- keys -------------------------------------------------------------------------------------
     def _secret_for(self, version: int) -> str | None:
+        # Read on every check, so that a key rotation on any worker ends old tokens on all.
+        if version < int(self._store.get_setting(_MIN_KEY_VERSION) or 0):
+            return None
         secret = self._secrets.get(version)
         if secret is None:
             secret = self._store.token_key(version)
@@ -63,6 +71,28 @@ class Authenticator:
             secret = tokens.new_secret()
             current = (self._store.add_token_key(secret), secret)
         return current
+
+    def rotate_key(self) -> int:
+        """A new signing key; every token signed with an older one is refused from now on."""
+        version = self._store.add_token_key(tokens.new_secret())
+        self._store.put_setting(_MIN_KEY_VERSION, version)
+        return version
+
+    def update_token_policy(self, policy: TokenPolicy) -> None:
+        """Store new timeouts and the GET rule (tokens already issued keep their expiry)."""
+        if not 1 <= policy.short_timeout <= policy.long_timeout <= _MAX_TIMEOUT_MIN:
+            raise InvalidParameter(
+                f"Timeouts must satisfy 1 <= shortTimeout <= longTimeout <= {_MAX_TIMEOUT_MIN} "
+                "(minutes)."
+            )
+        self._store.put_setting(
+            "tokenPolicy",
+            {
+                "shortTimeout": policy.short_timeout,
+                "longTimeout": policy.long_timeout,
+                "allowHttpGet": policy.allow_http_get,
+            },
+        )
 
     def token_policy(self) -> TokenPolicy:
         """The site's token policy."""

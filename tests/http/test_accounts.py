@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_USER, LiveSite
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
 
 
 def _post(site: LiveSite, path: str, token: str | None, **data: Any) -> dict[str, Any]:
@@ -171,3 +172,40 @@ def test_account_operations_need_an_administrator(site: LiveSite, path: str) -> 
     }
     assert _post(site, path, None, **params)["code"] == 499
     assert _post(site, path, "garbage", **params)["code"] == 498
+
+
+def test_token_policy_and_key_rotation(fresh_site: LiveSite) -> None:
+    site, admin = fresh_site, fresh_site.token()
+    config = {"type": "BUILTIN", "properties": {"shortTimeout": "30", "longTimeout": "600"}}
+    answer = _post(site, "/tokens/update", admin, tokenManagerConfig=json.dumps(config))
+    assert answer == OK
+    assert _post(site, "/tokens", admin)["properties"] == {
+        "shortTimeout": "30",
+        "longTimeout": "600",
+        "allowHttpGet": "false",
+    }
+    for bad in ({"shortTimeout": "0"}, {"shortTimeout": "700"}, {"longTimeout": "x"}):
+        assert _post(site, "/tokens/update", admin, **bad)["code"] == 400
+    assert _post(site, "/tokens", admin)["properties"]["longTimeout"] == "600"
+    asked = httpx.post(
+        site.admin + "/generateToken",
+        data={
+            "username": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
+            "client": "requestip",
+            "expiration": "100000",
+            "f": "json",
+        },
+    ).json()
+    assert asked["expires"] - site.clock.now_ms() <= 600 * 60_000 + 5_000  # capped
+
+    assert _post(site, "/users/add", admin, username="ana", password="ana-Password-1") == OK
+    user_token = _token(site, "ana", "ana-Password-1")["token"]
+    assert _post(site, "/tokens/update", admin, sharedKey="rotate-now") == OK
+    for old in (admin, user_token):
+        assert (
+            httpx.get(site.admin + "/info", params={"f": "json", "token": old}).json()["code"]
+            == 498
+        )
+    fresh = site.token()  # a new login signs with the new key
+    assert _post(site, "/tokens", fresh)["type"] == "BUILTIN"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from geosite.core.models import TokenPolicy
+from geosite.errors import InvalidParameter
 from geosite.http.admin.accounts import USER_OPERATIONS
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -42,6 +44,36 @@ def token_config(call: Call) -> dict[str, Any]:
     }
 
 
+def update_tokens(call: Call) -> dict[str, Any]:
+    """``tokens/update``: ``tokenManagerConfig`` (ArcGIS's JSON) or the same fields flat.
+
+    ``shortTimeout``/``longTimeout`` in minutes, ``allowHttpGet``; a ``sharedKey`` (any value:
+    geosite makes its own secret and never shows it) rotates the signing key, which ends every
+    token at once, on every worker.
+    """
+    auth = call.state.require_site().auth
+    config = call.params.json("tokenManagerConfig")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidParameter("'tokenManagerConfig' must be a JSON object.")
+    raw = dict((config or {}).get("properties") or {})
+    for name in ("shortTimeout", "longTimeout", "allowHttpGet", "sharedKey"):
+        if call.params.get(name) is not None:
+            raw[name] = call.params.get(name)
+    current = auth.token_policy()
+    try:
+        policy = TokenPolicy(
+            short_timeout=int(raw.get("shortTimeout", current.short_timeout)),
+            long_timeout=int(raw.get("longTimeout", current.long_timeout)),
+            allow_http_get=str(raw.get("allowHttpGet", current.allow_http_get)).lower() == "true",
+        )
+    except (TypeError, ValueError):
+        raise InvalidParameter("Timeouts must be whole numbers of minutes.") from None
+    auth.update_token_policy(policy)
+    if raw.get("sharedKey"):
+        auth.rotate_key()
+    return {"status": "success"}
+
+
 def psa(call: Call) -> dict[str, Any]:
     """``GET /admin/security/psa``: the primary site administrator account."""
     runtime = call.state.require_site()
@@ -67,6 +99,18 @@ ENDPOINTS = [
             Field("maxCount", "Max count", kind="number", default="100"),
         ),
     ),
-    Endpoint("/security/tokens", token_config, title="Token Configuration"),
+    Endpoint("/security/tokens", token_config, title="Token Configuration", operations=("update",)),
+    Endpoint(
+        "/security/tokens/update",
+        update_tokens,
+        kind=OPERATION,
+        title="Update Token Configuration",
+        fields=(
+            Field("shortTimeout", "Short timeout (minutes)", kind="number"),
+            Field("longTimeout", "Long timeout (minutes)", kind="number"),
+            Field("allowHttpGet", "Allow HTTP GET", kind="select", options=("false", "true")),
+            Field("sharedKey", "New shared key (rotates the key: every token ends)"),
+        ),
+    ),
     Endpoint("/security/psa", psa, title="Primary Site Administrator"),
 ]
