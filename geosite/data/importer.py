@@ -123,7 +123,7 @@ _GUID = re.compile(r"^\{?[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?$"
 def _global_id(values: np.ndarray, field: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
     """A ``GlobalID`` text field of GUIDs becomes the layer's esriFieldTypeGlobalID field.
 
-    Its values are written ArcGIS's way, ``{XXXXXXXX-...}`` in capitals; a missing one gets a
+    Its values are written ArcGIS's way (in capitals, in braces); a missing one gets a
     new GUID (a GlobalID is never null).
     """
     if field["name"].lower() != "globalid" or field["type"] != "esriFieldTypeString":

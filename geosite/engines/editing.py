@@ -60,7 +60,7 @@ def global_id_field(layer: dict[str, Any]) -> str | None:
 
 
 def global_id(value: Any) -> str:
-    """A GlobalID in ArcGIS's form, ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``."""
+    """A GlobalID in ArcGIS's form: 8-4-4-4-12 hexadecimal digits in capitals, in braces."""
     if not isinstance(value, str) or not _GUID.match(value.strip()):
         raise EditError(_INVALID, "A GlobalID must be a GUID such as {8-4-4-4-12 hex digits}.")
     return "{" + value.strip().strip("{}").upper() + "}"
