@@ -9,7 +9,8 @@ or it is gone). The primary site administrator cannot be removed here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from geosite.core import passwords
 from geosite.core.models import Privilege, Role, User
@@ -156,3 +157,48 @@ def remove_members(store: SiteStore, rolename: str | None, usernames: Sequence[s
     """Take users out of a role."""
     found = role(store, rolename)
     store.remove_role_members(found.rolename, list(usernames))
+
+
+def psa(store: SiteStore) -> User:
+    """The primary site administrator's account."""
+    site = store.get_setting("site") or {}
+    found = store.get_user(str(site.get("psa", "")))
+    if found is None:
+        raise NotFound("The site has no primary site administrator.")
+    return found
+
+
+def update_psa(store: SiteStore, username: str | None, password: str | None) -> None:
+    """``psa/update``: a new name and/or password; the account's tokens end."""
+    account = psa(store)
+    name = _name(username, "username") if username else account.username
+    if password:
+        check_password(name, password)
+    if name != account.username:
+        store.rename_user(account.username, name)
+        site = dict(store.get_setting("site") or {})
+        store.put_setting("site", {**site, "psa": name})
+    if password:
+        store.set_password(name, passwords.hash_password(password))
+
+
+def set_psa_disabled(store: SiteStore, disabled: bool, privilege_of: Callable[[User], Any]) -> None:
+    """``psa/disable`` and ``psa/enable``.
+
+    Disabling is refused unless another enabled user holds ADMINISTER through a role: the site
+    must keep someone who can administer it.
+    """
+    account = psa(store)
+    if disabled:
+        others, _ = store.search_users("", 100_000)
+        administrators = [
+            u
+            for u in others
+            if not u.is_psa and not u.disabled and privilege_of(u) == Privilege.ADMINISTER
+        ]
+        if not administrators:
+            raise Conflict(
+                "Give another user a role with the ADMINISTER privilege before disabling the "
+                "primary site administrator."
+            )
+    store.set_user_disabled(account.username, disabled)

@@ -94,6 +94,17 @@ class SiteStore(abc.ABC):
         """Change a user's profile; False when there is no such user."""
 
     @abc.abstractmethod
+    def set_user_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable or enable a user (disabling ends its tokens); False when there is none."""
+
+    @abc.abstractmethod
+    def rename_user(self, username: str, new_name: str) -> bool:
+        """Give a user a new name, with its role memberships; False when there is none.
+
+        Raises Conflict when the new name (ignoring case) belongs to another user.
+        """
+
+    @abc.abstractmethod
     def delete_user(self, username: str) -> bool:
         """Remove a user (and its role memberships); False when there was none."""
 

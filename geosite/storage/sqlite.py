@@ -258,6 +258,39 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
                 > 0
             )
 
+    def set_user_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable or enable a user."""
+        with self._db.transaction() as conn:
+            return (
+                conn.execute(
+                    "UPDATE users SET disabled=?, token_version = token_version + 1 "
+                    "WHERE username=?",
+                    (int(disabled), username),
+                ).rowcount
+                > 0
+            )
+
+    def rename_user(self, username: str, new_name: str) -> bool:
+        """Rename a user and its memberships."""
+        try:
+            with self._db.transaction() as conn:
+                members = conn.execute(
+                    "SELECT rolename FROM role_members WHERE username=?", (username,)
+                ).fetchall()
+                conn.execute("DELETE FROM role_members WHERE username=?", (username,))
+                changed = conn.execute(
+                    "UPDATE users SET username=?, token_version = token_version + 1 "
+                    "WHERE username=?",
+                    (new_name, username),
+                ).rowcount
+                conn.executemany(
+                    "INSERT INTO role_members (rolename, username) VALUES (?, ?)",
+                    [(row[0], new_name) for row in members] if changed else [],
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"User '{new_name}' already exists.") from None
+        return changed > 0
+
     def delete_user(self, username: str) -> bool:
         """Remove a user."""
         with self._db.transaction() as conn:

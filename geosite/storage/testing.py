@@ -121,6 +121,16 @@ class SiteStoreContract(abc.ABC):
             "Alice A",
             "a@example.com",
         )
+        assert store.set_user_disabled("alice", True) and not store.set_user_disabled("x", True)
+        disabled = store.get_user("alice")
+        assert disabled is not None and disabled.disabled and disabled.token_version == 2
+        store.add_user(User("Bob", "h"))
+        _expect_conflict(lambda: store.rename_user("alice", "BOB"))
+        assert store.rename_user("alice", "Alicia") and not store.rename_user("alice", "x")
+        assert store.role_members("Editors") == ["Alicia"] and store.get_user("alice") is None
+        renamed = store.get_user("alicia")
+        assert renamed is not None and renamed.token_version == 3
+        assert store.rename_user("Alicia", "Alice")
         assert store.delete_user("ALICE") and not store.delete_user("alice")
         assert store.get_user("alice") is None and store.role_members("Editors") == []
 

@@ -209,3 +209,40 @@ def test_token_policy_and_key_rotation(fresh_site: LiveSite) -> None:
         )
     fresh = site.token()  # a new login signs with the new key
     assert _post(site, "/tokens", fresh)["type"] == "BUILTIN"
+
+
+def _admin_token(site: LiveSite, user: str, password: str) -> Any:
+    return (
+        httpx.post(
+            site.admin + "/generateToken",
+            data={"username": user, "password": password, "client": "requestip", "f": "json"},
+        )
+        .json()
+        .get("token")
+    )
+
+
+def test_primary_site_administrator(fresh_site: LiveSite) -> None:
+    site, admin = fresh_site, fresh_site.token()
+    assert _post(site, "/psa", admin) == {"username": ADMIN_USER, "disabled": False}
+    assert _post(site, "/psa/update", admin, password="short")["code"] == 400
+    assert _post(site, "/psa/update", admin, username="chief", password="Chief-Pass-99") == OK
+    assert _post(site, "/psa", admin)["code"] == 498  # its tokens ended
+    assert _admin_token(site, ADMIN_USER, ADMIN_PASSWORD) is None
+    chief = _admin_token(site, "chief", "Chief-Pass-99")
+    assert _post(site, "/psa", chief) == {"username": "chief", "disabled": False}
+
+    assert _post(site, "/psa/disable", chief)["code"] == 409  # nobody else could administer
+    assert _post(site, "/users/add", chief, username="ops", password="Ops-Pass-123") == OK
+    assert _post(site, "/roles/add", chief, rolename="Admins") == OK
+    assert (
+        _post(site, "/roles/assignPrivilege", chief, rolename="Admins", privilege="ADMINISTER")
+        == OK
+    )
+    assert _post(site, "/roles/addUsersToRole", chief, rolename="Admins", users="ops") == OK
+    assert _post(site, "/psa/disable", chief) == OK
+    assert _admin_token(site, "chief", "Chief-Pass-99") is None  # a disabled account cannot log in
+    ops = _admin_token(site, "ops", "Ops-Pass-123")
+    assert _post(site, "/psa", ops) == {"username": "chief", "disabled": True}
+    assert _post(site, "/psa/enable", ops) == OK
+    assert _admin_token(site, "chief", "Chief-Pass-99") is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geosite.core import accounts
 from geosite.core.models import TokenPolicy
 from geosite.errors import InvalidParameter
 from geosite.http.admin.accounts import USER_OPERATIONS
@@ -82,6 +83,27 @@ def psa(call: Call) -> dict[str, Any]:
     return {"username": user.username if user else "", "disabled": bool(user and user.disabled)}
 
 
+def update_psa(call: Call) -> dict[str, Any]:
+    """``psa/update`` (``username``, ``password``): the account's tokens end."""
+    store = call.state.require_site().site.store
+    accounts.update_psa(store, call.params.get("username"), call.params.get("password"))
+    return {"status": "success"}
+
+
+def disable_psa(call: Call) -> dict[str, Any]:
+    """``psa/disable``: only once another user administers the site through a role."""
+    runtime = call.state.require_site()
+    accounts.set_psa_disabled(runtime.site.store, True, runtime.auth.privilege_of)
+    return {"status": "success"}
+
+
+def enable_psa(call: Call) -> dict[str, Any]:
+    """``psa/enable``."""
+    runtime = call.state.require_site()
+    accounts.set_psa_disabled(runtime.site.store, False, runtime.auth.privilege_of)
+    return {"status": "success"}
+
+
 def _children(call: Call, payload: dict[str, Any]) -> list[str]:
     return list(payload.get("resources", []))
 
@@ -112,5 +134,22 @@ ENDPOINTS = [
             Field("sharedKey", "New shared key (rotates the key: every token ends)"),
         ),
     ),
-    Endpoint("/security/psa", psa, title="Primary Site Administrator"),
+    Endpoint(
+        "/security/psa",
+        psa,
+        title="Primary Site Administrator",
+        operations=("update", "disable", "enable"),
+    ),
+    Endpoint(
+        "/security/psa/update",
+        update_psa,
+        kind=OPERATION,
+        title="Update Primary Site Administrator",
+        fields=(
+            Field("username", "New username"),
+            Field("password", "New password", kind="password"),
+        ),
+    ),
+    Endpoint("/security/psa/disable", disable_psa, kind=OPERATION, title="Disable"),
+    Endpoint("/security/psa/enable", enable_psa, kind=OPERATION, title="Enable"),
 ]
