@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from geosite.core.clock import Clock, SystemClock
-from geosite.http import admin, rest
+from geosite.http import admin, openapi, rest
 from geosite.http.dispatch import Area, handle
 from geosite.http.errors import ADMIN, REST
 from geosite.http.render import SECURITY_HEADERS
@@ -34,10 +35,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         Area(REST, "/arcgis/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
     ]
     elsewhere = Area(REST, "", Router([]), "Rest")
+    api = orjson.dumps(openapi.document([(a.prefix, a.router.endpoints) for a in areas]))
 
     async def entry(request: Request) -> Response:
         path = request.url.path
         folded = path.lower()
+        if folded == "/arcgis/rest/openapi.json":
+            return Response(api, media_type="application/json", headers=SECURITY_HEADERS)
         for area in areas:
             if folded == area.prefix or folded.startswith(area.prefix + "/"):
                 rel = path[len(area.prefix) :].rstrip("/") or "/"
