@@ -58,8 +58,12 @@ def checked_item(raw: Any) -> DataItem:
     folder = Path(info["path"])
     if not folder.is_absolute():
         raise InvalidParameter("'info.path' must be an absolute path on the server.")
-    resolved = folder.resolve()
-    if not resolved.is_dir() or not os.access(resolved, os.R_OK | os.X_OK):
+    try:
+        resolved = folder.resolve()
+        readable = resolved.is_dir() and os.access(resolved, os.R_OK | os.X_OK)
+    except OSError:  # a name too long, a loop of links...
+        readable = False
+    if not readable:
         raise InvalidParameter("The folder does not exist on the server, or cannot be read.")
     kind = str(info.get("dataStoreConnectionType") or "shared").lower()
     if kind not in _CONNECTION_TYPES:
@@ -131,12 +135,15 @@ def resolve_data_path(store: SiteStore, data_path: str) -> Path:
     relative = Path(parts[2])
     if relative.is_absolute() or ".." in relative.parts:
         raise InvalidParameter("'dataPath' must stay inside the registered folder.")
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
-        raise InvalidParameter("'dataPath' must stay inside the registered folder.")
-    if not target.exists():
-        raise NotFound(f"'{parts[2][:128]}' does not exist in {item.path}.")
-    _check_contained(target, root)
+    try:
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise InvalidParameter("'dataPath' must stay inside the registered folder.")
+        if not target.exists():
+            raise NotFound(f"'{parts[2][:128]}' does not exist in {item.path}.")
+        _check_contained(target, root)
+    except OSError:  # a name too long, a loop of links, a folder that cannot be read...
+        raise InvalidParameter("'dataPath' cannot be read on the server.") from None
     return target
 
 

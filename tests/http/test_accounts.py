@@ -184,7 +184,13 @@ def test_token_policy_and_key_rotation(fresh_site: LiveSite) -> None:
         "longTimeout": "600",
         "allowHttpGet": "false",
     }
-    for bad in ({"shortTimeout": "0"}, {"shortTimeout": "700"}, {"longTimeout": "x"}):
+    for bad in (
+        {"shortTimeout": "0"},
+        {"shortTimeout": "700"},
+        {"longTimeout": "x"},
+        {"tokenManagerConfig": '{"properties": [1, 2]}'},
+        {"tokenManagerConfig": "[]"},
+    ):
         assert _post(site, "/tokens/update", admin, **bad)["code"] == 400
     assert _post(site, "/tokens", admin)["properties"]["longTimeout"] == "600"
     asked = httpx.post(

@@ -78,6 +78,7 @@ def test_register_find_publish_unregister(fresh_site: LiveSite, tmp_path: Path) 
         (_item("GIS", shared), 409),
         (_item("other", tmp_path / "missing"), 400),
         (_item("../etc", shared), 400),
+        (_item("long", tmp_path / ("n" * 5000)), 400),
         (json.dumps({"path": "/enterpriseDatabases/x", "type": "egdb", "info": {}}), 400),
         (json.dumps({"path": "/fileShares/rel", "type": "folder", "info": {"path": "rel"}}), 400),
         ("not json", 400),
@@ -115,6 +116,7 @@ def test_register_find_publish_unregister(fresh_site: LiveSite, tmp_path: Path) 
         ("/fileShares/gis/parcels.shp", 400),  # a sidecar that links out
         ("/fileShares/gis/vrt.json", 400),  # GDAL's VRT driver would read any file
         ("/fileShares/gis/x\u0000y", 400),
+        ("/fileShares/gis/" + "n" * 5000, 400),  # a name the system refuses
         ("/fileShares/gis/missing.shp", 404),
         ("/fileShares/nope/x.shp", 404),
         (str(outside), 400),

@@ -56,7 +56,10 @@ def update_tokens(call: Call) -> dict[str, Any]:
     config = call.params.json("tokenManagerConfig")
     if config is not None and not isinstance(config, dict):
         raise InvalidParameter("'tokenManagerConfig' must be a JSON object.")
-    raw = dict((config or {}).get("properties") or {})
+    properties = (config or {}).get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidParameter("'tokenManagerConfig.properties' must be a JSON object.")
+    raw = dict(properties)
     for name in ("shortTimeout", "longTimeout", "allowHttpGet", "sharedKey"):
         if call.params.get(name) is not None:
             raw[name] = call.params.get(name)
