@@ -24,10 +24,14 @@ def _since(call: Call) -> int:
     return started - started % 60_000
 
 
-def _statistics(call: Call, service: Service, rows: list[ServiceUsage]) -> dict[str, Any]:
-    store = call.state.require_site().site.store
+def _machines(call: Call) -> list[str]:
+    return [m.name for m in call.state.require_site().site.store.list_machines()]
+
+
+def _statistics(
+    call: Call, service: Service, rows: list[ServiceUsage], machines: list[str]
+) -> dict[str, Any]:
     mine = [r for r in rows if r.service.lower() == service.resource.lower()]
-    machines = [m.name for m in store.list_machines()]
     per_machine = [
         {
             "machineName": name,
@@ -57,7 +61,7 @@ def statistics(call: Call) -> dict[str, Any]:
         runtime.site.store, call.args.get("folder", ""), call.args["service"], call.args["type"]
     )
     rows = runtime.site.logs.usage(_since(call), [service.resource])
-    return _statistics(call, service, rows)
+    return _statistics(call, service, rows, _machines(call))
 
 
 def _parts(call: Call) -> tuple[str, ...]:
@@ -94,6 +98,7 @@ def report(call: Call) -> dict[str, Any]:
     if "instances" in parts:
         runtime.log.flush()
         rows = runtime.site.logs.usage(_since(call), [s.resource for s in found])
+    machines = _machines(call) if "instances" in parts else []
     reports = []
     for service in found:
         listed = store.list_permissions(service.resource)
@@ -111,7 +116,7 @@ def report(call: Call) -> dict[str, Any]:
             state = service.configured_state
             entry["status"] = {"configuredState": state, "realTimeState": state}
         if "instances" in parts:
-            entry["instances"] = _statistics(call, service, rows)["summary"]
+            entry["instances"] = _statistics(call, service, rows, machines)["summary"]
         if "iteminfo" in parts:
             info = service.definition.get("_itemInfo") or {}
             entry["iteminfo"] = {"title": info.get("title", service.name), **info}
