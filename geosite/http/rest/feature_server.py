@@ -234,6 +234,7 @@ def service_root(call: Call) -> dict[str, Any]:
     layers = layers_of(service)
     first = layers[0]
     srs = first["spatialReference"]
+    extent = live_extent(service, first)
     definition = service.definition
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
@@ -247,8 +248,8 @@ def service_root(call: Call) -> dict[str, Any]:
         "description": definition.get("description", ""),
         "copyrightText": "",
         "spatialReference": srs,
-        "initialExtent": live_extent(service, first),
-        "fullExtent": live_extent(service, first),
+        "initialExtent": extent,
+        "fullExtent": dict(extent),
         "allowGeometryUpdates": "Update" in edit_capabilities(definition["capabilities"]),
         "units": _units(srs),
         "syncEnabled": False,
