@@ -180,6 +180,8 @@ class Service:
     definition: dict[str, Any] = field(default_factory=dict)
     configured_state: str = "STARTED"
     created_ms: int = 0
+    #: The user who published it: a PUBLISH user may manage only its own services.
+    owner: str = ""
 
     @property
     def qualified_name(self) -> str:
@@ -250,6 +252,8 @@ class UploadItem:
     size: int
     created_ms: int
     description: str = ""
+    #: The user who uploaded it: a PUBLISH user sees and uses only its own uploads.
+    owner: str = ""
 
     def public(self) -> dict[str, Any]:
         """The item as the Administrator API shows it (never the server path)."""

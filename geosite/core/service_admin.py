@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from geosite.core import ownership
 from geosite.core.clock import Clock
-from geosite.core.models import Folder, Service
+from geosite.core.models import Folder, Principal, Service
 from geosite.core.services import (
     DEFAULT_MAX_RECORD_COUNT,
     SYSTEM_FOLDER,
@@ -329,9 +330,15 @@ def edit_folder(store: SiteStore, name: str, description: Any) -> None:
         raise NotFound(f"Folder '{folder[:128]}' does not exist.")
 
 
-def set_states(store: SiteStore, payload: Any, state: str) -> list[Service]:
-    """``startServices``/``stopServices``: every listed service must exist, then all change."""
+def set_states(
+    store: SiteStore, payload: Any, state: str, caller: Principal | None = None
+) -> list[Service]:
+    """``startServices``/``stopServices``: every listed service must exist, and be the
+    caller's to manage when a ``caller`` is given; then all change."""
     found = [find_service(store, *ref) for ref in service_references(payload)]
+    if caller is not None:
+        for service in found:
+            ownership.check_manage(caller, service.owner)
     changed = []
     for service in found:
         updated = store.update_service(

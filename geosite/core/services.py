@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from geosite.core import datastores, permissions, uploads
+from geosite.core import datastores, ownership, permissions, uploads
 from geosite.core.clock import Clock
-from geosite.core.models import Folder, Service
+from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
@@ -104,13 +104,15 @@ def data_directory(store: SiteStore) -> Path:
     return uploads.uploads_directory(store).parent / "services"
 
 
-def _source(store: SiteStore, definition: dict[str, Any]) -> tuple[Path, str]:
+def _source(
+    store: SiteStore, definition: dict[str, Any], publisher: Principal | None
+) -> tuple[Path, str]:
     """The file to publish: ``properties.dataPath`` in a registered folder, or an upload."""
     properties = definition.get("properties") or {}
     data_path = properties.get("dataPath") if isinstance(properties, dict) else None
     if isinstance(data_path, str) and data_path:
         return datastores.resolve_data_path(store, data_path), data_path
-    item = uploads.get_upload(store, _item_id(definition))
+    item = uploads.get_upload(store, _item_id(definition), publisher)
     return Path(item.path), item.item_name
 
 
@@ -182,8 +184,12 @@ def create_service(
     definition: Any,
     importer: Importer,
     limits: uploads.ArchiveLimits,
+    publisher: Principal | None = None,
 ) -> Service:
-    """Publish an uploaded item as a service described by ``definition`` (the service JSON)."""
+    """Publish an uploaded item as a service described by ``definition`` (the service JSON).
+
+    ``publisher`` becomes the service's owner; a PUBLISH user may publish only its own uploads.
+    """
     if not isinstance(definition, dict):
         raise InvalidParameter("'service' must be a JSON object.")
     name = valid_service_name(str(definition.get("serviceName") or ""))
@@ -199,7 +205,7 @@ def create_service(
         raise Conflict(f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.")
     service_capabilities = capabilities(definition.get("capabilities"))
     max_records = max_record_count(definition)
-    source, source_name = _source(store, definition)
+    source, source_name = _source(store, definition, publisher)
     data, layers = _import(store, source, importer, limits)
     folder = resolve_folder(store, folder_name, clock, create=True)
     record = {
@@ -212,7 +218,9 @@ def create_service(
         "properties": {"maxRecordCount": str(max_records)},
         "_geosite": {"data": str(data), "layers": layers, "sourceItem": source_name},
     }
-    service = Service(folder, name, kind, record, "STARTED", clock.now_ms())
+    service = Service(
+        folder, name, kind, record, "STARTED", clock.now_ms(), ownership.owner_of_new(publisher)
+    )
     try:
         store.add_service(service)
         permissions.inherit(store, service.folder or permissions.ROOT, service.resource)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from geosite.core import ownership
 from geosite.core.clock import Clock
-from geosite.core.models import UploadItem
+from geosite.core.models import Principal, UploadItem
 from geosite.errors import InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
@@ -58,6 +59,7 @@ def save_upload(
     filename: str,
     description: str,
     max_bytes: int,
+    owner: str = "",
 ) -> UploadItem:
     """Copy an uploaded file into the site and record it."""
     name = safe_filename(filename)
@@ -81,22 +83,30 @@ def save_upload(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    item = UploadItem(item_id, name, str(target), size, clock.now_ms(), description[:1024])
+    item = UploadItem(item_id, name, str(target), size, clock.now_ms(), description[:1024], owner)
     store.add_upload(item)
     return item
 
 
-def get_upload(store: SiteStore, item_id: str) -> UploadItem:
-    """An uploaded item, or ``NotFound``."""
+def get_upload(store: SiteStore, item_id: str, caller: Principal | None = None) -> UploadItem:
+    """An uploaded item, or ``NotFound``; with a ``caller``, only one it may use.
+
+    A publisher is told that another user's item does not exist, as if it did not.
+    """
     item = store.get_upload(item_id)
-    if item is None:
+    if item is None or (caller is not None and not ownership.may_manage(caller, item.owner)):
         raise NotFound(f"Could not find the uploaded item '{item_id[:64]}'.")
     return item
 
 
-def delete_upload(store: SiteStore, item_id: str) -> None:
+def list_uploads(store: SiteStore, caller: Principal | None) -> list[UploadItem]:
+    """The uploaded items the caller may see: all for administrators, its own for others."""
+    return [item for item in store.list_uploads() if ownership.may_manage(caller, item.owner)]
+
+
+def delete_upload(store: SiteStore, item_id: str, caller: Principal | None = None) -> None:
     """Remove an uploaded item and its file."""
-    item = get_upload(store, item_id)
+    item = get_upload(store, item_id, caller)
     store.delete_upload(item.item_id)
     shutil.rmtree(Path(item.path).parent, ignore_errors=True)
 

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS services (
     definition BLOB NOT NULL,
     configured_state TEXT NOT NULL DEFAULT 'STARTED',
     created_ms INTEGER NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (folder, name, type)
 );
 CREATE TABLE IF NOT EXISTS permissions (
@@ -52,12 +53,18 @@ CREATE TABLE IF NOT EXISTS uploads (
     path TEXT NOT NULL,
     size INTEGER NOT NULL,
     created_ms INTEGER NOT NULL,
-    description TEXT NOT NULL DEFAULT ''
+    description TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT ''
 );
 """
+#: Columns added after a table was first shipped: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("services", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("uploads", "owner", "TEXT NOT NULL DEFAULT ''"),
+)
 
-_SERVICE_COLUMNS = "folder, name, type, definition, configured_state, created_ms"
-_UPLOAD_COLUMNS = "item_id, item_name, path, size, created_ms, description"
+_SERVICE_COLUMNS = "folder, name, type, definition, configured_state, created_ms, owner"
+_UPLOAD_COLUMNS = "item_id, item_name, path, size, created_ms, description, owner"
 
 
 _ITEM_COLUMNS = "path, type, info, client_path, created_ms"
@@ -68,7 +75,7 @@ def _data_item(row: tuple[Any, ...]) -> DataItem:
 
 
 def _service(row: tuple[Any, ...]) -> Service:
-    return Service(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5])
+    return Service(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], row[6])
 
 
 class SqliteCatalog:
@@ -77,7 +84,13 @@ class SqliteCatalog:
     _db: Connections
 
     def _initialize_catalog(self) -> None:
-        self._db.get().executescript(_CATALOG_SCHEMA)
+        conn = self._db.get()
+        conn.executescript(_CATALOG_SCHEMA)
+        for table, column, definition in _ADDED_COLUMNS:  # sites made by older versions
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                with self._db.transaction() as tx:
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def add_folder(self, folder: Folder) -> None:
         """Create a folder."""
@@ -113,7 +126,7 @@ class SqliteCatalog:
         try:
             with self._db.transaction() as conn:
                 conn.execute(
-                    f"INSERT INTO services ({_SERVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO services ({_SERVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         service.folder,
                         service.name,
@@ -121,6 +134,7 @@ class SqliteCatalog:
                         orjson.dumps(service.definition),
                         service.configured_state,
                         service.created_ms,
+                        service.owner,
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -321,7 +335,7 @@ class SqliteCatalog:
         """Record an uploaded item."""
         with self._db.transaction() as conn:
             conn.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.item_id,
                     item.item_name,
@@ -329,6 +343,7 @@ class SqliteCatalog:
                     item.size,
                     item.created_ms,
                     item.description,
+                    item.owner,
                 ),
             )
 

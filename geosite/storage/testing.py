@@ -263,10 +263,10 @@ class CatalogContract(abc.ABC):
     def test_service_updates(self) -> None:
         """Definition and state change in place; renames move permissions; deletes return."""
         store = self.make_store()
-        store.add_service(Service("", "Roads", "FeatureServer", {"a": 1}, "STARTED", 2))
+        store.add_service(Service("", "Roads", "FeatureServer", {"a": 1}, "STARTED", 2, "pub"))
         store.add_service(Service("", "Rivers", "FeatureServer", {}, "STARTED", 3))
         changed = store.update_service("", "roads", "FeatureServer", configured_state="STOPPED")
-        assert changed == Service("", "Roads", "FeatureServer", {"a": 1}, "STOPPED", 2)
+        assert changed == Service("", "Roads", "FeatureServer", {"a": 1}, "STOPPED", 2, "pub")
         changed = store.update_service("", "Roads", "FeatureServer", definition={"a": 2})
         assert changed is not None and changed.definition == {"a": 2}
         assert changed.configured_state == "STOPPED"
@@ -286,7 +286,7 @@ class CatalogContract(abc.ABC):
         store.set_permission(changed.resource, "editors", True)
         _expect_conflict(lambda: store.rename_service("", "Roads", "FeatureServer", "RIVERS", {}))
         renamed = store.rename_service("", "Roads", "FeatureServer", "Streets", {"a": 3})
-        assert renamed == Service("", "Streets", "FeatureServer", {"a": 3}, "STOPPED", 2)
+        assert renamed == Service("", "Streets", "FeatureServer", {"a": 3}, "STOPPED", 2, "pub")
         assert store.get_service("", "Roads", "FeatureServer") is None
         assert store.list_permissions("/Streets.FeatureServer") == [
             Permission("/Streets.FeatureServer", "editors", True)
@@ -334,7 +334,7 @@ class CatalogContract(abc.ABC):
     def test_uploads(self) -> None:
         """Uploaded items are recorded, listed and forgotten."""
         store = self.make_store()
-        item = UploadItem("i1", "a.zip", "/x/a.zip", 10, 1, "first")
+        item = UploadItem("i1", "a.zip", "/x/a.zip", 10, 1, "first", "publisher1")
         store.add_upload(item)
         store.add_upload(UploadItem("i2", "b.zip", "/x/b.zip", 20, 2))
         assert store.get_upload("i1") == item

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from geosite.core import permissions, service_admin, usage
-from geosite.core.models import Service, ServiceUsage
+from geosite.core.models import Privilege, Service, ServiceUsage
 from geosite.core.services import find_service
 from geosite.errors import InvalidParameter
+from geosite.http.admin.service import owned
 from geosite.http.admin.services import existing_folder
 from geosite.http.routing import Call, Endpoint
 
@@ -131,6 +132,11 @@ def report(call: Call) -> dict[str, Any]:
 ENDPOINTS = [
     Endpoint("/services/report", report, title="Services Report"),
     Endpoint("/services/{folder}/report", report, title="Services Report"),
-    Endpoint("/services/{service}.{type}/statistics", statistics, title="Statistics"),
-    Endpoint("/services/{folder}/{service}.{type}/statistics", statistics, title="Statistics"),
+    *(
+        Endpoint(pattern, owned(statistics), privilege=Privilege.PUBLISH, title="Statistics")
+        for pattern in (
+            "/services/{service}.{type}/statistics",
+            "/services/{folder}/{service}.{type}/statistics",
+        )
+    ),
 ]

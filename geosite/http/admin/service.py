@@ -11,13 +11,13 @@ from typing import Any
 
 import orjson
 
-from geosite.core import permissions, service_admin
-from geosite.core.models import Service, service_resource
+from geosite.core import ownership, permissions, service_admin
+from geosite.core.models import Privilege, Service, service_resource
 from geosite.core.service_admin import STARTED, STOPPED
 from geosite.core.services import find_service
 from geosite.errors import BadRequest, InvalidParameter
 from geosite.http.admin.services import existing_folder
-from geosite.http.routing import OPERATION, Call, Endpoint, Field
+from geosite.http.routing import OPERATION, Call, Endpoint, Field, Handler, Reply
 
 _ITEM_INFO_KEYS = ("title", "summary", "description", "tags", "snippet", "accessInformation")
 
@@ -34,6 +34,18 @@ def _service(call: Call) -> Service:
 
 def _key(call: Call) -> tuple[str, str, str]:
     return call.args.get("folder", ""), call.args["service"], call.args["type"]
+
+
+def owned(handler: Handler) -> Handler:
+    """``handler`` for the service's owner (a publisher) and administrators only."""
+
+    def checked(call: Call) -> dict[str, Any] | Reply:
+        ownership.check_manage(call.principal, _service(call).owner)
+        return handler(call)
+
+    checked.__doc__ = handler.__doc__
+    checked.__name__ = handler.__name__
+    return checked
 
 
 def resource(call: Call) -> dict[str, Any]:
@@ -192,21 +204,27 @@ def permission_rows(prefix: str) -> list[Endpoint]:
     ]
 
 
+#: A publisher manages the services it published; permissions stay with administrators.
+_PUBLISH = Privilege.PUBLISH
+
+
 def _rows(prefix: str) -> list[Endpoint]:
     base = f"{prefix}/{{service}}.{{type}}"
     return [
         Endpoint(
             base,
-            resource,
+            owned(resource),
+            privilege=_PUBLISH,
             children=("status", "statistics", "permissions", "iteminfo"),
             operations=("start", "stop", "edit", "delete"),
         ),
-        Endpoint(f"{base}/status", status, title="Status"),
-        Endpoint(f"{base}/start", start, kind=OPERATION, title="Start"),
-        Endpoint(f"{base}/stop", stop, kind=OPERATION, title="Stop"),
+        Endpoint(f"{base}/status", owned(status), privilege=_PUBLISH, title="Status"),
+        Endpoint(f"{base}/start", owned(start), kind=OPERATION, privilege=_PUBLISH, title="Start"),
+        Endpoint(f"{base}/stop", owned(stop), kind=OPERATION, privilege=_PUBLISH, title="Stop"),
         Endpoint(
             f"{base}/edit",
-            edit,
+            owned(edit),
+            privilege=_PUBLISH,
             kind=OPERATION,
             title="Edit Service",
             fields=(Field("service", "Service (JSON)", kind="textarea", required=True),),
@@ -215,15 +233,23 @@ def _rows(prefix: str) -> list[Endpoint]:
         ),
         Endpoint(
             f"{base}/delete",
-            delete,
+            owned(delete),
+            privilege=_PUBLISH,
             kind=OPERATION,
             title="Delete Service",
             description="Deletes the service and the data the site holds for it.",
         ),
-        Endpoint(f"{base}/iteminfo", item_info, title="Item Information", operations=("edit",)),
+        Endpoint(
+            f"{base}/iteminfo",
+            owned(item_info),
+            privilege=_PUBLISH,
+            title="Item Information",
+            operations=("edit",),
+        ),
         Endpoint(
             f"{base}/iteminfo/edit",
-            edit_item_info,
+            owned(edit_item_info),
+            privilege=_PUBLISH,
             kind=OPERATION,
             title="Edit Item Information",
             fields=(Field("serviceItemInfo", "Item information (JSON)", kind="textarea"),),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import service_admin, services
-from geosite.core.models import Folder, Service
+from geosite.core import ownership, service_admin, services
+from geosite.core.models import Folder, Privilege, Service
 from geosite.core.permissions import EVERYONE
 from geosite.core.service_admin import STARTED, STOPPED
 from geosite.core.services import SYSTEM_FOLDER, find_service, normalise_folder
@@ -112,7 +112,12 @@ def create_service(call: Call) -> dict[str, Any]:
         definition = {**definition, "folderName": call.args["folder"]}
     # GDAL and the import's arrays live in a child process: the worker stays small.
     service = services.create_service(
-        runtime.site.store, call.state.clock, definition, import_isolated, ArchiveLimits()
+        runtime.site.store,
+        call.state.clock,
+        definition,
+        import_isolated,
+        ArchiveLimits(),
+        publisher=call.principal,
     )
     return {
         "status": "success",
@@ -164,12 +169,11 @@ def exists(call: Call) -> dict[str, Any]:
 def rename_service(call: Call) -> dict[str, Any]:
     """``POST /admin/services[/{folder}]/renameService``."""
     store = call.state.require_site().site.store
+    folder_name = existing_folder(call)
+    name, kind = call.params.require("serviceName"), call.params.require("serviceType")
+    ownership.check_manage(call.principal, find_service(store, folder_name, name, kind).owner)
     service_admin.rename_service(
-        store,
-        existing_folder(call),
-        call.params.require("serviceName"),
-        call.params.require("serviceType"),
-        call.params.require("serviceNewName"),
+        store, folder_name, name, kind, call.params.require("serviceNewName")
     )
     return {"status": "success"}
 
@@ -179,7 +183,7 @@ def _batch(call: Call, state: str) -> dict[str, Any]:
     if payload is None:
         raise BadRequest("Missing parameter 'services'.")
     store = call.state.require_site().site.store
-    changed = service_admin.set_states(store, payload, state)
+    changed = service_admin.set_states(store, payload, state, call.principal)
     return {"status": "success", "services": [entry(s) for s in changed]}
 
 
@@ -243,10 +247,14 @@ _ROOT_OPERATIONS = (
 )
 _FOLDER_OPERATIONS = ("createService", "renameService", "editFolder", "deleteFolder")
 
+#: Publishers browse, publish, and manage their own services (checked per service).
+_PUBLISH = Privilege.PUBLISH
+
 ENDPOINTS = [
     Endpoint(
         "/services",
         root,
+        privilege=_PUBLISH,
         title="Root Folder",
         children=_root_children,
         operations=_ROOT_OPERATIONS,
@@ -254,6 +262,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/createService",
         create_service,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Create Service",
         fields=SERVICE_FIELDS,
@@ -262,6 +271,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/createFolder",
         create_folder,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Create Folder",
         fields=(Field("folderName", "Folder name", required=True), Field("description")),
@@ -269,6 +279,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/exists",
         exists,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Exists",
         fields=(
@@ -281,6 +292,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/renameService",
         rename_service,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Rename Service",
         fields=_RENAME_FIELDS,
@@ -288,6 +300,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/startServices",
         start_services,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Start Services",
         fields=_SERVICES_FIELD,
@@ -295,14 +308,16 @@ ENDPOINTS = [
     Endpoint(
         "/services/stopServices",
         stop_services,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Stop Services",
         fields=_SERVICES_FIELD,
     ),
-    Endpoint("/services/types", types, title="Service Types"),
+    Endpoint("/services/types", types, privilege=_PUBLISH, title="Service Types"),
     Endpoint(
         "/services/{folder}/createService",
         create_service,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Create Service",
         fields=SERVICE_FIELDS,
@@ -310,6 +325,7 @@ ENDPOINTS = [
     Endpoint(
         "/services/{folder}/renameService",
         rename_service,
+        privilege=_PUBLISH,
         kind=OPERATION,
         title="Rename Service",
         fields=_RENAME_FIELDS,
@@ -334,6 +350,7 @@ ENDPOINTS = [
 FOLDER_ENDPOINT = Endpoint(
     "/services/{folder}",
     folder,
+    privilege=_PUBLISH,
     children=_folder_children,
     operations=_FOLDER_OPERATIONS,
 )

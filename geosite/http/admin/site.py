@@ -215,6 +215,7 @@ ENDPOINTS = [
     Endpoint(
         "/",
         root,
+        privilege=Privilege.PUBLISH,
         title="Site",
         children=_root_children,
         operations=("generateToken",),
@@ -242,7 +243,7 @@ ENDPOINTS = [
     ),
     Endpoint("/login", login_page, privilege=None, title="Login"),
     Endpoint("/logout", logout, privilege=None, needs_site=False, title="Logout"),
-    Endpoint("/info", info, title="Info", children=("healthCheck",)),
+    Endpoint("/info", info, privilege=Privilege.PUBLISH, title="Info", children=("healthCheck",)),
     Endpoint(
         "/info/healthCheck", health_check, privilege=None, needs_site=False, title="Health Check"
     ),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import uploads
+from geosite.core import ownership, uploads
+from geosite.core.models import Privilege
 from geosite.errors import BadRequest
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -12,7 +13,7 @@ from geosite.http.routing import OPERATION, Call, Endpoint, Field
 def list_uploads(call: Call) -> dict[str, Any]:
     """``GET /admin/uploads``."""
     store = call.state.require_site().site.store
-    return {"items": [item.public() for item in store.list_uploads()]}
+    return {"items": [item.public() for item in uploads.list_uploads(store, call.principal)]}
 
 
 def _item_ids(call: Call, payload: dict[str, Any]) -> list[str]:
@@ -32,6 +33,7 @@ def upload(call: Call) -> dict[str, Any]:
         part.filename or "upload",
         call.params.get("description") or "",
         call.state.settings.max_upload_bytes,
+        ownership.owner_of_new(call.principal),
     )
     return {"status": "success", "item": item.public()}
 
@@ -39,21 +41,33 @@ def upload(call: Call) -> dict[str, Any]:
 def get_item(call: Call) -> dict[str, Any]:
     """``GET /admin/uploads/{item}``."""
     store = call.state.require_site().site.store
-    return uploads.get_upload(store, call.args["item"]).public()
+    return uploads.get_upload(store, call.args["item"], call.principal).public()
 
 
 def delete_item(call: Call) -> dict[str, Any]:
     """``POST /admin/uploads/{item}/delete``."""
-    uploads.delete_upload(call.state.require_site().site.store, call.args["item"])
+    store = call.state.require_site().site.store
+    uploads.delete_upload(store, call.args["item"], call.principal)
     return {"status": "success"}
 
 
+#: Publishers upload; each sees and deletes only its own items.
+_PUBLISH = Privilege.PUBLISH
+
 ENDPOINTS = [
-    Endpoint("/uploads", list_uploads, title="Uploads", children=_item_ids, operations=("upload",)),
+    Endpoint(
+        "/uploads",
+        list_uploads,
+        privilege=_PUBLISH,
+        title="Uploads",
+        children=_item_ids,
+        operations=("upload",),
+    ),
     Endpoint(
         "/uploads/upload",
         upload,
         kind=OPERATION,
+        privilege=_PUBLISH,
         title="Upload Item",
         accepts_files=True,
         fields=(
@@ -63,6 +77,12 @@ ENDPOINTS = [
         description="Uploads a file (zipped shapefile, GeoJSON, GeoPackage, CSV, zipped "
         "file geodatabase) to publish it.",
     ),
-    Endpoint("/uploads/{item}", get_item, operations=("delete",)),
-    Endpoint("/uploads/{item}/delete", delete_item, kind=OPERATION, title="Delete Item"),
+    Endpoint("/uploads/{item}", get_item, privilege=_PUBLISH, operations=("delete",)),
+    Endpoint(
+        "/uploads/{item}/delete",
+        delete_item,
+        kind=OPERATION,
+        privilege=_PUBLISH,
+        title="Delete Item",
+    ),
 ]
