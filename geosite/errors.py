@@ -146,3 +146,9 @@ class InternalError(GeositeError):
     """An unexpected failure; the public message never carries the internal cause."""
 
     code = 500
+
+
+class SslRequired(Forbidden):
+    """A token or password came over plain HTTP to a site that takes them only over HTTPS."""
+
+    default_message = "SSL Required"

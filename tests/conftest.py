@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -60,10 +60,13 @@ class LiveSite:
 
     def start(self) -> LiveSite:
         cert, key = ensure_certificate(self.data_dir / "tls", MACHINE)
-        app = create_app(self.settings, self.clock)
         socks = [_listen(), _listen()]
-        self.http = f"http://127.0.0.1:{socks[0].getsockname()[1]}"
-        self.https = f"https://127.0.0.1:{socks[1].getsockname()[1]}"
+        ports = [int(sock.getsockname()[1]) for sock in socks]
+        self.http = f"http://127.0.0.1:{ports[0]}"
+        self.https = f"https://127.0.0.1:{ports[1]}"
+        # The real ports: redirects to HTTPS name this machine's HTTPS port.
+        self.settings = replace(self.settings, port=ports[0], https_port=ports[1])
+        app = create_app(self.settings, self.clock)
         common = {"log_level": "warning", "access_log": False, "http": "httptools"}
         self._servers = [
             _QuietServer(uvicorn.Config(app, lifespan="on", **common)),

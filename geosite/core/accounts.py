@@ -1,7 +1,7 @@
 """Users and roles of the built-in identity store, as ``/admin/security`` manages them.
 
 Usernames and role names are checked (letters, digits and ``_ . @ -``, at most 128); passwords
-follow the site's policy (at least ``MIN_PASSWORD_LENGTH`` characters, not the username).
+follow the site's password policy (``password_policy``).
 Changing a user's password or removing the user ends its tokens (its credential version moves,
 or it is gone). The primary site administrator cannot be removed here.
 """
@@ -12,12 +12,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from geosite.core import passwords
+from geosite.core import password_policy, passwords
 from geosite.core.models import Privilege, Role, User
 from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
-MIN_PASSWORD_LENGTH = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 _TEXT_LIMIT = 4096
 
@@ -36,17 +35,6 @@ def _text(value: str | None, what: str) -> str:
     if len(text) > _TEXT_LIMIT:
         raise InvalidParameter(f"The {what} is too long.")
     return text
-
-
-def check_password(username: str, password: str | None) -> str:
-    """The password, when the policy accepts it for this user."""
-    if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidParameter(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > 1024:
-        raise InvalidParameter("The password is too long.")
-    if password.lower() == username.lower():
-        raise InvalidParameter("The password cannot be the username.")
-    return password
 
 
 def names(value: str | None) -> list[str]:
@@ -80,7 +68,7 @@ def add_user(
 ) -> User:
     """``users/add``."""
     name = _name(username, "username")
-    secret = check_password(name, password)
+    secret = password_policy.check(store, name, password)
     created = User(
         username=name,
         password_hash=passwords.hash_password(secret),
@@ -115,7 +103,7 @@ def update_user(
 def change_password(store: SiteStore, username: str | None, password: str | None) -> None:
     """A new password: every token of the user ends."""
     found = user(store, username)
-    secret = check_password(found.username, password)
+    secret = password_policy.check(store, found.username, password)
     store.set_password(found.username, passwords.hash_password(secret))
 
 
@@ -173,7 +161,7 @@ def update_psa(store: SiteStore, username: str | None, password: str | None) -> 
     account = psa(store)
     name = _name(username, "username") if username else account.username
     if password:
-        check_password(name, password)
+        password_policy.check(store, name, password)
     if name != account.username:
         store.rename_user(account.username, name)
         site = dict(store.get_setting("site") or {})

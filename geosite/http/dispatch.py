@@ -37,6 +37,7 @@ from geosite.http import pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
 from geosite.http.errors import ADMIN, envelope
 from geosite.http.params import Params, read_params
+from geosite.http.policy import check_transport
 from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
 from geosite.http.routing import OPERATION, Call, Match, Reply, Router
 from geosite.http.state import AppState
@@ -161,6 +162,9 @@ def _handle_call(
                 raise BadRequest("JSONP is not supported by the Administrator API.")
             if not valid_callback(callback):
                 raise BadRequest("Invalid callback name.")
+        moved = check_transport(request, state, area.name, params, _client_ip(request))
+        if moved is not None:
+            return Outcome(moved)
         if match is None:
             name = rel.rstrip("/").rsplit("/", 1)[-1] or area.prefix.rsplit("/", 1)[-1]
             raise NotFound(f"Could not find resource or operation '{name}' on the system.")

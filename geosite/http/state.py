@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from geosite.core import security_config
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
+from geosite.core.security_config import SecurityConfig
 from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.core.usage import UsageMeter
 from geosite.errors import InternalError, NoSite
 from geosite.settings import Settings
 from geosite.storage import load_stores
+
+#: How long a worker trusts its copy of the security configuration (other workers' changes
+#: apply within this time; this worker's own apply at once).
+SECURITY_CONFIG_TTL_S = 1.0
 
 
 @dataclass
@@ -24,6 +31,22 @@ class SiteRuntime:
     auth: Authenticator
     log: LogWriter
     meter: UsageMeter
+    _security: tuple[float, SecurityConfig] | None = None
+
+    def security_config(self) -> SecurityConfig:
+        """The site's security configuration, read at most once a second per worker."""
+        cached = self._security
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
+            return cached[1]
+        config = security_config.load(self.site.store)
+        self._security = (now, config)
+        return config
+
+    def set_security_config(self, config: SecurityConfig) -> None:
+        """Store a new configuration and apply it in this worker at once."""
+        security_config.save(self.site.store, config)
+        self._security = (time.monotonic(), config)
 
 
 @dataclass

@@ -122,7 +122,14 @@ def test_users_search(site: LiveSite, admin_token: str) -> None:
 
 
 def test_security_resources(site: LiveSite, admin_token: str) -> None:
-    assert _get(site, "/security", admin_token)["resources"] == ["users", "roles", "tokens", "psa"]
+    assert _get(site, "/security", admin_token)["resources"] == [
+        "config",
+        "users",
+        "roles",
+        "tokens",
+        "psa",
+        "passwordPolicy",
+    ]
     tokens = _get(site, "/security/tokens", admin_token)
     assert tokens["properties"]["shortTimeout"] == "60"
     assert "sharedKey" not in tokens["properties"]

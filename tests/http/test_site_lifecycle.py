@@ -83,9 +83,15 @@ def test_create_new_site_like_the_classic_script(bare: LiveSite, tmp_path: Path)
         bare.admin + "/logs/settings", params={"f": "json", "token": token}
     ).json()["settings"]
     assert settings["logLevel"] == "INFO" and settings["maxLogFileAge"] == 30
+    # Once the site exists, createNewSite is an admin route: no token, no answer.
     again = httpx.post(
         bare.admin + "/createNewSite",
         data={"username": "x", "password": "another-password", "f": "json"},
+    )
+    assert again.json()["status"] == "error" and again.json()["code"] == 499
+    again = httpx.post(
+        bare.admin + "/createNewSite",
+        data={"username": "x", "password": "another-password", "f": "json", "token": token},
     )
     assert again.json()["status"] == "error" and again.json()["code"] == 409
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import accounts
+from geosite.core import accounts, password_policy, security_config
 from geosite.core.models import TokenPolicy
 from geosite.errors import InvalidParameter
 from geosite.http.admin.accounts import USER_OPERATIONS
@@ -14,7 +14,7 @@ from geosite.http.routing import OPERATION, Call, Endpoint, Field
 def security_root(call: Call) -> dict[str, Any]:
     """``GET /admin/security``."""
     call.state.require_site()
-    return {"resources": ["users", "roles", "tokens", "psa"]}
+    return {"resources": ["config", "users", "roles", "tokens", "psa", "passwordPolicy"]}
 
 
 def users(call: Call) -> dict[str, Any]:
@@ -78,6 +78,46 @@ def update_tokens(call: Call) -> dict[str, Any]:
     return {"status": "success"}
 
 
+def config(call: Call) -> dict[str, Any]:
+    """``GET /admin/security/config``."""
+    return call.state.require_site().security_config().public()
+
+
+def _object_param(call: Call, name: str, flat: tuple[str, ...]) -> dict[str, Any]:
+    """A JSON object parameter, with the same fields also accepted as plain parameters."""
+    raw = call.params.json(name)
+    if raw is not None and not isinstance(raw, dict):
+        raise InvalidParameter(f"'{name}' must be a JSON object.")
+    merged = dict(raw or {})
+    for key in flat:
+        value = call.params.get(key)
+        if value is not None and value != "":
+            merged[key] = value
+    return merged
+
+
+def update_config(call: Call) -> dict[str, Any]:
+    """``config/update`` with ``securityConfig`` (ArcGIS's JSON), or its fields flat."""
+    runtime = call.state.require_site()
+    raw = _object_param(call, "securityConfig", _CONFIG_FIELDS)
+    current = security_config.load(runtime.site.store)
+    runtime.set_security_config(security_config.updated(current, raw, call.client_ip))
+    return {"status": "success"}
+
+
+def password_policy_resource(call: Call) -> dict[str, Any]:
+    """``GET /admin/security/passwordPolicy``."""
+    return password_policy.load(call.state.require_site().site.store).public()
+
+
+def update_password_policy(call: Call) -> dict[str, Any]:
+    """``passwordPolicy/update`` with ``passwordPolicy`` (JSON), or its fields flat."""
+    store = call.state.require_site().site.store
+    raw = _object_param(call, "passwordPolicy", _POLICY_FIELDS)
+    password_policy.save(store, password_policy.updated(password_policy.load(store), raw))
+    return {"status": "success"}
+
+
 def psa(call: Call) -> dict[str, Any]:
     """``GET /admin/security/psa``: the primary site administrator account."""
     runtime = call.state.require_site()
@@ -111,7 +151,54 @@ def _children(call: Call, payload: dict[str, Any]) -> list[str]:
     return list(payload.get("resources", []))
 
 
+_CONFIG_FIELDS = (
+    "sslEnabled",
+    "httpEnabled",
+    "allowedAdminAccessProtocol",
+    "allowedAdminAccessIPs",
+)
+_POLICY_FIELDS = ("type", "minLength", "minUpper", "minLower", "minDigit", "minOther")
+_TRUE_FALSE = ("", "true", "false")
+
 ENDPOINTS = [
+    Endpoint("/security/config", config, title="Security Configuration", operations=("update",)),
+    Endpoint(
+        "/security/config/update",
+        update_config,
+        kind=OPERATION,
+        title="Update Security Configuration",
+        fields=(
+            Field("securityConfig", "Security configuration (JSON)", kind="textarea"),
+            Field("sslEnabled", "SSL enabled", kind="select", options=_TRUE_FALSE),
+            Field("httpEnabled", "HTTP enabled", kind="select", options=_TRUE_FALSE),
+            Field(
+                "allowedAdminAccessProtocol",
+                "Administrator API protocol",
+                kind="select",
+                options=("", security_config.HTTP_AND_HTTPS, security_config.HTTPS),
+            ),
+            Field("allowedAdminAccessIPs", "Administrator API addresses (comma-separated)"),
+        ),
+        description="HTTPS only (sslEnabled true, httpEnabled false) turns away plain HTTP: "
+        "requests with tokens or passwords are refused, others are redirected to HTTPS.",
+    ),
+    Endpoint(
+        "/security/passwordPolicy",
+        password_policy_resource,
+        title="Password Policy",
+        operations=("update",),
+    ),
+    Endpoint(
+        "/security/passwordPolicy/update",
+        update_password_policy,
+        kind=OPERATION,
+        title="Update Password Policy",
+        fields=(
+            Field("passwordPolicy", "Password policy (JSON)", kind="textarea"),
+            *(Field(name, name, kind="number") for name in _POLICY_FIELDS[1:]),
+        ),
+        description="Applies to passwords set from now on.",
+    ),
     Endpoint("/security", security_root, title="Security", children=_children),
     Endpoint("/security/users", users, title="Users", operations=USER_OPERATIONS),
     Endpoint(

@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__
+from geosite.core import ownership
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege, ServerDirectory
 from geosite.core.security import INVALID_CREDENTIALS, LOCKED
 from geosite.core.site import SiteRequest, create_site
-from geosite.errors import Conflict, GeositeError, InvalidParameter, LoginFailed
+from geosite.errors import (
+    Conflict,
+    Forbidden,
+    GeositeError,
+    InvalidParameter,
+    LoginFailed,
+    TokenRequired,
+)
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 from geosite.http.tokens import TOKEN_FIELDS, generate_token, login
 from geosite.storage import load_stores
@@ -64,6 +72,11 @@ def create_new_site(call: Call) -> dict[str, Any]:
     """``POST /arcgis/admin/createNewSite``: make this machine the first of a new site."""
     state = call.state
     if state.open_site() is not None:
+        # Open only on a machine without a site; afterwards it is an admin route like others.
+        if call.principal is None:
+            raise call.token_error or TokenRequired()
+        if not ownership.is_administrator(call.principal):
+            raise Forbidden()
         raise Conflict("This machine already participates in a site.")
     settings = state.settings
     store = _json_object(call, "configStoreConnection") or {}
