@@ -174,9 +174,12 @@ def set_psa_disabled(store: SiteStore, disabled: bool, privilege_of: Callable[[U
     """``psa/disable`` and ``psa/enable``.
 
     Disabling is refused unless another enabled user holds ADMINISTER through a role: the site
-    must keep someone who can administer it.
+    must keep someone who can administer it. Asking for the state it is in changes nothing
+    (its tokens go on working).
     """
     account = psa(store)
+    if account.disabled == disabled:
+        return
     if disabled:
         others, _ = store.search_users("", 100_000)
         administrators = [

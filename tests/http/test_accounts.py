@@ -237,6 +237,8 @@ def test_primary_site_administrator(fresh_site: LiveSite) -> None:
     assert _admin_token(site, ADMIN_USER, ADMIN_PASSWORD) is None
     chief = _admin_token(site, "chief", "Chief-Pass-99")
     assert _post(site, "/psa", chief) == {"username": "chief", "disabled": False}
+    assert _post(site, "/psa/enable", chief) == OK  # already enabled: nothing changes
+    assert _post(site, "/psa", chief)["username"] == "chief"  # and its token still works
 
     assert _post(site, "/psa/disable", chief)["code"] == 409  # nobody else could administer
     assert _post(site, "/users/add", chief, username="ops", password="Ops-Pass-123") == OK

@@ -1,0 +1,202 @@
+"""The authorization matrix: every Administrator API route, tried by every kind of caller.
+
+Generated from the route table, so a new route is covered the day it is added. Each route is
+called with no token, by an ACCESS user, by a PUBLISH user and by an administrator, and the
+answer is checked against what its privilege allows:
+
+* no token: ArcGIS's 499, except on the routes that must work before a login;
+* ACCESS: 403 on every route that needs a privilege;
+* PUBLISH: 403 on administrator routes and on services it did not publish; through elsewhere;
+* ADMINISTER: through everywhere.
+
+"Through" means the request passed authorization: the handler ran and answered (a result, or
+a 400/404/409 about the request itself). Administrator operations are sent without their
+parameters or to missing names, so the matrix changes nothing. The no-token row is also sent
+in other spellings of each path (upper case, trailing slash, doubled slashes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from geosite.core.models import Privilege
+from geosite.http.admin import ENDPOINTS
+from geosite.http.routing import OPERATION, Endpoint
+from tests.conftest import MACHINE, LiveSite, make_site
+from tests.http.test_publishing import publish
+
+PASSWORD = "Matrix-Password-1"
+DENIED = {499, 498, 403}
+#: Routes that answer without a token. ``logout`` only clears the caller's own cookie.
+OPEN_ROUTES = {"/generateToken", "/login", "/logout", "/info/healthCheck"}
+#: Open only on a machine without a site; an administrator route once the site exists.
+ADMIN_ONCE_SITE_EXISTS = {"/createNewSite"}
+
+
+USERS = {"ACCESS": "viewer", "PUBLISH": "publisher"}
+
+
+@dataclass
+class Matrix:
+    site: LiveSite
+    tokens: dict[str, str]
+    item: str
+
+    def fresh_token(self, caller: str) -> str:
+        """A token of its own, for a route that ends the token it is given (logout)."""
+        if caller == "ADMINISTER":
+            return self.site.token()
+        return _public_token(self.site, USERS[caller])
+
+
+def _public_token(site: LiveSite, user: str) -> str:
+    answer = httpx.post(
+        site.http + "/arcgis/tokens/generateToken",
+        data={"username": user, "password": PASSWORD, "client": "requestip", "f": "json"},
+    ).json()
+    return str(answer["token"])
+
+
+def _points(tmp_path: Path) -> Path:
+    path = tmp_path / "m.geojson"
+    point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [point]}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    folder = tmp_path_factory.mktemp("matrix")
+    site = make_site(folder / "site")
+    admin = site.token()
+
+    def post(path: str, **data: str) -> None:
+        answer = httpx.post(site.admin + path, data={"f": "json", "token": admin, **data})
+        assert answer.json().get("status") == "success", (path, answer.text)
+
+    points = _points(folder)
+    assert publish(site, admin, points, "Owned")["status"] == "success"
+    assert publish(site, admin, points, "Inner", folder="Maps")["status"] == "success"
+    upload = httpx.post(
+        site.admin + "/uploads/upload",
+        data={"f": "json", "token": admin},
+        files={"itemFile": (points.name, points.read_bytes())},
+    ).json()
+    for privilege, user in USERS.items():
+        role = user + "s"
+        post("/security/roles/add", rolename=role)
+        post("/security/roles/assignPrivilege", rolename=role, privilege=privilege)
+        post("/security/users/add", username=user, password=PASSWORD)
+        post("/security/roles/addUsersToRole", rolename=role, users=user)
+    tokens = {"ADMINISTER": admin, **{k: _public_token(site, u) for k, u in USERS.items()}}
+    try:
+        yield Matrix(site, tokens, upload["item"]["itemID"])
+    finally:
+        site.stop()
+
+
+def _path(endpoint: Endpoint, matrix: Matrix, harmless: bool) -> str:
+    """The route's pattern with its placeholders filled in.
+
+    Existing names for reads; for operations run by someone who may, names that do not exist,
+    so that nothing is stopped or deleted.
+    """
+    names = {
+        "folder": "Maps",
+        "service": "Inner" if "{folder}" in endpoint.pattern else "Owned",
+        "type": "FeatureServer",
+        "item": matrix.item,
+        "machine": MACHINE,
+        "root": "fileShares",
+        "name": "nothing",
+    }
+    if harmless:
+        names.update(folder="NoSuchFolder", service="NoSuchService", item="inosuchitem")
+    return re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], endpoint.pattern)
+
+
+def _effective(endpoint: Endpoint) -> Privilege | None:
+    if endpoint.pattern in ADMIN_ONCE_SITE_EXISTS:
+        return Privilege.ADMINISTER
+    return endpoint.privilege
+
+
+def _call(matrix: Matrix, endpoint: Endpoint, path: str, token: str | None) -> int:
+    params = {"f": "json"}
+    if token is not None:
+        params["token"] = token
+    url = matrix.site.admin + path
+    if endpoint.kind == OPERATION:
+        response = httpx.post(url, data=params, timeout=60)
+    else:
+        response = httpx.get(url, params=params, timeout=60)
+    if response.is_redirect:  # logout sends the browser on
+        return 200
+    assert response.status_code == 200, (path, response.status_code)
+    body = response.json()
+    return int(body["code"]) if body.get("status") == "error" else 200
+
+
+def _expected_denial(endpoint: Endpoint, caller: str | None) -> int | None:
+    """The code the caller must get, or None when the request must get through."""
+    needed = _effective(endpoint)
+    if needed is None:
+        return None
+    if caller is None:
+        return 499
+    held = Privilege[caller]
+    if held < needed:
+        return 403
+    owned_elsewhere = "{service}" in endpoint.pattern and "/permissions" not in endpoint.pattern
+    if held == Privilege.PUBLISH and owned_elsewhere:
+        return 403  # the administrator published it
+    return None
+
+
+def test_only_the_login_routes_are_open() -> None:
+    open_routes = {e.pattern for e in ENDPOINTS if e.privilege is None}
+    assert open_routes == OPEN_ROUTES | ADMIN_ONCE_SITE_EXISTS
+
+
+ROUTES = [pytest.param(e, id=f"{e.kind[:3]}:{e.pattern}") for e in ENDPOINTS]
+
+
+@pytest.mark.parametrize("endpoint", ROUTES)
+def test_matrix(matrix: Matrix, endpoint: Endpoint) -> None:
+    for caller in (None, "ACCESS", "PUBLISH", "ADMINISTER"):
+        expected = _expected_denial(endpoint, caller)
+        harmless = expected is None and endpoint.kind == OPERATION
+        path = _path(endpoint, matrix, harmless)
+        token = matrix.tokens[caller] if caller else None
+        if caller and endpoint.pattern == "/logout":
+            token = matrix.fresh_token(caller)
+        code = _call(matrix, endpoint, path, token)
+        if expected is None:
+            assert code not in DENIED, (caller, path, code)
+        else:
+            assert code == expected, (caller, path, code)
+    if _effective(endpoint) is not None:
+        path = _path(endpoint, matrix, harmless=False)
+        for variant in (path.upper(), path + "/", path.replace("/", "//")):
+            assert _call(matrix, endpoint, variant, None) in {499, 404}, variant
+
+
+def test_the_matrix_changed_nothing(matrix: Matrix) -> None:
+    admin = matrix.tokens["ADMINISTER"]
+    for path in (
+        "/services/Owned.FeatureServer/status",
+        "/services/Maps/Inner.FeatureServer/status",
+    ):
+        answer = httpx.get(matrix.site.admin + path, params={"f": "json", "token": admin}).json()
+        assert answer["configuredState"] == "STARTED"
+    answer = httpx.get(
+        matrix.site.admin + f"/uploads/{matrix.item}", params={"f": "json", "token": admin}
+    ).json()
+    assert answer["itemID"] == matrix.item
