@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from geosite.core.models import Permission, Principal, Privilege, Service, service_resource
+from geosite.core import ownership
+from geosite.core.models import Permission, Principal, Service, service_resource
 from geosite.errors import Forbidden, GeositeError, InvalidParameter, TokenRequired
 from geosite.storage.base import SiteStore
 
@@ -103,8 +104,8 @@ def may_use(store: SiteStore, service: Service, principal: Principal | None) -> 
         return True
     if principal is None:
         return False
-    if principal.privilege >= Privilege.ADMINISTER:
-        return True
+    if ownership.may_manage(principal, service.owner):
+        return True  # administrators, and the publisher of the service
     allowed = {p.principal.lower() for p in permissions if p.is_allowed}
     return any(role.lower() in allowed for role in store.user_roles(principal.username))
 

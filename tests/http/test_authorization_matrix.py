@@ -28,6 +28,7 @@ import pytest
 
 from geosite.core.models import Privilege
 from geosite.http.admin import ENDPOINTS
+from geosite.http.rest import REST_ENDPOINTS
 from geosite.http.routing import OPERATION, Endpoint
 from tests.conftest import MACHINE, LiveSite, make_site
 from tests.http.test_publishing import publish
@@ -96,6 +97,15 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         post("/security/users/add", username=user, password=PASSWORD)
         post("/security/roles/addUsersToRole", rolename=role, users=user)
     tokens = {"ADMINISTER": admin, **{k: _public_token(site, u) for k, u in USERS.items()}}
+    # REST: a private service of the publisher's and a private one of the administrator's,
+    # both allowed to the viewers role; "stranger" is an ACCESS user without that role.
+    assert publish(site, tokens["PUBLISH"], points, "Theirs")["status"] == "success"
+    for service in ("Theirs.FeatureServer", "Maps/Inner.FeatureServer"):
+        base = f"/services/{service}/permissions"
+        post(base + "/add", principal="viewers", isAllowed="true")
+        post(base + "/add", principal="esriEveryone", isAllowed="false")
+    post("/security/users/add", username="stranger", password=PASSWORD)
+    tokens["stranger"] = _public_token(site, "stranger")
     try:
         yield Matrix(site, tokens, upload["item"]["itemID"])
     finally:
@@ -186,6 +196,42 @@ def test_matrix(matrix: Matrix, endpoint: Endpoint) -> None:
         path = _path(endpoint, matrix, harmless=False)
         for variant in (path.upper(), path + "/", path.replace("/", "//")):
             assert _call(matrix, endpoint, variant, None) in {499, 404}, variant
+
+
+REST_ROUTES = [pytest.param(e, id=f"{e.kind[:3]}:{e.pattern}") for e in REST_ENDPOINTS]
+
+
+def _rest_path(endpoint: Endpoint) -> str:
+    names = {"folder": "Maps", "layer": "0", "oid": "1"}
+    names["service"] = "Inner" if "{folder}" in endpoint.pattern else "Theirs"
+    return re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], endpoint.pattern)
+
+
+@pytest.mark.parametrize("endpoint", REST_ROUTES)
+def test_rest_matrix(matrix: Matrix, endpoint: Endpoint) -> None:
+    """Private services: anonymous 499, a user without an allowed role 403, its owner and
+    allowed roles and administrators through; every other REST route is open."""
+    path = _rest_path(endpoint)
+    owner_is_publisher = "{service}" in endpoint.pattern and "{folder}" not in endpoint.pattern
+    for caller in (None, "stranger", "ACCESS", "PUBLISH", "ADMINISTER"):
+        token = matrix.tokens[caller] if caller else None
+        params = {"f": "json", **({"token": token} if token else {})}
+        url = matrix.site.http + "/arcgis/rest" + path
+        if endpoint.kind == OPERATION:
+            body = httpx.post(url, data=params, timeout=60).json()
+        else:
+            body = httpx.get(url, params=params, timeout=60).json()
+        code = body["error"]["code"] if "error" in body else 200
+        expected: int | None = None
+        if "{service}" in endpoint.pattern:
+            if caller is None:
+                expected = 499
+            elif caller == "stranger" or (caller == "PUBLISH" and not owner_is_publisher):
+                expected = 403
+        if expected is None:
+            assert code not in DENIED, (caller, path, code)
+        else:
+            assert code == expected, (caller, path, code)
 
 
 def test_the_matrix_changed_nothing(matrix: Matrix) -> None:

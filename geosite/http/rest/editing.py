@@ -165,6 +165,7 @@ def _deletes(call: Call) -> Any:
 
 def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
     """``FeatureServer/applyEdits`` (``edits``: per layer ``{id, adds, updates, deletes}``)."""
+    _editable(call, set())  # who may edit comes first: a stranger learns nothing from its input
     raw = call.params.json("edits")
     if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
         raise InvalidParameter("'edits' must be a JSON array of {id, adds, updates, deletes}.")
