@@ -64,6 +64,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         finally:
             state.close()
 
-    app = Starlette(routes=[Route("/{path:path}", entry, methods=_METHODS)], lifespan=lifespan)
+    async def unmatched(request: Request, exc: Exception) -> Response:
+        # The route's pattern cannot match a path with a line break (``%0A``): answer it
+        # here too, with an envelope, rather than Starlette's plain-text 404.
+        return await entry(request)
+
+    app = Starlette(
+        routes=[Route("/{path:path}", entry, methods=_METHODS)],
+        lifespan=lifespan,
+        exception_handlers={404: unmatched},
+    )
     app.state.geosite = state
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geosite.core import datastores
-from geosite.errors import BadRequest
+from geosite.errors import BadRequest, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 _ITEM_EXAMPLE = (
@@ -35,6 +35,8 @@ def item(call: Call) -> dict[str, Any]:
     store = _store(call)
     path = f"/{call.args['root']}" + (f"/{call.args['name']}" if "name" in call.args else "")
     if "name" not in call.args:
+        if path.lower() not in {root.lower() for root in datastores.ROOT_ITEMS}:
+            raise NotFound(f"Could not find resource or operation '{path[1:65]}' on the system.")
         found = datastores.find(store, path, None, None)
         return {"items": [i.public() for i in found]}
     return datastores.get(store, path).public()
