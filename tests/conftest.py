@@ -7,9 +7,10 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,6 +41,16 @@ def _listen() -> socket.socket:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     return sock
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the servers on uvloop, as ``geosite serve`` does (asyncio's loop is the fallback)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 @dataclass
@@ -82,7 +93,7 @@ class LiveSite:
                 *(s.serve(sockets=[k]) for s, k in zip(self._servers, socks, strict=True))
             )
 
-        self._thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+        self._thread = threading.Thread(target=_run_loop, args=(run(),), daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 15
         while not all(s.started for s in self._servers):

@@ -230,6 +230,12 @@ def test_projection_round_trip(countries: str) -> None:
         {"outSR": "not-a-crs"},
         {"sqlFormat": "native"},
         {"returnCountOnly": "maybe"},
+        # Found by tests/fuzz/test_parser_fuzz.py (each was a 500):
+        {"inSR": "²", "geometry": "2,46,3,47"},  # isdigit() but not int()
+        {"outSR": "9" * 5000},  # beyond int()'s 4300-digit limit
+        {"geometry": "0,91", "inSR": "4326", "distance": "10"},  # buffered beyond the pole
+        {"geometry": "0,0", "inSR": "4326", "distance": "5e-324"},  # a NaN buffer
+        {"outSR": '"1e999"'},  # not a 500, but PROJ searched its database for 300 ms
     ],
 )
 def test_bad_and_hostile_input(countries: str, params: dict[str, str]) -> None:
@@ -240,6 +246,15 @@ def test_bad_and_hostile_input(countries: str, params: dict[str, str]) -> None:
     text = answer.text.lower()
     assert "sqlite" not in text.replace("sqlite_version", "") and "traceback" not in text
     assert q(countries, where="1=1", returnCountOnly="true") == {"count": 177}
+
+
+def test_fuzz_findings_answer_normally(countries: str) -> None:
+    """Inputs the parser fuzzer found crashing the query (500s), now answered."""
+    leading_zeros = "0" * 5000 + "1"  # int() counts the zeros towards its digit limit
+    assert q(countries, where=f"OBJECTID = {leading_zeros}", returnCountOnly="true") == {"count": 1}
+    # A zero-size box in another spatial reference (segmentize with a zero length).
+    point_box = q(countries, geometry="261601,6251140,261601,6251140", inSR="3857")
+    assert "error" not in point_box and point_box["features"]
 
 
 def test_literal_reading_of_quotes(countries: str) -> None:

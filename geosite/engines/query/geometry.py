@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from geosite.errors import InvalidParameter, invalid_parameter
 
@@ -185,13 +186,21 @@ def in_layer(query: QueryGeometry, in_crs: CRS | None, layer_crs: CRS) -> Any:
     """The query geometry in the layer's coordinates, buffered by its distance."""
     source = in_crs or layer_crs
     shape = query.shape
-    if query.is_box and source != layer_crs:
+    if query.is_box and source != layer_crs and shapely.length(shape) > 0:
         shape = shapely.segmentize(shape, max_segment_length=shapely.length(shape) / 84)
     if query.distance_m is not None:
         centre = project(shapely.centroid(shape), source, CRS.from_epsg(4326))
-        local = CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +units=m")
-        shape = project(
-            project(shape, source, local).buffer(query.distance_m, 16), local, layer_crs
-        )
-        return shape
+        if shapely.is_empty(centre):  # a shape without area, length or points
+            raise _invalid("The geometry cannot be buffered: it has no centre.")
+        try:
+            local = CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +units=m")
+        except CRSError:  # a centre beyond the poles
+            raise _invalid("The geometry cannot be buffered: it lies outside the world.") from None
+        try:
+            buffered = project(shape, source, local).buffer(query.distance_m, 16)
+        except shapely.errors.GEOSException:  # e.g. a subnormal distance (5e-324) makes NaNs
+            raise _invalid(
+                "The geometry cannot be buffered by this distance.", "distance"
+            ) from None
+        return project(buffered, local, layer_crs)
     return project(shape, source, layer_crs)

@@ -6,6 +6,7 @@ checked against the layer's fields and the grammar, so the executor only sees sa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,12 +140,18 @@ def _object_ids(get: Getter) -> tuple[int, ...] | None:
     return ids
 
 
+_AUTHORITY_CODE = re.compile(r"^[A-Za-z]{1,16}:[0-9]{1,9}$")
+
+
 def parse_crs(value: Any, parameter: str) -> CRS:
     """A CRS from a wkid, a wkid string, or Esri spatial-reference JSON."""
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
-            value = int(text)
+        if text.lstrip("-").isdecimal():
+            try:
+                value = int(text)
+            except ValueError:  # beyond int()'s digit limit
+                raise invalid_parameter(parameter, "Unknown spatial reference.") from None
         else:
             try:
                 value = orjson.loads(text)
@@ -156,6 +163,12 @@ def parse_crs(value: Any, parameter: str) -> CRS:
         value = value.get("latestWkid") or value.get("wkid") or value.get("wkt")
     if isinstance(value, int):
         value = {102100: 3857, 102113: 3857}.get(value, value)
+    if not isinstance(value, int | str) or (
+        isinstance(value, str) and "[" not in value and not _AUTHORITY_CODE.match(value)
+    ):
+        # Neither WKT nor "EPSG:4326": PROJ would search its database by name, which takes
+        # hundreds of milliseconds for text like "1e999" (found by the parser fuzzer).
+        raise invalid_parameter(parameter, "Unknown spatial reference.")
     try:
         return CRS.from_user_input(value)
     except (CRSError, TypeError):

@@ -557,7 +557,7 @@ def _balanced(op: str, operands: list[Node]) -> Node:
 def _number(text: str) -> int | float:
     if any(c in text for c in ".eE") or len(text.lstrip("0")) > 19:
         return float(text)
-    value = int(text)
+    value = int(text.lstrip("0") or "0")  # leading zeros count towards int()'s digit limit
     # Beyond SQLite's 64-bit INTEGER: a REAL, as SQLite itself reads such a literal.
     return value if value < 2**63 else float(value)
 
