@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= geosite-data
 JS_DIR := tests/compat/js
 
-.PHONY: serve test check lint typecheck bench bench-features bench-edits crash-test js-deps clean
+.PHONY: serve test check lint typecheck bench bench-features bench-edits crash-test fuzz-api fuzz-parsers js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,18 @@ bench-edits: $(VENV)/.installed-test
 # Kill -9 the server 100 times while edits stream in (the suite runs 20 rounds).
 crash-test: $(VENV)/.installed-test
 	GEOSITE_CRASH_ROUNDS=100 $(BIN)/pytest -q tests/e2e/test_crash_safety.py
+
+# R1: schemathesis against our own OpenAPI document, at least 10,000 requests (the suite runs
+# 5 examples per operation); prints the requests made and fails on any 5xx or unhandled error.
+fuzz-api: $(VENV)/.installed-test
+	GEOSITE_FUZZ_EXAMPLES=100 GEOSITE_FUZZ_MIN_REQUESTS=10000 \
+		$(BIN)/pytest -q -s -p no:cacheprovider tests/fuzz/test_api_fuzz.py
+
+# R3: each parser target (where, geometry, spatialReference, query) for FUZZ_SECONDS, with the
+# executions per target printed at the end (`make test` runs a few hundred examples of each).
+FUZZ_SECONDS ?= 600
+fuzz-parsers: $(VENV)/.installed-test
+	GEOSITE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest -q -s tests/fuzz/test_parser_fuzz.py
 
 bench-features: $(VENV)/.installed-test
 	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
