@@ -50,9 +50,14 @@ class LogCode(enum.IntEnum):
     INTERNAL_ERROR = 7500
 
 
+#: The setting that writes nothing: above every level.
+OFF_RANK = 10_000
+
+
 def level_rank(level: str) -> int:
-    """Rank of a level name (unknown names rank lowest)."""
-    return LEVELS.get(level.upper(), 0)
+    """Rank of a level name (``OFF`` above all; unknown names rank lowest)."""
+    name = level.upper()
+    return OFF_RANK if name == "OFF" else LEVELS.get(name, 0)
 
 
 class LogWriter:
@@ -183,9 +188,13 @@ class LogWriter:
                 f"geosite: could not write usage of {len(usage)} services: {exc}", file=sys.stderr
             )
 
+    def refresh_level(self) -> None:
+        """Read the site's log level now (otherwise on the next tick)."""
+        self._threshold = level_rank(self._level())
+
     def _tick(self) -> None:
         try:
-            self._threshold = level_rank(self._level())
+            self.refresh_level()
             if self._on_tick is not None:
                 self._on_tick()
         except Exception as exc:  # a failed heartbeat is retried on the next tick

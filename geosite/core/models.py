@@ -149,6 +149,23 @@ class LogRecord:
 
 
 @dataclass(frozen=True)
+class LogFilter:
+    """Which log records a query wants; ``None`` means any value.
+
+    ``services`` match the source of records about a service (``Maps/Cities.MapServer``);
+    ``servers`` match the other sources (``Rest``, ``Admin``, ``Server``...).
+    """
+
+    codes: tuple[int, ...] | None = None
+    process_ids: tuple[int, ...] | None = None
+    request_ids: tuple[str, ...] | None = None
+    services: tuple[str, ...] | None = None
+    servers: tuple[str, ...] | None = None
+    machines: tuple[str, ...] | None = None
+    users: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ServiceUsage:
     """Requests to one service on one machine in one minute (or summed over many)."""
 

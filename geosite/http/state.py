@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from geosite.core import security_config
+from geosite.core import log_settings, security_config
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
@@ -18,6 +18,8 @@ from geosite.errors import InternalError, NoSite
 from geosite.settings import Settings
 from geosite.storage import load_stores
 
+#: How often each worker removes log records older than the site's maxLogFileAge.
+PRUNE_INTERVAL_MS = 3600 * 1000
 #: How long a worker trusts its copy of the security configuration (other workers' changes
 #: apply within this time; this worker's own apply at once).
 SECURITY_CONFIG_TTL_S = 1.0
@@ -60,6 +62,7 @@ class AppState:
     _serial: ThreadPoolExecutor | None = None
     _serial_lock: threading.Lock = field(default_factory=threading.Lock)
     _closing: bool = False
+    _last_prune_ms: int = -PRUNE_INTERVAL_MS
 
     def serial_executor(self) -> ThreadPoolExecutor:
         """The one thread that runs ``serial`` endpoints (feature queries) of this process.
@@ -99,9 +102,7 @@ class AppState:
                     self.clock,
                     site.machine_name,
                     site.log_level,
-                    on_tick=lambda: site.store.touch_machine(
-                        site.machine_name, self.clock.now_ms()
-                    ),
+                    on_tick=lambda: self._tick(site),
                     meter=meter,
                 )
                 self.runtime = SiteRuntime(
@@ -114,6 +115,14 @@ class AppState:
                     f"Server process started on machine {site.machine_name}.",
                 )
         return self.runtime
+
+    def _tick(self, site: Site) -> None:
+        """The log writer's heartbeat: this machine is alive; old log records go hourly."""
+        now = self.clock.now_ms()
+        site.store.touch_machine(site.machine_name, now)
+        if now - self._last_prune_ms >= PRUNE_INTERVAL_MS:
+            self._last_prune_ms = now
+            log_settings.prune(site.store, site.logs, now)
 
     def require_site(self) -> SiteRuntime:
         """The open site, or ``NoSite`` for a machine that belongs to none."""

@@ -16,6 +16,7 @@ from typing import Any
 from geosite.core.models import (
     DataItem,
     Folder,
+    LogFilter,
     LogRecord,
     Machine,
     Permission,
@@ -345,5 +346,17 @@ class LogStore(abc.ABC):
         oldest_ms: int | None = None,
         levels: Sequence[str] | None = None,
         limit: int = 1000,
+        where: LogFilter | None = None,
     ) -> list[LogRecord]:
-        """Records between ``oldest_ms`` and ``newest_ms`` with one of ``levels``, newest first."""
+        """Records between ``oldest_ms`` and ``newest_ms`` (both included) with one of
+        ``levels`` and matching ``where``, newest first (ties: last written first)."""
+
+    @abc.abstractmethod
+    def delete_logs(self, before_ms: int | None = None) -> int:
+        """Remove records older than ``before_ms`` (all with None); return how many."""
+
+    @abc.abstractmethod
+    def count_logs(
+        self, levels: Sequence[str], machines: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Records with one of ``levels`` per machine (only ``machines`` when given)."""

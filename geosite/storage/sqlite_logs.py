@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import LogRecord, ServiceUsage
+from geosite.core.models import LogFilter, LogRecord, ServiceUsage
 from geosite.storage._db import Connections
 from geosite.storage.base import LogStore
 
@@ -132,8 +132,9 @@ class SqliteLogStore(LogStore):
         oldest_ms: int | None = None,
         levels: Sequence[str] | None = None,
         limit: int = 1000,
+        where: LogFilter | None = None,
     ) -> list[LogRecord]:
-        """Records in a time window, newest first."""
+        """Records in a time window matching the filter, newest first."""
         clauses: list[str] = []
         params: list[Any] = []
         if newest_ms is not None:
@@ -143,14 +144,16 @@ class SqliteLogStore(LogStore):
             clauses.append("time_ms >= ?")
             params.append(oldest_ms)
         if levels:
-            clauses.append("level IN (%s)" % ",".join("?" * len(levels)))  # noqa: UP031
-            params.extend(levels)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+            clauses.append(_in("level", levels, params))
+        if where is not None:
+            _filter_clauses(where, clauses, params)
+        condition = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         params.append(limit)
         rows = (
             self._db.get()
             .execute(
-                f"SELECT {_LOG_COLUMNS} FROM logs {where} ORDER BY time_ms DESC, id DESC LIMIT ?",
+                f"SELECT {_LOG_COLUMNS} FROM logs {condition} "
+                "ORDER BY time_ms DESC, id DESC LIMIT ?",
                 params,
             )
             .fetchall()
@@ -172,3 +175,61 @@ class SqliteLogStore(LogStore):
             )
             for r in rows
         ]
+
+    def delete_logs(self, before_ms: int | None = None) -> int:
+        """Remove old records (all with None)."""
+        with self._db.transaction() as conn:
+            if before_ms is None:
+                return conn.execute("DELETE FROM logs").rowcount
+            return conn.execute("DELETE FROM logs WHERE time_ms < ?", (before_ms,)).rowcount
+
+    def count_logs(
+        self, levels: Sequence[str], machines: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Records with one of ``levels`` per machine."""
+        params: list[Any] = []
+        clauses = [_in("level", levels, params)]
+        if machines is not None:
+            clauses.append(_in("machine", machines, params, nocase=True))
+        rows = self._db.get().execute(
+            f"SELECT machine, count(*) FROM logs WHERE {' AND '.join(clauses)} GROUP BY machine",
+            params,
+        )
+        return {str(machine): int(count) for machine, count in rows.fetchall()}
+
+
+#: Sources about a service end with its type (``Maps/Cities.MapServer``); the others are
+#: parts of the server (``Rest``, ``Admin``, ``Server``).
+_SERVICE_SOURCE = "source LIKE '%_._%Server'"
+
+
+def _in(column: str, values: Sequence[Any], params: list[Any], *, nocase: bool = False) -> str:
+    """``column IN (?, ...)`` with the values bound; an empty list matches nothing."""
+    if not values:
+        return "0"
+    params.extend(values)
+    collate = " COLLATE NOCASE" if nocase else ""
+    return f"{column}{collate} IN ({','.join('?' * len(values))})"
+
+
+def _filter_clauses(where: LogFilter, clauses: list[str], params: list[Any]) -> None:
+    if where.codes is not None:
+        clauses.append(_in("code", where.codes, params))
+    if where.process_ids is not None:
+        clauses.append(_in("process", where.process_ids, params))
+    if where.request_ids is not None:
+        clauses.append(_in("request_id", where.request_ids, params))
+    if where.machines is not None:
+        clauses.append(_in("machine", where.machines, params, nocase=True))
+    if where.users is not None:
+        clauses.append(_in("user", where.users, params, nocase=True))
+    if where.services is not None or where.servers is not None:
+        services = (
+            "1" if where.services is None else _in("source", where.services, params, nocase=True)
+        )
+        servers = (
+            "1" if where.servers is None else _in("source", where.servers, params, nocase=True)
+        )
+        clauses.append(
+            f"(({_SERVICE_SOURCE} AND {services}) OR (NOT {_SERVICE_SOURCE} AND {servers}))"
+        )

@@ -7,10 +7,12 @@ Subclass ``SiteStoreContract`` / ``LogStoreContract`` in a test module and provi
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 from geosite.core.models import (
     DataItem,
     Folder,
+    LogFilter,
     LogRecord,
     Machine,
     Permission,
@@ -210,6 +212,44 @@ class LogStoreContract(abc.ABC):
         assert [r.time_ms for r in store.query(newest_ms=25, oldest_ms=15)] == [20]
         assert [r.level for r in store.query(levels=["SEVERE", "WARNING"])] == ["SEVERE", "WARNING"]
         assert store.query(limit=1)[0] == records[2]
+
+    def test_filters_count_and_delete(self) -> None:
+        """Each filter key narrows; services match service sources, servers the others."""
+        store = self.make_log_store()
+        rows = [
+            # time, level, code, source, machine, process, user, request id
+            (1, "SEVERE", 7500, "Maps/Cities.FeatureServer", "A", 11, "ann", "r1"),
+            (2, "WARNING", 7101, "Rest", "A", 11, "", "r2"),
+            (3, "INFO", 7200, "Admin", "B", 22, "bob", "r3"),
+            (4, "SEVERE", 7500, "Roads.MapServer", "b", 22, "", "r4"),
+            (5, "FINE", 7100, "Server", "C", 33, "ann", "r5"),
+        ]
+        store.write(
+            [
+                LogRecord(t, lvl, code, src, m, f"m{t}", process=p, user=u, request_id=r)
+                for t, lvl, code, src, m, p, u, r in rows
+            ]
+        )
+
+        def times(**where: Any) -> list[int]:
+            return [r.time_ms for r in store.query(where=LogFilter(**where))]
+
+        assert times() == [5, 4, 3, 2, 1]
+        assert times(codes=(7500,)) == [4, 1]
+        assert times(process_ids=(22, 33)) == [5, 4, 3]
+        assert times(request_ids=("r2",)) == [2]
+        assert times(machines=("B",)) == [4, 3]  # machine names ignore case
+        assert times(users=("ANN",)) == [5, 1]
+        assert times(services=("maps/cities.featureserver",)) == [5, 3, 2, 1]
+        assert times(servers=("Rest",)) == [4, 2, 1]
+        assert times(services=("Roads.MapServer",), servers=("Admin",)) == [4, 3]
+        assert times(services=(), servers=()) == []
+        assert times(codes=()) == []
+        assert store.count_logs(["SEVERE"]) in ({"A": 1, "b": 1}, {"A": 1, "B": 1})
+        assert store.count_logs(["SEVERE"], ["a"]) == {"A": 1}
+        assert store.delete_logs(before_ms=3) == 2
+        assert [r.time_ms for r in store.query()] == [5, 4, 3]
+        assert store.delete_logs() == 3 and store.query() == []
 
 
 class CatalogContract(abc.ABC):

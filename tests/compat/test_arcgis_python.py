@@ -14,6 +14,7 @@ test asserts on values that only a working login can produce.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
+from geosite.core.models import LogRecord
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, MACHINE, LiveSite
 
 try:
@@ -147,3 +149,26 @@ def test_wrong_password_is_refused(site: LiveSite, scheme: str) -> None:
             admin._con.get(base + "/arcgis/admin/machines", {"f": "json"})
     finally:
         _disconnect(admin)
+
+
+def test_logs(server: tuple[Any, str], site: LiveSite) -> None:
+    """``server.logs``: query (with its own paging), settings, edit, count_error_reports."""
+    admin, _ = server
+    now = int(time.time() * 1000)  # the client asks for records up to the real "now"
+    marker = f"compat marker {now}"
+    site.log_store.write(
+        [LogRecord(now - 5_000, "SEVERE", 7500, "Cities.FeatureServer", MACHINE, marker)]
+    )
+    found = admin.logs.query(level="SEVERE", services="Cities.FeatureServer")
+    messages = [m["message"] for m in found["logMessages"]]
+    assert marker in messages
+    assert all(m["source"] == "Cities.FeatureServer" for m in found["logMessages"])
+    assert admin.logs.query(level="SEVERE", services="Other.MapServer")["logMessages"] == []
+    before = admin.logs.settings
+    assert before["logLevel"] == "FINE" and before["logDir"].endswith("/")
+    age = before["maxLogFileAge"] + 1
+    edited = admin.logs.edit(level="FINE", max_age=age)
+    assert edited["status"] == "success" and edited["settings"]["maxLogFileAge"] == age
+    assert admin.logs.settings["maxLogFileAge"] == age
+    counts = admin.logs.count_error_reports()
+    assert counts[MACHINE] >= 1

@@ -28,7 +28,9 @@ input handling (each is covered by its own tests in tests/http):
 - ``POST /arcgis/admin/security/tokens/update``: a new token policy or signing key ends the
   run's token;
 - ``POST /arcgis/admin/security/config/update``: HTTPS only, or an admin address allow-list,
-  shuts the run (plain HTTP from 127.0.0.1) out of the Administrator API.
+  shuts the run (plain HTTP from 127.0.0.1) out of the Administrator API;
+- ``POST /arcgis/admin/logs/clean`` and ``/logs/settings/edit``: they would delete, or stop
+  writing, the log records the last test searches for unhandled errors.
 
 The existing services are never given to ``stop``, ``delete`` or ``deleteFolder`` (those get
 generated names only), so that the services stay there and started for the REST operations.
@@ -68,6 +70,9 @@ EXCLUDED = [
     "post:/arcgis/admin/security/psa/update",
     "post:/arcgis/admin/security/tokens/update",
     "post:/arcgis/admin/security/config/update",
+    # These would hide what the run is checking: the log records of unhandled errors.
+    "post:/arcgis/admin/logs/clean",
+    "post:/arcgis/admin/logs/settings/edit",
 ]
 # Operations that get generated path parameters only (see the module docstring).
 _UNMAPPED_SUFFIXES = ("/stop", "/delete", "/deleteFolder")

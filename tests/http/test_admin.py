@@ -37,7 +37,10 @@ def test_root(site: LiveSite, admin_token: str) -> None:
         ("uploads", {"items": []}),
         ("usagereports", {"metrics": []}),
         ("system", {"resources": ["directories"]}),
-        ("logs", {"resources": ["settings"]}),
+        (
+            "logs",
+            {"resources": ["settings"], "operations": ["query", "clean", "countErrorReports"]},
+        ),
     ],
 )
 def test_top_level_resources_answer_with_their_shape(

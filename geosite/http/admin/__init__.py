@@ -5,6 +5,7 @@ from __future__ import annotations
 from geosite.http.admin import (
     accounts,
     data,
+    logs,
     machines,
     reports,
     security,
@@ -26,6 +27,7 @@ ENDPOINTS: list[Endpoint] = [
     *reports.ENDPOINTS,
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
+    *logs.ENDPOINTS,
     *uploads.ENDPOINTS,
     *data.ENDPOINTS,
 ]

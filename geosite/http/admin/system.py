@@ -1,7 +1,7 @@
-"""The other top-level resources: system, services, clusters, data, uploads, logs, mode, usage.
+"""The other top-level resources: system, clusters, mode and usage reports.
 
-Later capabilities fill these in; until then each answers with ArcGIS's shape holding what
-the site really has (server directories, log settings) or nothing (no services yet).
+Each answers with ArcGIS's shape holding what the site really has (server directories) or
+nothing (clusters, usage reports) until its capability is built.
 """
 
 from __future__ import annotations
@@ -32,17 +32,6 @@ def clusters(call: Call) -> dict[str, Any]:
     return {"clusters": []}
 
 
-def logs(call: Call) -> dict[str, Any]:
-    """``GET /admin/logs``."""
-    _site(call)
-    return {"resources": ["settings"]}
-
-
-def log_settings(call: Call) -> dict[str, Any]:
-    """``GET /admin/logs/settings``: the site's log settings."""
-    return {"settings": _site(call).store.get_setting("logSettings") or {}}
-
-
 def mode(call: Call) -> dict[str, Any]:
     """``GET /admin/mode``: the site is editable."""
     site = _site(call).store.get_setting("site") or {}
@@ -63,8 +52,6 @@ ENDPOINTS = [
     Endpoint("/system", system, title="System", children=_children),
     Endpoint("/system/directories", directories, title="Server Directories"),
     Endpoint("/clusters", clusters, title="Clusters"),
-    Endpoint("/logs", logs, title="Logs", children=_children),
-    Endpoint("/logs/settings", log_settings, title="Log Settings"),
     Endpoint("/mode", mode, title="Mode"),
     Endpoint("/usagereports", usage_reports, title="Usage Reports"),
 ]
