@@ -285,6 +285,8 @@ def _answer(
         response: Response = RedirectResponse(
             reply.redirect, status_code=303, headers=SECURITY_HEADERS
         )
+    elif reply.body is not None:
+        response = Response(reply.body, media_type=reply.media_type, headers=SECURITY_HEADERS)
     elif fmt == "html":
         if reply.template is not None:
             response = pages.special_page(area, rel, reply, call)
@@ -350,11 +352,13 @@ def _log_request(
     method = request.method
     path = request.url.path  # never the query string: it may carry a token or a password
     error = outcome.error
+    # A request to a service is that service's record (``Maps/Cities.FeatureServer``).
+    source = outcome.service_key.lstrip("/") or area.source
     if error is None:
         runtime.log.log(
             "FINE",
             LogCode.REQUEST_COMPLETED,
-            area.source,
+            source,
             f"{method} {path} completed.",
             user=outcome.user,
             elapsed_ms=elapsed,
@@ -367,7 +371,7 @@ def _log_request(
     runtime.log.log(
         level,
         code,
-        area.source,
+        source,
         f"{method} {path} failed with code {error.code}: {error.messages[0]}",
         user=outcome.user,
         elapsed_ms=elapsed,

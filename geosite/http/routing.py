@@ -85,6 +85,9 @@ class Reply:
     template: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    #: A finished body in another format (``f=csv``), with its media type.
+    body: bytes | None = None
+    media_type: str = ""
 
 
 Handler = Callable[[Call], "dict[str, Any] | Reply"]

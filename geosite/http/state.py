@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from geosite.core import log_settings, security_config
+from geosite.core import log_settings, security_config, usage_reports
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
@@ -117,12 +117,13 @@ class AppState:
         return self.runtime
 
     def _tick(self, site: Site) -> None:
-        """The log writer's heartbeat: this machine is alive; old log records go hourly."""
+        """The log writer's heartbeat: this machine is alive; old records and counts go hourly."""
         now = self.clock.now_ms()
         site.store.touch_machine(site.machine_name, now)
         if now - self._last_prune_ms >= PRUNE_INTERVAL_MS:
             self._last_prune_ms = now
             log_settings.prune(site.store, site.logs, now)
+            usage_reports.prune(site.store, site.logs, now)
 
     def require_site(self) -> SiteRuntime:
         """The open site, or ``NoSite`` for a machine that belongs to none."""

@@ -339,6 +339,18 @@ class LogStore(abc.ABC):
         minute); only the ``services`` keys when given; by machine, then service."""
 
     @abc.abstractmethod
+    def usage_slices(
+        self, from_ms: int, to_ms: int, slice_ms: int, machines: Sequence[str] | None = None
+    ) -> list[ServiceUsage]:
+        """Sums per service, machine and time slice of ``slice_ms`` from ``from_ms`` (included)
+        to ``to_ms`` (excluded); ``minute_ms`` is the slice's start; only ``machines`` (any
+        case) when given."""
+
+    @abc.abstractmethod
+    def delete_usage(self, before_ms: int) -> int:
+        """Remove per-minute counts older than ``before_ms``; return how many rows went."""
+
+    @abc.abstractmethod
     def query(
         self,
         *,

@@ -101,6 +101,29 @@ class SqliteLogStore(LogStore):
         rows = self._db.get().execute(sql, bound).fetchall()
         return [ServiceUsage(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
+    def usage_slices(
+        self, from_ms: int, to_ms: int, slice_ms: int, machines: Sequence[str] | None = None
+    ) -> list[ServiceUsage]:
+        """Sums per service, machine and slice."""
+        sql = (
+            "SELECT machine, service, ? + ((minute_ms - ?) / ?) * ? AS slice, sum(requests), "
+            "sum(failures), sum(total_ms), max(max_ms) FROM service_usage "
+            "WHERE minute_ms >= ? AND minute_ms < ?"
+        )
+        bound: list[Any] = [from_ms, from_ms, slice_ms, slice_ms, from_ms, to_ms]
+        if machines is not None:
+            sql += " AND machine IN (SELECT value FROM json_each(?))"
+            bound.append(orjson.dumps(list(machines)).decode())
+        sql += " GROUP BY service, machine, slice ORDER BY service, slice, machine"
+        rows = self._db.get().execute(sql, bound).fetchall()
+        return [ServiceUsage(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def delete_usage(self, before_ms: int) -> int:
+        """Remove old per-minute counts."""
+        with self._db.transaction() as conn:
+            sql = "DELETE FROM service_usage WHERE minute_ms < ?"
+            return conn.execute(sql, (before_ms,)).rowcount
+
     def write(self, records: Sequence[LogRecord]) -> None:
         """Append records."""
         with self._db.transaction() as conn:

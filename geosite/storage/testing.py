@@ -20,6 +20,7 @@ from geosite.core.models import (
     Role,
     ServerDirectory,
     Service,
+    ServiceUsage,
     UploadItem,
     User,
 )
@@ -250,6 +251,33 @@ class LogStoreContract(abc.ABC):
         assert store.delete_logs(before_ms=3) == 2
         assert [r.time_ms for r in store.query()] == [5, 4, 3]
         assert store.delete_logs() == 3 and store.query() == []
+
+    def test_usage_slices(self) -> None:
+        """Per-minute counts summed into slices per service and machine; old minutes go."""
+        store = self.make_log_store()
+        minute = 60_000
+        store.add_usage(
+            [
+                ServiceUsage("A", "/roads.featureserver", 0, 2, 1, 30.0, 20.0),
+                ServiceUsage("A", "/roads.featureserver", minute, 3, 0, 30.0, 15.0),
+                ServiceUsage("B", "/roads.featureserver", minute, 1, 0, 5.0, 5.0),
+                ServiceUsage("A", "/roads.featureserver", 2 * minute, 4, 0, 8.0, 2.0),
+                ServiceUsage("A", "maps/cities.mapserver", 3 * minute, 1, 1, 1.0, 1.0),
+            ]
+        )
+        slices = store.usage_slices(0, 3 * minute, 2 * minute)
+        assert slices == [
+            ServiceUsage("A", "/roads.featureserver", 0, 5, 1, 60.0, 20.0),
+            ServiceUsage("B", "/roads.featureserver", 0, 1, 0, 5.0, 5.0),
+            ServiceUsage("A", "/roads.featureserver", 2 * minute, 4, 0, 8.0, 2.0),
+        ]
+        only_b = store.usage_slices(0, 4 * minute, 4 * minute, machines=["b"])
+        assert only_b == [ServiceUsage("B", "/roads.featureserver", 0, 1, 0, 5.0, 5.0)]
+        assert store.delete_usage(2 * minute) == 3
+        assert [u.minute_ms for u in store.usage_slices(0, 10 * minute, minute)] == [
+            2 * minute,
+            3 * minute,
+        ]
 
 
 class CatalogContract(abc.ABC):

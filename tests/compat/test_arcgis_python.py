@@ -172,3 +172,26 @@ def test_logs(server: tuple[Any, str], site: LiveSite) -> None:
     assert admin.logs.settings["maxLogFileAge"] == age
     counts = admin.logs.count_error_reports()
     assert counts[MACHINE] >= 1
+
+
+def test_usage_reports(server: tuple[Any, str]) -> None:
+    """``server.usage``: create, list, query (data), quick_report, delete."""
+    admin, _ = server
+    usage = admin.usage
+    name = f"compat{int(time.time() * 1000)}"
+    query = {"resourceURIs": ["services/"], "metrics": ["RequestCount"]}
+    report = usage.create(reportname=name, queries=[query], since="LAST_DAY")
+    assert report.properties["reportname"] == name
+    assert name in [r.properties["reportname"] for r in usage.list()]
+    data = report.query()
+    assert data["report"]["reportname"] == name
+    assert data["report"]["report-data"][0][0]["metric-type"] == "RequestCount"
+    assert len(data["report"]["time-slices"]) == 49
+    assert report.delete()["status"] == "success"
+    quick = usage.quick_report(since="LAST_WEEK", metrics="RequestCount,RequestsFailed")
+    assert [s["metric-type"] for s in quick["report"]["report-data"][0]] == [
+        "RequestCount",
+        "RequestsFailed",
+    ]
+    usage._init()  # the client caches the list: quick_report's own report is gone since
+    assert name not in [r.properties["reportname"] for r in usage.list()]

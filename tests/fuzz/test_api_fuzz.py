@@ -83,6 +83,7 @@ KNOWN: dict[str, list[str]] = {
     "type": ["FeatureServer", "MapServer"],
     "layer": ["0", "1", "-1"],
     "oid": ["1", "2", "0", "999999"],
+    "report": ["fuzzreport", "nosuchreport"],
     "machine": [MACHINE, MACHINE.lower()],
     "root": ["fileShares", "enterpriseDatabases"],
 }
@@ -185,6 +186,13 @@ def fuzz_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         (DATA_DIR / "naturalearth_lowres.zip", "Countries", "World", "Query"),
     ]:
         assert publish(live, token, path, name, folder, capabilities)["status"] == "success"
+    report = {"reportname": "fuzzreport", "queries": [{"resourceURIs": ["services/"],
+                                                       "metrics": ["RequestCount"]}]}  # fmt: skip
+    added = httpx.post(
+        live.admin + "/usagereports/add",
+        data={"f": "json", "token": token, "usagereport": json.dumps(report)},
+    ).json()
+    assert added == {"status": "success"}
     yield live
     live.stop()
 

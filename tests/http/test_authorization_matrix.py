@@ -105,6 +105,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         post(base + "/add", principal="viewers", isAllowed="true")
         post(base + "/add", principal="esriEveryone", isAllowed="false")
     post("/security/users/add", username="stranger", password=PASSWORD)
+    report = {"reportname": "matrixreport", "queries": [{"resourceURIs": ["services/"],
+                                                         "metrics": ["RequestCount"]}]}  # fmt: skip
+    post("/usagereports/add", usagereport=json.dumps(report))
     tokens["stranger"] = _public_token(site, "stranger")
     try:
         yield Matrix(site, tokens, upload["item"]["itemID"])
@@ -126,9 +129,12 @@ def _path(endpoint: Endpoint, matrix: Matrix, harmless: bool) -> str:
         "machine": MACHINE,
         "root": "fileShares",
         "name": "nothing",
+        "report": "matrixreport",
     }
     if harmless:
-        names.update(folder="NoSuchFolder", service="NoSuchService", item="inosuchitem")
+        names.update(
+            folder="NoSuchFolder", service="NoSuchService", item="inosuchitem", report="noreport"
+        )
     return re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], endpoint.pattern)
 
 

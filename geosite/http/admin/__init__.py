@@ -14,6 +14,7 @@ from geosite.http.admin import (
     site,
     system,
     uploads,
+    usage,
 )
 from geosite.http.routing import Endpoint
 
@@ -28,6 +29,7 @@ ENDPOINTS: list[Endpoint] = [
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
     *logs.ENDPOINTS,
+    *usage.ENDPOINTS,
     *uploads.ENDPOINTS,
     *data.ENDPOINTS,
 ]

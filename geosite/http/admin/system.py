@@ -1,8 +1,4 @@
-"""The other top-level resources: system, clusters, mode and usage reports.
-
-Each answers with ArcGIS's shape holding what the site really has (server directories) or
-nothing (clusters, usage reports) until its capability is built.
-"""
+"""The other top-level resources: system, clusters and mode (a site has no clusters)."""
 
 from __future__ import annotations
 
@@ -38,12 +34,6 @@ def mode(call: Call) -> dict[str, Any]:
     return {"siteMode": "EDITABLE", "lastModified": site.get("createdMs", 0)}
 
 
-def usage_reports(call: Call) -> dict[str, Any]:
-    """``GET /admin/usagereports``: usage reports (none yet)."""
-    _site(call)
-    return {"metrics": []}
-
-
 def _children(call: Call, payload: dict[str, Any]) -> list[str]:
     return list(payload.get("resources", []))
 
@@ -53,5 +43,4 @@ ENDPOINTS = [
     Endpoint("/system/directories", directories, title="Server Directories"),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/mode", mode, title="Mode"),
-    Endpoint("/usagereports", usage_reports, title="Usage Reports"),
 ]
