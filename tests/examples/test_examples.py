@@ -7,11 +7,13 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from geosite.core.models import LogRecord
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
 from tests.http.test_publishing import publish
 
@@ -136,3 +138,37 @@ def test_a_wrong_password_is_reported() -> None:
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0
+
+
+def test_query_the_logs_for_severe_messages(live: LiveSite) -> None:
+    now = int(time.time() * 1000)
+    live.log_store.write(
+        [
+            LogRecord(now - 1000, "SEVERE", 7500, "Maps/Roads.FeatureServer", "M", "broke"),
+            LogRecord(now - 2000, "WARNING", 7101, "Rest", "M", "only a warning"),
+            LogRecord(now - 3 * 3600 * 1000, "SEVERE", 7500, "Rest", "M", "long ago"),
+        ]
+    )
+    out = run(live, "query_logs.py", "--hours", "1").splitlines()
+    assert any("SEVERE" in line and "Maps/Roads.FeatureServer: broke" in line for line in out)
+    assert not any("only a warning" in line or "long ago" in line for line in out)
+    assert out[-1] == "1 message(s)."
+    out = run(live, "query_logs.py", "--level", "WARNING", "--service", "Parks.FeatureServer")
+    assert out.splitlines()[-1] == "1 message(s)."  # the Rest record; no Parks records
+    assert "only a warning" in out
+
+
+def test_service_statistics_from_the_logs(live: LiveSite) -> None:
+    for path, count in (("Maps/Roads", 4), ("Parks", 2)):
+        for _ in range(count):
+            httpx.get(
+                f"{live.http}/arcgis/rest/services/{path}/FeatureServer/0/query",
+                params={"f": "json", "where": "1=1"},
+            )
+    live.flush_logs()
+    out = run(live, "log_statistics.py", "--hours", "1").splitlines()
+    assert out[0].split() == ["service", "requests", "avg", "s", "max", "s"]
+    rows = {line.split()[0]: line.split()[1:] for line in out[1:]}
+    assert rows["Maps/Roads.FeatureServer"][0] == "4"
+    assert rows["Parks.FeatureServer"][0] == "2"
+    assert all(float(values[2]) >= float(values[1]) > 0 for values in rows.values())
