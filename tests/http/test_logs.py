@@ -243,3 +243,24 @@ def test_publishers_query_and_access_users_do_not(fresh_site: LiveSite) -> None:
     for path in ("/logs/clean", "/logs/settings/edit"):
         refused = httpx.post(fresh_site.admin + path, data={"f": "json", "token": publisher})
         assert refused.json()["code"] == 403
+
+
+def test_the_log_page(logged: tuple[LiveSite, list[LogRecord]]) -> None:
+    """The Directory's page: the filters as a form, the records as a table, older ones linked."""
+    site, records = logged
+    token = site.token()
+    params = {"f": "html", "token": token, "level": "SEVERE", "pageSize": "5",
+              "startTime": str(BASE_MS + 10**7), "filter": '{"codes": [7500]}'}  # fmt: skip
+    page = httpx.get(site.admin + "/logs/query", params=params)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    body = page.text
+    assert '<table class="records">' in body and 'name="filter"' in body
+    severe = sorted(
+        (r for r in records if r.level == "SEVERE" and r.code == 7500),
+        key=lambda r: r.time_ms,
+        reverse=True,
+    )
+    assert severe[0].message in body
+    assert "Older messages" in body and "startTime=" in body
+    bad = httpx.get(site.admin + "/logs/query", params={**params, "level": "LOUD"})
+    assert bad.status_code == 200 and "must be one of" in bad.text

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from geosite.core import log_query, log_settings
 from geosite.core.logs import LEVELS
 from geosite.core.models import LogFilter, LogRecord, Privilege
-from geosite.http.routing import OPERATION, Call, Endpoint, Field
+from geosite.errors import GeositeError
+from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 
 def _site(call: Call) -> Any:
@@ -21,8 +24,7 @@ def logs(call: Call) -> dict[str, Any]:
     return {"resources": ["settings"], "operations": ["query", "clean", "countErrorReports"]}
 
 
-def query(call: Call) -> dict[str, Any]:
-    """``logs/query``: records newest first, with ArcGIS's paging (``hasMore``, ``endTime``)."""
+def _page(call: Call) -> dict[str, Any]:
     site = _site(call)
     params = call.params
     newest = log_query.parse_time(params.get("startTime"), "startTime")
@@ -30,8 +32,9 @@ def query(call: Call) -> dict[str, Any]:
     if params.boolean("sinceServerStart") or params.boolean("sinceLastStart"):
         started = call.state.settings.started_ms
         oldest = started if oldest is None else max(oldest, started)
-    size = params.integer("pageSize", log_query.DEFAULT_PAGE_SIZE, minimum=1,
-                          maximum=log_query.MAX_PAGE_SIZE)  # fmt: skip
+    size = params.integer(
+        "pageSize", log_query.DEFAULT_PAGE_SIZE, minimum=1, maximum=log_query.MAX_PAGE_SIZE
+    )
     logs_store = site.logs
 
     def fetch(
@@ -57,6 +60,49 @@ def query(call: Call) -> dict[str, Any]:
         size=size or log_query.DEFAULT_PAGE_SIZE,
     )
     return page.public()
+
+
+_FORM_KEYS = ("level", "startTime", "endTime", "filter", "pageSize")
+
+
+def query(call: Call) -> dict[str, Any] | Reply:
+    """``logs/query``: records newest first, with ArcGIS's paging (``hasMore``, ``endTime``).
+
+    As a page: the filters as a form and the records as a table, with a link to older ones.
+    """
+    if call.fmt != "html":
+        return _page(call)
+    values = {key: call.params.get(key) or "" for key in _FORM_KEYS}
+    values["level"] = values["level"].upper() or "WARNING"
+    values["pageSize"] = values["pageSize"] or "100"
+    page: dict[str, Any] | None = None
+    error: list[str] = []
+    try:
+        page = _page(call)
+    except GeositeError as exc:
+        error = exc.messages + exc.details
+    given = {k: v for k, v in values.items() if v}
+    carry = {"token": call.token_param} if call.token_param else {}
+    times = [
+        datetime.fromtimestamp(m["time"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        for m in (page or {}).get("logMessages", [])
+    ]
+    return Reply(
+        template="logs.html",
+        context={
+            "title": "Query Logs",
+            "levels": tuple(LEVELS),
+            "values": values,
+            "page": page,
+            "times": times,
+            "error": error,
+            "token": call.token_param,
+            "json_query": urlencode({**given, "f": "pjson", **carry}),
+            "next_query": urlencode(
+                {**given, "startTime": (page or {}).get("endTime", ""), "f": "html", **carry}
+            ),
+        },
+    )
 
 
 def settings(call: Call) -> dict[str, Any]:
@@ -121,12 +167,11 @@ ENDPOINTS = [
         children=("settings",),
         operations=("query", "clean", "countErrorReports"),
     ),
+    # A resource (GET and POST), so that its page is the form with the records under it.
     Endpoint(
         "/logs/query",
         query,
-        kind=OPERATION,
         privilege=Privilege.PUBLISH,
-        allow_get=True,
         title="Query Logs",
         fields=_QUERY_FIELDS,
     ),
