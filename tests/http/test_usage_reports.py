@@ -203,3 +203,22 @@ def test_settings(used: tuple[LiveSite, int, int]) -> None:
     for bad in ({"maxHistory": "-1"}, {"samplingInterval": "5"}, {"enabled": "false"}):
         assert _post(site, "/usagereports/settings/edit", **bad)["code"] == 400
     assert _post(site, "/usagereports/settings/edit", maxHistory="0")["maxHistory"] == 0
+
+
+def test_the_chart_page(used: tuple[LiveSite, int, int]) -> None:
+    """``data`` as a page: one server-drawn SVG chart per metric, a line per resource."""
+    site, start, end = used
+    queries = [{"resourceURIs": ["services/Roads.FeatureServer", "services/Maps"],
+                "metrics": ["RequestCount", "RequestAvgResponseTime"]}]  # fmt: skip
+    window = {"since": "CUSTOM", "from": start - 120_000, "to": end + 120_000}
+    _add(site, reportname="charted", aggregationInterval=1, queries=queries, **window)
+    page = httpx.get(
+        site.admin + "/usagereports/charted/data", params={"f": "html", "token": site.token()}
+    )
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    body = page.text
+    assert body.count("<svg xmlns") == 2  # RequestCount and RequestAvgResponseTime
+    assert body.count("<polyline") >= 4  # two resources in each chart
+    assert "services/Roads.FeatureServer" in body and "services/Maps" in body
+    assert "<script" not in body and "style=" not in body  # nothing the CSP would block
+    assert "f=csv" in body

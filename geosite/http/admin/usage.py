@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import urlencode
 
 from geosite.core import log_query, usage_reports
 from geosite.core.models import Privilege
 from geosite.errors import BadRequest, InvalidParameter
+from geosite.http.admin import charts
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 _PUBLISH = Privilege.PUBLISH
@@ -85,7 +87,35 @@ def report_data(call: Call) -> dict[str, Any] | Reply:
         text = io.StringIO()
         csv.writer(text).writerows(usage_reports.csv_rows(answer))
         return Reply(body=text.getvalue().encode(), media_type="text/csv; charset=utf-8")
+    if call.fmt == "html":
+        return _chart_page(call, found, answer)
     return answer
+
+
+def _chart_page(call: Call, found: dict[str, Any], answer: dict[str, Any]) -> Reply:
+    """One chart per metric, a line per resource."""
+    data = answer["report"]
+    by_metric: dict[str, list[tuple[str, list[Any]]]] = {}
+    for query in data["report-data"]:
+        for item in query:
+            by_metric.setdefault(item["metric-type"], []).append(
+                (item["resourceURI"], item["data"])
+            )
+    drawn = [
+        charts.chart(metric, data["time-slices"], lines) for metric, lines in by_metric.items()
+    ]
+    carry = {"token": call.token_param} if call.token_param else {}
+    given = {k: v for k in ("filter",) if (v := call.params.get(k))}
+    return Reply(
+        template="usage_data.html",
+        context={
+            "title": f"Usage report: {found['reportname']}",
+            "report": found,
+            "charts": drawn,
+            "json_query": urlencode({**given, "f": "pjson", **carry}),
+            "csv_query": urlencode({**given, "f": "csv", **carry}),
+        },
+    )
 
 
 def settings(call: Call) -> dict[str, Any]:
