@@ -29,6 +29,7 @@ from geosite.storage.base import LogStore, SiteStore
 SETTING = "usageReports"
 SETTINGS = "usageReportSettings"
 MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 _WINDOWS = {
     "LAST_DAY": (1, 30),
     "LAST_WEEK": (7, 240),
@@ -181,13 +182,15 @@ def delete(store: SiteStore, name: str) -> None:
 
 # -- data -------------------------------------------------------------------------------------
 def window(report: dict[str, Any], now_ms: int) -> tuple[int, int]:
-    """The report's [from, to) in ms, whole minutes."""
+    """The report's [from, to) in ms: whole minutes, and from the start of an hour when the
+    slices are whole hours (then the store sums hours, not minutes)."""
     if report["since"] == CUSTOM:
         start, end = int(report["from"]), int(report["to"])
     else:
         end = now_ms
         start = end - _WINDOWS[report["since"]][0] * 24 * 3600 * 1000
-    return start - start % MINUTE_MS, end - end % MINUTE_MS + MINUTE_MS
+    unit = HOUR_MS if int(report["aggregationInterval"]) % 60 == 0 else MINUTE_MS
+    return start - start % unit, end - end % MINUTE_MS + MINUTE_MS
 
 
 def _matches(uri: str, service_key: str) -> bool:

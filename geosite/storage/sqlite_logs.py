@@ -40,7 +40,29 @@ CREATE TABLE IF NOT EXISTS service_usage (
     PRIMARY KEY (machine, service, minute_ms)
 );
 CREATE INDEX IF NOT EXISTS service_usage_minute ON service_usage (minute_ms);
+-- The same counts per hour, kept alongside: reports over days and weeks read these.
+CREATE TABLE IF NOT EXISTS service_usage_hour (
+    machine TEXT NOT NULL COLLATE NOCASE,
+    service TEXT NOT NULL COLLATE NOCASE,
+    minute_ms INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    total_ms REAL NOT NULL,
+    max_ms REAL NOT NULL,
+    PRIMARY KEY (machine, service, minute_ms)
+);
+CREATE INDEX IF NOT EXISTS service_usage_hour_time ON service_usage_hour (minute_ms);
 """
+HOUR_MS = 3_600_000
+_UPSERT = (
+    "INSERT INTO {table} (machine, service, minute_ms, requests, failures, total_ms, max_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine, service, minute_ms) DO UPDATE "
+    "SET requests = requests + excluded.requests, "
+    "failures = failures + excluded.failures, "
+    "total_ms = total_ms + excluded.total_ms, "
+    "max_ms = max(max_ms, excluded.max_ms)"
+)
+_SUMS = "sum(requests), sum(failures), sum(total_ms), max(max_ms)"
 
 _LOG_COLUMNS = (
     "time_ms, level, code, source, machine, process, thread, user, elapsed_ms, request_id,"
@@ -55,37 +77,31 @@ class SqliteLogStore(LogStore):
         self._db = Connections(path, "NORMAL")
 
     def initialize_schema(self) -> None:
-        """Create the tables when missing."""
-        self._db.get().executescript(_LOG_SCHEMA)
+        """Create the tables when missing (and the hours of counts kept before there were)."""
+        conn = self._db.get()
+        conn.executescript(_LOG_SCHEMA)
+        if conn.execute("SELECT 1 FROM service_usage_hour LIMIT 1").fetchone() is None:
+            with self._db.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO service_usage_hour SELECT machine, service, "
+                    f"minute_ms - minute_ms % {HOUR_MS} AS hour, {_SUMS} FROM service_usage "
+                    "GROUP BY machine, service, hour"
+                )
 
     def close(self) -> None:
         """Close this process's connections."""
         self._db.close()
 
     def add_usage(self, usage: Sequence[ServiceUsage]) -> None:
-        """Add per-minute counts."""
+        """Add per-minute counts (and to their hours)."""
+        rows = [
+            (u.machine, u.service, u.minute_ms, u.requests, u.failures, u.total_ms, u.max_ms)
+            for u in usage
+        ]
+        hours = [(*row[:2], row[2] - row[2] % HOUR_MS, *row[3:]) for row in rows]
         with self._db.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO service_usage "
-                "(machine, service, minute_ms, requests, failures, total_ms, max_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine, service, minute_ms) DO UPDATE "
-                "SET requests = requests + excluded.requests, "
-                "failures = failures + excluded.failures, "
-                "total_ms = total_ms + excluded.total_ms, "
-                "max_ms = max(max_ms, excluded.max_ms)",
-                [
-                    (
-                        u.machine,
-                        u.service,
-                        u.minute_ms,
-                        u.requests,
-                        u.failures,
-                        u.total_ms,
-                        u.max_ms,
-                    )
-                    for u in usage
-                ],
-            )
+            conn.executemany(_UPSERT.format(table="service_usage"), rows)
+            conn.executemany(_UPSERT.format(table="service_usage_hour"), hours)
 
     def usage(self, since_ms: int, services: Sequence[str] | None = None) -> list[ServiceUsage]:
         """Totals per machine and service."""
@@ -104,23 +120,45 @@ class SqliteLogStore(LogStore):
     def usage_slices(
         self, from_ms: int, to_ms: int, slice_ms: int, machines: Sequence[str] | None = None
     ) -> list[ServiceUsage]:
-        """Sums per service, machine and slice."""
+        """Sums per service, machine and slice: whole hours from the hourly table when the
+        slices are whole hours from an hour, the minutes of the last partial hour from the
+        minute table."""
+        hourly = slice_ms % HOUR_MS == 0 and from_ms % HOUR_MS == 0
+        split = to_ms - to_ms % HOUR_MS if hourly else from_ms
+        parts: list[str] = []
+        bound: list[Any] = []
+        for table, start, end in (
+            ("service_usage_hour", from_ms, split),
+            ("service_usage", split, to_ms),
+        ):
+            if start >= end:
+                continue
+            part = (
+                f"SELECT machine, service, minute_ms, requests, failures, total_ms, max_ms "
+                f"FROM {table} WHERE minute_ms >= ? AND minute_ms < ?"
+            )
+            bound += [start, end]
+            if machines is not None:
+                part += " AND machine IN (SELECT value FROM json_each(?))"
+                bound.append(orjson.dumps(list(machines)).decode())
+            parts.append(part)
+        if not parts:
+            return []
         sql = (
-            "SELECT machine, service, ? + ((minute_ms - ?) / ?) * ? AS slice, sum(requests), "
-            "sum(failures), sum(total_ms), max(max_ms) FROM service_usage "
-            "WHERE minute_ms >= ? AND minute_ms < ?"
+            f"SELECT machine, service, ? + ((minute_ms - ?) / ?) * ? AS slice, {_SUMS} "
+            f"FROM ({' UNION ALL '.join(parts)}) "
+            "GROUP BY service COLLATE NOCASE, machine COLLATE NOCASE, slice "
+            "ORDER BY service COLLATE NOCASE, slice, machine COLLATE NOCASE"
         )
-        bound: list[Any] = [from_ms, from_ms, slice_ms, slice_ms, from_ms, to_ms]
-        if machines is not None:
-            sql += " AND machine IN (SELECT value FROM json_each(?))"
-            bound.append(orjson.dumps(list(machines)).decode())
-        sql += " GROUP BY service, machine, slice ORDER BY service, slice, machine"
-        rows = self._db.get().execute(sql, bound).fetchall()
-        return [ServiceUsage(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        rows = self._db.get().execute(sql, [from_ms, from_ms, slice_ms, slice_ms, *bound])
+        return [ServiceUsage(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows.fetchall()]
 
     def delete_usage(self, before_ms: int) -> int:
         """Remove old per-minute counts."""
         with self._db.transaction() as conn:
+            # An hour goes once all its minutes have gone.
+            hour = before_ms - before_ms % HOUR_MS
+            conn.execute("DELETE FROM service_usage_hour WHERE minute_ms < ?", (hour,))
             sql = "DELETE FROM service_usage WHERE minute_ms < ?"
             return conn.execute(sql, (before_ms,)).rowcount
 

@@ -279,6 +279,22 @@ class LogStoreContract(abc.ABC):
             3 * minute,
         ]
 
+    def test_usage_slices_of_whole_hours(self) -> None:
+        """Hour slices from an hour read hours, and the last partial hour's minutes; the same
+        sums as minute by minute."""
+        store = self.make_log_store()
+        minute, hour = 60_000, 3_600_000
+        store.add_usage([ServiceUsage("A", "/s.featureserver", m * minute, 1) for m in range(180)])
+        store.add_usage([ServiceUsage("a", "/s.featureserver", 5 * minute, 2, 1, 9.0, 9.0)])
+
+        def counts(to_ms: int, slice_ms: int) -> list[int]:
+            return [u.requests for u in store.usage_slices(0, to_ms, slice_ms)]
+
+        assert counts(150 * minute, hour) == [62, 60, 30]
+        assert counts(150 * minute, 30 * minute) == [32, 30, 30, 30, 30]
+        assert counts(3 * hour, 3 * hour) == [182]
+        assert store.usage_slices(0, hour, hour, machines=["a"])[0].failures == 1
+
 
 class CatalogContract(abc.ABC):
     """Folders, services and uploads, shared by every site store backend."""
