@@ -101,6 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="geosite 1 s warm-up + 1 x 3 s; peers 1 s + 5 s"
     )
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--log-level", default="WARNING", help="geosite's log level (OFF, SEVERE ... FINE)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument(
         "--peers",

@@ -134,6 +134,8 @@ def run_geosite(
         ADMIN_USER,
         "--admin-password",
         password,
+        "--log-level",
+        getattr(args, "log_level", "WARNING"),
     ]
     limit = max(1 << 30, data.geojson.stat().st_size * 2)
     env = {

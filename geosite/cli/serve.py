@@ -212,10 +212,10 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
 )
 @click.option(
     "--log-level",
-    type=click.Choice(list(LEVELS), case_sensitive=False),
+    type=click.Choice(["OFF", *LEVELS], case_sensitive=False),
     default=DEFAULT_LEVEL,
     show_default=True,
-    help="Log level of a new site (FINE records every request).",
+    help="Log level of a new site (FINE records every request; OFF records nothing).",
 )
 @click.option(
     "--demo",

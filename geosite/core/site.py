@@ -116,7 +116,7 @@ def create_site(
     if problems:
         raise InvalidParameter("Failed to create the site.", details=problems)
     level = str(request.log_settings.get("logLevel", DEFAULT_LEVEL)).upper()
-    if level not in LEVELS:
+    if level not in LEVELS and level != "OFF":
         raise InvalidParameter(f"Invalid log level '{level}'.")
     with _site_lock(data_dir):
         if read_pointer(data_dir) is not None:
