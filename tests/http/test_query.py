@@ -551,6 +551,10 @@ def test_max_allowable_offset_generalizes(countries: str) -> None:
             "geometryType": "esriGeometryPolygon",
         },
         {"geometry": '{"paths": []}', "geometryType": "esriGeometryPolyline"},
+        # Found by make fuzz-parsers: parts too short for shapely.
+        {"geometry": '{"paths": [[]]}', "geometryType": "esriGeometryPolyline"},
+        {"geometry": '{"paths": [[[1, 2]]]}', "geometryType": "esriGeometryPolyline"},
+        {"geometry": '{"rings": [[[1, 2], [3, 4]]]}', "geometryType": "esriGeometryPolygon"},
         {"geometry": '{"x": NaN, "y": 1}', "geometryType": "esriGeometryPoint"},
         {"geometry": '{"x": 1e400, "y": 1}', "geometryType": "esriGeometryPoint"},
         {"geometry": "1,2", "geometryType": "esriGeometryPoint", "distance": "-5"},

@@ -83,6 +83,17 @@ def _coords(items: Any) -> list[list[float]]:
     return [_numbers(item, 2) for item in items]
 
 
+def _parts(items: Any, least: int, what: str) -> list[list[list[float]]]:
+    """Paths or rings, each with at least ``least`` points (shapely refuses fewer)."""
+    parts = items if isinstance(items, list) else None
+    if not parts:
+        raise _invalid(f"A {what} needs at least one part.")
+    found = [_coords(part) for part in parts]
+    if any(len(part) < least for part in found):
+        raise _invalid(f"Each part of a {what} needs at least {least} points.")
+    return found
+
+
 def _from_json(value: dict[str, Any], kind: str) -> tuple[Any, bool]:
     if "xmin" in value or kind == "esriGeometryEnvelope":
         xmin, ymin, xmax, ymax = _numbers(
@@ -95,17 +106,10 @@ def _from_json(value: dict[str, Any], kind: str) -> tuple[Any, bool]:
     if "points" in value:
         return shapely.MultiPoint(_coords(value["points"])), False
     if "paths" in value:
-        paths = value["paths"] if isinstance(value["paths"], list) else None
-        if not paths:
-            raise _invalid("A polyline needs at least one path.")
-        return shapely.MultiLineString([_coords(p) for p in paths]), False
+        return shapely.MultiLineString(_parts(value["paths"], 2, "polyline")), False
     if "rings" in value:
-        rings = value["rings"] if isinstance(value["rings"], list) else None
-        if not rings:
-            raise _invalid("A polygon needs at least one ring.")
-        shape = shapely.make_valid(
-            shapely.polygonize([shapely.LinearRing(_coords(r)) for r in rings])
-        )
+        rings = _parts(value["rings"], 3, "polygon")
+        shape = shapely.make_valid(shapely.polygonize([shapely.LinearRing(r) for r in rings]))
         return shape, False
     raise _invalid("Unrecognised geometry.")
 
