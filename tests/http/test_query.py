@@ -551,6 +551,15 @@ def test_max_allowable_offset_generalizes(countries: str) -> None:
             "geometryType": "esriGeometryPolygon",
         },
         {"geometry": '{"paths": []}', "geometryType": "esriGeometryPolyline"},
+        # Found by make fuzz-parsers: buffers that took minutes and gigabytes.
+        {"geometry": "1,2", "geometryType": "esriGeometryPoint", "distance": "5.03e16"},
+        {
+            "geometry": '{"points": ['
+            + ", ".join(f"[{i % 90}, {i % 45}]" for i in range(201))
+            + "]}",
+            "geometryType": "esriGeometryMultipoint",
+            "distance": "1000",
+        },
         # Found by make fuzz-parsers: parts too short for shapely.
         {"geometry": '{"paths": [[]]}', "geometryType": "esriGeometryPolyline"},
         {"geometry": '{"paths": [[[1, 2]]]}', "geometryType": "esriGeometryPolyline"},
