@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -70,6 +71,16 @@ class Admin:
         """The services of a folder ("" or "ROOT" for the root)."""
         path = "/services" if folder.upper() in ("", "ROOT", "/") else f"/services/{folder}"
         return list(self.post(path)["services"])
+
+    def log_messages(self, **query: Any) -> Iterator[dict[str, Any]]:
+        """Every record ``logs/query`` finds, newest first, page after page (``hasMore``:
+        the next page starts at the answer's ``endTime``)."""
+        while True:
+            page = self.post("/logs/query", **query)
+            yield from page["logMessages"]
+            if not page["hasMore"]:
+                return
+            query = {**query, "startTime": page["endTime"]}
 
     @staticmethod
     def service_path(service: dict[str, Any]) -> str:

@@ -33,14 +33,9 @@ def main() -> None:
     times: defaultdict[str, list[float]] = defaultdict(list)
     try:
         admin = Admin(args.url, args.user, args.password, args.insecure)
-        while True:
-            page = admin.post("/logs/query", **query)
-            for record in page["logMessages"]:
-                if record["elapsed"]:
-                    times[record["source"]].append(float(record["elapsed"]))
-            if not page["hasMore"]:
-                break
-            query["startTime"] = page["endTime"]
+        for record in admin.log_messages(**query):
+            if record["elapsed"]:
+                times[record["source"]].append(float(record["elapsed"]))
     except AdminError as exc:
         fail(str(exc))
     print(f"{'service':40} {'requests':>9} {'avg s':>9} {'max s':>9}")

@@ -31,16 +31,11 @@ def main() -> None:
     try:
         admin = Admin(args.url, args.user, args.password, args.insecure)
         count = 0
-        while True:
-            page = admin.post("/logs/query", **query)
-            for record in page["logMessages"]:
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record["time"] / 1000))
-                print(f"{stamp} {record['type']:8} {record['code']:>5} {record['source']}: "
-                      f"{record['message']}")  # fmt: skip
-                count += 1
-            if not page["hasMore"]:
-                break
-            query["startTime"] = page["endTime"]
+        for record in admin.log_messages(**query):
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record["time"] / 1000))
+            print(f"{stamp} {record['type']:8} {record['code']:>5} {record['source']}: "
+                  f"{record['message']}")  # fmt: skip
+            count += 1
     except AdminError as exc:
         fail(str(exc))
     print(f"{count} message(s).")

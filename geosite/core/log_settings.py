@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
+from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter
 from geosite.storage.base import LogStore, SiteStore
 
@@ -33,14 +34,7 @@ def current(store: SiteStore) -> dict[str, Any]:
 
 
 def _whole(raw: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
-    value = raw.get(key, default)
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise InvalidParameter(f"'{key}' must be a whole number.") from None
-    if not low <= number <= high:
-        raise InvalidParameter(f"'{key}' must be between {low} and {high}.")
-    return number
+    return whole_number(raw.get(key, default), key, low, high)
 
 
 def edit(store: SiteStore, raw: dict[str, Any]) -> dict[str, Any]:

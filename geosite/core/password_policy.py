@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter
 from geosite.storage.base import SiteStore
 
@@ -94,14 +95,7 @@ def updated(current: PasswordPolicy, raw: Any) -> PasswordPolicy:
             continue
         if key not in _LIMITS:
             raise InvalidParameter(f"Unknown password policy field '{str(key)[:64]}'.")
-        low, high = _LIMITS[key]
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise InvalidParameter(f"'{key}' must be a whole number.") from None
-        if not low <= number <= high:
-            raise InvalidParameter(f"'{key}' must be between {low} and {high}.")
-        values[key] = number
+        values[key] = whole_number(value, key, *_LIMITS[key])
     policy = PasswordPolicy(**{_FIELDS[k]: v for k, v in values.items()})
     least = policy.min_upper + policy.min_lower + policy.min_digit + policy.min_other
     if least > policy.min_length:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geosite.core.models import ServiceUsage
+from geosite.core.values import whole_number
 from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.storage.base import LogStore, SiteStore
 
@@ -297,12 +298,7 @@ def edit_settings(store: SiteStore, raw: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameter("geosite samples usage every minute: samplingInterval is 1.")
     history = now["maxHistory"]
     if "maxHistory" in raw:
-        try:
-            history = int(str(raw["maxHistory"]).strip())
-        except ValueError:
-            raise InvalidParameter("'maxHistory' must be whole days (0: keep all).") from None
-        if not 0 <= history <= 36_500:
-            raise InvalidParameter("'maxHistory' must be between 0 and 36500 days.")
+        history = whole_number(raw["maxHistory"], "maxHistory", 0, 36_500)
     if "enabled" in raw and str(raw["enabled"]).strip().lower() != "true":
         raise InvalidParameter(
             "geosite always counts requests (service statistics need them): enabled is true."

@@ -12,6 +12,16 @@ from geosite.core.models import LogFilter, LogRecord, ServiceUsage
 from geosite.storage._db import Connections
 from geosite.storage.base import LogStore
 
+_USAGE_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
+    machine TEXT NOT NULL COLLATE NOCASE,
+    service TEXT NOT NULL COLLATE NOCASE,
+    minute_ms INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    total_ms REAL NOT NULL,
+    max_ms REAL NOT NULL,
+    PRIMARY KEY (machine, service, minute_ms)
+);"""
 _LOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
     id INTEGER PRIMARY KEY,
@@ -29,30 +39,15 @@ CREATE TABLE IF NOT EXISTS logs (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
-CREATE TABLE IF NOT EXISTS service_usage (
-    machine TEXT NOT NULL COLLATE NOCASE,
-    service TEXT NOT NULL COLLATE NOCASE,
-    minute_ms INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
-    failures INTEGER NOT NULL,
-    total_ms REAL NOT NULL,
-    max_ms REAL NOT NULL,
-    PRIMARY KEY (machine, service, minute_ms)
-);
+{minute_table}
 CREATE INDEX IF NOT EXISTS service_usage_minute ON service_usage (minute_ms);
 -- The same counts per hour, kept alongside: reports over days and weeks read these.
-CREATE TABLE IF NOT EXISTS service_usage_hour (
-    machine TEXT NOT NULL COLLATE NOCASE,
-    service TEXT NOT NULL COLLATE NOCASE,
-    minute_ms INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
-    failures INTEGER NOT NULL,
-    total_ms REAL NOT NULL,
-    max_ms REAL NOT NULL,
-    PRIMARY KEY (machine, service, minute_ms)
-);
+{hour_table}
 CREATE INDEX IF NOT EXISTS service_usage_hour_time ON service_usage_hour (minute_ms);
-"""
+""".format(
+    minute_table=_USAGE_TABLE.format(name="service_usage"),
+    hour_table=_USAGE_TABLE.format(name="service_usage_hour"),
+)
 HOUR_MS = 3_600_000
 _UPSERT = (
     "INSERT INTO {table} (machine, service, minute_ms, requests, failures, total_ms, max_ms) "
