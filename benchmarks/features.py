@@ -104,6 +104,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--log-level", default="WARNING", help="geosite's log level (OFF, SEVERE ... FINE)"
     )
+    parser.add_argument(
+        "--only", default="", help="geosite: comma list of workload keys (e.g. w1_bbox)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument(
         "--peers",

@@ -174,7 +174,10 @@ def run_geosite(
             console.print(f"  [red]wrong answer[/]: {problem}")
         time.sleep(2.0)
         memory["before_load"] = watch.sample("before")
+        chosen = {k for k in getattr(args, "only", "").split(",") if k}
         for workload in workloads(args.concurrency, args.hits):
+            if chosen and workload.key not in chosen:
+                continue
             report.results.append(
                 measure(
                     server, service, watch, workload, data, generator, timing, health, args.workers
