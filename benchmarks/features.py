@@ -105,6 +105,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--log-level", default="WARNING", help="geosite's log level (OFF, SEVERE ... FINE)"
     )
     parser.add_argument(
+        "--alternate-log-levels",
+        default="",
+        help="geosite: measure each workload at these log levels in turns on one site "
+        "(e.g. OFF,INFO,FINE), --repeat rounds; each level is compared with the first",
+    )
+    parser.add_argument(
         "--only", default="", help="geosite: comma list of workload keys (e.g. w1_bbox)"
     )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")

@@ -5,21 +5,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 import httpx
 from data_points import Dataset
 from feature_config import MAX_RECORD_COUNT, PUBLISH_TIMEOUT_S, SERVICE_NAME, console
-from feature_servers import GeositeServer, ServerReport, Timing, _single_summary, measure, workloads
+from feature_servers import (
+    GeositeServer,
+    Measured,
+    ServerReport,
+    Timing,
+    Workload,
+    _single_summary,
+    measure,
+    workloads,
+)
 from harness import ADMIN_USER, RESULTS_DIR, Service, _geosite_command, free_port, running
 from loadgen import LoadGenerator
 from memory import MemoryWatch, mib
 from profiling import Stack, _both, _everything, _has, profile_processes
 
 # -- profiling geosite ------------------------------------------------------------------------
+
+#: Seconds to wait after a log level change: the other workers read it at their 15 s tick.
+LEVEL_SETTLE_S = 16.0
+#: Seconds of unmeasured load before the first round.
+SETTLE_S = 20.0
 
 PROFILED = ("w1_bbox", "w2_bbox_count")
 
@@ -113,6 +129,70 @@ def publish(base: str, token: str, data: Dataset) -> dict[str, float]:
     }
 
 
+class Alternation:
+    """One workload measured at several log levels in turns on the same site (ABBA order, so
+    that a steady drift of the machine weighs on every level alike): what logging costs."""
+
+    def __init__(self, base: str, token: str, levels: list[str], rounds: int) -> None:
+        self.base, self.token, self.levels, self.rounds = base, token, levels, rounds
+        self.pairs: list[dict[str, float]] = []
+
+    def set_level(self, level: str) -> None:
+        answer = httpx.post(
+            f"{self.base}/arcgis/admin/logs/settings/edit",
+            data={"logLevel": level, "f": "json"},
+            headers={"X-Esri-Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+        if answer.json().get("status") != "success":
+            raise RuntimeError(f"logs/settings/edit failed: {answer.text[:300]}")
+        # the worker that took the edit applies it at once, the others at their next tick
+        time.sleep(LEVEL_SETTLE_S)
+
+    def measure(
+        self,
+        run: Callable[[Workload, Timing], Measured],
+        workload: Workload,
+        timing: Timing,
+    ) -> list[Measured]:
+        once = Timing(timing.warmup, timing.duration, 1)
+        found = {
+            level: Measured(
+                "geosite",
+                replace(
+                    workload,
+                    key=f"{workload.key}@{level}",
+                    title=f"{workload.title}, logging {level}",
+                ),
+            )
+            for level in self.levels
+        }
+        # The first load after publishing runs slow (caches filling): it is not measured.
+        console.print(f"  settling: one unmeasured run of {SETTLE_S:g} s")
+        run(replace(workload, key=f"{workload.key}@settle"), Timing(0, SETTLE_S, 1))
+        for turn in range(self.rounds):
+            rates = {}
+            for level in self.levels if turn % 2 == 0 else self.levels[::-1]:
+                console.print(f"  round {turn + 1}/{self.rounds}: log level {level}")
+                self.set_level(level)
+                measured = run(found[level].workload, once)
+                found[level].runs.extend(measured.runs)
+                found[level].others_share.extend(measured.others_share)
+                found[level].peak_rss = max(found[level].peak_rss, measured.peak_rss)
+                rates[level] = measured.runs[0].load.rps
+            self.pairs.append(rates)
+        first, *others = self.levels
+        for other in others:
+            ratios = [p[other] / p[first] for p in self.pairs if p[first] > 0]
+            if ratios:
+                console.print(
+                    f"  {other} ÷ {first} per round: "
+                    + ", ".join(f"{r:.3f}" for r in ratios)
+                    + f"; median {statistics.median(ratios):.3f}"
+                )
+        return list(found.values())
+
+
 def run_geosite(
     args: argparse.Namespace, generator: LoadGenerator, data: Dataset, tmp: Path
 ) -> ServerReport:
@@ -175,8 +255,21 @@ def run_geosite(
         time.sleep(2.0)
         memory["before_load"] = watch.sample("before")
         chosen = {k for k in getattr(args, "only", "").split(",") if k}
+        levels = [v.strip().upper() for v in getattr(args, "alternate_log_levels", "").split(",")]
+        levels = [v for v in levels if v]
         for workload in workloads(args.concurrency, args.hits):
             if chosen and workload.key not in chosen:
+                continue
+            if levels:
+
+                def once(w: Workload, t: Timing) -> Measured:
+                    return measure(
+                        server, service, watch, w, data, generator, t, health, args.workers
+                    )
+
+                alternate = Alternation(base, token, levels, args.repeat)
+                report.results.extend(alternate.measure(once, workload, timing))
+                report.setup.setdefault("log_level_pairs", {})[workload.key] = alternate.pairs
                 continue
             report.results.append(
                 measure(
@@ -190,7 +283,7 @@ def run_geosite(
         memory["timeline"] = [(round(t, 2), p, v) for t, p, v in watch.timeline]
         if args.profile:
             for workload in workloads(args.concurrency, args.hits):
-                if workload.key not in PROFILED:
+                if workload.key not in PROFILED or (chosen and workload.key not in chosen):
                     continue
                 spec = server.spec(workload, data)
                 label = f"geosite, {workload.title}"
