@@ -1,4 +1,17 @@
-"""The client's exceptions."""
+"""The client's exceptions.
+
+Our exception hierarchy::
+
+    ClientError                  anything that went wrong talking to a site
+    ├── ConnectionFailed         the site could not be reached (after the retries)
+    ├── LoginRequired            no usable token and no password to get one
+    └── ServerError              the site answered an ArcGIS error envelope (code, messages)
+        ├── LoginFailed          the token service refused the user name and password
+        ├── TokenRequired        499: the resource needs a token
+        ├── InvalidToken         498: the token was refused (expired, revoked, bound elsewhere)
+        ├── PermissionDenied     403: the user lacks the privilege or permission
+        └── NotFound             404: no such service, folder, user, machine ...
+"""
 
 from __future__ import annotations
 
@@ -9,13 +22,25 @@ class ClientError(Exception):
     """Anything that went wrong talking to a site."""
 
 
+class ConnectionFailed(ClientError):
+    """The site could not be reached, or its answer was not what an ArcGIS site sends."""
+
+
+class LoginRequired(ClientError):
+    """The stored token has expired (or there is none) and there is no password to renew it."""
+
+
 class ServerError(ClientError):
-    """The site answered with an ArcGIS error envelope."""
+    """The site answered with an ArcGIS error envelope (in an HTTP 200 or not)."""
 
     def __init__(self, code: int, messages: list[str]) -> None:
         self.code = code
         self.messages = messages
         super().__init__(f"{code}: {' '.join(messages)}")
+
+
+class LoginFailed(ServerError):
+    """The token service refused the credentials."""
 
 
 class TokenRequired(ServerError):
@@ -26,18 +51,50 @@ class InvalidToken(ServerError):
     """Code 498: the token was refused (expired, revoked, bound elsewhere)."""
 
 
-def raise_for_envelope(body: Any) -> None:
-    """Raise the matching ``ServerError`` when ``body`` is an admin or REST error envelope."""
+class PermissionDenied(ServerError):
+    """Code 403: the user may not do this."""
+
+
+class NotFound(ServerError):
+    """Code 404: the resource does not exist."""
+
+
+_BY_CODE: dict[int, type[ServerError]] = {
+    499: TokenRequired,
+    498: InvalidToken,
+    403: PermissionDenied,
+    404: NotFound,
+}
+
+
+def envelope_error(body: Any) -> ServerError | None:
+    """The ``ServerError`` an admin (``status: error``) or REST (``error``) envelope stands for."""
     if not isinstance(body, dict):
-        return
+        return None
     if body.get("status") == "error":
-        code, messages = int(body.get("code", 500)), [str(m) for m in body.get("messages", [])]
+        code = _code(body.get("code"))
+        messages = [str(m) for m in body.get("messages") or []]
     elif isinstance(body.get("error"), dict):
         error = body["error"]
+        code = _code(error.get("code"))
         details = error.get("details") or []
-        code = int(error.get("code", 500))
-        messages = [str(error.get("message", "")), *(str(d) for d in details)]
+        messages = [str(error.get("message", "")), *(str(d) for d in details if d)]
     else:
-        return
-    kind = {499: TokenRequired, 498: InvalidToken}.get(code, ServerError)
-    raise kind(code, messages)
+        return None
+    if not messages or not any(messages):
+        messages = ["The site reported an error without a message."]
+    return _BY_CODE.get(code, ServerError)(code, messages)
+
+
+def raise_for_envelope(body: Any) -> None:
+    """Raise the matching ``ServerError`` when ``body`` is an admin or REST error envelope."""
+    error = envelope_error(body)
+    if error is not None:
+        raise error
+
+
+def _code(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 500

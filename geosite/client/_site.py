@@ -1,57 +1,106 @@
-"""``Site``: a logged-in connection to a site's Administrator API and token service."""
+"""``Site``: a connection to a site's Administrator API, with a resource for each part of it."""
 
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from geosite.client._errors import ClientError, InvalidToken, raise_for_envelope
-
-_RENEW_MARGIN_S = 120
-
-
-def site_root(url: str) -> str:
-    """``scheme://host[:port]/<context>`` from any URL of a site (``.../arcgis/admin``...)."""
-    parsed = httpx.URL(url)
-    if not parsed.scheme or not parsed.host:
-        raise ClientError(f"Not a site URL: {url!r}")
-    segments = [s for s in parsed.path.split("/") if s]
-    context = segments[0] if segments else "arcgis"
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}/{context}"
+from geosite.client._errors import ServerError
+from geosite.client._logs import Logs
+from geosite.client._resources import Clusters, Data, Machines, Uploads, UsageReports
+from geosite.client._security import Roles, Users
+from geosite.client._services import Services
+from geosite.client._session import Session, Token, site_root
 
 
 class Site:
-    """A connection that gets a token, renews it before it expires and once on a 498."""
+    """A site: ``site.services``, ``site.logs``, ``site.users`` ... over one ``Session``.
 
-    def __init__(
-        self, url: str, username: str, password: str, *, verify: bool = True, timeout: float = 120.0
-    ) -> None:
-        self.root = site_root(url)
-        self._username, self._password = username, password
-        self._http = httpx.Client(verify=verify, timeout=timeout)
-        self._token = ""
-        self._expires_s = 0.0
-        self.token_url = self._token_service()
+    Works against geosite and against ArcGIS Server. Use ``Site.connect`` to log in with a
+    user name and password (tokens are then renewed as needed), or ``Site.from_token`` to use
+    a token got elsewhere (``LoginRequired`` is raised once it expires).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.uploads = Uploads(session)
+        self.services = Services(session, self.uploads)
+        self.machines = Machines(session)
+        self.clusters = Clusters(session)
+        self.logs = Logs(session)
+        self.users = Users(session)
+        self.roles = Roles(session)
+        self.data = Data(session)
+        self.usage_reports = UsageReports(session)
+
+    @property
+    def root(self) -> str:
+        """``scheme://host:port/arcgis``."""
+        return self.session.root
 
     @classmethod
-    def connect(cls, url: str, username: str, password: str, *, verify: bool = True) -> Site:
-        """Connect and log in (the token service is found from ``<root>/rest/info``)."""
-        site = cls(url, username, password, verify=verify)
+    def connect(
+        cls,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        verify: bool = True,
+        expiration: int = 60,
+        timeout: float = 120.0,
+        retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Site:
+        """Log in (the token service is found from ``<root>/rest/info``); ``expiration`` in
+        minutes is what the token is asked for (the site may give less)."""
+        session = Session(
+            url,
+            username=username,
+            password=password,
+            expiration_min=expiration,
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+            transport=transport,
+        )
         try:
-            site.login()
+            session.login()
         except BaseException:
-            site.close()
+            session.close()
             raise
-        return site
+        return cls(session)
+
+    @classmethod
+    def from_token(
+        cls,
+        url: str,
+        token: str,
+        expires_ms: int,
+        *,
+        verify: bool = True,
+        timeout: float = 120.0,
+        retries: int = 3,
+    ) -> Site:
+        """Use a token got earlier (``geosite login`` stores one); no renewal without a password."""
+        session = Session(
+            url,
+            token=Token(token, expires_ms / 1000),
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+        )
+        return cls(session)
+
+    @classmethod
+    def anonymous(cls, url: str, *, verify: bool = True, timeout: float = 120.0) -> Site:
+        """A connection without credentials (health checks, public services)."""
+        return cls(Session(url, verify=verify, timeout=timeout))
 
     def close(self) -> None:
         """Close the HTTP connections."""
-        self._http.close()
+        self.session.close()
 
     def __enter__(self) -> Site:
         return self
@@ -59,85 +108,73 @@ class Site:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _token_service(self) -> str:
-        try:
-            info = self._http.get(self.root + "/rest/info", params={"f": "json"}).json()
-            return str(info["authInfo"]["tokenServicesUrl"])
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return self.root + "/tokens/generateToken"
+    # -- the site ---------------------------------------------------------------------------
 
-    def login(self) -> None:
-        """Get a new token."""
+    def health(self) -> bool:
+        """Whether the machine answering is healthy (``rest/info/healthCheck``, no token)."""
         try:
-            answer = self._http.post(
-                self.token_url,
-                data={
-                    "username": self._username,
-                    "password": self._password,
-                    "client": "requestip",
-                    "expiration": "60",
-                    "f": "json",
-                },
-            )
-        except httpx.HTTPError as exc:
-            raise ClientError(f"Cannot reach {self.token_url}: {exc}") from None
-        body = answer.json()
-        raise_for_envelope(body)
-        self._token = str(body["token"])
-        expires = body.get("expires")
-        self._expires_s = int(expires) / 1000 if expires else time.time() + 3600
+            answer = self.session.get_json("rest/info/healthCheck", authenticate=False)
+        except ServerError:
+            return False
+        return bool(answer.get("success")) if isinstance(answer, dict) else False
 
-    def _auth(self) -> dict[str, str]:
-        if not self._token or time.time() > self._expires_s - _RENEW_MARGIN_S:
-            self.login()
-        return {"X-Esri-Authorization": f"Bearer {self._token}"}
+    def info(self) -> dict[str, Any]:
+        """``rest/info``: version and where the token service is (no token needed)."""
+        return dict(self.session.get_json("rest/info", authenticate=False))
+
+    def admin(self) -> dict[str, Any]:
+        """The Administrator API's root resource (``resources``, ``currentVersion`` ...)."""
+        return dict(self.session.get_json("admin/"))
 
     def request(
         self,
         path: str,
         data: dict[str, Any] | None = None,
-        files: dict[str, Any] | None = None,
         *,
         method: str = "POST",
     ) -> Any:
-        """Call a resource below the site root (``admin/machines``...) and return its JSON."""
-        url = f"{self.root}/{path.lstrip('/')}"
-        payload = {"f": "json", **(data or {})}
-        for attempt in (1, 2):
-            try:
-                if method == "GET":
-                    answer = self._http.get(url, params=payload, headers=self._auth())
-                else:
-                    answer = self._http.post(url, data=payload, files=files, headers=self._auth())
-            except httpx.HTTPError as exc:
-                raise ClientError(f"Request to {url} failed: {exc}") from None
-            try:
-                body = answer.json()
-            except ValueError:
-                raise ClientError(f"{url} answered HTTP {answer.status_code}, not JSON.") from None
-            try:
-                raise_for_envelope(body)
-            except InvalidToken:
-                if attempt == 2:
-                    raise
-                self.login()
-                continue
-            return body
-        raise ClientError("unreachable")
+        """Call any resource or operation below the site root and return its JSON."""
+        if method.upper() == "GET":
+            return self.session.get_json(path, data)
+        return self.session.post_json(path, data)
 
-    def upload(self, path: Path, description: str = "") -> dict[str, Any]:
-        """Upload a file (``admin/uploads/upload``) and return the item."""
-        with open(path, "rb") as handle:
-            body = self.request(
-                "admin/uploads/upload",
-                {"description": description},
-                files={"itemFile": (path.name, handle)},
-            )
-        return dict(body["item"])
+    @staticmethod
+    def create_site(
+        url: str,
+        username: str,
+        password: str,
+        *,
+        config_store: dict[str, Any] | None = None,
+        directories: list[dict[str, Any]] | None = None,
+        log_settings: dict[str, Any] | None = None,
+        verify: bool = True,
+        timeout: float = 600.0,
+    ) -> dict[str, Any]:
+        """``createNewSite`` on a machine that belongs to no site yet (no token needed)."""
+        params: dict[str, Any] = {"username": username, "password": password}
+        if config_store is not None:
+            params["configStoreConnection"] = json.dumps(config_store)
+        if directories is not None:
+            params["directories"] = json.dumps({"directories": directories})
+        if log_settings is not None:
+            params["logSettings"] = json.dumps(log_settings)
+        root = site_root(url)
+        with Session(root, verify=verify, timeout=timeout, retries=0) as session:
+            answer = session.request("POST", "admin/createNewSite", params, authenticate=False)
+            return dict(answer.json())
 
-    def create_service(self, definition: dict[str, Any], folder: str = "") -> dict[str, Any]:
-        """Publish (``admin/services/createService``)."""
-        where = (
-            f"admin/services/{folder}/createService" if folder else ("admin/services/createService")
-        )
-        return dict(self.request(where, {"service": json.dumps(definition)}))
+    # -- backups ----------------------------------------------------------------------------
+
+    def backup(self, location: str = "") -> str:
+        """``exportSite``: back the site up to a file on the server; the file's path.
+
+        ``location`` is a folder on the server (geosite: inside one of its server directories;
+        empty: the site's backups folder).
+        """
+        answer = self.session.post_json("admin/exportSite", {"location": location})
+        return str(answer.get("location", ""))
+
+    def restore(self, location: str) -> dict[str, Any]:
+        """``importSite``: put the site back to the backup file at ``location`` (on the
+        server); returns the site's report."""
+        return dict(self.session.post_json("admin/importSite", {"location": location}))
