@@ -283,3 +283,22 @@ class UploadItem:
             "committed": True,
             "size": self.size,
         }
+
+
+@dataclass
+class SiteConfiguration:
+    """What a site backup holds and a restore puts back, all at once.
+
+    Not in it: the primary site administrator (a restore keeps the current one), machines,
+    server directories, token signing keys, uploads, logs and usage counts.
+    """
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    users: list[User] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    #: (rolename, username) pairs.
+    members: list[tuple[str, str]] = field(default_factory=list)
+    folders: list[Folder] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    permissions: list[Permission] = field(default_factory=list)
+    data_items: list[DataItem] = field(default_factory=list)

@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,16 @@ def connection(path: str) -> sqlite3.Connection:
         prepare(conn)
         cache[path] = conn
     return conn
+
+
+def copy_consistently(source: Path, target: Path) -> None:
+    """Copy a GeoPackage as one moment of it, even while edits are written (SQLite backup)."""
+    with (
+        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+    target.chmod(0o640)
 
 
 def fold_case(text: str, upper: bool) -> str:

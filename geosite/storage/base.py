@@ -25,6 +25,7 @@ from geosite.core.models import (
     ServerDirectory,
     Service,
     ServiceUsage,
+    SiteConfiguration,
     UploadItem,
     User,
 )
@@ -312,6 +313,13 @@ class SiteStore(abc.ABC):
     @abc.abstractmethod
     def delete_upload(self, item_id: str) -> bool:
         """Forget an uploaded item; False when there was none."""
+
+    @abc.abstractmethod
+    def replace_configuration(self, config: SiteConfiguration) -> None:
+        """Replace, all at once or not at all: every user but the primary site administrators
+        (kept as they are), the roles and their members, folders, services, permissions and
+        data items; and store ``config.settings`` (other settings stay). Members naming a user
+        or role that is not there are dropped."""
 
 
 class LogStore(abc.ABC):

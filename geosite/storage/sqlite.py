@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import Machine, Privilege, Role, ServerDirectory, User
+from geosite.core.models import Machine, Privilege, Role, ServerDirectory, SiteConfiguration, User
 from geosite.errors import Conflict, NotFound
 from geosite.storage._db import Connections
 from geosite.storage.base import SiteStore
 from geosite.storage.sqlite_catalog import SqliteCatalog
+from geosite.storage.sqlite_restore import replace_configuration
 
 _SITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -127,6 +128,10 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         """Return a stored JSON value."""
         row = self._db.get().execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
         return orjson.loads(row[0]) if row else None
+
+    def replace_configuration(self, config: SiteConfiguration) -> None:
+        """Put a whole configuration back in one transaction (see ``SiteStore``)."""
+        replace_configuration(self._db, config)
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON value."""

@@ -21,6 +21,7 @@ from geosite.core.models import (
     ServerDirectory,
     Service,
     ServiceUsage,
+    SiteConfiguration,
     UploadItem,
     User,
 )
@@ -426,3 +427,48 @@ class CatalogContract(abc.ABC):
         assert store.delete_upload("i1") and not store.delete_upload("i1")
         assert store.get_upload("i1") is None
         assert "pathOnServer" in item.public() and "/x/" not in str(item.public())
+
+    def test_replace_configuration(self) -> None:
+        """A restore replaces everything a backup holds at once and keeps the PSA."""
+        store = self.make_store()
+        store.add_user(User("psa", "hp", is_psa=True))
+        store.add_user(User("old", "ho"))
+        store.add_role("oldrole", "", Privilege.ADMINISTER)
+        store.add_role_members("oldrole", ["old", "psa"])
+        store.add_folder(Folder("Old"))
+        store.add_service(Service("Old", "Gone", "FeatureServer", {"a": 1}, "STARTED", 1))
+        store.set_permission("Old", "oldrole", True)
+        store.add_data_item(DataItem("/fileShares/old", "folder", {"path": "/old"}))
+        store.put_setting("kept", 1)
+        store.put_setting("logSettings", {"logLevel": "FINE"})
+        store.add_upload(UploadItem("u1", "a.zip", "/x/a.zip", 1, 1))
+        config = SiteConfiguration(
+            settings={"logSettings": {"logLevel": "SEVERE"}},
+            users=[User("Ann", "ha", fullname="Ann", token_version=7), User("psa", "evil")],
+            roles=[Role("editors", "edit", Privilege.PUBLISH)],
+            members=[("editors", "Ann"), ("editors", "psa"), ("editors", "nobody"), ("x", "Ann")],
+            folders=[Folder("Maps", "maps", 2)],
+            services=[Service("Maps", "Roads", "FeatureServer", {"b": 2}, "STOPPED", 3, "ann")],
+            permissions=[Permission("Maps/Roads.FeatureServer", "editors", True)],
+            data_items=[DataItem("/fileShares/new", "folder", {"path": "/new"}, None, 4)],
+        )
+        store.replace_configuration(config)
+        psa = store.get_user("psa")
+        assert psa is not None and psa.password_hash == "hp" and psa.is_psa  # kept as it was
+        assert store.get_user("old") is None
+        ann = store.get_user("ann")
+        assert ann is not None and ann.fullname == "Ann" and ann.token_version == 7
+        assert store.get_role("oldrole") is None
+        assert store.get_role("EDITORS") == Role("editors", "edit", Privilege.PUBLISH)
+        assert sorted(store.role_members("editors")) == ["Ann", "psa"]
+        assert [f.name for f in store.list_folders()] == ["Maps"]
+        assert store.list_services() == config.services
+        assert store.list_permissions() == config.permissions
+        assert store.list_data_items() == config.data_items
+        assert store.get_setting("logSettings") == {"logLevel": "SEVERE"}
+        assert store.get_setting("kept") == 1  # settings not in the backup stay
+        assert [u.item_id for u in store.list_uploads()] == ["u1"]  # uploads are not part of it
+        broken = SiteConfiguration(folders=[Folder("A"), Folder("a")])  # a duplicate
+        _expect_conflict(lambda: store.replace_configuration(broken))
+        assert [f.name for f in store.list_folders()] == ["Maps"]  # nothing changed
+        assert store.list_services() == config.services

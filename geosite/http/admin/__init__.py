@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from geosite.http.admin import (
     accounts,
+    backups,
     data,
     logs,
     machines,
@@ -20,6 +21,7 @@ from geosite.http.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
     *site.ENDPOINTS,
+    *backups.ENDPOINTS,
     *machines.ENDPOINTS,
     *security.ENDPOINTS,
     *accounts.ENDPOINTS,

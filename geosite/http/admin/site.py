@@ -231,7 +231,7 @@ ENDPOINTS = [
         privilege=Privilege.PUBLISH,
         title="Site",
         children=_root_children,
-        operations=("generateToken",),
+        operations=("generateToken", "exportSite", "importSite"),
         description="The root of the ArcGIS Server Administrator API of this site.",
     ),
     Endpoint(

@@ -1,0 +1,278 @@
+"""Site backups (``exportSite``) and restores (``importSite``).
+
+A backup is a zip file (``.agssite``, like ArcGIS's) holding:
+
+* ``manifest.json``: what it is, when and from which site it was made;
+* ``configuration.json``: users (with their password hashes, so keep backups private), roles
+  and members, folders, services, permissions, data items and the site's settings for logs,
+  tokens, passwords, permissions and usage reports;
+* ``services/<n>.gpkg``: the data the site holds for each service, copied consistently.
+
+Not in it, as in ArcGIS: the primary site administrator (a restore keeps the current one),
+machines, server directories, security configuration, token keys, uploads, logs and usage
+counts. A restore replaces the whole configuration at once, and every restored user's
+earlier tokens stop working.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from geosite.core import log_settings, password_policy, services, uploads, usage_reports
+from geosite.core.clock import Clock
+from geosite.core.models import (
+    DataItem,
+    Folder,
+    Permission,
+    Privilege,
+    Role,
+    Service,
+    SiteConfiguration,
+    User,
+)
+from geosite.errors import InvalidParameter, NotFound
+from geosite.storage.base import SiteStore
+
+FORMAT = "geosite-site-backup"
+VERSION = 1
+SUFFIX = ".agssite"
+#: The settings a backup carries (the others belong to the machine or the running site).
+SETTINGS = (
+    log_settings.SETTING,
+    password_policy.SETTING,
+    usage_reports.SETTING,
+    usage_reports.SETTINGS,
+    "tokenPolicy",
+    "permissionsModel",
+)
+#: Bounds on what a backup may expand to when it is restored.
+LIMITS = uploads.ArchiveLimits(max_total_bytes=256 * 1024**3, max_members=1_000_000)
+_MEMBER = re.compile(r"^services/[0-9a-f]{32}\.gpkg$")
+#: Copies a GeoPackage consistently while it may be written to (``data`` layer's job).
+CopyData = Callable[[Path, Path], None]
+
+
+def backups_directory(store: SiteStore) -> Path:
+    """Where backups go when no location is given (next to uploads, in the SYSTEM directory)."""
+    return uploads.uploads_directory(store).parent / "backups"
+
+
+def _data_path(service: Service) -> str:
+    info = service.definition.get("_geosite")
+    return str(info.get("data", "")) if isinstance(info, dict) else ""
+
+
+def _with_data(service: Service, path: str) -> Service:
+    definition = dict(service.definition)
+    definition["_geosite"] = {**(definition.get("_geosite") or {}), "data": path}
+    return dataclasses.replace(service, definition=definition)
+
+
+def snapshot(store: SiteStore) -> SiteConfiguration:
+    """What a backup holds, read from the store."""
+    users = [u for u in store.search_users("", 10_000_000)[0] if not u.is_psa]
+    roles = store.search_roles("", 10_000_000)[0]
+    members = [(r.rolename, name) for r in roles for name in store.role_members(r.rolename)]
+    settings = {key: store.get_setting(key) for key in SETTINGS}
+    return SiteConfiguration(
+        settings={k: v for k, v in settings.items() if v is not None},
+        users=users,
+        roles=roles,
+        members=members,
+        folders=store.list_folders(),
+        services=store.list_services(),
+        permissions=store.list_permissions(),
+        data_items=store.list_data_items(),
+    )
+
+
+def _target_directory(store: SiteStore, location: str) -> Path:
+    if not location.strip():
+        directory = backups_directory(store)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return directory
+    directory = Path(location.strip())
+    if not directory.is_absolute() or not directory.is_dir() or not os.access(directory, os.W_OK):
+        raise InvalidParameter(
+            f"The location '{location[:256]}' is not an existing folder the server can write to."
+        )
+    resolved = directory.resolve()
+    allowed = [Path(d.physical_path).resolve() for d in store.list_directories()]
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        raise InvalidParameter(
+            f"The location '{location[:256]}' is not inside one of the site's server "
+            "directories (admin/system/directories)."
+        )
+    return resolved
+
+
+def export_site(
+    store: SiteStore, clock: Clock, location: str, copy_data: CopyData, made_by: str
+) -> Path:
+    """Write a backup into ``location`` (default: the site's backups folder); its path."""
+    directory = _target_directory(store, location)
+    config = snapshot(store)
+    stamp = clock.now_ms()
+    name = f"geosite-site-{stamp}-{secrets.token_hex(3)}{SUFFIX}"
+    target = directory / name
+    partial = directory / f".{name}.partial"
+    archived: list[Service] = []
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix=".backup-", dir=directory) as work,
+            zipfile.ZipFile(partial, "x", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            for service in config.services:
+                source = Path(_data_path(service))
+                if not source.is_file():
+                    raise NotFound(f"The data of service '{service.qualified_name}' is missing.")
+                member = f"services/{secrets.token_hex(16)}.gpkg"
+                copy = Path(work) / member.split("/")[1]
+                copy_data(source, copy)
+                archive.write(copy, member, compress_type=zipfile.ZIP_STORED)
+                copy.unlink()
+                archived.append(_with_data(service, member))
+            config.services = archived
+            manifest = {
+                "format": FORMAT,
+                "version": VERSION,
+                "createdMs": stamp,
+                "madeBy": made_by,
+                "counts": _counts(config),
+            }
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+            archive.writestr("configuration.json", json.dumps(_encode(config)))
+        partial.chmod(0o600)  # it holds password hashes
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def import_site(
+    store: SiteStore, location: str, limits: uploads.ArchiveLimits = LIMITS
+) -> dict[str, Any]:
+    """Put the site back to a backup's configuration; what was restored."""
+    source = Path(location.strip())
+    if not location.strip() or not source.is_absolute() or not source.is_file():
+        raise InvalidParameter(f"No backup file at '{location[:256]}'.")
+    data_dir = services.data_directory(store)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    placed: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as work:
+        root = uploads.extract_archive(source, Path(work) / "backup", limits)
+        manifest = _read_json(root / "manifest.json")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise InvalidParameter("The file is not a geosite site backup.")
+        if manifest.get("version") != VERSION:
+            raise InvalidParameter(f"Backups of version {manifest.get('version')!r} are unknown.")
+        config = _decode(_read_json(root / "configuration.json"))
+        try:
+            restored = []
+            for service in config.services:
+                member = _data_path(service)
+                if not _MEMBER.match(member) or not (root / member).is_file():
+                    raise InvalidParameter("The backup's service data is incomplete.")
+                target = data_dir / f"{secrets.token_hex(16)}.gpkg"
+                shutil.move(root / member, target)
+                target.chmod(0o640)
+                placed.append(target)
+                restored.append(_with_data(service, str(target)))
+            config.services = restored
+            config.users = _ending_tokens(store, config.users)
+            earlier = [Path(_data_path(s)) for s in store.list_services()]
+            store.replace_configuration(config)
+        except BaseException:
+            for path in placed:
+                path.unlink(missing_ok=True)
+            raise
+    for path in earlier:  # the data the replaced services had
+        if path.parent == data_dir and path not in placed:
+            path.unlink(missing_ok=True)
+    return {"status": "success", "createdMs": manifest.get("createdMs"), **_counts(config)}
+
+
+def _ending_tokens(store: SiteStore, users: list[User]) -> list[User]:
+    """Restored users get a credential version above any they had, so old tokens end."""
+    current = {u.username.lower(): u.token_version for u in store.search_users("", 10**7)[0]}
+    return [
+        dataclasses.replace(
+            u, token_version=max(u.token_version, current.get(u.username.lower(), 0)) + 1
+        )
+        for u in users
+    ]
+
+
+def _counts(config: SiteConfiguration) -> dict[str, int]:
+    return {
+        "services": len(config.services),
+        "folders": len(config.folders),
+        "users": len(config.users),
+        "roles": len(config.roles),
+        "permissions": len(config.permissions),
+        "dataItems": len(config.data_items),
+    }
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InvalidParameter("The file is not a geosite site backup.") from None
+
+
+def _encode(config: SiteConfiguration) -> dict[str, Any]:
+    found = dataclasses.asdict(config)
+    found["roles"] = [
+        {**dataclasses.asdict(r), "privilege": r.privilege.name} for r in config.roles
+    ]
+    return found
+
+
+def _decode(raw: Any) -> SiteConfiguration:
+    """A configuration from its JSON form; anything malformed is refused, never half-read."""
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError
+        settings = raw["settings"]
+        if not isinstance(settings, dict) or set(settings) - set(SETTINGS):
+            raise TypeError
+        return SiteConfiguration(
+            settings=settings,
+            users=[_make(User, u) for u in raw["users"]],
+            roles=[
+                Role(str(r["rolename"]), str(r["description"]), Privilege[str(r["privilege"])])
+                for r in raw["roles"]
+            ],
+            members=[(str(role), str(user)) for role, user in raw["members"]],
+            folders=[_make(Folder, f) for f in raw["folders"]],
+            services=[_make(Service, s) for s in raw["services"]],
+            permissions=[_make(Permission, p) for p in raw["permissions"]],
+            data_items=[_make(DataItem, d) for d in raw["data_items"]],
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InvalidParameter("The backup's configuration is not readable.") from None
+
+
+def _make(kind: Any, raw: Any) -> Any:
+    """A model from a dict whose keys and value types match its fields exactly."""
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    if not isinstance(raw, dict) or set(raw) != set(fields):
+        raise TypeError
+    for name, value in raw.items():
+        expected = {"str": str, "int": int, "bool": bool, "dict[str, Any]": dict}.get(
+            str(fields[name].type).replace("'", "")
+        )
+        if expected is not None and not isinstance(value, expected):
+            raise TypeError
+    return kind(**raw)
