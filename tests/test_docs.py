@@ -55,3 +55,13 @@ def test_readme_first_screen() -> None:
         "generateToken",
     ):
         assert needle in first_screen, needle
+
+
+def test_the_command_line_reference_is_current() -> None:
+    from geosite.cli import reference
+
+    document = (ROOT / "docs" / "scripting.md").read_text()
+    assert reference.render(document) == document, (
+        "docs/scripting.md is out of date: run "
+        ".venv/bin/python -m geosite.cli.reference docs/scripting.md"
+    )

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from geosite.client import ClientError, Site
+from geosite.cli._common import connect, print_json, read_password, transfer
+from geosite.client import Site
 
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", required=True, help="The site, e.g. https://host:6443/arcgis")
-@click.option("--user", "username", required=True, help="A publisher or administrator.")
-@click.option(
-    "--password",
-    envvar="GEOSITE_PASSWORD",
-    default=None,
-    help="The password (asked for when omitted; see --password-stdin).",
-)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--name", required=True, help="The service name.")
 @click.option("--folder", default="", help="The folder (created when missing).")
 @click.option(
@@ -38,50 +29,64 @@ from geosite.client import ClientError, Site
     default=None,
     help="Most features a query returns at once (2000 when omitted).",
 )
-@click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate.")
+@click.option("--url", default=None, help="Log in to this site for this command only ...")
+@click.option("--user", "username", default=None, help="... as this user (with --url).")
+@click.option(
+    "--password",
+    envvar="GEOSITE_PASSWORD",
+    default=None,
+    help="The password for --url (asked for when omitted; see --password-stdin).",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (with --url).")
+@click.option("--json", "as_json", is_flag=True, help="Print the service as JSON.")
+@click.pass_context
 def publish(
+    ctx: click.Context,
     file: Path,
-    url: str,
-    username: str,
-    password: str | None,
-    password_stdin: bool,
     name: str,
     folder: str,
     service_type: str,
     description: str,
     max_record_count: int | None,
+    url: str | None,
+    username: str | None,
+    password: str | None,
+    password_stdin: bool,
     insecure: bool,
+    as_json: bool,
 ) -> None:
     """Upload FILE and publish it as a service; prints the service URL.
 
     FILE is a zipped shapefile, a GeoJSON file, a GeoPackage, a CSV of points or a zipped
-    file geodatabase.
+    file geodatabase. The site is the one logged in to (see 'login'), or --url with --user.
 
-    Example: geosite publish cities.zip --url https://gis.example:6443/arcgis --user admin
-    --name Cities --folder Maps
+    Example: geosite publish cities.zip --name Cities --folder Maps
     """
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    if password is None:
-        password = click.prompt("Password", hide_input=True)
+    if url is not None:
+        if username is None:
+            raise click.UsageError("--url needs --user.")
+        if password is None or password_stdin:
+            password = read_password(password_stdin)
+        site = Site.connect(url, username, password, verify=not insecure)
+        ctx.call_on_close(site.close)
+    else:
+        site = connect(ctx)
     properties: dict[str, object] = {}
     if max_record_count is not None:
         properties["maxRecordCount"] = max_record_count
-    try:
-        with Site.connect(url, username, password, verify=not insecure) as site:
-            item = site.upload(file, description)
-            properties["itemID"] = item["itemID"]
-            site.create_service(
-                {
-                    "serviceName": name,
-                    "type": service_type,
-                    "folderName": folder,
-                    "description": description,
-                    "capabilities": "Query",
-                    "properties": properties,
-                }
-            )
-            prefix = f"{folder}/" if folder else ""
-            click.echo(f"{site.root}/rest/services/{prefix}{name}/{service_type}")
-    except ClientError as exc:
-        raise click.ClickException(str(exc)) from None
+    with transfer(f"Uploading {file.name}") as progress:
+        service = site.services.publish(
+            file,
+            name,
+            folder=folder,
+            service_type=service_type,
+            description=description,
+            properties=properties,
+            progress=progress,
+        )
+    endpoint = f"{site.root}/{service.rest_path}"
+    if as_json:
+        print_json({"path": service.path, "url": endpoint})
+    else:
+        click.echo(endpoint)

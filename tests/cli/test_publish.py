@@ -49,7 +49,7 @@ def test_publish_over_https_needs_insecure_for_a_self_signed_site(fresh_site: Li
         "Cities",
     ]
     refused = CliRunner().invoke(main, args)
-    assert refused.exit_code == 1 and "Error" in refused.output
+    assert refused.exit_code == 6 and "Error" in refused.output  # 6: cannot reach the site
     done = CliRunner().invoke(main, [*args, "--insecure"])
     assert done.exit_code == 0, done.output
     assert done.output.strip().endswith("/arcgis/rest/services/Cities/FeatureServer")
@@ -71,7 +71,7 @@ def test_publish_reports_server_errors(fresh_site: LiveSite) -> None:
             "X",
         ],
     )
-    assert wrong.exit_code == 1 and "Invalid username or password" in wrong.output
+    assert wrong.exit_code == 3 and "Invalid username or password" in wrong.output
     bad_name = CliRunner().invoke(
         main,
         [

@@ -298,3 +298,52 @@ def test_a_stopped_service_is_refused_by_every_worker(
         == "success"
     )
     assert codes() == {1}
+
+
+def test_the_readme_command_line_walk_through(tmp_path: Path, servers: list[Server]) -> None:
+    """A new user after ``make serve``: log in, list, stop one, read the warnings."""
+    server = Server(tmp_path / "site", "--admin-password", PASSWORD, "--demo")
+    servers.append(server)
+    env = {**os.environ, "GEOSITE_CONFIG_DIR": str(tmp_path / "config")}
+    for name in ("GEOSITE_URL", "GEOSITE_USER", "GEOSITE_PASSWORD"):
+        env.pop(name, None)
+
+    def geosite(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "geosite", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for shown in (
+        "geosite login http://127.0.0.1:6080/arcgis --user siteadmin",
+        "geosite services ls",
+        "geosite services stop Cities",
+        "geosite logs query --level WARNING",
+    ):
+        assert shown in readme, shown
+    login = geosite(
+        "login",
+        server.url + "/arcgis",
+        "--user",
+        "siteadmin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert "Logged in to" in login.stdout
+    listed = geosite("services", "ls").stdout
+    for name in ("Countries", "Cities", "NewYork/Boroughs"):
+        assert name in listed
+    stopped = geosite("services", "stop", "Cities")
+    assert "Cities.FeatureServer: STOPPED" in stopped.stdout
+    refused = httpx.get(server.url + "/arcgis/rest/services/Cities/FeatureServer?f=json").json()
+    assert "error" in refused
+    warnings = geosite("logs", "query", "--level", "WARNING").stdout
+    assert "Cities" in warnings  # the refused request above is a WARNING record

@@ -1,0 +1,44 @@
+"""Create a site on a machine that belongs to none yet (``geosite serve --no-site``).
+
+Esri's "Example: Create a site", with geosite.client: no token is needed, as the site and
+its administrator do not exist yet.
+
+    python examples/client/create_site.py --user siteadmin --log-level WARNING
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from common import parser
+
+from geosite.client import ClientError, Site
+
+
+def main() -> int:
+    """Run the script; the exit code."""
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--log-level", default="WARNING")
+    options = args.parse_args()
+    password = options.password or getpass.getpass(f"Password for the new {options.user}: ")
+    try:
+        answer = Site.create_site(
+            options.url,
+            options.user,
+            password,
+            log_settings={"logLevel": options.log_level, "maxLogFileAge": 90},
+            verify=not options.insecure,
+        )
+        print(f"createNewSite: {answer.get('status')}")
+        with Site.connect(options.url, options.user, password, verify=not options.insecure) as site:
+            for machine in site.machines.list():
+                print(f"Machine {machine['machineName']}: {machine['adminURL']}")
+    except ClientError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""``geosite services``: list, inspect, start, stop, restart, edit and delete services."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from geosite.cli._common import (
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    Failure,
+    Group,
+    connect,
+    each,
+    err,
+    json_option,
+    print_json,
+    print_table,
+)
+from geosite.client import ClientError, ServiceRef, Site
+
+PATTERN_HELP = (
+    "PATTERNS are globs over folder/name.type, ignoring case: 'Maps/*', 'Parks', "
+    "'*.MapServer', 'Maps/Roads.FeatureServer'."
+)
+
+
+@click.group(cls=Group)
+def services() -> None:
+    """List and manage the site's services.
+
+    Example: geosite services stop 'Maps/*'
+    """
+
+
+def _select(site: Site, patterns: tuple[str, ...]) -> list[ServiceRef]:
+    found = site.services.match(patterns)
+    if not found:
+        shown = "', '".join(patterns)
+        raise Failure(f"No service matches '{shown}'.", EXIT_NOT_FOUND)
+    return found
+
+
+def _state(site: Site, service: ServiceRef) -> str:
+    try:
+        return str(site.services.status(service).get("realTimeState", "?"))
+    except ClientError as exc:
+        return f"unknown ({exc})"
+
+
+@services.command("ls")
+@click.argument("patterns", nargs=-1)
+@click.option("--folder", default=None, help="Only this folder ('/' for the root folder).")
+@click.option("--no-status", is_flag=True, help="Skip asking each service for its state.")
+@json_option
+@click.pass_context
+def list_services(
+    ctx: click.Context,
+    patterns: tuple[str, ...],
+    folder: str | None,
+    no_status: bool,
+    as_json: bool,
+) -> None:
+    """List services: all of them, those of a folder, or those PATTERNS name.
+
+    PATTERNS are globs over folder/name.type, ignoring case: 'Maps/*', 'Parks', '*.MapServer'.
+
+    Example: geosite services ls 'Maps/*' --json
+    """
+    site = connect(ctx)
+    if patterns:
+        found = site.services.match(patterns)
+        if folder is not None:
+            found = [s for s in found if s.folder.lower() == folder.strip("/").lower()]
+    else:
+        found = site.services.list(folder)
+    rows = [
+        {
+            "folder": s.folder,
+            "name": s.name,
+            "type": s.type,
+            "path": s.path,
+            **({} if no_status else {"status": _state(site, s)}),
+        }
+        for s in found
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    columns = ["service", "type"] + ([] if no_status else ["status"])
+    print_table(
+        columns,
+        (
+            [r["path"].rsplit(".", 1)[0], r["type"], *([] if no_status else [r["status"]])]
+            for r in rows
+        ),
+        empty="No services.",
+    )
+
+
+@services.command("status")
+@click.argument("patterns", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+    """Show the configured and real-time state of services.
+
+    Example: geosite services status 'Maps/*'
+    """
+    site = connect(ctx)
+    rows = []
+    for service in _select(site, patterns):
+        state = site.services.status(service)
+        rows.append({"path": service.path, **state})
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ("service", "configured", "real time"),
+        ((r["path"], r.get("configuredState", ""), r.get("realTimeState", "")) for r in rows),
+    )
+
+
+def _batch(
+    ctx: click.Context,
+    patterns: tuple[str, ...],
+    verb: str,
+    done: str,
+    action: Callable[[Site, ServiceRef], None],
+    as_json: bool,
+) -> None:
+    site = connect(ctx)
+    chosen = _select(site, patterns)
+    results: list[dict[str, Any]] = []
+    for service in each(chosen, f"{verb} {len(chosen)} services"):
+        try:
+            action(site, service)
+            results.append({"path": service.path, "status": "success"})
+        except ClientError as exc:
+            results.append({"path": service.path, "status": "error", "message": str(exc)})
+    failed = [r for r in results if r["status"] != "success"]
+    if as_json:
+        print_json(results)
+    else:
+        for result in results:
+            if result["status"] == "success":
+                click.echo(f"{result['path']}: {done}")
+            else:
+                click.echo(f"{result['path']}: FAILED: {result['message']}", err=True)
+        ok = len(results) - len(failed)
+        click.echo(f"{ok} of {len(results)} service(s) {done.lower()}.", err=True)
+    if failed:
+        ctx.exit(EXIT_FAILED)
+
+
+@services.command("start")
+@click.argument("patterns", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def start(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+    """Start the services PATTERNS name.
+
+    Example: geosite services start 'Maps/*'
+    """
+    _batch(ctx, patterns, "Starting", "STARTED", lambda s, r: s.services.start(r), as_json)
+
+
+@services.command("stop")
+@click.argument("patterns", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def stop(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+    """Stop the services PATTERNS name (their REST requests are refused until started).
+
+    Example: geosite services stop 'Maps/*'
+    """
+    _batch(ctx, patterns, "Stopping", "STOPPED", lambda s, r: s.services.stop(r), as_json)
+
+
+@services.command("restart")
+@click.argument("patterns", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def restart(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+    """Stop and start the services PATTERNS name.
+
+    Example: geosite services restart Maps/Roads.FeatureServer
+    """
+    _batch(ctx, patterns, "Restarting", "RESTARTED", lambda s, r: s.services.restart(r), as_json)
+
+
+@services.command("delete")
+@click.argument("patterns", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, patterns: tuple[str, ...], yes: bool, as_json: bool) -> None:
+    """Delete the services PATTERNS name, with the data the site holds for them.
+
+    Example: geosite services delete 'Scratch/*' --yes
+    """
+    if not yes:
+        site = connect(ctx)
+        chosen = _select(site, patterns)
+        listed = "\n  ".join(s.path for s in chosen)
+        click.echo(f"This deletes {len(chosen)} service(s):\n  {listed}", err=True)
+        if not click.confirm("Delete them?", err=True):
+            raise Failure("Nothing deleted.", EXIT_FAILED)
+    _batch(ctx, patterns, "Deleting", "DELETED", lambda s, r: s.services.delete(r), as_json)
+
+
+@services.command("show")
+@click.argument("service")
+@click.pass_context
+def show(ctx: click.Context, service: str) -> None:
+    """Print a service's definition as JSON (what 'edit' changes).
+
+    SERVICE is [folder/]name[.type].
+
+    Example: geosite services show Maps/Roads
+    """
+    site = connect(ctx)
+    print_json(site.services.get(service))
+
+
+def _assignment(text: str) -> tuple[list[str], Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise Failure(f"--set expects KEY=VALUE, not {text!r}.", EXIT_USAGE)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw  # a bare string
+    return [part for part in key.strip().split(".") if part], value
+
+
+@services.command("edit")
+@click.argument("service")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A property to change; dots reach into objects (properties.maxRecordCount=500). "
+    "VALUE is read as JSON when it is JSON, else as text.",
+)
+@click.option(
+    "--file",
+    "from_file",
+    type=click.File("r"),
+    help="A whole service definition (JSON) to replace the current one.",
+)
+@json_option
+@click.pass_context
+def edit(
+    ctx: click.Context,
+    service: str,
+    assignments: tuple[str, ...],
+    from_file: Any,
+    as_json: bool,
+) -> None:
+    """Change a service's properties (takes effect at once).
+
+    SERVICE is [folder/]name[.type].
+
+    Example: geosite services edit Maps/Roads --set properties.maxRecordCount=500
+    --set description="Roads of the county"
+    """
+    if not assignments and from_file is None:
+        raise Failure("Give --set KEY=VALUE (one or more) or --file.", EXIT_USAGE)
+    site = connect(ctx)
+    ref = site.services.find(service)
+    if from_file is not None:
+        try:
+            definition = json.load(from_file)
+        except ValueError as exc:
+            raise Failure(f"--file is not JSON: {exc}", EXIT_USAGE) from None
+        if not isinstance(definition, dict):
+            raise Failure("--file must hold a JSON object.", EXIT_USAGE)
+    else:
+        definition = site.services.get(ref)
+    for text in assignments:
+        path, value = _assignment(text)
+        target = definition
+        for part in path[:-1]:
+            inner = target.get(part)
+            if not isinstance(inner, dict):
+                inner = target[part] = {}
+            target = inner
+        target[path[-1]] = value
+    site.services.replace(ref, definition)
+    if as_json:
+        print_json(site.services.get(ref))
+    else:
+        err().print(f"{ref.path}: edited.")
