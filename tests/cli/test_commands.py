@@ -309,3 +309,18 @@ def test_site_backup_and_restore(cli: Cli, served: LiveSite) -> None:
     assert [s["status"] for s in cli.json("services", "ls", "Parks")] == ["STARTED"]
     assert "Restored from" in cli("site", "restore", location, "--yes").stdout
     cli("site", "restore", "/no/such.agssite", "--yes", code=1)
+
+
+def test_uploads_delete_and_logs_clean(cli: Cli, tmp_path: Path, served: LiveSite) -> None:
+    with Site.connect(served.http + "/arcgis", ADMIN_USER, ADMIN_PASSWORD) as client:
+        item = client.uploads.upload(points(tmp_path / "up.geojson"), "to delete")
+    listed = cli("uploads", "ls").stdout
+    assert item["itemID"] in listed and "to delete" in listed
+    assert f"{item['itemID']}: deleted" in cli("uploads", "delete", item["itemID"]).stdout
+    assert item["itemID"] not in [i["itemID"] for i in cli.json("uploads", "ls")]
+    cli("uploads", "delete", item["itemID"], code=4)
+    cli("logs", "clean", input="n\n", code=1)
+    assert "Logs cleaned." in cli("logs", "clean", "--yes").stdout
+    served.flush_logs()
+    left = cli.json("logs", "query", "--level", "FINE", "--since", "1d")
+    assert len(left) <= 3  # the clean's own record and the query's

@@ -170,6 +170,7 @@ def test_logs_pages_filters_and_settings(client: Site, site: LiveSite) -> None:
     assert changed["maxLogFileAge"] == 30
     with pytest.raises(ServerError):
         client.logs.edit_settings(log_level="LOUD")
+    assert client.logs.edit_settings(log_level="FINE")["logLevel"] == "FINE"
     # ArcGIS answers a stopped service with code 500, logged as SEVERE (the restart test).
     severe = list(client.logs.query(level="SEVERE"))
     assert severe and all("not started" in r["message"] for r in severe)
@@ -212,7 +213,23 @@ def test_uploads_and_data(client: Site, tmp_path: Path) -> None:
     client.uploads.delete(item["itemID"])
     with pytest.raises(ServerError):
         client.uploads.get(item["itemID"])
-    assert isinstance(client.data.find("/"), list)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    item = {
+        "path": "/fileShares/gis",
+        "type": "folder",
+        "info": {"path": str(shared), "dataStoreConnectionType": "shared"},
+    }
+    assert client.data.validate(item)["status"] == "success"
+    assert client.data.register(item)["status"] == "success"
+    assert [i["path"] for i in client.data.find("/fileShares")] == ["/fileShares/gis"]
+    with pytest.raises(ServerError) as twice:
+        client.data.register(item)
+    assert twice.value.code == 409
+    client.data.unregister("/fileShares/gis")
+    assert client.data.find("/fileShares") == []
+    with pytest.raises(NotFound):
+        client.data.unregister("/fileShares/gis")
 
 
 def test_usage_reports(client: Site) -> None:
@@ -236,3 +253,14 @@ def test_usage_reports(client: Site) -> None:
     assert client.usage_reports.settings()["enabled"] in (True, "true")
     client.usage_reports.edit_settings(maxHistory=30)
     assert int(client.usage_reports.settings()["maxHistory"]) == 30
+
+
+def test_logs_clean(fresh_site: LiveSite) -> None:
+    with Site.connect(fresh_site.http + "/arcgis", ADMIN_USER, ADMIN_PASSWORD) as site:
+        site.machines.list()
+        fresh_site.flush_logs()
+        assert list(site.logs.query(level="FINE", limit=1))
+        site.logs.clean()
+        newest = fresh_site.clock.now_ms() - 1
+        left = list(site.logs.query(level="FINE", newest=newest))
+        assert all("logs/clean" in r["message"] for r in left)  # only the clean's own record
