@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def main() -> int:
@@ -31,21 +29,17 @@ def main() -> int:
     if options.action == "restore" and not options.location:
         print("Error: restore needs the backup file's location.", file=sys.stderr)
         return 2
-    try:
-        with connect(options) as site:
-            if options.action == "backup":
-                print(f"Backed up to {site.backup(options.location)}")
-            else:
-                report = site.restore(options.location)["report"]
-                print(
-                    f"Restored {report['services']} service(s), {report['folders']} folder(s), "
-                    f"{report['users']} user(s) and {report['roles']} role(s)."
-                )
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        if options.action == "backup":
+            print(f"Backed up to {site.backup(options.location)}")
+        else:
+            report = site.restore(options.location)["report"]
+            print(
+                f"Restored {report['services']} service(s), {report['folders']} folder(s), "
+                f"{report['users']} user(s) and {report['roles']} role(s)."
+            )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
+from collections.abc import Callable
 
-from geosite.client import Site
+from geosite.client import ClientError, Site
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -23,3 +25,13 @@ def connect(args: argparse.Namespace) -> Site:
     """Log in (the password is asked for when not given)."""
     password = args.password or getpass.getpass(f"Password for {args.user}: ")
     return Site.connect(args.url, args.user, password, verify=not args.insecure)
+
+
+def run(main: Callable[[], int]) -> None:
+    """Run a script's ``main`` and exit with its code; a site's error is printed, code 1."""
+    try:
+        code = main()
+    except ClientError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        code = 1
+    sys.exit(code)

@@ -9,11 +9,10 @@ its administrator do not exist yet.
 from __future__ import annotations
 
 import getpass
-import sys
 
-from common import parser
+from common import parser, run
 
-from geosite.client import ClientError, Site
+from geosite.client import Site
 
 
 def main() -> int:
@@ -22,23 +21,19 @@ def main() -> int:
     args.add_argument("--log-level", default="WARNING")
     options = args.parse_args()
     password = options.password or getpass.getpass(f"Password for the new {options.user}: ")
-    try:
-        answer = Site.create_site(
-            options.url,
-            options.user,
-            password,
-            log_settings={"logLevel": options.log_level, "maxLogFileAge": 90},
-            verify=not options.insecure,
-        )
-        print(f"createNewSite: {answer.get('status')}")
-        with Site.connect(options.url, options.user, password, verify=not options.insecure) as site:
-            for machine in site.machines.list():
-                print(f"Machine {machine['machineName']}: {machine['adminURL']}")
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    answer = Site.create_site(
+        options.url,
+        options.user,
+        password,
+        log_settings={"logLevel": options.log_level, "maxLogFileAge": 90},
+        verify=not options.insecure,
+    )
+    print(f"createNewSite: {answer.get('status')}")
+    with Site.connect(options.url, options.user, password, verify=not options.insecure) as site:
+        for machine in site.machines.list():
+            print(f"Machine {machine['machineName']}: {machine['adminURL']}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -12,9 +12,7 @@ import json
 import sys
 from typing import Any
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def _value(text: str) -> Any:
@@ -40,20 +38,16 @@ def main() -> int:
             changes.setdefault("properties", {})[key.split(".", 1)[1]] = _value(raw)
         else:
             changes[key] = _value(raw)
-    try:
-        with connect(options) as site:
-            chosen = site.services.match(options.patterns)
-            if not chosen:
-                print("Error: no service matches.", file=sys.stderr)
-                return 1
-            for service in chosen:
-                site.services.edit(service, changes)
-                print(f"{service.path}: edited")
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        chosen = site.services.match(options.patterns)
+        if not chosen:
+            print("Error: no service matches.", file=sys.stderr)
+            return 1
+        for service in chosen:
+            site.services.edit(service, changes)
+            print(f"{service.path}: edited")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -14,9 +14,7 @@ import sys
 import time
 from collections import defaultdict
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def main() -> int:
@@ -28,17 +26,13 @@ def main() -> int:
     oldest = int((time.time() - options.hours * 3600) * 1000)
     hits: dict[str, int] = defaultdict(int)
     seconds: dict[str, list[float]] = defaultdict(list)
-    try:
-        with connect(options) as site:
-            for record in site.logs.query(level="FINE", oldest=oldest):
-                source, elapsed = record.get("source", ""), record.get("elapsed")
-                if "." not in source or elapsed in (None, ""):
-                    continue  # not a request to a service
-                hits[source] += 1
-                seconds[source].append(float(elapsed))
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        for record in site.logs.query(level="FINE", oldest=oldest):
+            source, elapsed = record.get("source", ""), record.get("elapsed")
+            if "." not in source or elapsed in (None, ""):
+                continue  # not a request to a service
+            hits[source] += 1
+            seconds[source].append(float(elapsed))
     with contextlib.ExitStack() as stack:
         out = sys.stdout
         if options.output != "-":
@@ -54,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

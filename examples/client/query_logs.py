@@ -8,13 +8,10 @@ as the records are read.
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import UTC, datetime
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def main() -> int:
@@ -25,24 +22,18 @@ def main() -> int:
     args.add_argument("--service", action="append", help="e.g. Maps/Roads.FeatureServer")
     options = args.parse_args()
     oldest = int((time.time() - options.hours * 3600) * 1000)
-    try:
-        with connect(options) as site:
-            count = 0
-            for record in site.logs.query(
-                level=options.level, oldest=oldest, services=options.service
-            ):
-                moment = datetime.fromtimestamp(record["time"] / 1000, UTC)
-                print(
-                    f"{moment:%Y-%m-%d %H:%M:%S}  {record['type']:<7}  {record['source']}  "
-                    f"{record['message']}"
-                )
-                count += 1
-            print(f"{count} record(s).")
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        count = 0
+        for record in site.logs.query(level=options.level, oldest=oldest, services=options.service):
+            moment = datetime.fromtimestamp(record["time"] / 1000, UTC)
+            print(
+                f"{moment:%Y-%m-%d %H:%M:%S}  {record['type']:<7}  {record['source']}  "
+                f"{record['message']}"
+            )
+            count += 1
+        print(f"{count} record(s).")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -8,11 +8,8 @@ Esri's "Example: Write properties of all services to a CSV file", with geosite.c
 from __future__ import annotations
 
 import csv
-import sys
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 COLUMNS = [
     "ServiceName",
@@ -32,33 +29,29 @@ def main() -> int:
     args = parser(__doc__.splitlines()[0])
     args.add_argument("--output", default="services.csv")
     options = args.parse_args()
-    try:
-        with connect(options) as site, open(options.output, "w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(COLUMNS)
-            services = site.services.list()
-            for service in services:
-                definition = site.services.get(service)
-                properties = definition.get("properties") or {}
-                writer.writerow(
-                    [
-                        service.name,
-                        service.folder,
-                        service.type,
-                        site.services.status(service)["realTimeState"],
-                        definition.get("minInstancesPerNode", ""),
-                        definition.get("maxInstancesPerNode", ""),
-                        properties.get("maxRecordCount", ""),
-                        definition.get("capabilities", ""),
-                        definition.get("description", ""),
-                    ]
-                )
-        print(f"{len(services)} service(s) written to {options.output}.")
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site, open(options.output, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        services = site.services.list()
+        for service in services:
+            definition = site.services.get(service)
+            properties = definition.get("properties") or {}
+            writer.writerow(
+                [
+                    service.name,
+                    service.folder,
+                    service.type,
+                    site.services.status(service)["realTimeState"],
+                    definition.get("minInstancesPerNode", ""),
+                    definition.get("maxInstancesPerNode", ""),
+                    properties.get("maxRecordCount", ""),
+                    definition.get("capabilities", ""),
+                    definition.get("description", ""),
+                ]
+            )
+    print(f"{len(services)} service(s) written to {options.output}.")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

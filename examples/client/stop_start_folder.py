@@ -7,11 +7,7 @@ Esri's "Example: Stop or start all services in a folder", with geosite.client.
 
 from __future__ import annotations
 
-import sys
-
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def main() -> int:
@@ -21,20 +17,16 @@ def main() -> int:
     args.add_argument("action", choices=("start", "stop"))
     options = args.parse_args()
     folder = "" if options.folder.upper() == "ROOT" else options.folder
-    try:
-        with connect(options) as site:
-            chosen = site.services.list(folder)
-            for service in chosen:
-                getattr(site.services, options.action)(service)
-                state = site.services.status(service)["realTimeState"]
-                print(f"{service.path}: {state}")
-            done = "stopped" if options.action == "stop" else "started"
-            print(f"{len(chosen)} service(s) {done}.")
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        chosen = site.services.list(folder)
+        for service in chosen:
+            getattr(site.services, options.action)(service)
+            state = site.services.status(service)["realTimeState"]
+            print(f"{service.path}: {state}")
+        done = "stopped" if options.action == "stop" else "started"
+        print(f"{len(chosen)} service(s) {done}.")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -10,11 +10,8 @@ the role's privilege: ADMINISTER, PUBLISH or ACCESS. Roles that exist already ar
 from __future__ import annotations
 
 import csv
-import sys
 
-from common import connect, parser
-
-from geosite.client import ClientError
+from common import connect, parser, run
 
 
 def main() -> int:
@@ -24,30 +21,26 @@ def main() -> int:
     options = args.parse_args()
     with open(options.csv_file, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    try:
-        with connect(options) as site:
-            existing = {r["rolename"].lower() for r in site.roles.list()}
-            for row in rows:
-                role = row["Role"].strip()
-                if role and role.lower() not in existing:
-                    site.roles.add(role, privilege=row["RoleType"].strip().upper() or "ACCESS")
-                    existing.add(role.lower())
-                    print(f"Role {role} added ({row['RoleType'].strip().upper()}).")
-                site.users.add(
-                    row["User"].strip(),
-                    row["Password"],
-                    email=row.get("EMail", "").strip(),
-                    fullname=row.get("FullName", "").strip(),
-                    description=row.get("Description", "").strip(),
-                )
-                if role:
-                    site.users.assign_roles(row["User"].strip(), [role])
-                print(f"User {row['User'].strip()} added" + (f" to {role}." if role else "."))
-    except ClientError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+    with connect(options) as site:
+        existing = {r["rolename"].lower() for r in site.roles.list()}
+        for row in rows:
+            role = row["Role"].strip()
+            if role and role.lower() not in existing:
+                site.roles.add(role, privilege=row["RoleType"].strip().upper() or "ACCESS")
+                existing.add(role.lower())
+                print(f"Role {role} added ({row['RoleType'].strip().upper()}).")
+            site.users.add(
+                row["User"].strip(),
+                row["Password"],
+                email=row.get("EMail", "").strip(),
+                fullname=row.get("FullName", "").strip(),
+                description=row.get("Description", "").strip(),
+            )
+            if role:
+                site.users.assign_roles(row["User"].strip(), [role])
+            print(f"User {row['User'].strip()} added" + (f" to {role}." if role else "."))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

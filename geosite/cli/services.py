@@ -157,40 +157,37 @@ def _batch(
         ctx.exit(EXIT_FAILED)
 
 
-@services.command("start")
-@click.argument("patterns", nargs=-1, required=True)
-@json_option
-@click.pass_context
-def start(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
-    """Start the services PATTERNS name.
+def _state_command(name: str, verb: str, done: str, help_text: str) -> None:
+    """Register ``services start|stop|restart``: the same batch over a different call."""
 
-    Example: geosite services start 'Maps/*'
-    """
-    _batch(ctx, patterns, "Starting", "STARTED", lambda s, r: s.services.start(r), as_json)
-
-
-@services.command("stop")
-@click.argument("patterns", nargs=-1, required=True)
-@json_option
-@click.pass_context
-def stop(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
-    """Stop the services PATTERNS name (their REST requests are refused until started).
-
-    Example: geosite services stop 'Maps/*'
-    """
-    _batch(ctx, patterns, "Stopping", "STOPPED", lambda s, r: s.services.stop(r), as_json)
+    @services.command(name, help=help_text)
+    @click.argument("patterns", nargs=-1, required=True)
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+        _batch(ctx, patterns, verb, done, lambda s, r: getattr(s.services, name)(r), as_json)
 
 
-@services.command("restart")
-@click.argument("patterns", nargs=-1, required=True)
-@json_option
-@click.pass_context
-def restart(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
-    """Stop and start the services PATTERNS name.
-
-    Example: geosite services restart Maps/Roads.FeatureServer
-    """
-    _batch(ctx, patterns, "Restarting", "RESTARTED", lambda s, r: s.services.restart(r), as_json)
+_state_command(
+    "start",
+    "Starting",
+    "STARTED",
+    "Start the services PATTERNS name.\n\nExample: geosite services start 'Maps/*'",
+)
+_state_command(
+    "stop",
+    "Stopping",
+    "STOPPED",
+    "Stop the services PATTERNS name (their REST requests are refused until started).\n\n"
+    "Example: geosite services stop 'Maps/*'",
+)
+_state_command(
+    "restart",
+    "Restarting",
+    "RESTARTED",
+    "Stop and start the services PATTERNS name.\n\n"
+    "Example: geosite services restart Maps/Roads.FeatureServer",
+)
 
 
 @services.command("delete")

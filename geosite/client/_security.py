@@ -17,6 +17,18 @@ def _names(values: Iterable[str]) -> str:
     return ",".join(v.strip() for v in values if v.strip())
 
 
+def _pages(session: Session, path: str, key: str) -> Iterator[dict[str, Any]]:
+    """Every item of a paged listing (``startIndex``, ``pageSize``, ``hasMore``)."""
+    start = 0
+    while True:
+        page = session.get_json(path, {"startIndex": start, "pageSize": _PAGE})
+        items = page.get(key, [])
+        yield from (dict(item) for item in items)
+        if not page.get("hasMore") or not items:
+            return
+        start += len(items)
+
+
 class Users:
     """User accounts (``/admin/security/users``)."""
 
@@ -25,16 +37,7 @@ class Users:
 
     def list(self) -> Iterator[dict[str, Any]]:
         """Every user (``username``, ``fullname``, ``email``, ``description`` ...), page by page."""
-        start = 0
-        while True:
-            page = self._session.get_json(
-                "admin/security/users/getUsers", {"startIndex": start, "pageSize": _PAGE}
-            )
-            users = page.get("users", [])
-            yield from (dict(u) for u in users)
-            if not page.get("hasMore") or not users:
-                return
-            start += len(users)
+        return _pages(self._session, "admin/security/users/getUsers", "users")
 
     def search(self, text: str = "", max_count: int = 100) -> builtins.list[dict[str, Any]]:
         """Users whose name contains ``text``."""
@@ -111,16 +114,7 @@ class Roles:
 
     def list(self) -> Iterator[dict[str, Any]]:
         """Every role (``rolename``, ``description``), page by page."""
-        start = 0
-        while True:
-            page = self._session.get_json(
-                "admin/security/roles/getRoles", {"startIndex": start, "pageSize": _PAGE}
-            )
-            roles = page.get("roles", [])
-            yield from (dict(r) for r in roles)
-            if not page.get("hasMore") or not roles:
-                return
-            start += len(roles)
+        return _pages(self._session, "admin/security/roles/getRoles", "roles")
 
     def add(self, rolename: str, description: str = "", privilege: str | None = None) -> None:
         """Create a role, with a privilege when given."""
