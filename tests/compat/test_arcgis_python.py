@@ -195,3 +195,13 @@ def test_usage_reports(server: tuple[Any, str]) -> None:
     ]
     usage._init()  # the client caches the list: quick_report's own report is gone since
     assert name not in [r.properties["reportname"] for r in usage.list()]
+
+
+def test_site_export_and_import(http_server: Any) -> None:
+    """``server.site.export()`` (exportSite) and ``import_site`` (importSite)."""
+    exported = http_server.site.export()
+    assert exported["status"] == "success" and exported["location"].endswith(".agssite")
+    imported = http_server.site.import_site(exported["location"])
+    assert imported["status"] == "success"
+    assert {"services", "folders", "users", "roles"} <= set(imported["report"])
+    assert http_server.machines.list()  # the primary site administrator's token still works
