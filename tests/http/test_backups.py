@@ -125,6 +125,10 @@ def test_a_backup_goes_only_inside_the_sites_server_directories(
     inside = Path(system["physicalPath"]) / "mine"
     inside.mkdir()
     assert Path(admin.backup(str(inside))).parent == inside.resolve()
+    with pytest.raises(ServerError, match="locationConfig"):
+        admin.request("admin/exportSite", {"locationConfig": '{"type": "AWS"}'})
+    with pytest.raises(ServerError, match="locationConfig"):
+        admin.request("admin/importSite", {"location": "/x", "locationConfig": "{}"})
     for outside in (str(tmp_path), "relative/path", "/nonexistent-folder", "/"):
         with pytest.raises(ServerError) as raised:
             admin.backup(outside)

@@ -6,11 +6,20 @@ from typing import Any
 
 from geosite.core import backup
 from geosite.data.geopackage import copy_consistently
+from geosite.errors import InvalidParameter
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
+
+
+def _no_cloud(call: Call) -> None:
+    if call.params.get("locationConfig"):
+        raise InvalidParameter(
+            "'locationConfig' (cloud storage) is not supported: give a folder on the server."
+        )
 
 
 def export_site(call: Call) -> dict[str, Any]:
     """``exportSite`` (``location``: a folder on the server; default the site's backups)."""
+    _no_cloud(call)
     runtime = call.state.require_site()
     made_by = call.principal.username if call.principal else ""
     written = backup.export_site(
@@ -25,6 +34,7 @@ def export_site(call: Call) -> dict[str, Any]:
 
 def import_site(call: Call) -> dict[str, Any]:
     """``importSite`` (``location``: the backup file)."""
+    _no_cloud(call)
     runtime = call.state.require_site()
     report = backup.import_site(runtime.site.store, call.params.get("location") or "")
     return {"status": "success", "location": call.params.get("location"), "report": report}
