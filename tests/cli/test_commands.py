@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,26 +176,34 @@ def test_logs_follow_prints_new_records_as_they_come(served: LiveSite, cli: Cli)
             "--json",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env=env,
     )
+    stdout = follower.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True)
+    reader.start()
     try:
         time.sleep(3)
         cli("services", "ls", "--folder", "FollowMe", code=4)  # the site logs a WARNING
         served.flush_logs()
         deadline = time.monotonic() + 20
         line = ""
-        assert follower.stdout is not None
-        while time.monotonic() < deadline:
-            line = follower.stdout.readline()
-            if "FollowMe" in line:
-                break
+        while "FollowMe" not in line and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1.0)  # never blocks for good
+            except queue.Empty:
+                continue
+        assert "FollowMe" in line, "the follower printed no new record within 20 s"
         record = json.loads(line)
         assert record["type"] == "WARNING" and "FollowMe" in record["message"]
     finally:
         follower.terminate()
-        follower.communicate(timeout=10)  # waits, and closes the pipes
+        follower.wait(timeout=10)
+        reader.join(timeout=10)  # it ends at the pipe's end
+        stdout.close()
 
 
 def test_users_roles_machines_uploads_and_health(cli: Cli, served: LiveSite) -> None:
