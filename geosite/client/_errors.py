@@ -83,6 +83,11 @@ def envelope_error(body: Any) -> ServerError | None:
         return None
     if not messages or not any(messages):
         messages = ["The site reported an error without a message."]
+    return error_for(code, messages)
+
+
+def error_for(code: int, messages: list[str]) -> ServerError:
+    """The ``ServerError`` subclass for an ArcGIS error code (or an HTTP status)."""
     return _BY_CODE.get(code, ServerError)(code, messages)
 
 

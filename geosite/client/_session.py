@@ -26,6 +26,7 @@ from geosite.client._errors import (
     LoginRequired,
     ServerError,
     envelope_error,
+    error_for,
 )
 
 try:
@@ -298,7 +299,8 @@ def _answer_error(answer: httpx.Response) -> ServerError | None:
             answer.status_code, [f"The site redirects this request to {where}: use that URL."]
         )
     if answer.status_code >= 400:
-        return ServerError(answer.status_code, [f"HTTP {answer.status_code} from {answer.url}."])
+        where = answer.url.copy_with(query=None)
+        return error_for(answer.status_code, [f"HTTP {answer.status_code} from {where}."])
     return None
 
 
