@@ -268,6 +268,11 @@ def serve(
     click.echo(f"  Token service:           http://{shown}:{port}/arcgis/tokens/generateToken")
     if read_pointer(data_dir) is None:
         click.echo("  This machine belongs to no site yet: POST /arcgis/admin/createNewSite")
+    else:
+        click.echo(
+            f"  Command line:            geosite login http://{shown}:{port}/arcgis "
+            f"--user {settings.admin_user}"
+        )
     sys.stdout.flush()
     if workers == 1:
         run_worker(settings, sockets, cert, key)
