@@ -217,6 +217,8 @@ class Session:
         """Send a request; raise the envelope's error, renewing the token once on a 498."""
         url = self.url(path)
         payload = {"f": fmt, **{k: _form_value(v) for k, v in (params or {}).items()}}
+        # The token goes only to this site, never to a whole URL elsewhere.
+        authenticate = authenticate and url.startswith(self.root + "/")
         for attempt in (1, 2):
             headers: dict[str, str] = {}
             token = self._current_token() if authenticate else ""

@@ -233,3 +233,11 @@ def test_create_site_on_a_machine_without_one(tmp_path: Path) -> None:
             Site.create_site(live.http + "/arcgis", "other", "Other-password-1")
     finally:
         live.stop()
+
+
+def test_the_token_goes_only_to_the_site(fresh_site: LiveSite, connected: Site) -> None:
+    # The same server under another name is another site: no token is sent there.
+    other = fresh_site.http.replace("127.0.0.1", "localhost") + "/arcgis/admin/machines"
+    with pytest.raises(TokenRequired):
+        connected.session.get_json(other)
+    assert connected.session.get_json(connected.root + "/admin/machines")["machines"]
