@@ -5,7 +5,7 @@ A backup is a zip file (``.agssite``, like ArcGIS's) holding:
 * ``manifest.json``: what it is, when and from which site it was made;
 * ``configuration.json``: users (with their password hashes, so keep backups private), roles
   and members, folders, services, permissions, data items and the site's settings for logs,
-  tokens, passwords, permissions and usage reports;
+  tokens, passwords and usage reports (checked as the API checks them when restored);
 * ``services/<n>.gpkg``: the data the site holds for each service, copied consistently.
 
 Not in it, as in ArcGIS: the primary site administrator (a restore keeps the current one),
@@ -28,7 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from geosite.core import log_settings, password_policy, services, uploads, usage_reports
+from geosite.core import (
+    log_settings,
+    password_policy,
+    security,
+    services,
+    uploads,
+    usage_reports,
+)
 from geosite.core.clock import Clock
 from geosite.core.models import (
     DataItem,
@@ -38,8 +45,10 @@ from geosite.core.models import (
     Role,
     Service,
     SiteConfiguration,
+    TokenPolicy,
     User,
 )
+from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
@@ -52,8 +61,7 @@ SETTINGS = (
     password_policy.SETTING,
     usage_reports.SETTING,
     usage_reports.SETTINGS,
-    "tokenPolicy",
-    "permissionsModel",
+    security.TOKEN_POLICY,
 )
 #: Bounds on what a backup may expand to when it is restored.
 LIMITS = uploads.ArchiveLimits(max_total_bytes=256 * 1024**3, max_members=1_000_000)
@@ -248,7 +256,7 @@ def _decode(raw: Any) -> SiteConfiguration:
         if not isinstance(settings, dict) or set(settings) - set(SETTINGS):
             raise TypeError
         return SiteConfiguration(
-            settings=settings,
+            settings=_checked_settings(settings),
             users=[_make(User, u) for u in raw["users"]],
             roles=[
                 Role(str(r["rolename"]), str(r["description"]), Privilege[str(r["privilege"])])
@@ -262,6 +270,37 @@ def _decode(raw: Any) -> SiteConfiguration:
         )
     except (KeyError, TypeError, ValueError):
         raise InvalidParameter("The backup's configuration is not readable.") from None
+
+
+def _checked_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """The backup's settings, each checked by the code that checks it when the API edits it
+    (a bad value is refused here, not met later by a request)."""
+    found: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            raise TypeError
+        if key == log_settings.SETTING:
+            checked = log_settings.checked(value, log_settings.DEFAULTS)
+            found[key] = {**checked, "logDir": str(value.get("logDir", ""))}
+        elif key == password_policy.SETTING:
+            rules = password_policy.updated(password_policy.PasswordPolicy(), value)
+            found[key] = password_policy.stored(rules)
+        elif key == usage_reports.SETTING:
+            found[key] = {
+                str(name).lower(): usage_reports.definition(report, name=str(name))
+                for name, report in value.items()
+            }
+        elif key == usage_reports.SETTINGS:
+            days = whole_number(value.get("maxHistory", 0), "maxHistory", 0, 36_500)
+            found[key] = {"maxHistory": days}
+        elif key == security.TOKEN_POLICY:
+            policy = TokenPolicy(
+                short_timeout=whole_number(value.get("shortTimeout"), "shortTimeout", 1, 10**6),
+                long_timeout=whole_number(value.get("longTimeout"), "longTimeout", 1, 10**6),
+                allow_http_get=value.get("allowHttpGet") is True,
+            )
+            found[key] = security.stored_token_policy(policy)
+    return found
 
 
 def _make(kind: Any, raw: Any) -> Any:

@@ -20,15 +20,23 @@ _DAY_MS = 24 * 3600 * 1000
 _MAX_AGE_DAYS = 3650
 
 
+#: What a site that never set them has.
+DEFAULTS: dict[str, Any] = {
+    "logLevel": DEFAULT_LEVEL,
+    "maxErrorReportsCount": 10,
+    "maxLogFileAge": 90,
+}
+
+
 def current(store: SiteStore) -> dict[str, Any]:
     """The settings, with ArcGIS's keys and defaults."""
-    raw = dict(store.get_setting(SETTING) or {})
+    raw = {**DEFAULTS, **(store.get_setting(SETTING) or {})}
     log_dir = str(raw.get("logDir", ""))
     return {
         "logDir": log_dir if not log_dir or log_dir.endswith("/") else log_dir + "/",
-        "logLevel": str(raw.get("logLevel", DEFAULT_LEVEL)),
-        "maxErrorReportsCount": int(raw.get("maxErrorReportsCount", 10)),
-        "maxLogFileAge": int(raw.get("maxLogFileAge", 90)),
+        "logLevel": str(raw["logLevel"]),
+        "maxErrorReportsCount": int(raw["maxErrorReportsCount"]),
+        "maxLogFileAge": int(raw["maxLogFileAge"]),
         "usageMeteringEnabled": bool(raw.get("usageMeteringEnabled", False)),
     }
 
@@ -37,20 +45,25 @@ def _whole(raw: dict[str, Any], key: str, low: int, high: int, default: int) -> 
     return whole_number(raw.get(key, default), key, low, high)
 
 
-def edit(store: SiteStore, raw: dict[str, Any]) -> dict[str, Any]:
-    """``settings/edit``: the keys given change, the others stay; returns the new settings."""
-    now = current(store)
+def checked(raw: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """``logLevel``, ``maxLogFileAge`` and ``maxErrorReportsCount`` from ``raw``, checked
+    (``now`` gives the ones ``raw`` leaves out)."""
     level = str(raw.get("logLevel", now["logLevel"])).strip().upper()
     if level not in (OFF, *LEVELS):
         raise InvalidParameter(f"'logLevel' must be one of {OFF}, {', '.join(LEVELS)}.")
-    stored = dict(store.get_setting(SETTING) or {})
-    stored.update(
-        logLevel=level,
-        maxLogFileAge=_whole(raw, "maxLogFileAge", 1, _MAX_AGE_DAYS, now["maxLogFileAge"]),
-        maxErrorReportsCount=_whole(
+    return {
+        "logLevel": level,
+        "maxLogFileAge": _whole(raw, "maxLogFileAge", 1, _MAX_AGE_DAYS, now["maxLogFileAge"]),
+        "maxErrorReportsCount": _whole(
             raw, "maxErrorReportsCount", 0, 10_000, now["maxErrorReportsCount"]
         ),
-    )
+    }
+
+
+def edit(store: SiteStore, raw: dict[str, Any]) -> dict[str, Any]:
+    """``settings/edit``: the keys given change, the others stay; returns the new settings."""
+    stored = dict(store.get_setting(SETTING) or {})
+    stored.update(checked(raw, current(store)))
     store.put_setting(SETTING, stored)
     return current(store)
 

@@ -107,9 +107,14 @@ def _attrs(policy: PasswordPolicy) -> dict[str, int]:
     return {attr: getattr(policy, attr) for attr in _FIELDS.values()}
 
 
+def stored(policy: PasswordPolicy) -> dict[str, int]:
+    """The policy as the site's settings keep it."""
+    return {key: getattr(policy, attr) for key, attr in _FIELDS.items()}
+
+
 def save(store: SiteStore, policy: PasswordPolicy) -> None:
     """Store the policy."""
-    store.put_setting(SETTING, {key: getattr(policy, attr) for key, attr in _FIELDS.items()})
+    store.put_setting(SETTING, stored(policy))
 
 
 def check(store: SiteStore, username: str, password: str | None) -> str:

@@ -9,6 +9,7 @@ machine sees them; too many lock the name or the address for a while.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from geosite.core import passwords, tokens
 from geosite.core.clock import Clock
@@ -37,6 +38,21 @@ class IssuedToken:
 
 _MIN_KEY_VERSION = "tokenKeyMinVersion"
 _MAX_TIMEOUT_MIN = 365 * 24 * 60
+TOKEN_POLICY = "tokenPolicy"  # noqa: S105 - a settings key, not a secret
+
+
+def stored_token_policy(policy: TokenPolicy) -> dict[str, Any]:
+    """The policy as the site's settings keep it, after checking its timeouts."""
+    if not 1 <= policy.short_timeout <= policy.long_timeout <= _MAX_TIMEOUT_MIN:
+        raise InvalidParameter(
+            f"Timeouts must satisfy 1 <= shortTimeout <= longTimeout <= {_MAX_TIMEOUT_MIN} "
+            "(minutes)."
+        )
+    return {
+        "shortTimeout": policy.short_timeout,
+        "longTimeout": policy.long_timeout,
+        "allowHttpGet": policy.allow_http_get,
+    }
 
 
 class Authenticator:
@@ -80,23 +96,11 @@ class Authenticator:
 
     def update_token_policy(self, policy: TokenPolicy) -> None:
         """Store new timeouts and the GET rule (tokens already issued keep their expiry)."""
-        if not 1 <= policy.short_timeout <= policy.long_timeout <= _MAX_TIMEOUT_MIN:
-            raise InvalidParameter(
-                f"Timeouts must satisfy 1 <= shortTimeout <= longTimeout <= {_MAX_TIMEOUT_MIN} "
-                "(minutes)."
-            )
-        self._store.put_setting(
-            "tokenPolicy",
-            {
-                "shortTimeout": policy.short_timeout,
-                "longTimeout": policy.long_timeout,
-                "allowHttpGet": policy.allow_http_get,
-            },
-        )
+        self._store.put_setting(TOKEN_POLICY, stored_token_policy(policy))
 
     def token_policy(self) -> TokenPolicy:
         """The site's token policy."""
-        raw = self._store.get_setting("tokenPolicy") or {}
+        raw = self._store.get_setting(TOKEN_POLICY) or {}
         return TokenPolicy(
             short_timeout=int(raw.get("shortTimeout", 60)),
             long_timeout=int(raw.get("longTimeout", 1440)),

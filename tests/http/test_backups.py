@@ -153,6 +153,15 @@ def test_bad_backup_files_are_refused_and_change_nothing(admin: Site, tmp_path: 
                 found["users"][0]["token_version"] = "not a number"
                 data = json.dumps(found).encode()
             target.writestr(item, data)
+    bad_setting = tmp_path / "bad-setting.agssite"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad_setting, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "configuration.json":
+                found = json.loads(data)
+                found["settings"]["logSettings"]["logLevel"] = "LOUD"
+                data = json.dumps(found).encode()
+            target.writestr(item, data)
     missing_data = tmp_path / "missing.agssite"
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(missing_data, "w") as target:
         for item in source.infolist():
@@ -166,6 +175,7 @@ def test_bad_backup_files_are_refused_and_change_nothing(admin: Site, tmp_path: 
         (str(text), "not a valid zip"),
         (str(other), "not a geosite site backup"),
         (str(broken), "not readable"),
+        (str(bad_setting), "'logLevel' must be one of"),
         (str(missing_data), "incomplete"),
     ):
         with pytest.raises(ServerError) as raised:
