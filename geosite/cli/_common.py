@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -151,6 +152,15 @@ def out() -> Console:
 def err() -> Console:
     """Standard error, for progress and notes."""
     return Console(stderr=True)
+
+
+def utc_time(ms: Any, *, millis: bool = False) -> str:
+    """Epoch milliseconds as ``2026-11-29 09:30`` UTC (with seconds and ms when ``millis``)."""
+    try:
+        moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError):
+        return str(ms)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if millis else f"{moment:%Y-%m-%d %H:%M}"
 
 
 def print_json(value: Any) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from geosite.cli import _credentials
-from geosite.cli._common import EXIT_LOGIN, Failure, chosen_url, read_password
+from geosite.cli._common import EXIT_LOGIN, Failure, chosen_url, read_password, utc_time
 from geosite.client import Site, site_root
 
 
@@ -44,8 +42,8 @@ def login(url: str, username: str, password_stdin: bool, expiration: int, insecu
             verify=not insecure,
         )
     where = _credentials.save(stored)
-    until = datetime.fromtimestamp(stored.expires / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    click.echo(f"Logged in to {stored.url} as {username}; the token lasts until {until}.")
+    until = utc_time(stored.expires)
+    click.echo(f"Logged in to {stored.url} as {username}; the token lasts until {until} UTC.")
     click.echo(f"Token stored in {where}.", err=True)
 
 

@@ -19,6 +19,7 @@ from geosite.cli._common import (
     print_fields,
     print_json,
     print_table,
+    utc_time,
 )
 from geosite.client import Site
 
@@ -52,20 +53,13 @@ def parse_moment(text: str, now_s: float | None = None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _time(ms: Any) -> str:
-    try:
-        moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
-    except (TypeError, ValueError, OverflowError):
-        return str(ms)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
 def _line(record: dict[str, Any]) -> str:
     elapsed = record.get("elapsed")
     tail = f" ({elapsed} s)" if elapsed not in (None, "") else ""
     user = f" [{record['user']}]" if record.get("user") else ""
+    when = utc_time(record.get("time"), millis=True)
     return (
-        f"{_time(record.get('time'))}  {record.get('type', ''):<7}  {record.get('code', '')}  "
+        f"{when}  {record.get('type', ''):<7}  {record.get('code', '')}  "
         f"{record.get('source', '')}{user}  {record.get('message', '')}{tail}"
     )
 

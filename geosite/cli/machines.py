@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import click
 
-from geosite.cli._common import Group, connect, json_option, print_json, print_table
+from geosite.cli._common import Group, connect, json_option, print_json, print_table, utc_time
 
 
 @click.group(cls=Group)
@@ -55,13 +52,6 @@ def machine_status(ctx: click.Context, name: str, as_json: bool) -> None:
     print_table(("property", "value"), sorted(found.items()))
 
 
-def _when(ms: Any) -> str:
-    try:
-        return datetime.fromtimestamp(int(ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError, OverflowError):
-        return ""
-
-
 @click.group(cls=Group)
 def uploads() -> None:
     """Files uploaded for publishing.
@@ -85,7 +75,7 @@ def list_uploads(ctx: click.Context, as_json: bool) -> None:
     print_table(
         ("item", "name", "uploaded (UTC)", "description"),
         (
-            (i.get("itemID"), i.get("itemName"), _when(i.get("date")), i.get("description"))
+            (i.get("itemID"), i.get("itemName"), utc_time(i.get("date")), i.get("description"))
             for i in found
         ),
         empty="No uploads.",

@@ -23,11 +23,6 @@ from geosite.cli._common import (
 )
 from geosite.client import ClientError, ServiceRef, Site
 
-PATTERN_HELP = (
-    "PATTERNS are globs over folder/name.type, ignoring case: 'Maps/*', 'Parks', "
-    "'*.MapServer', 'Maps/Roads.FeatureServer'."
-)
-
 
 @click.group(cls=Group)
 def services() -> None:
@@ -127,14 +122,13 @@ def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None
 
 def _batch(
     ctx: click.Context,
-    patterns: tuple[str, ...],
+    site: Site,
+    chosen: list[ServiceRef],
     verb: str,
     done: str,
     action: Callable[[Site, ServiceRef], None],
     as_json: bool,
 ) -> None:
-    site = connect(ctx)
-    chosen = _select(site, patterns)
     results: list[dict[str, Any]] = []
     for service in each(chosen, f"{verb} {len(chosen)} services"):
         try:
@@ -165,7 +159,9 @@ def _state_command(name: str, verb: str, done: str, help_text: str) -> None:
     @json_option
     @click.pass_context
     def command(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
-        _batch(ctx, patterns, verb, done, lambda s, r: getattr(s.services, name)(r), as_json)
+        site = connect(ctx)
+        chosen = _select(site, patterns)
+        _batch(ctx, site, chosen, verb, done, lambda s, r: getattr(s.services, name)(r), as_json)
 
 
 _state_command(
@@ -200,14 +196,14 @@ def delete(ctx: click.Context, patterns: tuple[str, ...], yes: bool, as_json: bo
 
     Example: geosite services delete 'Scratch/*' --yes
     """
+    site = connect(ctx)
+    chosen = _select(site, patterns)
     if not yes:
-        site = connect(ctx)
-        chosen = _select(site, patterns)
         listed = "\n  ".join(s.path for s in chosen)
         click.echo(f"This deletes {len(chosen)} service(s):\n  {listed}", err=True)
         if not click.confirm("Delete them?", err=True):
             raise Failure("Nothing deleted.", EXIT_FAILED)
-    _batch(ctx, patterns, "Deleting", "DELETED", lambda s, r: s.services.delete(r), as_json)
+    _batch(ctx, site, chosen, "Deleting", "DELETED", lambda s, r: s.services.delete(r), as_json)
 
 
 @services.command("show")
