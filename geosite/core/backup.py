@@ -48,6 +48,7 @@ from geosite.core.models import (
     TokenPolicy,
     User,
 )
+from geosite.core.site import validate_username
 from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
@@ -185,6 +186,7 @@ def import_site(
         if manifest.get("version") != VERSION:
             raise InvalidParameter(f"Backups of version {manifest.get('version')!r} are unknown.")
         config = _decode(_read_json(root / "configuration.json"))
+        _check_names(config)
         try:
             restored = []
             for service in config.services:
@@ -270,6 +272,19 @@ def _decode(raw: Any) -> SiteConfiguration:
         )
     except (KeyError, TypeError, ValueError):
         raise InvalidParameter("The backup's configuration is not readable.") from None
+
+
+def _check_names(config: SiteConfiguration) -> None:
+    """Names a backup brings must be ones the API would have accepted."""
+    for user in config.users:
+        validate_username(user.username)
+    for folder in config.folders:
+        services.normalise_folder(folder.name)
+    for service in config.services:
+        services.valid_service_name(service.name)
+        services.normalise_folder(service.folder)
+        if service.type not in services.SUPPORTED_TYPES:
+            raise InvalidParameter(f"Service type '{service.type[:32]}' cannot be restored.")
 
 
 def _checked_settings(raw: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,24 +145,25 @@ def test_bad_backup_files_are_refused_and_change_nothing(admin: Site, tmp_path: 
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("manifest.json", json.dumps({"format": "something-else"}))
     good = Path(admin.backup())
-    broken = tmp_path / "broken.agssite"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "configuration.json":
-                found = json.loads(data)
-                found["users"][0]["token_version"] = "not a number"
-                data = json.dumps(found).encode()
-            target.writestr(item, data)
-    bad_setting = tmp_path / "bad-setting.agssite"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad_setting, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "configuration.json":
-                found = json.loads(data)
-                found["settings"]["logSettings"]["logLevel"] = "LOUD"
-                data = json.dumps(found).encode()
-            target.writestr(item, data)
+
+    def altered(name: str, change: Callable[[dict[str, Any]], None]) -> str:
+        """A copy of the good backup with its configuration changed."""
+        copy = tmp_path / name
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(copy, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename == "configuration.json":
+                    found = json.loads(data)
+                    change(found)
+                    data = json.dumps(found).encode()
+                target.writestr(item, data)
+        return str(copy)
+
+    broken = altered("broken.agssite", lambda c: c["users"][0].update(token_version="x"))
+    bad_setting = altered(
+        "bad-setting.agssite", lambda c: c["settings"]["logSettings"].update(logLevel="LOUD")
+    )
+    bad_name = altered("bad-name.agssite", lambda c: c["users"][0].update(username="../x"))
     missing_data = tmp_path / "missing.agssite"
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(missing_data, "w") as target:
         for item in source.infolist():
@@ -174,8 +176,9 @@ def test_bad_backup_files_are_refused_and_change_nothing(admin: Site, tmp_path: 
         (str(tmp_path), "No backup file"),
         (str(text), "not a valid zip"),
         (str(other), "not a geosite site backup"),
-        (str(broken), "not readable"),
-        (str(bad_setting), "'logLevel' must be one of"),
+        (broken, "not readable"),
+        (bad_setting, "'logLevel' must be one of"),
+        (bad_name, "Invalid user name"),
         (str(missing_data), "incomplete"),
     ):
         with pytest.raises(ServerError) as raised:
