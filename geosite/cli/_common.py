@@ -127,14 +127,36 @@ def connect(ctx: click.Context) -> Site:
     return site
 
 
-def read_password(password_stdin: bool, prompt: str = "Password") -> str:
-    """A password from standard input (one line) or asked for without echo."""
+def read_password(
+    password_stdin: bool, prompt: str = "Password", *, missing: int = EXIT_LOGIN
+) -> str:
+    """A password from standard input (one line) or asked for without echo.
+
+    Without a terminal to ask on (a script, a pipe), a missing password exits with
+    ``missing`` (3, login needed, by default) and says how to give one.
+    """
     if password_stdin:
         line = sys.stdin.readline()
         if not line:
             raise Failure("--password-stdin: standard input is empty.", EXIT_USAGE)
         return line.rstrip("\r\n")
-    return str(click.prompt(prompt, hide_input=True))
+    try:
+        return str(click.prompt(prompt, hide_input=True))
+    except click.Abort:
+        if _interactive():
+            raise  # Ctrl-C at the prompt
+        raise Failure(
+            f"{prompt}: there is no terminal to ask on; give it on standard input with "
+            "--password-stdin.",
+            missing,
+        ) from None
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 # -- output -----------------------------------------------------------------------------------

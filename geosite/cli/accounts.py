@@ -5,13 +5,18 @@ from __future__ import annotations
 import click
 
 from geosite.cli._common import (
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    Failure,
     Group,
     connect,
+    exit_code,
     json_option,
     print_json,
     print_table,
     read_password,
 )
+from geosite.client import ClientError, NotFound
 
 PRIVILEGES = ("ADMINISTER", "PUBLISH", "ACCESS")
 
@@ -65,13 +70,33 @@ def add_user(
 ) -> None:
     """Add a user (the password is asked for, or read with --password-stdin).
 
+    Nothing changes when any part fails: the roles are checked first, and the user is removed
+    again if putting it in them fails.
+
     Example: echo "$PASSWORD" | geosite users add jdoe --password-stdin --role editors
     """
-    password = read_password(password_stdin, f"Password for {username}")
+    password = read_password(password_stdin, f"Password for {username}", missing=EXIT_USAGE)
     site = connect(ctx)
+    for role in roles:
+        try:
+            site.roles.privilege(role)
+        except NotFound:
+            raise Failure(
+                f"Role {role} does not exist: user {username} not added.", EXIT_NOT_FOUND
+            ) from None
     site.users.add(username, password, fullname=fullname, email=email, description=description)
     if roles:
-        site.users.assign_roles(username, roles)
+        try:
+            site.users.assign_roles(username, roles)
+        except ClientError as exc:
+            try:
+                site.users.remove(username)
+            except ClientError as undo:
+                raise Failure(
+                    f"{exc}; user {username} was added but could not be removed again: {undo}",
+                    exit_code(exc),
+                ) from None
+            raise Failure(f"{exc}; user {username} not added.", exit_code(exc)) from None
     click.echo(f"User {username} added" + (f" to {', '.join(roles)}." if roles else "."))
 
 
@@ -146,7 +171,7 @@ def password(ctx: click.Context, username: str, password_stdin: bool) -> None:
 
     Example: geosite users password jdoe
     """
-    new = read_password(password_stdin, f"New password for {username}")
+    new = read_password(password_stdin, f"New password for {username}", missing=EXIT_USAGE)
     connect(ctx).users.change_password(username, new)
     click.echo(f"Password of {username} changed.")
 

@@ -258,7 +258,8 @@ def edit(
 ) -> None:
     """Change a service's properties (takes effect at once).
 
-    SERVICE is [folder/]name[.type].
+    SERVICE is [folder/]name[.type]. A KEY must be one of the definition's ('show' prints
+    them; keys inside properties are free); an unknown one is refused and nothing changes.
 
     Example: geosite services edit Maps/Roads --set properties.maxRecordCount=500
     --set description="Roads of the county"
@@ -276,8 +277,15 @@ def edit(
             raise Failure("--file must hold a JSON object.", EXIT_USAGE)
     else:
         definition = site.services.get(ref)
+    known = sorted(definition)
     for text in assignments:
         path, value = _assignment(text)
+        if path[0] not in definition:
+            raise Failure(
+                f"Unknown key {path[0]!r} for {ref.path}: nothing changed. "
+                f"Known keys: {', '.join(known)}.",
+                EXIT_USAGE,
+            )
         target = definition
         for part in path[:-1]:
             inner = target.get(part)

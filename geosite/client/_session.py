@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -269,14 +270,36 @@ class Session:
                     return self.http.get(url, params=data, headers=headers)
                 return self.http.post(url, data=data, files=files, headers=headers)
             except httpx.TransportError as exc:
+                untrusted = _untrusted_certificate(exc)
                 # A write is sent again only when it never reached the site.
-                again = retry or isinstance(exc, httpx.ConnectError)
+                again = (retry or isinstance(exc, httpx.ConnectError)) and not untrusted
                 if not again or attempt == attempts - 1:
                     raise ConnectionFailed(
                         f"Could not {method} {url.split('?')[0]}: {exc or type(exc).__name__}"
+                        + (_CERTIFICATE_HINT if untrusted else "")
                     ) from None
                 time.sleep(RETRY_DELAYS_S[attempt])
         raise AssertionError("unreachable")
+
+
+_CERTIFICATE_HINT = (
+    ". The site's TLS certificate is not trusted: set SSL_CERT_FILE to the file of the "
+    "certificate authority that signed it (or to the site's own certificate), or, for a "
+    "self-signed certificate you trust, skip the check (--insecure on the command line, "
+    "verify=False in Python)."
+)
+
+
+def _untrusted_certificate(error: httpx.TransportError) -> bool:
+    """Whether the connection failed because the site's certificate could not be verified."""
+    cause: BaseException | None = error
+    for _ in range(10):  # the chain is short; never follow a cycle for good
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(error)
 
 
 def _form_value(value: Any) -> Any:

@@ -141,6 +141,13 @@ def add_members(store: SiteStore, rolename: str | None, usernames: Sequence[str]
     store.add_role_members(found.rolename, members)
 
 
+def assign_roles(store: SiteStore, username: str | None, rolenames: Sequence[str]) -> None:
+    """Put a user in roles: every role must exist, or none is changed."""
+    found = user(store, username)
+    for checked in [role(store, name) for name in rolenames]:
+        store.add_role_members(checked.rolename, [found.username])
+
+
 def remove_members(store: SiteStore, rolename: str | None, usernames: Sequence[str]) -> None:
     """Take users out of a role."""
     found = role(store, rolename)

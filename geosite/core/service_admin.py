@@ -51,6 +51,36 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 _TEXT_SETTINGS = {"clusterName": "default", "allowedUploadFileTypes": ""}
 _RECYCLE_START = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+#: Keys of the service JSON that ``edit`` changes.
+EDITABLE_KEYS = frozenset(
+    {
+        "serviceName",
+        "type",
+        "description",
+        "capabilities",
+        *_INTEGER_SETTINGS,
+        *_CHOICES,
+        *_TEXT_SETTINGS,
+        "recycleStartTime",
+        "maxRecordCount",
+        "properties",
+        "extensions",
+        "frameworkProperties",
+    }
+)
+#: Keys the service JSON shows that ``edit`` takes back unchanged (the site sets them).
+READ_ONLY_KEYS = frozenset(
+    {
+        "provider",
+        "configuredState",
+        "private",
+        "isDefault",
+        "datasets",
+        "portalProperties",
+        "folderName",
+    }
+)
+KNOWN_KEYS = EDITABLE_KEYS | READ_ONLY_KEYS
 _MAX_DESCRIPTION = 32_000
 _MAX_JSON_ITEMS = 200
 
@@ -135,6 +165,13 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
     """
     if not isinstance(new, dict):
         raise InvalidParameter("'service' must be a JSON object.")
+    unknown = sorted(str(key)[:64] for key in new if key not in KNOWN_KEYS)
+    if unknown:
+        listed = "', '".join(unknown[:10])
+        raise InvalidParameter(
+            f"Unknown service propert{'y' if len(unknown) == 1 else 'ies'} '{listed}'.",
+            details=[f"Known properties: {', '.join(sorted(KNOWN_KEYS))}."],
+        )
     name, kind = new.get("serviceName"), new.get("type")
     if name not in (None, "") and str(name).lower() != service.name.lower():
         raise InvalidParameter("The service name cannot be changed by edit; use renameService.")

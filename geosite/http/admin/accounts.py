@@ -86,10 +86,9 @@ def get_user_roles(call: Call) -> dict[str, Any]:
 
 def assign_roles(call: Call) -> dict[str, Any]:
     """``users/assignRoles`` (``username``, ``roles``: comma-separated)."""
-    store = _store(call)
-    found = accounts.user(store, call.params.get("username"))
-    for rolename in accounts.names(call.params.get("roles")):
-        accounts.add_members(store, rolename, [found.username])
+    accounts.assign_roles(
+        _store(call), call.params.get("username"), accounts.names(call.params.get("roles"))
+    )
     return _success()
 
 
