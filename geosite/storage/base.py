@@ -29,14 +29,37 @@ from geosite.core.models import (
     UploadItem,
     User,
 )
+from geosite.errors import GeositeError
 
 
-class SiteStore(abc.ABC):
-    """Configuration state of one site, shared by all of its machines and workers."""
+class StoreTooNew(GeositeError):
+    """A store's layout is newer than this geosite knows: it was upgraded by a newer one."""
+
+
+class VersionedStore(abc.ABC):
+    """A store whose layout carries a version number, raised by migrations on start.
+
+    See ``geosite.storage.migrations`` and docs/upgrading.md.
+    """
 
     @abc.abstractmethod
     def initialize_schema(self) -> None:
-        """Create the tables when missing (idempotent)."""
+        """Create the layout when the store is empty, else apply the migrations it lacks.
+
+        Idempotent (a store at the latest version is not written); raises ``StoreTooNew``
+        when the store's version is newer than ``latest_schema_version``."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The version of the layout the store holds (0: empty)."""
+
+    @abc.abstractmethod
+    def latest_schema_version(self) -> int:
+        """The version of the layout this geosite writes."""
+
+
+class SiteStore(VersionedStore):
+    """Configuration state of one site, shared by all of its machines and workers."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -322,12 +345,8 @@ class SiteStore(abc.ABC):
         or role that is not there are dropped."""
 
 
-class LogStore(abc.ABC):
+class LogStore(VersionedStore):
     """The site's log records, written by every machine and worker."""
-
-    @abc.abstractmethod
-    def initialize_schema(self) -> None:
-        """Create the tables when missing (idempotent)."""
 
     @abc.abstractmethod
     def close(self) -> None:

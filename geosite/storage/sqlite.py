@@ -19,55 +19,10 @@ from geosite.core.models import Machine, Privilege, Role, ServerDirectory, SiteC
 from geosite.errors import Conflict, NotFound
 from geosite.storage._db import Connections
 from geosite.storage.base import SiteStore
+from geosite.storage.migrations import stored_version, upgrade
 from geosite.storage.sqlite_catalog import SqliteCatalog
 from geosite.storage.sqlite_restore import replace_configuration
-
-_SITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY COLLATE NOCASE,
-    password_hash TEXT NOT NULL,
-    fullname TEXT NOT NULL DEFAULT '',
-    description TEXT NOT NULL DEFAULT '',
-    email TEXT NOT NULL DEFAULT '',
-    token_version INTEGER NOT NULL DEFAULT 1,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    is_psa INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS roles (
-    rolename TEXT PRIMARY KEY COLLATE NOCASE,
-    description TEXT NOT NULL DEFAULT '',
-    privilege TEXT NOT NULL DEFAULT 'ACCESS'
-);
-CREATE TABLE IF NOT EXISTS role_members (
-    rolename TEXT NOT NULL COLLATE NOCASE REFERENCES roles(rolename) ON DELETE CASCADE,
-    username TEXT NOT NULL COLLATE NOCASE REFERENCES users(username) ON DELETE CASCADE,
-    PRIMARY KEY (rolename, username)
-);
-CREATE TABLE IF NOT EXISTS token_keys (
-    version INTEGER PRIMARY KEY AUTOINCREMENT,
-    secret TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS machines (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
-    admin_url TEXT NOT NULL,
-    registered_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL,
-    platform TEXT NOT NULL DEFAULT '',
-    configured_state TEXT NOT NULL DEFAULT 'STARTED',
-    properties BLOB NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS directories (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
-    physical_path TEXT NOT NULL,
-    directory_type TEXT NOT NULL,
-    cleanup_mode TEXT NOT NULL DEFAULT 'NONE',
-    max_file_age INTEGER NOT NULL DEFAULT 0,
-    description TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms);
-"""
+from geosite.storage.sqlite_schema import SITE_SCHEMA
 
 _USER_COLUMNS = (
     "username, password_hash, fullname, description, email, token_version, disabled, is_psa"
@@ -116,9 +71,16 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         self._db = Connections(path, "FULL")
 
     def initialize_schema(self) -> None:
-        """Create the tables when missing."""
-        self._db.get().executescript(_SITE_SCHEMA)
-        self._initialize_catalog()
+        """Create the layout, or apply the migrations it lacks (see ``VersionedStore``)."""
+        upgrade(self._db, SITE_SCHEMA)
+
+    def schema_version(self) -> int:
+        """The version of the layout in the file."""
+        return stored_version(self._db.get())
+
+    def latest_schema_version(self) -> int:
+        """The version this geosite writes."""
+        return SITE_SCHEMA.latest
 
     def close(self) -> None:
         """Close this process's connections."""

@@ -18,51 +18,6 @@ from geosite.core.models import (
 from geosite.errors import Conflict
 from geosite.storage._db import Connections
 
-_CATALOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS folders (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
-    description TEXT NOT NULL DEFAULT '',
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS services (
-    folder TEXT NOT NULL COLLATE NOCASE,
-    name TEXT NOT NULL COLLATE NOCASE,
-    type TEXT NOT NULL COLLATE NOCASE,
-    definition BLOB NOT NULL,
-    configured_state TEXT NOT NULL DEFAULT 'STARTED',
-    created_ms INTEGER NOT NULL,
-    owner TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (folder, name, type)
-);
-CREATE TABLE IF NOT EXISTS permissions (
-    resource TEXT NOT NULL COLLATE NOCASE,
-    principal TEXT NOT NULL COLLATE NOCASE,
-    is_allowed INTEGER NOT NULL,
-    PRIMARY KEY (resource, principal)
-);
-CREATE TABLE IF NOT EXISTS data_items (
-    path TEXT PRIMARY KEY COLLATE NOCASE,
-    type TEXT NOT NULL,
-    info BLOB NOT NULL,
-    client_path TEXT,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    item_id TEXT PRIMARY KEY,
-    item_name TEXT NOT NULL,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    owner TEXT NOT NULL DEFAULT ''
-);
-"""
-#: Columns added after a table was first shipped: (table, column, definition).
-_ADDED_COLUMNS = (
-    ("services", "owner", "TEXT NOT NULL DEFAULT ''"),
-    ("uploads", "owner", "TEXT NOT NULL DEFAULT ''"),
-)
-
 _SERVICE_COLUMNS = "folder, name, type, definition, configured_state, created_ms, owner"
 _UPLOAD_COLUMNS = "item_id, item_name, path, size, created_ms, description, owner"
 
@@ -82,15 +37,6 @@ class SqliteCatalog:
     """Folders, services and uploads; mixed into ``SqliteSiteStore`` (same database file)."""
 
     _db: Connections
-
-    def _initialize_catalog(self) -> None:
-        conn = self._db.get()
-        conn.executescript(_CATALOG_SCHEMA)
-        for table, column, definition in _ADDED_COLUMNS:  # sites made by older versions
-            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in present:
-                with self._db.transaction() as tx:
-                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def add_folder(self, folder: Folder) -> None:
         """Create a folder."""

@@ -11,43 +11,9 @@ import orjson
 from geosite.core.models import LogFilter, LogRecord, ServiceUsage
 from geosite.storage._db import Connections
 from geosite.storage.base import LogStore
+from geosite.storage.migrations import stored_version, upgrade
+from geosite.storage.sqlite_schema import LOG_SCHEMA
 
-_USAGE_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
-    machine TEXT NOT NULL COLLATE NOCASE,
-    service TEXT NOT NULL COLLATE NOCASE,
-    minute_ms INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
-    failures INTEGER NOT NULL,
-    total_ms REAL NOT NULL,
-    max_ms REAL NOT NULL,
-    PRIMARY KEY (machine, service, minute_ms)
-);"""
-_LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS logs (
-    id INTEGER PRIMARY KEY,
-    time_ms INTEGER NOT NULL,
-    level TEXT NOT NULL,
-    code INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    machine TEXT NOT NULL,
-    process INTEGER NOT NULL,
-    thread INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    elapsed_ms REAL,
-    request_id TEXT NOT NULL,
-    method TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
-{minute_table}
-CREATE INDEX IF NOT EXISTS service_usage_minute ON service_usage (minute_ms);
--- The same counts per hour, kept alongside: reports over days and weeks read these.
-{hour_table}
-CREATE INDEX IF NOT EXISTS service_usage_hour_time ON service_usage_hour (minute_ms);
-""".format(
-    minute_table=_USAGE_TABLE.format(name="service_usage"),
-    hour_table=_USAGE_TABLE.format(name="service_usage_hour"),
-)
 HOUR_MS = 3_600_000
 _UPSERT = (
     "INSERT INTO {table} (machine, service, minute_ms, requests, failures, total_ms, max_ms) "
@@ -72,16 +38,16 @@ class SqliteLogStore(LogStore):
         self._db = Connections(path, "NORMAL")
 
     def initialize_schema(self) -> None:
-        """Create the tables when missing (and the hours of counts kept before there were)."""
-        conn = self._db.get()
-        conn.executescript(_LOG_SCHEMA)
-        if conn.execute("SELECT 1 FROM service_usage_hour LIMIT 1").fetchone() is None:
-            with self._db.transaction() as tx:
-                tx.execute(
-                    "INSERT INTO service_usage_hour SELECT machine, service, "
-                    f"minute_ms - minute_ms % {HOUR_MS} AS hour, {_SUMS} FROM service_usage "
-                    "GROUP BY machine, service, hour"
-                )
+        """Create the layout, or apply the migrations it lacks (see ``VersionedStore``)."""
+        upgrade(self._db, LOG_SCHEMA)
+
+    def schema_version(self) -> int:
+        """The version of the layout in the file."""
+        return stored_version(self._db.get())
+
+    def latest_schema_version(self) -> int:
+        """The version this geosite writes."""
+        return LOG_SCHEMA.latest
 
     def close(self) -> None:
         """Close this process's connections."""

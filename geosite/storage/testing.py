@@ -180,6 +180,15 @@ class SiteStoreContract(abc.ABC):
         store.record_login_failure(["user:b"], 500, prune_before_ms=300)
         assert store.login_failures("user:b", 0) == [500]
 
+    def test_schema_version(self) -> None:
+        """A new store is at the latest version; initialising it again changes nothing."""
+        store = self.make_store()
+        assert store.schema_version() == store.latest_schema_version() >= 1
+        store.put_setting("k", "v")
+        store.initialize_schema()
+        assert store.schema_version() == store.latest_schema_version()
+        assert store.get_setting("k") == "v"
+
     def test_privilege_enum_is_ordered(self) -> None:
         """ADMINISTER includes PUBLISH includes ACCESS."""
         assert Privilege.ADMINISTER > Privilege.PUBLISH > Privilege.ACCESS
@@ -191,6 +200,13 @@ class LogStoreContract(abc.ABC):
     @abc.abstractmethod
     def make_log_store(self) -> LogStore:
         """Return a new, empty, initialised log store."""
+
+    def test_log_schema_version(self) -> None:
+        """A new log store is at the latest version; initialising it again changes nothing."""
+        store = self.make_log_store()
+        assert store.schema_version() == store.latest_schema_version() >= 1
+        store.initialize_schema()
+        assert store.schema_version() == store.latest_schema_version()
 
     def test_write_and_query(self) -> None:
         """Records come back newest first, filtered by time window and level."""

@@ -1,0 +1,188 @@
+"""The SQLite stores' layouts, as migrations (see ``geosite.storage.migrations``).
+
+A released migration is never edited: it must make the same layout on every store it meets.
+Change a layout by appending a migration (and its test in tests/storage/test_migrations.py).
+Migration 1 of each store is the oldest layout still supported (geosite 0.1.0 as of commit
+66520c0); its ``IF NOT EXISTS`` lets it complete the partial layouts of stores made before
+versions existed, which lacked some of its tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from geosite.storage.migrations import Migration, Schema, columns, run, tables
+
+
+# -- the site store (config-store/site.db) ---------------------------------------------------
+def _site_v1(conn: sqlite3.Connection) -> None:
+    run(
+        conn,
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS users (
+            username TEXT PRIMARY KEY COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            fullname TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            token_version INTEGER NOT NULL DEFAULT 1,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            is_psa INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE IF NOT EXISTS roles (
+            rolename TEXT PRIMARY KEY COLLATE NOCASE,
+            description TEXT NOT NULL DEFAULT '',
+            privilege TEXT NOT NULL DEFAULT 'ACCESS'
+        )""",
+        """CREATE TABLE IF NOT EXISTS role_members (
+            rolename TEXT NOT NULL COLLATE NOCASE REFERENCES roles(rolename) ON DELETE CASCADE,
+            username TEXT NOT NULL COLLATE NOCASE REFERENCES users(username) ON DELETE CASCADE,
+            PRIMARY KEY (rolename, username)
+        )""",
+        """CREATE TABLE IF NOT EXISTS token_keys (
+            version INTEGER PRIMARY KEY AUTOINCREMENT,
+            secret TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS machines (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            admin_url TEXT NOT NULL,
+            registered_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            platform TEXT NOT NULL DEFAULT '',
+            configured_state TEXT NOT NULL DEFAULT 'STARTED',
+            properties BLOB NOT NULL DEFAULT '{}'
+        )""",
+        """CREATE TABLE IF NOT EXISTS directories (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            physical_path TEXT NOT NULL,
+            directory_type TEXT NOT NULL,
+            cleanup_mode TEXT NOT NULL DEFAULT 'NONE',
+            max_file_age INTEGER NOT NULL DEFAULT 0,
+            description TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms)",
+        """CREATE TABLE IF NOT EXISTS folders (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            description TEXT NOT NULL DEFAULT '',
+            created_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS services (
+            folder TEXT NOT NULL COLLATE NOCASE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            type TEXT NOT NULL COLLATE NOCASE,
+            definition BLOB NOT NULL,
+            configured_state TEXT NOT NULL DEFAULT 'STARTED',
+            created_ms INTEGER NOT NULL,
+            PRIMARY KEY (folder, name, type)
+        )""",
+        """CREATE TABLE IF NOT EXISTS permissions (
+            resource TEXT NOT NULL COLLATE NOCASE,
+            principal TEXT NOT NULL COLLATE NOCASE,
+            is_allowed INTEGER NOT NULL,
+            PRIMARY KEY (resource, principal)
+        )""",
+        """CREATE TABLE IF NOT EXISTS data_items (
+            path TEXT PRIMARY KEY COLLATE NOCASE,
+            type TEXT NOT NULL,
+            info BLOB NOT NULL,
+            client_path TEXT,
+            created_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS uploads (
+            item_id TEXT PRIMARY KEY,
+            item_name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL,
+            description TEXT NOT NULL DEFAULT ''
+        )""",
+    )
+
+
+def _site_v2(conn: sqlite3.Connection) -> None:
+    run(
+        conn,
+        "ALTER TABLE services ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+    )
+
+
+def _site_adopt(conn: sqlite3.Connection) -> int:
+    """Version 2 when services already have owners; else migration 1 completes the layout."""
+    return 2 if "owner" in columns(conn, "services") else 0
+
+
+SITE_SCHEMA = Schema[sqlite3.Connection](
+    store="site store",
+    migrations=(
+        Migration(1, "settings, accounts, machines, directories, folders, services", _site_v1),
+        Migration(2, "services and uploads record their owner (PUBLISH privilege)", _site_v2),
+    ),
+    adopt=_site_adopt,
+)
+
+
+# -- the log store (config-store/logs.db) ----------------------------------------------------
+def _usage_table(name: str) -> str:
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
+        machine TEXT NOT NULL COLLATE NOCASE,
+        service TEXT NOT NULL COLLATE NOCASE,
+        minute_ms INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        total_ms REAL NOT NULL,
+        max_ms REAL NOT NULL,
+        PRIMARY KEY (machine, service, minute_ms)
+    )"""
+
+
+def _logs_v1(conn: sqlite3.Connection) -> None:
+    run(
+        conn,
+        """CREATE TABLE IF NOT EXISTS logs (
+            id INTEGER PRIMARY KEY,
+            time_ms INTEGER NOT NULL,
+            level TEXT NOT NULL,
+            code INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            machine TEXT NOT NULL,
+            process INTEGER NOT NULL,
+            thread INTEGER NOT NULL,
+            user TEXT NOT NULL,
+            elapsed_ms REAL,
+            request_id TEXT NOT NULL,
+            method TEXT NOT NULL,
+            message TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms)",
+        _usage_table("service_usage"),
+        "CREATE INDEX IF NOT EXISTS service_usage_minute ON service_usage (minute_ms)",
+    )
+
+
+def _logs_v2(conn: sqlite3.Connection) -> None:
+    """Usage counts per hour beside the minutes, filled from the minutes kept so far."""
+    run(
+        conn,
+        _usage_table("service_usage_hour"),
+        "CREATE INDEX service_usage_hour_time ON service_usage_hour (minute_ms)",
+        "INSERT INTO service_usage_hour SELECT machine, service, "
+        "minute_ms - minute_ms % 3600000 AS hour, sum(requests), sum(failures), sum(total_ms), "
+        "max(max_ms) FROM service_usage GROUP BY machine, service, hour",
+    )
+
+
+def _logs_adopt(conn: sqlite3.Connection) -> int:
+    """Version 2 when the hourly counts exist; else migration 1 completes the layout."""
+    return 2 if "service_usage_hour" in tables(conn) else 0
+
+
+LOG_SCHEMA = Schema[sqlite3.Connection](
+    store="log store",
+    migrations=(
+        Migration(1, "log records and per-minute usage counts", _logs_v1),
+        Migration(2, "per-hour usage counts, filled from the minutes", _logs_v2),
+    ),
+    adopt=_logs_adopt,
+)
