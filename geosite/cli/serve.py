@@ -18,6 +18,7 @@ import click
 import uvicorn
 
 from geosite.cli.demo import publish_demo
+from geosite.cli.upgrade import upgrade_stores
 from geosite.core.clock import SystemClock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.passwords import generate_password
@@ -260,6 +261,7 @@ def serve(
             click.echo(f"  Published the demo service {name} (FeatureServer)")
     cert, key = ensure_certificate(data_dir / "tls", machine_name)
     sockets = [_bind(host, port), _bind(host, https_port)]
+    upgrade_stores(data_dir)  # once, before the workers; a store too new stops here
     shown = host if host not in ("0.0.0.0", "::") else "localhost"  # noqa: S104
     click.echo(f"geosite is listening ({workers} worker{'s' if workers > 1 else ''}):")
     click.echo(f"  Administrator Directory: http://{shown}:{port}/arcgis/admin/")

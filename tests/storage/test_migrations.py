@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -22,6 +24,7 @@ from geosite.storage.sqlite import SqliteSiteStore
 from geosite.storage.sqlite_logs import SqliteLogStore
 from geosite.storage.sqlite_schema import LOG_SCHEMA, SITE_SCHEMA
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
+from tests.e2e.test_serve import Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V1_SITE_TABLES = {
@@ -274,10 +277,8 @@ def test_migrations_are_numbered_without_gaps() -> None:
 
 
 # -- a site in the oldest layout, upgraded and served -----------------------------------------
-@pytest.fixture
-def v1_site(tmp_path: Path) -> Iterator[LiveSite]:
-    """The site of fixtures/ written out under a new data directory, then served."""
-    data = tmp_path / "site"
+def _write_v1_site(data: Path) -> Path:
+    """The site of fixtures/ written out under a new data directory ``data``."""
     store = data / "config-store"
     store.mkdir(parents=True)
     for name in ("arcgiscache", "arcgisjobs", "arcgisoutput", "arcgissystem"):
@@ -290,7 +291,13 @@ def v1_site(tmp_path: Path) -> Iterator[LiveSite]:
     _load(store / "logs.db", "logs-v1.sql", data)
     pointer = {"machineName": "TESTMACHINE.EXAMPLE", "configStore": f"sqlite:///{store}"}
     (data / "machine.json").write_bytes(orjson.dumps(pointer))
-    live = make_site(data, create=False)
+    return data
+
+
+@pytest.fixture
+def v1_site(tmp_path: Path) -> Iterator[LiveSite]:
+    """The v1 site, served in this process on loopback ports (the app's own start-up)."""
+    live = make_site(_write_v1_site(tmp_path / "site"), create=False)
     yield live
     live.stop()
 
@@ -331,3 +338,55 @@ def test_a_v1_site_upgrades_and_serves(v1_site: LiveSite) -> None:
     ).json()["item"]
     assert item["itemID"]
     assert v1_site.store.get_upload(item["itemID"]).owner == ADMIN_USER
+
+
+def test_geosite_serve_upgrades_a_v1_site_once(tmp_path: Path) -> None:
+    data = _write_v1_site(tmp_path / "site")
+    server = Server(data)
+    try:
+        layer = server.url + "/arcgis/rest/services/Old/Places/FeatureServer/0/query"
+        query = {"f": "json", "where": "1=1", "returnCountOnly": "true"}
+        assert "error" in httpx.get(layer, params=query).json()  # the old permissions hold
+        token = server.token(ADMIN_PASSWORD)
+        assert httpx.get(layer, params={**query, "token": token}).json() == {"count": 3}
+    finally:
+        output = server.stop()
+    assert "Upgraded the site store from a layout without a version to schema version 2." in (
+        output
+    )
+    assert "Upgraded the log store from a layout without a version to schema version 2." in (output)
+    assert _version(data / "config-store" / "site.db") == SITE_SCHEMA.latest
+
+
+def test_geosite_serve_refuses_a_newer_store(tmp_path: Path) -> None:
+    data = _write_v1_site(tmp_path / "site")
+    with closing(_connect(data / "config-store" / "site.db")) as conn:
+        conn.execute(f"PRAGMA user_version = {SITE_SCHEMA.latest + 1}")
+    before = _layout(data / "config-store" / "site.db")
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geosite",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--port",
+            "0",
+            "--https-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "listening" not in ran.stdout
+    assert (
+        f"Error: The site store {data / 'config-store' / 'site.db'} has schema version "
+        f"{SITE_SCHEMA.latest + 1}, but this geosite knows versions up to {SITE_SCHEMA.latest}"
+    ) in ran.stderr
+    assert "docs/upgrading.md" in ran.stderr
+    assert _layout(data / "config-store" / "site.db") == before  # nothing migrated
+    assert _version(data / "config-store" / "site.db") == SITE_SCHEMA.latest + 1
