@@ -37,6 +37,7 @@ from geosite.core import (
     usage_reports,
 )
 from geosite.core.clock import Clock
+from geosite.core.files import FILE_MODE, private_dir
 from geosite.core.models import (
     DataItem,
     Folder,
@@ -108,8 +109,7 @@ def snapshot(store: SiteStore) -> SiteConfiguration:
 def _target_directory(store: SiteStore, location: str) -> Path:
     if not location.strip():
         directory = backups_directory(store)
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return directory
+        return private_dir(directory)
     directory = Path(location.strip())
     if not directory.is_absolute() or not directory.is_dir() or not os.access(directory, os.W_OK):
         raise InvalidParameter(
@@ -161,7 +161,7 @@ def export_site(
             }
             archive.writestr("manifest.json", json.dumps(manifest, indent=2))
             archive.writestr("configuration.json", json.dumps(_encode(config)))
-        partial.chmod(0o600)  # it holds password hashes
+        partial.chmod(FILE_MODE)  # it holds password hashes
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
@@ -176,7 +176,7 @@ def import_site(
     if not location.strip() or not source.is_absolute() or not source.is_file():
         raise InvalidParameter(f"No backup file at '{location[:256]}'.")
     data_dir = services.data_directory(store)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     placed: list[Path] = []
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as work:
         root = uploads.extract_archive(source, Path(work) / "backup", limits)
@@ -195,7 +195,7 @@ def import_site(
                     raise InvalidParameter("The backup's service data is incomplete.")
                 target = data_dir / f"{secrets.token_hex(16)}.gpkg"
                 shutil.move(root / member, target)
-                target.chmod(0o640)
+                target.chmod(FILE_MODE)
                 placed.append(target)
                 restored.append(_with_data(service, str(target)))
             config.services = restored

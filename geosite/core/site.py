@@ -22,8 +22,9 @@ from typing import Any
 import orjson
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
-from geosite.core import passwords, permissions, tokens
+from geosite.core import files, passwords, permissions, tokens
 from geosite.core.clock import Clock
+from geosite.core.files import private_dir, private_file
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
 from geosite.errors import Conflict, InvalidParameter
@@ -82,13 +83,36 @@ def read_pointer(data_dir: Path) -> SitePointer | None:
 
 @contextmanager
 def _site_lock(data_dir: Path) -> Iterator[None]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / ".site.lock", "w") as handle:
+    private_dir(data_dir)
+    with open(private_file(data_dir / ".site.lock"), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def secure_site(data_dir: Path, open_stores: StoreOpener) -> int:
+    """Make every file of this machine's site private (0700/0600); how many entries changed.
+
+    The data directory, the configuration store, the log folder and every server directory
+    (uploads, backups, service data...) are tightened: a site made by an older geosite, or
+    under a permissive umask, is made private on start.
+    """
+    roots = [data_dir]
+    pointer = read_pointer(data_dir)
+    if pointer is not None and pointer.config_store.startswith("sqlite:///"):
+        roots.append(Path(pointer.config_store.removeprefix("sqlite:///")))
+        site_store, log_store = open_stores(pointer.config_store)
+        try:
+            roots += [Path(d.physical_path) for d in site_store.list_directories()]
+            log_dir = (site_store.get_setting("logSettings") or {}).get("logDir")
+            if isinstance(log_dir, str) and log_dir:
+                roots.append(Path(log_dir))
+        finally:
+            site_store.close()
+            log_store.close()
+    return files.tighten(roots)
 
 
 def validate_username(username: str) -> str:
@@ -144,7 +168,7 @@ def create_site(
             site_store.close()
             log_store.close()
         pointer = SitePointer(machine_name=name, config_store=store_url)
-        tmp = data_dir / (POINTER + ".tmp")
+        tmp = private_file(data_dir / (POINTER + ".tmp"))
         tmp.write_bytes(orjson.dumps({"machineName": name, "configStore": store_url}))
         os.replace(tmp, data_dir / POINTER)
         return pointer
@@ -168,7 +192,7 @@ def _populate(
         for name, kind, text in DEFAULT_DIRECTORIES
     ]
     for directory in directories:
-        Path(directory.physical_path).mkdir(parents=True, exist_ok=True)
+        private_dir(Path(directory.physical_path))
         store.add_directory(directory)
     store.add_token_key(tokens.new_secret())
     permissions.seed_root(store)

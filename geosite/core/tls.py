@@ -13,13 +13,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from geosite.core.files import private_dir, private_file
+
 
 def ensure_certificate(directory: Path, machine_name: str) -> tuple[Path, Path]:
     """Return (certificate, key) paths, creating a self-signed pair on first use."""
     cert_path, key_path = directory / "server.crt", directory / "server.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     for name in {machine_name.lower(), socket.gethostname().lower()}:
@@ -59,5 +61,5 @@ def ensure_certificate(directory: Path, machine_name: str) -> tuple[Path, Path]:
             )
         )
     os.replace(tmp_key, key_path)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private_file(cert_path).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path

@@ -8,6 +8,7 @@ ratio are bounded. Extraction counts the bytes actually written, not what the ar
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -19,6 +20,7 @@ from typing import BinaryIO
 
 from geosite.core import ownership
 from geosite.core.clock import Clock
+from geosite.core.files import DIR_MODE, FILE_MODE, private_dir
 from geosite.core.models import Principal, UploadItem
 from geosite.errors import InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
@@ -26,6 +28,8 @@ from geosite.storage.base import SiteStore
 ALLOWED_SUFFIXES = (".zip", ".geojson", ".json", ".gpkg", ".csv")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1024 * 1024
+#: A new file that must not exist yet (never follow a link planted in its place).
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,12 @@ def save_upload(
         )
     item_id = "i" + secrets.token_hex(16)
     folder = uploads_directory(store) / item_id
-    folder.mkdir(parents=True)
+    private_dir(folder.parent)
+    folder.mkdir(mode=DIR_MODE)
     target = folder / name
     size = 0
     try:
-        with open(target, "wb") as out:
+        with os.fdopen(os.open(target, _NEW_FILE, FILE_MODE), "wb") as out:
             while chunk := source.read(_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
@@ -152,10 +157,13 @@ def _extract(
         if root not in destination.parents and destination != root:
             raise InvalidParameter("An archive member points outside the archive.")
         if info.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
+            destination.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as src, open(destination, "wb") as out:
+        destination.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        if destination.exists() or destination.is_symlink():
+            raise InvalidParameter("The archive holds the same file twice.")
+        new = os.fdopen(os.open(destination, _NEW_FILE, FILE_MODE), "wb")
+        with zf.open(info) as src, new as out:
             while chunk := src.read(_CHUNK):
                 written += len(chunk)
                 if written > limits.max_total_bytes:

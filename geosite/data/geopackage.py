@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from geosite.core.files import FILE_MODE
 from geosite.errors import NotFound
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -48,7 +49,7 @@ def copy_consistently(source: Path, target: Path) -> None:
         closing(sqlite3.connect(target)) as dst,
     ):
         src.backup(dst)
-    target.chmod(0o640)
+    target.chmod(FILE_MODE)  # the site's data is the server user's alone
 
 
 def fold_case(text: str, upper: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geosite.core.files import private_dir, private_file
 from geosite.errors import InvalidParameter
 from geosite.storage.base import LogStore, SiteStore
 from geosite.storage.sqlite import SqliteSiteStore
@@ -14,8 +15,10 @@ def load_stores(url: str) -> tuple[SiteStore, LogStore]:
     """Open the site and log stores named by ``url`` (``sqlite:///<directory>``)."""
     if url.startswith("sqlite:///"):
         directory = Path(url.removeprefix("sqlite:///"))
-        directory.mkdir(parents=True, exist_ok=True)
-        return SqliteSiteStore(directory / "site.db"), SqliteLogStore(directory / "logs.db")
+        private_dir(directory)
+        # Created 0600 before SQLite opens them (its -wal and -shm files take their mode).
+        site_db, logs_db = private_file(directory / "site.db"), private_file(directory / "logs.db")
+        return SqliteSiteStore(site_db), SqliteLogStore(logs_db)
     raise InvalidParameter(f"Unsupported configuration store '{url.split(':', 1)[0]}'.")
 
 
