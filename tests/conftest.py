@@ -67,7 +67,7 @@ class LiveSite:
 
     @property
     def admin(self) -> str:
-        return self.http + "/arcgis/admin"
+        return self.http + self.settings.context_path + "/admin"
 
     def start(self) -> LiveSite:
         cert, key = ensure_certificate(self.data_dir / "tls", MACHINE)
@@ -78,7 +78,12 @@ class LiveSite:
         # The real ports: redirects to HTTPS name this machine's HTTPS port.
         self.settings = replace(self.settings, port=ports[0], https_port=ports[1])
         app = create_app(self.settings, self.clock)
-        common = {"log_level": "warning", "access_log": False, "http": "httptools"}
+        common = {
+            "log_level": "warning",
+            "access_log": False,
+            "http": "httptools",
+            "proxy_headers": False,  # as geosite serve: the app decides whom to believe
+        }
         self._servers = [
             _QuietServer(uvicorn.Config(app, lifespan="on", **common)),
             _QuietServer(
@@ -133,7 +138,11 @@ class LiveSite:
 
 
 def make_site(
-    data_dir: Path, *, create: bool = True, lockout: LockoutPolicy | None = None
+    data_dir: Path,
+    *,
+    create: bool = True,
+    lockout: LockoutPolicy | None = None,
+    **overrides: Any,
 ) -> LiveSite:
     clock = AdjustableClock()
     settings = Settings(
@@ -144,6 +153,7 @@ def make_site(
         max_body_bytes=2 * 1024 * 1024,
         max_param_bytes=256 * 1024,
     )
+    settings = replace(settings, **overrides)
     if create:
         create_site(
             data_dir,

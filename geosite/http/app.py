@@ -29,26 +29,28 @@ _METHODS = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"]
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     """Build the application for one process; the site is opened at startup."""
     state = AppState(settings=settings, clock=clock or SystemClock())
+    context = settings.context_path
     areas = [
-        Area(ADMIN, "/arcgis/admin", Router(admin.ENDPOINTS), "Admin"),
-        Area(REST, "/arcgis/rest", Router(rest.REST_ENDPOINTS), "Rest"),
-        Area(REST, "/arcgis/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
+        Area(ADMIN, f"{context}/admin", Router(admin.ENDPOINTS), "Admin"),
+        Area(REST, f"{context}/rest", Router(rest.REST_ENDPOINTS), "Rest", public_answers=True),
+        Area(REST, f"{context}/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
     ]
+    folded_context = context.lower()
     elsewhere = Area(REST, "", Router([]), "Rest")
     api = orjson.dumps(openapi.document([(a.prefix, a.router.endpoints) for a in areas]))
 
     async def entry(request: Request) -> Response:
         path = request.url.path
         folded = path.lower()
-        if folded == "/arcgis/rest/openapi.json":
+        if folded == f"{folded_context}/rest/openapi.json":
             return Response(api, media_type="application/json", headers=SECURITY_HEADERS)
         for area in areas:
             if folded == area.prefix or folded.startswith(area.prefix + "/"):
                 rel = path[len(area.prefix) :].rstrip("/") or "/"
                 return await handle(request, state, area, rel)
-        if folded in ("/", "/arcgis", "/arcgis/"):
-            return RedirectResponse("/arcgis/admin/", status_code=302, headers=SECURITY_HEADERS)
-        if folded == "/arcgis/static/geosite.css":
+        if folded in ("/", folded_context, folded_context + "/"):
+            return RedirectResponse(f"{context}/admin/", status_code=302, headers=SECURITY_HEADERS)
+        if folded == f"{folded_context}/static/geosite.css":
             return FileResponse(_STATIC / "geosite.css", headers=SECURITY_HEADERS)
         # Anything else is answered as the REST area answers an unknown resource.
         return await handle(request, state, elsewhere, path)

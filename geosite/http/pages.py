@@ -20,7 +20,19 @@ if TYPE_CHECKING:
     from geosite.http.dispatch import Area
     from geosite.http.state import AppState
 
-TITLES = {ADMIN: "ArcGIS Server Administrator Directory", "rest": "ArcGIS REST Services Directory"}
+TITLES = {ADMIN: "geosite Administrator Directory", "rest": "geosite Services Directory"}
+
+
+def site_path(state: AppState, call: Call | None) -> str:
+    """The site's path as the client sees it: ``WebContextURL``'s path, or the context path."""
+    if call is not None:
+        return call.site_path
+    return state.settings.context_path
+
+
+def _prefix(area: Area, ctx: str) -> str:
+    """The area's path below the site's public path (``/server/admin``)."""
+    return ctx + area.prefix[len(area.prefix.rsplit("/", 1)[0]) :] if area.prefix else ctx
 
 
 def _carry(call: Call | None) -> str:
@@ -28,23 +40,25 @@ def _carry(call: Call | None) -> str:
     return "?token=" + quote(call.token_param, safe="") if call and call.token_param else ""
 
 
-def _crumbs(area: Area, rel: str, carry: str) -> list[tuple[str, str]]:
-    crumbs = [("Home", area.prefix + "/" + carry)]
-    href = area.prefix
+def _crumbs(prefix: str, rel: str, carry: str) -> list[tuple[str, str]]:
+    crumbs = [("Home", prefix + "/" + carry)]
+    href = prefix
     for segment in [s for s in rel.strip("/").split("/") if s]:
         href += "/" + quote(segment)
         crumbs.append((segment, href + carry))
     return crumbs
 
 
-def _base(area: Area, rel: str, call: Call | None, title: str) -> dict[str, Any]:
-    here = area.prefix + ("/" + rel.strip("/") if rel.strip("/") else "")
+def _base(area: Area, rel: str, call: Call | None, title: str, ctx: str) -> dict[str, Any]:
+    prefix = _prefix(area, ctx)
+    here = prefix + ("/" + rel.strip("/") if rel.strip("/") else "")
     carry = _carry(call)
     return {
+        "ctx": ctx,
         "site_title": TITLES.get(area.name, TITLES["rest"]),
         "area": area.name,
         "title": title,
-        "crumbs": _crumbs(area, rel, carry),
+        "crumbs": _crumbs(prefix, rel, carry),
         "here": here,
         "carry": carry,
         "json_href": here + (carry + "&f=pjson" if carry else "?f=pjson"),
@@ -62,7 +76,7 @@ def resource_page(
     area: Area, rel: str, match: Match, call: Call, payload: dict[str, Any]
 ) -> Response:
     """The page of a resource: properties, child resources, operations."""
-    context = _base(area, rel, call, _title(match, rel))
+    context = _base(area, rel, call, _title(match, rel), call.site_path)
     here, carry = context["here"], context["carry"]
     context.update(
         properties=payload,
@@ -80,7 +94,7 @@ def operation_page(
     area: Area, rel: str, match: Match, call: Call, result: dict[str, Any] | None
 ) -> Response:
     """The form of an operation, with the answer once it was submitted."""
-    context = _base(area, rel, call, _title(match, rel))
+    context = _base(area, rel, call, _title(match, rel), call.site_path)
     filled = match.endpoint.form_values(call) if match.endpoint.form_values else {}
     values = {
         f.name: call.params.get(f.name) or filled.get(f.name) or f.default
@@ -100,9 +114,17 @@ def operation_page(
 def special_page(area: Area, rel: str, reply: Reply, call: Call) -> Response:
     """A page with its own template (the login form, the query form)."""
     if reply.template == "login.html":
-        context = {"site_title": TITLES[ADMIN], "user": "", "crumbs": [], **reply.context}
+        context = {
+            "site_title": TITLES[ADMIN],
+            "title": "Log in",
+            "ctx": call.site_path,
+            "user": "",
+            "crumbs": [],
+            **reply.context,
+        }
     else:
-        context = {**_base(area, rel, call, str(reply.context.get("title", ""))), **reply.context}
+        title = str(reply.context.get("title", ""))
+        context = {**_base(area, rel, call, title, call.site_path), **reply.context}
     return html_response(reply.template or "error.html", context, status=reply.status)
 
 
@@ -110,7 +132,7 @@ def error_page(
     area: Area, rel: str, error: GeositeError, state: AppState, call: Call | None
 ) -> Response:
     """An error shown as a page, with a way forward where there is one."""
-    context = _base(area, rel, call, "Error")
+    context = _base(area, rel, call, "Error", site_path(state, call))
     context.update(
         code=error.code,
         messages=error.messages + error.details,

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from geosite.errors import Forbidden, SslRequired
 from geosite.http.errors import ADMIN
+from geosite.http.origin import Origin
 from geosite.http.params import Params
 from geosite.http.render import SECURITY_HEADERS
 from geosite.http.state import AppState
@@ -30,21 +31,34 @@ def _carries_secret(request: Request, params: Params) -> bool:
 
 
 def check_transport(
-    request: Request, state: AppState, area_name: str, params: Params, client_ip: str
+    request: Request, state: AppState, area_name: str, params: Params, where: Origin
 ) -> Response | None:
-    """A redirect to HTTPS when the request must move there; raise when it must be refused."""
+    """A redirect to HTTPS when the request must move there; raise when it must be refused.
+
+    Behind a trusted proxy the scheme and host are the ones the client used (the proxy
+    terminates TLS), and so is the address the admin address list is checked against.
+    """
     runtime = state.open_site()
     if runtime is None:
         return None
     config = runtime.security_config()
     admin = area_name == ADMIN
-    if admin and not config.admin_ip_allowed(client_ip):
+    if admin and not config.admin_ip_allowed(where.client_ip):
         raise Forbidden(details=["The Administrator API is not open to this address."])
-    if request.url.scheme == "https":
+    if where.scheme == "https":
         return None
     if not (config.https_only or (admin and config.admin_needs_https())):
         return None
     if _carries_secret(request, params) or request.method not in ("GET", "HEAD"):
         raise SslRequired(details=["This site accepts tokens and passwords only over HTTPS."])
-    target = request.url.replace(scheme="https", port=state.settings.https_port)
-    return RedirectResponse(str(target), status_code=301, headers=SECURITY_HEADERS)
+    public = runtime.system_properties().web_context_url
+    context = state.settings.context_path
+    if public.startswith("https://") and request.url.path.startswith(context):
+        query = "?" + request.url.query if request.url.query else ""
+        target = public + request.url.path[len(context) :] + query
+    elif where.proxied:  # the proxy's own HTTPS address, not this machine's port
+        host = where.host.rsplit(":", 1)[0] if not where.host.endswith("]") else where.host
+        target = str(request.url.replace(scheme="https", netloc=host))
+    else:
+        target = str(request.url.replace(scheme="https", port=state.settings.https_port))
+    return RedirectResponse(target, status_code=301, headers=SECURITY_HEADERS)

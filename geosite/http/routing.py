@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from geosite.core.models import Principal, Privilege
 from geosite.errors import GeositeError
@@ -62,11 +63,20 @@ class Call:
     token_error: GeositeError | None = None
     #: Set by the handler once it found the service the request is for (its statistics).
     service_key: str = ""
+    #: The path the site answers under on this machine (``/arcgis``).
+    context_path: str = "/arcgis"
+    #: The site's ``WebContextURL`` when one is set (``https://gis.example.com/server``).
+    web_context_url: str = ""
 
     @property
-    def base_url(self) -> str:
-        """``scheme://host`` as the client addressed this server."""
-        return f"{self.scheme}://{self.host}"
+    def site_url(self) -> str:
+        """The site's URL as clients should use it: ``WebContextURL``, or as addressed."""
+        return self.web_context_url or f"{self.scheme}://{self.host}{self.context_path}"
+
+    @property
+    def site_path(self) -> str:
+        """The path part of ``site_url`` (``/arcgis``, or ``/server`` behind a web adaptor)."""
+        return urlsplit(self.site_url).path.rstrip("/")
 
     @property
     def is_https(self) -> bool:

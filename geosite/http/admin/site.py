@@ -121,7 +121,9 @@ def create_new_site(call: Call) -> dict[str, Any]:
 
 
 def _admin_url(call: Call) -> str:
-    return f"http://{call.state.machine_name.lower()}:{call.state.settings.port}/arcgis/admin"
+    settings = call.state.settings
+    name = call.state.machine_name.lower()
+    return f"http://{name}:{settings.port}{settings.context_path}/admin"
 
 
 def _ports(call: Call) -> dict[str, Any]:
@@ -170,18 +172,20 @@ def admin_generate_token(call: Call) -> dict[str, Any]:
     return generate_token(call, source=SOURCE, minimum=Privilege.PUBLISH)
 
 
-def _safe_redirect(target: str | None) -> str:
-    if target and target.startswith("/arcgis/") and "//" not in target and "\\" not in target:
+def _safe_redirect(call: Call, target: str | None) -> str:
+    """A page of this site to go to after logging in (never another site)."""
+    site = call.site_path
+    if target and target.startswith(site + "/") and "//" not in target and "\\" not in target:
         return target
-    return "/arcgis/admin/"
+    return f"{site}/admin/"
 
 
 def login_page(call: Call) -> Reply:
     """``/arcgis/admin/login``: the form on GET; sets the login cookie on POST."""
-    redirect = _safe_redirect(call.params.get("redirect"))
+    redirect = _safe_redirect(call, call.params.get("redirect"))
     context = {
         "heading": "Sign in to the Administrator Directory",
-        "action": "/arcgis/admin/login",
+        "action": f"{call.site_path}/admin/login",
         "redirect": redirect,
         "username": "",
         "message": "",
@@ -203,7 +207,7 @@ def login_page(call: Call) -> Reply:
 
 def logout(call: Call) -> Reply:
     """``/arcgis/admin/logout``: forget the login cookie."""
-    return Reply(redirect="/arcgis/admin/login", clear_cookie=True)
+    return Reply(redirect=f"{call.site_path}/admin/login", clear_cookie=True)
 
 
 SITE_FIELDS = (

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.http.routing import Call, Endpoint
+import orjson
+
+from geosite.core import system_properties
+from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
 def _site(call: Call) -> Any:
@@ -14,7 +17,24 @@ def _site(call: Call) -> Any:
 def system(call: Call) -> dict[str, Any]:
     """``GET /admin/system``."""
     _site(call)
-    return {"resources": ["directories"]}
+    return {"resources": ["properties", "directories"]}
+
+
+def properties(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/properties``: the site's properties (``{}`` when none are set)."""
+    return dict(call.state.require_site().system_properties().values)
+
+
+def update_properties(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/properties/update``: replace the site's properties."""
+    runtime = call.state.require_site()
+    runtime.set_system_properties(system_properties.parse(call.params.get("properties")))
+    return {"status": "success"}
+
+
+def _property_values(call: Call) -> dict[str, str]:
+    values = call.state.require_site().system_properties().values
+    return {"properties": orjson.dumps(values).decode()}
 
 
 def directories(call: Call) -> dict[str, Any]:
@@ -40,6 +60,23 @@ def _children(call: Call, payload: dict[str, Any]) -> list[str]:
 
 ENDPOINTS = [
     Endpoint("/system", system, title="System", children=_children),
+    Endpoint(
+        "/system/properties",
+        properties,
+        title="System Properties",
+        operations=["update"],
+        description="Properties of the site. WebContextURL is the URL clients reach the site "
+        "at through a reverse proxy or web adaptor: every URL the site writes starts with it.",
+    ),
+    Endpoint(
+        "/system/properties/update",
+        update_properties,
+        kind=OPERATION,
+        title="Update System Properties",
+        fields=[Field("properties", "Properties (JSON)", kind="textarea", required=True)],
+        form_values=_property_values,
+        description="Replaces all the properties: send the ones to keep too.",
+    ),
     Endpoint("/system/directories", directories, title="Server Directories"),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/mode", mode, title="Mode"),

@@ -15,6 +15,21 @@ from geosite.http.routing import OPERATION, Call, Endpoint
 from geosite.http.tokens import TOKEN_FIELDS, generate_token
 
 
+def _token_services_url(call: Call) -> str:
+    """The token service as clients must reach it; HTTPS whenever the site requires it."""
+    url = call.site_url
+    runtime = call.state.open_site()
+    if (
+        url.startswith("http://")
+        and not call.web_context_url
+        and runtime is not None
+        and runtime.security_config().https_only
+    ):
+        host = call.host if call.host.endswith("]") else call.host.rsplit(":", 1)[0]
+        url = f"https://{host}:{call.state.settings.https_port}{call.context_path}"
+    return f"{url}/tokens/"
+
+
 def rest_info(call: Call) -> dict[str, Any]:
     """``/arcgis/rest/info``: version and where to get tokens (an absolute URL)."""
     runtime = call.state.open_site()
@@ -26,7 +41,7 @@ def rest_info(call: Call) -> dict[str, Any]:
         "secureSoapUrl": None,
         "authInfo": {
             "isTokenBasedSecurity": True,
-            "tokenServicesUrl": f"{call.base_url}/arcgis/tokens/",
+            "tokenServicesUrl": _token_services_url(call),
             "shortLivedTokenValidity": validity,
         },
     }

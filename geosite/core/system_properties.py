@@ -1,0 +1,100 @@
+"""The site's system properties (``/admin/system/properties``), ``WebContextURL`` among them.
+
+As in ArcGIS Server, the properties are one JSON object that ``update`` replaces whole (the
+ArcGIS API for Python reads them, changes a key and posts them all back). geosite acts on:
+
+* ``WebContextURL``: the URL the site is reached at from outside, through a reverse proxy or
+  web adaptor (``https://gis.example.com/server``). When it is set, every URL the site writes
+  (the token service in ``rest/info``, links of the HTML directories, redirects) starts with it.
+
+Other keys are kept and shown as given, as ArcGIS keeps properties it does not act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from geosite.errors import InvalidParameter
+from geosite.storage.base import SiteStore
+
+SETTING = "systemProperties"
+WEB_CONTEXT_URL = "WebContextURL"
+_MAX_KEYS = 100
+_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SystemProperties:
+    """The stored properties, with the ones geosite acts on parsed."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def web_context_url(self) -> str:
+        """The public URL of the site without a trailing slash, or ``""`` when not set."""
+        return str(self.values.get(WEB_CONTEXT_URL) or "").rstrip("/")
+
+
+def check_web_context_url(value: object) -> str:
+    """The URL when it can stand as the site's public address; InvalidParameter otherwise."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        raise InvalidParameter("WebContextURL must be a string.")
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidParameter(f"Invalid WebContextURL '{value}'.") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or any(c.isspace() or c in "\"'<>\\" for c in value)
+    ):
+        raise InvalidParameter(
+            f"Invalid WebContextURL '{value}'. Expected an absolute http or https URL such as "
+            "https://gis.example.com/server, without a query string."
+        )
+    return value.strip().rstrip("/")
+
+
+def parse(raw: str | None) -> SystemProperties:
+    """Validate the ``properties`` parameter of ``update``."""
+    if raw is None or not raw.strip():
+        raise InvalidParameter("Missing required parameter 'properties'.")
+    if len(raw) > _MAX_BYTES:
+        raise InvalidParameter("The properties are too large.")
+    try:
+        values = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("The properties must be a JSON object.") from None
+    if not isinstance(values, dict):
+        raise InvalidParameter("The properties must be a JSON object.")
+    if len(values) > _MAX_KEYS:
+        raise InvalidParameter(f"At most {_MAX_KEYS} properties are allowed.")
+    for key, value in values.items():
+        if isinstance(value, dict | list):
+            raise InvalidParameter(f"The property '{key}' must be a string, number or boolean.")
+    url = check_web_context_url(values.get(WEB_CONTEXT_URL))
+    if WEB_CONTEXT_URL in values:
+        values[WEB_CONTEXT_URL] = url
+    return SystemProperties(values)
+
+
+def load(store: SiteStore) -> SystemProperties:
+    """The site's properties (none set: an empty object)."""
+    raw = store.get_setting(SETTING)
+    return SystemProperties(dict(raw) if isinstance(raw, dict) else {})
+
+
+def save(store: SiteStore, properties: SystemProperties) -> None:
+    """Replace the site's properties."""
+    store.put_setting(SETTING, properties.values)
