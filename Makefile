@@ -3,21 +3,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= geosite-data
+# `PORT=7080 HTTPS_PORT=7443 make serve` (GEOSITE_PORT and GEOSITE_HTTPS_PORT work as well).
+PORT ?= $(or $(GEOSITE_PORT),6080)
+HTTPS_PORT ?= $(or $(GEOSITE_HTTPS_PORT),6443)
+# The exact versions CI installs; pyproject.toml holds the ranges users may get.
+CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 
-.PHONY: serve test check lint typecheck bench bench-features bench-edits crash-test fuzz-api fuzz-parsers js-deps clean
+.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install -q -e . -c $(CONSTRAINTS)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,compat]'
+$(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,compat]' -c $(CONSTRAINTS)
 	touch $(VENV)/.installed $@
+
+# Rewrite constraints.txt from what the venv holds, after changing a dependency or its range
+# in pyproject.toml (install the new version first, e.g. `.venv/bin/pip install -U NAME`).
+constraints: $(VENV)/.installed-test
+	{ sed -n '/^#/p' $(CONSTRAINTS); \
+	  $(BIN)/python -m pip freeze --exclude-editable | LC_ALL=C sort -f -t= -k1,1; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 # ArcGIS REST JS for the compatibility tests (skipped with a reason when npm is missing).
 js-deps:
@@ -28,7 +40,7 @@ js-deps:
 	else echo "npm not found: the ArcGIS REST JS tests will be skipped"; fi
 
 serve: $(VENV)/.installed
-	$(BIN)/geosite serve --data-dir $(DATA_DIR) --demo
+	$(BIN)/geosite serve --data-dir $(DATA_DIR) --port $(PORT) --https-port $(HTTPS_PORT) --demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
