@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
 
 from geosite import __version__
@@ -11,9 +14,52 @@ from geosite.cli.login import login, logout
 from geosite.cli.logs import logs
 from geosite.cli.machines import machines, uploads
 from geosite.cli.publish import publish
-from geosite.cli.serve import serve
 from geosite.cli.services import services
 from geosite.cli.site import site
+
+
+class ServerCommand(click.Command):
+    """A command that needs the server's packages, imported only when it is run.
+
+    The administration commands then start without importing uvicorn, GDAL or numpy, and work
+    where only the client's packages are installed (see docs/deployment.md); ``geosite --help``
+    lists this command with the summary given here (the first paragraph of the real command's
+    help, which a test keeps equal).
+    """
+
+    def __init__(self, name: str, target: str, summary: str) -> None:
+        super().__init__(name, help=summary)
+        self.target = target
+
+    def load(self) -> click.Command:
+        """The real command (``module:attribute``), or a message naming what is missing."""
+        module, _, attribute = self.target.partition(":")
+        try:
+            command = getattr(importlib.import_module(module), attribute)
+        except ImportError as exc:
+            raise click.ClickException(
+                f"'geosite {self.name}' needs the server's packages, which are not installed "
+                f"here ({exc}). Install them with: pip install geosite"
+            ) from None
+        assert isinstance(command, click.Command)
+        return command
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the arguments with the real command, whose context then runs it."""
+        return self.load().make_context(info_name, args, parent=parent, **extra)
+
+
+serve = ServerCommand(
+    "serve",
+    "geosite.cli.serve:serve",
+    summary="Start a geosite machine (creating its site on first start).",
+)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

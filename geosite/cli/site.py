@@ -19,10 +19,6 @@ from geosite.cli._common import (
     print_json,
 )
 from geosite.client import Site as RemoteSite
-from geosite.core import passwords
-from geosite.core.clock import SystemClock
-from geosite.core.site import Site
-from geosite.storage import load_stores
 
 
 @click.group(cls=Group)
@@ -135,6 +131,12 @@ def reset_password(data_dir: Path, username: str, password: str) -> None:
 
     Example: geosite site reset-password --data-dir ./geosite-data --user siteadmin
     """
+    # The server's packages, imported here so that the other commands work without them.
+    from geosite.core import passwords
+    from geosite.core.clock import SystemClock
+    from geosite.core.site import Site
+    from geosite.storage import load_stores
+
     opened = Site.open(data_dir, SystemClock(), load_stores)
     if opened is None:
         raise click.ClickException(f"{data_dir} holds no site.")

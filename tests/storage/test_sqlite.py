@@ -56,7 +56,7 @@ class TestSqliteSiteStore(SiteStoreContract, CatalogContract):
         conn.close()
         store = SqliteSiteStore(path)
         store.initialize_schema()
-        store.initialize_schema()  # twice: the second run finds the columns
+        store.initialize_schema()  # twice: the second start is a no-op
         assert store.get_service("", "Old", "FeatureServer") == Service(
             "", "Old", "FeatureServer", {}, "STARTED", 1, ""
         )
