@@ -65,3 +65,67 @@ def test_the_command_line_reference_is_current() -> None:
         "docs/scripting.md is out of date: run "
         ".venv/bin/python -m geosite.cli.reference docs/scripting.md"
     )
+
+
+_DOCS = [
+    ROOT / "README.md",
+    ROOT / "benchmarks" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+]
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+# Paths of this repository written in backticks (`tests/http/test_query.py`, `spec/style.md`).
+_PATH = re.compile(r"`((?:geosite|tests|benchmarks|docs|examples|deploy|spec)/[A-Za-z0-9_./-]+)`")
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings of a document."""
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", markdown, re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_links_in_the_docs_point_somewhere() -> None:
+    """Every relative link names a file of the repository (and a heading there, with #)."""
+    broken = []
+    for doc in _DOCS:
+        for target in _LINK.findall(doc.read_text()):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http(s), mailto: outside the repository
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            if not file.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text()):
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_paths_named_in_the_docs_exist() -> None:
+    """A file the docs name in backticks is in the repository (the spec is not: say so)."""
+    generated = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    missing = []
+    for doc in _DOCS:
+        text = doc.read_text()
+        named = set(_PATH.findall(text)) | set(re.findall(r"\bspec/[\w.-]+\.md", text))
+        for path in sorted(named):
+            clean = path.rstrip(".").rstrip("/")
+            if any(clean == g or clean.startswith(g + "/") for g in generated):
+                continue  # made by a run (benchmarks/results/), not kept in the repository
+            if any(c in clean for c in "*<>{}") or not (ROOT / clean).exists():
+                missing.append(f"{doc.relative_to(ROOT)}: {clean}")
+    assert missing == []
+
+
+def test_architecture_names_only_dependencies_in_use() -> None:
+    """A library the architecture document names is one geosite depends on."""
+    text = (ROOT / "docs" / "architecture.md").read_text().lower()
+    declared = (ROOT / "pyproject.toml").read_text().lower()
+    for library in ("psycopg", "mapnik", "prometheus", "sqlalchemy", "redis", "celery", "flask"):
+        if library in text:
+            assert library in declared, f"docs/architecture.md names {library}, not a dependency"
