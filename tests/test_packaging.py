@@ -240,3 +240,6 @@ def test_the_client_alone_in_a_fresh_environment(listed_site: LiveSite, tmp_path
     assert served.returncode == 1
     assert "needs the server's packages" in served.stderr and "pip install" in served.stderr
     assert "Traceback" not in served.stderr
+    geosite = str(bin_dir / "geosite")
+    reset = run(geosite, "site", "reset-password", "--user", "x", "--password", "x")
+    assert reset.returncode == 1 and "needs the server's packages" in reset.stderr, reset.stderr

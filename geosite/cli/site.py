@@ -132,10 +132,16 @@ def reset_password(data_dir: Path, username: str, password: str) -> None:
     Example: geosite site reset-password --data-dir ./geosite-data --user siteadmin
     """
     # The server's packages, imported here so that the other commands work without them.
-    from geosite.core import passwords
-    from geosite.core.clock import SystemClock
-    from geosite.core.site import Site
-    from geosite.storage import load_stores
+    try:
+        from geosite.core import passwords
+        from geosite.core.clock import SystemClock
+        from geosite.core.site import Site
+        from geosite.storage import load_stores
+    except ImportError as exc:
+        raise click.ClickException(
+            f"'geosite site reset-password' needs the server's packages, which are not "
+            f"installed here ({exc}). Install them with: pip install geosite"
+        ) from None
 
     opened = Site.open(data_dir, SystemClock(), load_stores)
     if opened is None:
