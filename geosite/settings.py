@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from geosite.core.models import LockoutPolicy
+
+_CONTEXT_SEGMENT = re.compile(r"^[A-Za-z0-9_.~-]+$")
+
+
+def normalize_context_path(value: str) -> str:
+    """``/arcgis`` from ``arcgis``, ``/arcgis/`` or ``/arcgis``; ValueError when unusable."""
+    segments = [s for s in value.strip().split("/") if s]
+    if not segments or not all(_CONTEXT_SEGMENT.match(s) for s in segments):
+        raise ValueError(
+            f"Invalid context path '{value}': one or more segments of letters, digits, "
+            "'_', '.', '~' or '-', such as /arcgis or /server."
+        )
+    if any(s in (".", "..") for s in segments):
+        raise ValueError(f"Invalid context path '{value}'.")
+    return "/" + "/".join(segments)
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """The items of a comma- or space-separated list."""
+    return tuple(item for item in re.split(r"[,\s]+", value.strip()) if item)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=64)
+def parse_networks(items: tuple[str, ...]) -> tuple[Network, ...]:
+    """Networks from addresses or CIDR blocks; ValueError names a bad item."""
+    networks: list[Network] = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"Invalid trusted proxy address '{item}'.") from None
+    return tuple(networks)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -37,6 +75,18 @@ class Settings:
     max_fields: int = 1000
     max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    #: The URL path the site answers under (``/arcgis``; ArcGIS Enterprise uses ``/server``).
+    context_path: str = "/arcgis"
+    #: Addresses or networks of reverse proxies whose ``X-Forwarded-*``/``Forwarded``
+    #: headers are believed (nobody's by default).
+    trusted_proxies: tuple[str, ...] = ()
+    #: A certificate and key (PEM) for the HTTPS listener instead of the self-signed pair.
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: Lines on stdout: ``text`` or ``json`` (one object per line).
+    log_format: str = "text"
+    #: One line per request on stdout (``geosite.access``).
+    access_log: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +104,13 @@ class Settings:
             max_body_bytes=_env_int("GEOSITE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),
             max_upload_bytes=_env_int("GEOSITE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            context_path=normalize_context_path(
+                os.environ.get("GEOSITE_CONTEXT_PATH", defaults.context_path)
+            ),
+            trusted_proxies=split_list(os.environ.get("GEOSITE_TRUSTED_PROXIES", "")),
+            log_format=(os.environ.get("GEOSITE_LOG_FORMAT") or defaults.log_format).lower(),
+            access_log=os.environ.get("GEOSITE_ACCESS_LOG", "").strip().lower()
+            in ("1", "true", "yes", "on"),
             lockout=LockoutPolicy(
                 max_failures=_env_int("GEOSITE_LOCKOUT_FAILURES", 5),
                 window_s=_env_int("GEOSITE_LOCKOUT_WINDOW_S", 900),

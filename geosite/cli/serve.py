@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import signal
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -19,14 +21,22 @@ import uvicorn
 
 from geosite.cli.demo import publish_demo
 from geosite.cli.upgrade import upgrade_stores
+from geosite.core import log_output
 from geosite.core.clock import SystemClock
+from geosite.core.files import private_dir, private_umask
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.passwords import generate_password
-from geosite.core.site import SiteRequest, create_site, local_machine_name, read_pointer
+from geosite.core.site import (
+    SiteRequest,
+    create_site,
+    local_machine_name,
+    read_pointer,
+    secure_site,
+)
 from geosite.core.tls import ensure_certificate
 from geosite.errors import GeositeError
 from geosite.http.app import create_app
-from geosite.settings import Settings
+from geosite.settings import Settings, normalize_context_path, parse_networks, split_list
 from geosite.storage import load_stores
 
 
@@ -78,8 +88,21 @@ async def _serve(settings: Settings, sockets: list[socket.socket], cert: Path, k
         for server in servers:
             server.should_exit = True
 
+    def reload_certificate() -> None:
+        # New handshakes use the files as they are now; open connections keep theirs.
+        context = servers[1].config.ssl
+        if context is None:
+            return
+        try:
+            context.load_cert_chain(str(cert), str(key))
+        except (ssl.SSLError, OSError) as exc:
+            click.echo(f"geosite: certificate not reloaded, the old one stays: {exc}", err=True)
+        else:
+            click.echo(f"geosite: reloaded the certificate {cert}", err=True)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGHUP, reload_certificate)
     await asyncio.gather(
         *(s.serve(sockets=[sock]) for s, sock in zip(servers, sockets, strict=True))
     )
@@ -87,12 +110,15 @@ async def _serve(settings: Settings, sockets: list[socket.socket], cert: Path, k
 
 def run_worker(settings: Settings, sockets: list[socket.socket], cert: Path, key: Path) -> None:
     """Run one worker process: both listeners on the shared sockets."""
+    stop_logging = log_output.configure(settings.log_format, access_log=settings.access_log)
     try:
         import uvloop
 
         uvloop.run(_serve(settings, sockets, cert, key))
     except ImportError:  # uvloop is optional on platforms without it
         asyncio.run(_serve(settings, sockets, cert, key))
+    finally:
+        stop_logging()
 
 
 def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key: Path) -> None:
@@ -108,9 +134,15 @@ def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key
         nonlocal stopping
         stopping = True
 
+    def on_hangup(signum: int, frame: object) -> None:
+        for process in workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     workers = [start() for _ in range(settings.workers)]
+    signal.signal(signal.SIGHUP, on_hangup)
     while not stopping:
         time.sleep(0.5)
         for index, process in enumerate(workers):
@@ -127,6 +159,21 @@ def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key
         process.join(timeout=15)
         if process.is_alive():
             process.kill()
+
+
+def _certificate(settings: Settings) -> tuple[Path, Path]:
+    """The certificate and key given with --cert/--key, checked; else where the site keeps one."""
+    cert, key = settings.cert_file, settings.key_file
+    if cert is None and key is None:
+        tls = settings.data_dir / "tls"
+        return tls / "server.crt", tls / "server.key"
+    if cert is None or key is None:
+        raise click.BadParameter("--cert and --key go together.")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        raise click.BadParameter(f"cannot use {cert} with {key}: {exc}") from None
+    return cert.resolve(), key.resolve()
 
 
 def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
@@ -148,7 +195,7 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
             ),
             SystemClock(),
             machine_name=machine_name,
-            admin_url=f"http://{machine_name.lower()}:{settings.port}/arcgis/admin",
+            admin_url=f"http://{machine_name.lower()}:{settings.port}{settings.context_path}/admin",
             machine_properties={
                 "ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}
             },
@@ -219,6 +266,49 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
     help="Log level of a new site (FINE records every request; OFF records nothing).",
 )
 @click.option(
+    "--log-format",
+    type=click.Choice(log_output.FORMATS, case_sensitive=False),
+    default=None,
+    help="Log lines on stdout: text, or json (one object per line)  [default: text; "
+    "env GEOSITE_LOG_FORMAT].",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="One line per request on stdout: client, method, path, status, duration, request id "
+    "[default: off; env GEOSITE_ACCESS_LOG].",
+)
+@click.option(
+    "--context-path",
+    default="/arcgis",
+    show_default=True,
+    envvar="GEOSITE_CONTEXT_PATH",
+    help="The URL path the site answers under (/server as ArcGIS Enterprise has it).",
+)
+@click.option(
+    "--trusted-proxies",
+    default=None,
+    envvar="GEOSITE_TRUSTED_PROXIES",
+    help="Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-* and "
+    "Forwarded headers are believed (none by default).",
+)
+@click.option(
+    "--cert",
+    "cert_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    envvar="GEOSITE_CERT_FILE",
+    help="Certificate chain (PEM) for HTTPS instead of the self-signed one; reloaded on SIGHUP.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    envvar="GEOSITE_KEY_FILE",
+    help="Its private key (PEM).",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="When the site is created, publish the demo services (world countries, world cities, "
@@ -235,6 +325,12 @@ def serve(
     no_site: bool,
     log_level: str,
     demo: bool,
+    log_format: str | None,
+    access_log: bool | None,
+    context_path: str,
+    trusted_proxies: str | None,
+    cert_file: Path | None,
+    key_file: Path | None,
 ) -> None:
     """Start a geosite machine (creating its site on first start).
 
@@ -254,25 +350,52 @@ def serve(
         no_site=no_site,
         machine_name=machine_name,
         started_ms=SystemClock().now_ms(),
+        log_format=(log_format or base.log_format).lower(),
+        access_log=base.access_log if access_log is None else access_log,
     )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = dataclasses.replace(
+            settings,
+            context_path=normalize_context_path(context_path),
+            trusted_proxies=split_list(trusted_proxies or ""),
+            cert_file=cert_file,
+            key_file=key_file,
+        )
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if settings.log_format not in log_output.FORMATS:
+        raise click.BadParameter(
+            f"'{settings.log_format}' is not one of {', '.join(log_output.FORMATS)}.",
+            param_hint="GEOSITE_LOG_FORMAT",
+        )
+    # Everything this process creates is the server user's alone, whatever the umask.
+    private_umask()
+    cert, key = _certificate(settings)
+    # The ports first: a busy port must fail before a site (and its password) is made.
+    sockets = [_bind(host, port), _bind(host, https_port)]
+    private_dir(data_dir)
     if _bootstrap(settings, machine_name, log_level.upper()) and demo:
         for name in publish_demo(data_dir):
             click.echo(f"  Published the demo service {name} (FeatureServer)")
-    cert, key = ensure_certificate(data_dir / "tls", machine_name)
-    sockets = [_bind(host, port), _bind(host, https_port)]
+    if settings.cert_file is None:
+        cert, key = ensure_certificate(data_dir / "tls", machine_name)
+    tightened = secure_site(data_dir, load_stores)
+    if tightened:
+        click.echo(f"Made {tightened} files and folders of the site private (0700/0600).")
     upgrade_stores(data_dir)  # once, before the workers; a store too new stops here
     shown = host if host not in ("0.0.0.0", "::") else "localhost"  # noqa: S104
+    ctx = settings.context_path
     click.echo(f"geosite is listening ({workers} worker{'s' if workers > 1 else ''}):")
-    click.echo(f"  Administrator Directory: http://{shown}:{port}/arcgis/admin/")
-    click.echo(f"                           https://{shown}:{https_port}/arcgis/admin/")
-    click.echo(f"  Services Directory:      http://{shown}:{port}/arcgis/rest/services")
-    click.echo(f"  Token service:           http://{shown}:{port}/arcgis/tokens/generateToken")
+    click.echo(f"  Administrator Directory: http://{shown}:{port}{ctx}/admin/")
+    click.echo(f"                           https://{shown}:{https_port}{ctx}/admin/")
+    click.echo(f"  Services Directory:      http://{shown}:{port}{ctx}/rest/services")
+    click.echo(f"  Token service:           http://{shown}:{port}{ctx}/tokens/generateToken")
     if read_pointer(data_dir) is None:
-        click.echo("  This machine belongs to no site yet: POST /arcgis/admin/createNewSite")
+        click.echo(f"  This machine belongs to no site yet: POST {ctx}/admin/createNewSite")
     else:
         click.echo(
-            f"  Command line:            geosite login http://{shown}:{port}/arcgis "
+            f"  Command line:            geosite login http://{shown}:{port}{ctx} "
             f"--user {settings.admin_user}"
         )
     sys.stdout.flush()

@@ -2,11 +2,16 @@
 
 ``logLevel`` (``OFF`` or a level), ``maxLogFileAge`` in days (records older than that are
 removed, at most once an hour by each worker), ``maxErrorReportsCount``. ``logDir`` is shown
-as ArcGIS shows it, with a trailing slash; geosite keeps records in its log store there.
+as ArcGIS shows it, with a trailing slash: a directory that exists, ``<data-dir>/logs/``
+(0700) unless edited, made when the site starts. The records themselves are in the site's log
+store (``config-store/logs.db`` for a SQLite store) and on stdout; ``logDir`` is where log
+files go (an operator's, or a future file sink's), so it must exist and be writable.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
@@ -60,12 +65,59 @@ def checked(raw: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def checked_dir(value: str) -> str:
+    """``logDir`` as given to ``settings/edit``: an absolute path to a directory that exists
+    and the server can write to (InvalidParameter otherwise)."""
+    text = value.strip()
+    path = Path(text)
+    if not text or not path.is_absolute():
+        raise InvalidParameter(f"'logDir' must be an absolute path, not '{text}'.")
+    if not path.is_dir():
+        raise InvalidParameter(f"'logDir' must be a directory that exists: '{text}' is not.")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InvalidParameter(f"'logDir' must be a directory the server can write to: '{text}'.")
+    return os.path.normpath(text)
+
+
 def edit(store: SiteStore, raw: dict[str, Any]) -> dict[str, Any]:
     """``settings/edit``: the keys given change, the others stay; returns the new settings."""
     stored = dict(store.get_setting(SETTING) or {})
-    stored.update(checked(raw, current(store)))
+    changed = checked(raw, current(store))
+    if raw.get("logDir") is not None:
+        changed["logDir"] = checked_dir(str(raw["logDir"]))
+    stored.update(changed)
     store.put_setting(SETTING, stored)
     return current(store)
+
+
+def ensure_log_dir(store: SiteStore, data_dir: Path) -> Path:
+    """Make the site's ``logDir`` when it is missing (0700); ``<data-dir>/logs`` when none is
+    set or the one set cannot be made (a backup restored from another machine)."""
+    stored = dict(store.get_setting(SETTING) or {})
+    default = (data_dir / "logs").resolve()
+    wanted = Path(str(stored.get("logDir") or default))
+    chosen = default
+    if wanted.is_absolute():
+        try:
+            _make_private_dir(wanted)
+            chosen = wanted
+        except OSError:
+            chosen = default
+    if chosen == default:
+        _make_private_dir(default)
+    if str(chosen) != stored.get("logDir"):
+        stored["logDir"] = str(chosen)
+        store.put_setting(SETTING, stored)
+    return chosen
+
+
+def _make_private_dir(path: Path) -> None:
+    """Create ``path`` readable by this user only; an existing one must be writable."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # whatever the umask
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write to {path}")
 
 
 def prune(store: SiteStore, logs: LogStore, now_ms: int) -> int:

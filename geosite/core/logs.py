@@ -2,8 +2,11 @@
 
 Requests never wait for the log store: records go into an in-process queue that a daemon
 thread drains in batches, one transaction per batch. Records below the site's log level are
-dropped before they are queued. A record never holds a token or a password: callers pass
-paths without query strings, and the writer has no access to request parameters.
+dropped before they are queued, except audit records (administrative changes), which are
+written whatever the level. The writer's thread also hands every record it writes to the
+standard ``logging`` module (``geosite.core.log_output``). A record never holds a token or a
+password: callers pass paths without query strings, and the writer has no access to request
+parameters.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from geosite.core import log_output
 from geosite.core.clock import Clock
 from geosite.core.models import LogRecord
 from geosite.core.usage import UsageMeter
@@ -43,6 +47,7 @@ class LogCode(enum.IntEnum):
     REQUEST_COMPLETED = 7100
     REQUEST_REJECTED = 7101
     ADMIN_OPERATION = 7200
+    AUDIT = 7201
     TOKEN_ISSUED = 7300
     LOGIN_FAILED = 7301
     ACCOUNT_LOCKED = 7302
@@ -107,8 +112,8 @@ class LogWriter:
         request_id: str = "",
         method: str = "",
     ) -> None:
-        """Queue one record (dropped when below the site's log level)."""
-        if level_rank(level) < self._threshold:
+        """Queue one record (dropped when below the site's log level, unless an audit one)."""
+        if level_rank(level) < self._threshold and code is not LogCode.AUDIT:
             return
         record = LogRecord(
             time_ms=self._clock.now_ms(),
@@ -170,6 +175,10 @@ class LogWriter:
                 self._tick()
 
     def _write(self, batch: list[LogRecord]) -> None:
+        try:
+            log_output.mirror(batch)
+        except Exception as exc:  # stdout's trouble must not lose the store's records
+            print(f"geosite: could not hand log records to logging: {exc}", file=sys.stderr)
         try:
             self._store.write(batch)
         except Exception as exc:  # the log store must never take the server down

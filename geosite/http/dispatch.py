@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -33,9 +33,10 @@ from geosite.errors import (
     NotFound,
     TokenRequired,
 )
-from geosite.http import pages
+from geosite.http import access_log, audit, caching, origin, pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
 from geosite.http.errors import ADMIN, envelope
+from geosite.http.origin import Origin
 from geosite.http.params import Params, read_params
 from geosite.http.policy import check_transport
 from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
@@ -50,6 +51,9 @@ _PREFLIGHT_HEADERS = {
 }
 
 
+_ORIGIN = "geosite.origin"
+
+
 @dataclass(frozen=True)
 class Area:
     """A part of the URL space with its envelope, router and default format."""
@@ -59,6 +63,9 @@ class Area:
     router: Router
     source: str  # log source
     default_format: str = "html"
+    #: Whether answers given without a token may be cached by anyone (the Services
+    #: Directory); the Administrator API and the token service are always private.
+    public_answers: bool = False
 
 
 @dataclass
@@ -73,8 +80,18 @@ class Outcome:
     service_key: str = ""
 
 
+def _origin(request: Request) -> Origin:
+    found: Origin | None = request.scope.get(_ORIGIN)
+    if found is None:
+        state: AppState = request.app.state.geosite
+        found = origin.resolve(request, state.settings.trusted_proxies)
+        request.scope[_ORIGIN] = found
+    return found
+
+
 def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the connection's, or a trusted proxy's word for it."""
+    return _origin(request).client_ip
 
 
 async def handle(request: Request, state: AppState, area: Area, rel: str) -> Response:
@@ -85,8 +102,10 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     request_id = f"{random.getrandbits(64):016x}"
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=_PREFLIGHT_HEADERS)
+    request.scope[_ORIGIN] = origin.resolve(request, state.settings.trusted_proxies)
     fmt = "json"
     match: Match | None = None
+    credentialed = True  # until the parameters show that no token came
     try:
         if request.method not in ("GET", "POST", "HEAD"):
             raise MethodNotAllowed()
@@ -101,6 +120,7 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
             allow_files=files,
         )
         try:
+            credentialed = token_from(request, params)[0] is not None
             fmt = (params.get("f") or area.default_format).strip().lower()
             job = functools.partial(_run, request, state, area, rel, match, params, fmt, request_id)
             if match is not None and match.endpoint.serial:
@@ -112,13 +132,26 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
             await params.close()
     except GeositeError as exc:
         outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
-    _log_request(state, area, request, outcome, started, request_id)
+    access_log.log_request(
+        state,
+        # A request to a service is that service's record (``Maps/Cities.FeatureServer``).
+        outcome.service_key.lstrip("/") or area.source,
+        method=request.method,
+        path=request.url.path,  # never the query string: it may carry a token or a password
+        client_ip=_client_ip(request),
+        status=outcome.response.status_code,
+        user=outcome.user,
+        error=outcome.error,
+        started=started,
+        request_id=request_id,
+    )
     if outcome.service_key and state.runtime is not None:
         # The service's statistics, whatever the log level (only services that exist).
         elapsed = (time.perf_counter() - started) * 1000
         failed = outcome.error is not None
         state.runtime.meter.record(outcome.service_key, state.clock.now_ms(), elapsed, failed)
-    return outcome.response
+    public = area.public_answers and not credentialed and outcome.error is None
+    return caching.apply(request, outcome.response, public=public)
 
 
 def _run(
@@ -162,7 +195,7 @@ def _handle_call(
                 raise BadRequest("JSONP is not supported by the Administrator API.")
             if not valid_callback(callback):
                 raise BadRequest("Invalid callback name.")
-        moved = check_transport(request, state, area.name, params, _client_ip(request))
+        moved = check_transport(request, state, area.name, params, _origin(request))
         if moved is not None:
             return Outcome(moved)
         if match is None:
@@ -186,14 +219,7 @@ def _handle_call(
             raise Forbidden("The form has expired. Reload the page and try again.")
         result = endpoint.handler(call)
         if endpoint.kind == OPERATION and area.name == ADMIN and state.runtime is not None:
-            state.runtime.log.log(
-                "INFO",
-                LogCode.ADMIN_OPERATION,
-                area.source,
-                f"Operation '{rel}' completed.",
-                user=_user(call),
-                request_id=request_id,
-            )
+            audit.record(state.runtime.log, area.source, rel, call, request_id)
         return Outcome(_answer(result, area, rel, match, call, fmt, callback), _user(call))
     except GeositeError as exc:
         return _failure(exc, request, state, area, rel, match, call, fmt, params)
@@ -252,6 +278,8 @@ def _authorize(
             via_cookie=True,
             token_nonce=principal.token_nonce,
         )
+    where = _origin(request)
+    properties = runtime.system_properties() if runtime is not None else None
     return Call(
         state=state,
         params=params,
@@ -259,8 +287,8 @@ def _authorize(
         principal=principal,
         client_ip=client_ip,
         referer=referer,
-        scheme=request.url.scheme,
-        host=request.headers.get("host", "localhost"),
+        scheme=where.scheme,
+        host=where.host,
         method=request.method,
         path=request.url.path,
         request_id=request_id,
@@ -268,6 +296,8 @@ def _authorize(
         token_param=token if token and principal and params.get("token") == token else "",
         fmt=fmt,
         token_error=token_error,
+        context_path=state.settings.context_path,
+        web_context_url=properties.web_context_url if properties is not None else "",
     )
 
 
@@ -302,14 +332,18 @@ def _answer(
             COOKIE,
             token,
             max_age=max_age,
-            path="/arcgis",
+            path=call.site_path or "/",
             httponly=True,
             samesite="strict",
             secure=call.is_https,
         )
     if reply.clear_cookie:
         response.delete_cookie(
-            COOKIE, path="/arcgis", httponly=True, samesite="strict", secure=call.is_https
+            COOKIE,
+            path=call.site_path or "/",
+            httponly=True,
+            samesite="strict",
+            secure=call.is_https,
         )
     return response
 
@@ -328,10 +362,12 @@ def _failure(
     user = _user(call)
     if fmt == "html":
         if isinstance(error, TokenRequired | InvalidToken) and area.name == ADMIN:
-            target = "/arcgis/admin/login?redirect=" + quote(request.url.path, safe="/")
+            site = _public_path(state, request)
+            here = site + request.url.path[len(state.settings.context_path) :]
+            target = f"{site}/admin/login?redirect=" + quote(here, safe="/")
             response: Response = RedirectResponse(target, status_code=302, headers=SECURITY_HEADERS)
             if isinstance(error, InvalidToken) and request.cookies.get(COOKIE):
-                response.delete_cookie(COOKIE, path="/arcgis")
+                response.delete_cookie(COOKIE, path=site or "/")
             return Outcome(response, user, error.code, error)
         return Outcome(pages.error_page(area, rel, error, state, call), user, error.code, error)
     callback = params.get("callback") if area.name != ADMIN else None
@@ -342,39 +378,8 @@ def _failure(
     )
 
 
-def _log_request(
-    state: AppState, area: Area, request: Request, outcome: Outcome, started: float, request_id: str
-) -> None:
+def _public_path(state: AppState, request: Request) -> str:
+    """The site's path as clients see it (``WebContextURL``'s, or the context path)."""
     runtime = state.runtime
-    if runtime is None:
-        return
-    elapsed = (time.perf_counter() - started) * 1000
-    method = request.method
-    path = request.url.path  # never the query string: it may carry a token or a password
-    error = outcome.error
-    # A request to a service is that service's record (``Maps/Cities.FeatureServer``).
-    source = outcome.service_key.lstrip("/") or area.source
-    if error is None:
-        runtime.log.log(
-            "FINE",
-            LogCode.REQUEST_COMPLETED,
-            source,
-            f"{method} {path} completed.",
-            user=outcome.user,
-            elapsed_ms=elapsed,
-            request_id=request_id,
-            method=method,
-        )
-        return
-    code = LogCode.TOKEN_REJECTED if error.code in (498, 499) else LogCode.REQUEST_REJECTED
-    level = "SEVERE" if error.code >= 500 else "WARNING"
-    runtime.log.log(
-        level,
-        code,
-        source,
-        f"{method} {path} failed with code {error.code}: {error.messages[0]}",
-        user=outcome.user,
-        elapsed_ms=elapsed,
-        request_id=request_id,
-        method=method,
-    )
+    url = runtime.system_properties().web_context_url if runtime is not None else ""
+    return urlsplit(url).path.rstrip("/") if url else state.settings.context_path

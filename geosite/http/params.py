@@ -50,6 +50,10 @@ class Params:
             value = self._folded.get(name.lower())
         return default if value is None else value
 
+    def names(self) -> list[str]:
+        """The names of the parameters given (empty ones left out)."""
+        return list(self._values)
+
     def require(self, name: str) -> str:
         """The parameter's text; raises ``BadRequest`` when it is missing."""
         value = self.get(name)

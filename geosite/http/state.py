@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from geosite.core import log_settings, security_config, usage_reports
+from geosite.core import log_settings, security_config, system_properties, usage_reports
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
 from geosite.core.security_config import SecurityConfig
 from geosite.core.site import Site, local_machine_name, read_pointer
+from geosite.core.system_properties import SystemProperties
 from geosite.core.usage import UsageMeter
 from geosite.errors import InternalError, NoSite
 from geosite.settings import Settings
@@ -34,6 +36,7 @@ class SiteRuntime:
     log: LogWriter
     meter: UsageMeter
     _security: tuple[float, SecurityConfig] | None = None
+    _properties: tuple[float, SystemProperties] | None = None
 
     def security_config(self) -> SecurityConfig:
         """The site's security configuration, read at most once a second per worker."""
@@ -49,6 +52,21 @@ class SiteRuntime:
         """Store a new configuration and apply it in this worker at once."""
         security_config.save(self.site.store, config)
         self._security = (time.monotonic(), config)
+
+    def system_properties(self) -> SystemProperties:
+        """The site's system properties, read at most once a second per worker."""
+        cached = self._properties
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
+            return cached[1]
+        properties = system_properties.load(self.site.store)
+        self._properties = (now, properties)
+        return properties
+
+    def set_system_properties(self, properties: SystemProperties) -> None:
+        """Store new properties and apply them in this worker at once."""
+        system_properties.save(self.site.store, properties)
+        self._properties = (time.monotonic(), properties)
 
 
 @dataclass
@@ -96,6 +114,10 @@ class AppState:
                 site = Site.open(self.settings.data_dir, self.clock, load_stores)
                 if site is None:
                     return None
+                try:
+                    log_settings.ensure_log_dir(site.store, site.data_dir)
+                except OSError as exc:  # the site serves on; logs/settings shows the path
+                    print(f"geosite: cannot make the log directory: {exc}", file=sys.stderr)
                 meter = UsageMeter(site.machine_name)
                 log = LogWriter(
                     site.logs,

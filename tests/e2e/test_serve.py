@@ -29,11 +29,11 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *args: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port, self.https_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.secure_url = f"https://127.0.0.1:{self.https_port}"
-        env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE"}
+        env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE", **(env or {})}
         env.pop("GEOSITE_ADMIN_PASSWORD", None)
         self.process = subprocess.Popen(
             [
@@ -347,3 +347,82 @@ def test_the_readme_command_line_walk_through(tmp_path: Path, servers: list[Serv
     assert "error" in refused
     warnings = geosite("logs", "query", "--level", "WARNING").stdout
     assert "Cities" in warnings  # the refused request above is a WARNING record
+
+
+def _requests_with_secrets(server: Server, secret: str) -> tuple[str, str]:
+    """Requests whose query strings and bodies carry a token and passwords (returned)."""
+    token = server.token()
+    httpx.get(server.url + "/arcgis/admin/machines", params={"f": "json", "token": token})
+    httpx.post(server.url + "/arcgis/admin/services/createFolder",
+               data={"f": "json", "token": token, "folderName": "Maps"})  # fmt: skip
+    user = {"f": "json", "token": token, "username": "ann", "password": secret}
+    httpx.post(server.url + "/arcgis/admin/security/users/add", data=user)
+    httpx.get(server.url + "/arcgis/rest/services/Nothing/FeatureServer",
+              params={"f": "json", "token": token})  # fmt: skip
+    return token, secret
+
+
+def test_json_log_lines_on_stdout(tmp_path: Path, servers: list[Server]) -> None:
+    """``--log-format json --access-log``: one JSON object per line; no token, no password."""
+    server = Server(tmp_path / "site", "--admin-password", PASSWORD, "--log-level", "fine",
+                    "--log-format", "json", "--access-log")  # fmt: skip
+    servers.append(server)
+    token, secret = _requests_with_secrets(server, "Ann-Secret-Pass-1")
+    output = server.stop()
+    assert token not in output and token[:40] not in output
+    assert PASSWORD not in output and secret not in output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [r for r in lines if r["logger"] == "geosite.access"]
+    (machines,) = [r for r in access if r["path"] == "/arcgis/admin/machines"]
+    assert machines["client"] == "127.0.0.1" and machines["method"] == "GET"
+    assert machines["status"] == 200 and machines["errorCode"] is None
+    assert machines["user"] == "siteadmin" and machines["durationMs"] >= 0
+    assert re.fullmatch(r"[0-9a-f]{16}", machines["requestId"])
+    # The FINE record of the same request, with the same id.
+    (done,) = [r for r in lines if r["logger"] == "geosite.request"
+               and r["requestId"] == machines["requestId"]]  # fmt: skip
+    assert done["level"] == "FINE" and done["code"] == 7100
+    assert done["message"] == "GET /arcgis/admin/machines completed with code 200."
+    (missing,) = [r for r in access if r["path"] == "/arcgis/rest/services/Nothing/FeatureServer"]
+    assert missing["status"] == 200 and missing["errorCode"] == 404  # an ArcGIS envelope
+    audits = [(r["user"], r["message"]) for r in lines if r["logger"] == "geosite.audit"]
+    assert ("siteadmin", "siteadmin: createFolder services (folderName=Maps)") in audits
+    assert ("siteadmin", "siteadmin: add security/users (username=ann; parameters: password)") in (
+        audits
+    )
+
+
+def test_text_log_lines_from_the_environment(tmp_path: Path, servers: list[Server]) -> None:
+    """``GEOSITE_LOG_FORMAT=text GEOSITE_ACCESS_LOG=1``; the site's level (WARNING) applies."""
+    env = {"GEOSITE_LOG_FORMAT": "text", "GEOSITE_ACCESS_LOG": "1"}
+    server = Server(tmp_path / "site", "--admin-password", PASSWORD, env=env)
+    servers.append(server)
+    token, secret = _requests_with_secrets(server, "Ann-Secret-Pass-2")
+    output = server.stop()
+    assert token not in output and token[:40] not in output
+    assert PASSWORD not in output and secret not in output
+    lines = output.splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    access = rf'{stamp} INFO geosite\.access 127\.0\.0\.1 "GET /arcgis/admin/machines" 200 '
+    assert any(re.match(access + r"[\d.]+ms siteadmin id=[0-9a-f]{16}$", x) for x in lines), lines
+    rejected = rf"{stamp} WARNING geosite\.request \[7101 Rest "
+    assert any(re.match(rejected, x) and "failed with code 404" in x for x in lines), lines
+    assert any(
+        re.match(rf"{stamp} INFO geosite\.audit \[7201 Admin user=siteadmin id=", x)
+        and x.endswith("siteadmin: createFolder services (folderName=Maps)")
+        for x in lines
+    ), lines
+    assert not any(" FINE " in x for x in lines)  # below the site's level
+
+
+def test_a_bad_log_format_is_refused(tmp_path: Path) -> None:
+    site = str(tmp_path / "site")
+    done = subprocess.run(
+        [sys.executable, "-m", "geosite", "serve", "--data-dir", site, "--log-format", "xml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "xml" in done.stderr
+    assert not (tmp_path / "site").exists()

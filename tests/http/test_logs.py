@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -211,7 +213,9 @@ def test_settings_clean_and_counts(fresh_site: LiveSite) -> None:
     assert call("/logs/countErrorReports", machine="nobody") == {"nobody": 0}
     # At SEVERE, a request no longer writes its FINE record; FINE again writes it.
     call("/logs/clean")
-    assert fresh_site.log_store.query(levels=list(LEVELS)) == []
+    fresh_site.flush_logs()  # what is left: the audit record of the clean itself
+    left = fresh_site.log_store.query(levels=list(LEVELS))
+    assert [(r.code, r.message) for r in left] == [(7201, "siteadmin: clean logs")]
     httpx.get(fresh_site.http + "/arcgis/rest/services", params={"f": "json"})
     fresh_site.flush_logs()
     assert fresh_site.log_store.query(levels=["FINE"]) == []
@@ -264,3 +268,59 @@ def test_the_log_page(logged: tuple[LiveSite, list[LogRecord]]) -> None:
     assert "Older messages" in body and "startTime=" in body
     bad = httpx.get(site.admin + "/logs/query", params={**params, "level": "LOUD"})
     assert bad.status_code == 200 and "must be one of" in bad.text
+
+
+def test_the_log_dir_exists_and_edits_to_it_are_checked(
+    fresh_site: LiveSite, tmp_path: Path
+) -> None:
+    token = fresh_site.token()
+
+    def call(path: str, **data: Any) -> dict[str, Any]:
+        fields = {"f": "json", "token": token, **data}
+        return httpx.post(fresh_site.admin + path, data=fields).json()  # type: ignore[no-any-return]
+
+    settings = call("/logs/settings")["settings"]
+    log_dir = Path(settings["logDir"])
+    assert settings["logDir"] == str((fresh_site.data_dir / "logs").resolve()) + "/"
+    assert log_dir.is_dir() and log_dir.stat().st_mode & 0o777 == 0o700
+    # As the ArcGIS API for Python edits: every key back, the directory with its slash.
+    assert call("/logs/settings/edit", **settings)["status"] == "success"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for bad, why in (
+        (str(tmp_path / "missing"), "must be a directory that exists"),
+        (str(a_file), "must be a directory that exists"),
+        ("relative/logs", "must be an absolute path"),
+    ):
+        answer = call("/logs/settings/edit", logDir=bad)
+        assert answer["code"] == 400 and why in answer["messages"][0], answer
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        answer = call("/logs/settings/edit", logDir=str(locked))
+        assert answer["code"] == 400 and "can write to" in answer["messages"][0], answer
+    assert call("/logs/settings")["settings"]["logDir"] == settings["logDir"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    edited = call("/logs/settings/edit", logDir=str(elsewhere) + "/")
+    assert edited["settings"]["logDir"] == str(elsewhere) + "/"
+    assert call("/logs/settings")["settings"]["logDir"] == str(elsewhere) + "/"
+
+
+def test_a_missing_log_dir_is_made_when_the_site_starts(tmp_path: Path) -> None:
+    """A site made before the directory was (or restored from another machine) gets one."""
+    site = make_site(tmp_path / "site")
+    try:
+        gone = tmp_path / "gone"
+        stored = site.store.get_setting("logSettings")
+        site.store.put_setting("logSettings", {**stored, "logDir": str(gone)})
+    finally:
+        site.stop()
+    again = make_site(tmp_path / "site", create=False)
+    try:
+        token = again.token()
+        answer = httpx.get(again.admin + "/logs/settings", params={"f": "json", "token": token})
+        assert answer.json()["settings"]["logDir"] == str(gone) + "/"
+        assert gone.is_dir() and gone.stat().st_mode & 0o777 == 0o700
+    finally:
+        again.stop()

@@ -111,11 +111,11 @@ def settings(call: Call) -> dict[str, Any]:
 
 
 def edit_settings(call: Call) -> dict[str, Any]:
-    """``settings/edit`` (``logLevel``, ``maxLogFileAge``, ``maxErrorReportsCount``)."""
+    """``settings/edit`` (``logDir``, ``logLevel``, ``maxLogFileAge``, ``maxErrorReportsCount``)."""
     runtime = call.state.require_site()
     raw = {
         key: call.params.get(key)
-        for key in ("logLevel", "maxLogFileAge", "maxErrorReportsCount")
+        for key in ("logDir", "logLevel", "maxLogFileAge", "maxErrorReportsCount")
         if call.params.get(key) is not None
     }
     changed = log_settings.edit(runtime.site.store, raw)
@@ -182,6 +182,7 @@ ENDPOINTS = [
         kind=OPERATION,
         title="Edit Log Settings",
         fields=(
+            Field("logDir", "Log directory (one that exists)"),
             Field("logLevel", "Log level", kind="select", options=("OFF", *_LEVEL_OPTIONS)),
             Field("maxLogFileAge", "Keep records for (days)", kind="number"),
             Field("maxErrorReportsCount", "Maximum error reports", kind="number"),
