@@ -25,6 +25,7 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geosite.data.spatial_reference import from_crs
 from geosite.errors import InvalidParameter
 
 OBJECTID = "OBJECTID"
@@ -71,15 +72,20 @@ def find_datasets(root: Path) -> list[Path]:
 
 
 def spatial_reference(crs: CRS | None) -> dict[str, Any]:
-    """Esri JSON spatial reference of a CRS (``wkid``/``latestWkid``, or ``wkt``)."""
+    """Esri JSON spatial reference of a CRS (``wkid``/``latestWkid``, or ``wkt``).
+
+    EPSG and ESRI codes both count (a shapefile in ESRI:102003 is published as wkid 102003);
+    a CRS that is neither geographic nor projected cannot be queried, so it is refused.
+    """
     if crs is None:
         return {"wkid": 4326, "latestWkid": 4326}
-    epsg = crs.to_epsg()
-    if epsg == 3857:
-        return {"wkid": 102100, "latestWkid": 3857}
-    if epsg is not None:
-        return {"wkid": epsg, "latestWkid": epsg}
-    return {"wkt": crs.to_wkt("WKT1_ESRI")}
+    try:
+        return from_crs(crs).to_json()
+    except InvalidParameter:
+        raise InvalidParameter(
+            "The data's coordinate system is neither geographic nor projected.",
+            details=[str(crs.name)[:200]],
+        ) from None
 
 
 def _field_name(name: str, taken: set[str]) -> str:

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from pyproj import CRS
 
 from geosite.data.editing import EditTransaction, edit_transaction
-from geosite.engines.query.geometry import project
-from geosite.engines.query.params import parse_crs
+from geosite.data.spatial_reference import SpatialReference, resolve
+from geosite.engines.query.geometry import reproject
 from geosite.errors import GeositeError, InvalidParameter
 
 OID = "OBJECTID"
@@ -184,7 +183,9 @@ def _shape(geometry: dict[str, Any], geometry_type: str) -> Any:
     raise EditError(_INVALID, f"Features of geometry type {geometry_type} cannot be edited.")
 
 
-def geometry_blob(geometry: Any, layer: dict[str, Any], crs: CRS, srs_id: int) -> bytes | None:
+def geometry_blob(
+    geometry: Any, layer: dict[str, Any], sr: SpatialReference, srs_id: int
+) -> bytes | None:
     """A GeoPackage blob of Esri JSON ``geometry`` in the layer's coordinates (None: none)."""
     if geometry is None:
         return None
@@ -194,7 +195,7 @@ def geometry_blob(geometry: Any, layer: dict[str, Any], crs: CRS, srs_id: int) -
     own = geometry.get("spatialReference")
     if own:
         try:
-            shape = project(shape, parse_crs(own, "spatialReference"), crs)
+            shape = reproject(shape, resolve(own, "spatialReference"), sr, "spatialReference")
         except GeositeError:
             raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
     if shape.geom_type == "Point":  # the common case, written without shapely's WKB
@@ -348,7 +349,7 @@ class _Layer:
         self.gid_field = global_id_field(layer)
         self.use_global_ids = use_global_ids
         self.table = str(layer["table"])
-        self.crs = parse_crs(layer["spatialReference"], "layer")
+        self.sr = resolve(layer["spatialReference"], "layer")
         self.srs_id = tx.srs_id(self.table)
         tracked = editor_fields(layer)
         stamp = {
@@ -373,7 +374,7 @@ class _Layer:
             given = given_global_id(self.layer, attributes) if self.use_global_ids else None
             gid = given or "{" + str(uuid.uuid4()).upper() + "}"
             values[self.gid_field] = gid
-        values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.crs, self.srs_id)
+        values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.sr, self.srs_id)
         tx.grow_extent(self.table, values["Shape"])
         return tx.insert(self.table, values), gid
 
@@ -390,7 +391,7 @@ class _Layer:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
         values.update(self.on_update)
         if "geometry" in feature:
-            values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.crs, self.srs_id)
+            values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.sr, self.srs_id)
             tx.grow_extent(self.table, values["Shape"])
         if not tx.update(self.table, object_id, values):
             raise EditError(*NOT_FOUND_UPDATE)

@@ -32,12 +32,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyproj import CRS
 
 from geosite.data import geopackage
+from geosite.data.spatial_reference import resolve
 from geosite.engines.query import where as where_grammar
 from geosite.engines.query.geometry import UNITS_M, in_layer, parse_query_geometry
-from geosite.engines.query.params import parse_crs, parse_query
+from geosite.engines.query.params import parse_query
 from geosite.engines.query.sql import compile_where
 from geosite.engines.query.where import parse_having, parse_where
 from geosite.errors import InvalidParameter
@@ -497,7 +497,7 @@ def geometry_requests(draw: st.DrawFn) -> GeometryRequest:
     return GeometryRequest(params)
 
 
-LAYER_CRS = {"4326": CRS.from_epsg(4326), "3857": CRS.from_epsg(3857)}
+LAYER_SR = {"4326": resolve(4326, "layer"), "3857": resolve(3857, "layer")}
 
 
 def _geometry(params: dict[str, str]) -> None:
@@ -505,9 +505,9 @@ def _geometry(params: dict[str, str]) -> None:
     if query is None:
         return
     sr = params.get("inSR") or query.spatial_reference
-    in_crs = parse_crs(sr, "inSR") if sr else None
-    for layer_crs in LAYER_CRS.values():
-        in_layer(query, in_crs, layer_crs)
+    in_sr = resolve(sr, "inSR") if sr else None
+    for layer_sr in LAYER_SR.values():
+        in_layer(query, in_sr, layer_sr)
 
 
 def check_geometry(request: GeometryRequest) -> None:
@@ -525,7 +525,7 @@ SR_VALUES = st.one_of(WKIDS, SPATIAL_REFERENCES, st.integers(), RANDOM_TEXT)
 
 def check_spatial_reference(value: Any) -> None:
     """``inSR`` / ``outSR`` / a geometry's ``spatialReference``: text or decoded JSON."""
-    timed("spatialReference", lambda: parse_crs(value, "inSR"), value)
+    timed("spatialReference", lambda: resolve(value, "inSR"), value)
 
 
 def test_spatial_reference_parser_raises_only_invalid_parameter() -> None:

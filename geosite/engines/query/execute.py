@@ -13,40 +13,34 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 from shapely.geometry import mapping
 
 from geosite.data import geopackage
 from geosite.data.geopackage import GeoPackageLayer
+from geosite.data.spatial_reference import SpatialReference, resolve, transformer
 from geosite.engines.features import attribute_rows, esri_geometries, esri_value
 from geosite.engines.query.geometry import ENVELOPE_ONLY, PREDICATES, in_layer
-from geosite.engines.query.params import QuerySpec, parse_crs
+from geosite.engines.query.params import QuerySpec
 from geosite.engines.query.sql import compile_where, field_sql, quote
 from geosite.engines.query.statistics import TYPES
 
 POINT = "esriGeometryPoint"
-_GEOJSON_SR = {"wkid": 4326, "latestWkid": 4326}
+#: GeoJSON's coordinates are WGS84 unless ``outSR`` says otherwise (RFC 7946).
+GEOJSON_WKID = 4326
 
 
-def _esri_sr(crs: CRS, default: dict[str, Any]) -> dict[str, Any]:
-    epsg = crs.to_epsg()
-    if epsg == 3857:
-        return {"wkid": 102100, "latestWkid": 3857}
-    return {"wkid": epsg, "latestWkid": epsg} if epsg else default
+def _transformer(source: SpatialReference, target: SpatialReference | None) -> Transformer | None:
+    return None if target is None else transformer(source, target, "outSR")
 
 
-def _transformer(source: CRS, target: CRS | None) -> Transformer | None:
-    if target is None or source == target:
-        return None
-    return Transformer.from_crs(source, target, always_xy=True)
-
-
-def _reproject(geoms: Sequence[Any], transformer: Transformer | None) -> list[Any]:
-    if transformer is None:
+def _reproject(geoms: Sequence[Any], mover: Transformer | None) -> list[Any]:
+    if mover is None:
         return list(geoms)
+    transform = mover.transform
 
     def move(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        x, y = transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
     present = [g for g in geoms if g is not None]
@@ -64,7 +58,7 @@ class LayerQuery:
         self.now_ms = now_ms
         self.compiled = compile_where(spec.where, now_ms)
         self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
-        self.crs = parse_crs(layer["spatialReference"], "layer")
+        self.sr = resolve(layer["spatialReference"], "layer")
         self.filter_shape, self.bbox, self.exact = self._spatial_filter()
         # A point layer queried with a plain box is answered by the index plus a check of the
         # points near the box's edges, in SQL, so that paging stays in the database.
@@ -77,12 +71,12 @@ class LayerQuery:
         spec, query = self.spec, self.spec.geometry
         if query is None:
             return None, None, False
-        shape = in_layer(query, spec.in_crs, self.crs)
+        shape = in_layer(query, spec.in_sr, self.sr)
         xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(shape))
         box_is_exact = (
             query.is_box
             and query.distance_m is None
-            and spec.in_crs in (None, self.crs)
+            and (spec.in_sr is None or spec.in_sr.same_as(self.sr))
             and self.layer["geometryType"] == POINT
             and spec.spatial_rel == "esriSpatialRelIntersects"
         )
@@ -269,27 +263,27 @@ class LayerQuery:
         }
 
     def _geometries(
-        self, blobs: list[bytes | None], target: CRS | None, fmt: str
+        self, blobs: list[bytes | None], target: SpatialReference | None, fmt: str
     ) -> list[dict[str, Any] | None]:
         """Esri JSON (or GeoJSON) geometries of a page of blobs, in ``target`` coordinates.
 
         Points are read straight from the blobs, without shapely, when they allow it.
         """
         spec = self.spec
-        transformer = _transformer(self.crs, target)
+        mover = _transformer(self.sr, target)
         coords = (
             geopackage.point_coordinates(blobs) if self.layer["geometryType"] == POINT else None
         )
         if coords is not None:
-            if transformer is not None and len(coords):
-                x, y = transformer.transform(coords[:, 0], coords[:, 1])
+            if mover is not None and len(coords):
+                x, y = mover.transform(coords[:, 0], coords[:, 1])
                 coords = np.column_stack([x, y])
             if spec.precision is not None:
                 coords = np.round(coords, spec.precision)
             if fmt == "geojson":
                 return [{"type": "Point", "coordinates": xy} for xy in coords.tolist()]
             return [{"x": x, "y": y} for x, y in coords.tolist()]
-        shapes = _reproject(geopackage.geometries(blobs), transformer)
+        shapes = _reproject(geopackage.geometries(blobs), mover)
         if spec.max_allowable_offset is not None:
             tolerance = spec.max_allowable_offset
             shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
@@ -303,26 +297,27 @@ class LayerQuery:
                 return dict(field)
         raise KeyError(name)
 
+    def _target(self, fmt: str) -> SpatialReference | None:
+        """The spatial reference of the answer's coordinates (None: the layer's own)."""
+        if self.spec.out_sr is not None:
+            return self.spec.out_sr
+        return resolve(GEOJSON_WKID, "outSR") if fmt == "geojson" else None
+
     def _extent(self, fmt: str) -> dict[str, Any] | None:
         rows = self._rows(["OBJECTID"], with_geometry=True, limit=None, offset=0)
-        target = self.spec.out_crs or (CRS.from_epsg(4326) if fmt == "geojson" else None)
+        target = self._target(fmt)
         shapes = _reproject(
-            geopackage.geometries([r[-1] for r in rows]), _transformer(self.crs, target)
+            geopackage.geometries([r[-1] for r in rows]), _transformer(self.sr, target)
         )
         present = [s for s in shapes if s is not None]
         if not present:
             return None
         xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))
-        sr = (
-            _esri_sr(target, self.layer["spatialReference"])
-            if target
-            else self.layer["spatialReference"]
-        )
+        sr = target.to_json() if target else self.layer["spatialReference"]
         if fmt == "geojson":
-            return {
-                "crs": {"type": "name", "properties": {"name": f"EPSG:{sr.get('wkid')}"}},
-                "bbox": [xmin, ymin, xmax, ymax],
-            }
+            named = target.authority if target else ""
+            crs = {"crs": {"type": "name", "properties": {"name": named}}} if named else {}
+            return {**crs, "bbox": [xmin, ymin, xmax, ymax]}
         return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": sr}
 
     def _features(self, fmt: str) -> dict[str, Any]:
@@ -337,7 +332,7 @@ class LayerQuery:
         )
         exceeded = len(rows) > spec.limit
         rows = rows[: spec.limit]
-        target = spec.out_crs or (CRS.from_epsg(4326) if fmt == "geojson" else None)
+        target = self._target(fmt)
         geometries: list[Any] = (
             self._geometries([r[-1] for r in rows], target, fmt)
             if spec.return_geometry
@@ -350,11 +345,7 @@ class LayerQuery:
                 for row, attrs in zip(rows, attributes, strict=True)
             ]
             return _geojson(attributes, ids, geometries, exceeded)
-        sr = (
-            _esri_sr(target, self.layer["spatialReference"])
-            if target
-            else self.layer["spatialReference"]
-        )
+        sr = target.to_json() if target else self.layer["spatialReference"]
         if spec.return_geometry:
             features = [
                 {"attributes": attrs, "geometry": geometry}

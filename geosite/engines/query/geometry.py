@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from geosite.data.spatial_reference import SpatialReference, resolve, transformer
 from geosite.errors import InvalidParameter, invalid_parameter
 
 Getter = Callable[[str], str | None]
@@ -182,14 +183,13 @@ def _distance(get: Getter) -> float | None:
     return metres if distance > 0 else None
 
 
-def project(shape: Any, source: CRS, target: CRS) -> Any:
-    """``shape`` moved from ``source`` to ``target`` coordinates."""
-    if source == target:
+def _moved(shape: Any, mover: Transformer | None) -> Any:
+    if mover is None:
         return shape
-    transformer = Transformer.from_crs(source, target, always_xy=True)
+    transform = mover.transform
 
     def move(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        x, y = transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
     moved = shapely.transform(shape, move)
@@ -198,11 +198,27 @@ def project(shape: Any, source: CRS, target: CRS) -> Any:
     return moved
 
 
-def in_layer(query: QueryGeometry, in_crs: CRS | None, layer_crs: CRS) -> Any:
+def project(shape: Any, source: CRS, target: CRS) -> Any:
+    """``shape`` moved from ``source`` to ``target`` coordinates."""
+    if source == target:
+        return shape
+    return _moved(shape, Transformer.from_crs(source, target, always_xy=True))
+
+
+def reproject(
+    shape: Any, source: SpatialReference, target: SpatialReference, parameter: str = "inSR"
+) -> Any:
+    """``shape`` moved between two spatial references, with a cached transformer."""
+    return _moved(shape, transformer(source, target, parameter))
+
+
+def in_layer(
+    query: QueryGeometry, in_sr: SpatialReference | None, layer_sr: SpatialReference
+) -> Any:
     """The query geometry in the layer's coordinates, buffered by its distance."""
-    source = in_crs or layer_crs
+    source = in_sr or layer_sr
     shape = query.shape
-    if query.is_box and source != layer_crs and shapely.length(shape) > 0:
+    if query.is_box and not source.same_as(layer_sr) and shapely.length(shape) > 0:
         shape = shapely.segmentize(shape, max_segment_length=shapely.length(shape) / 84)
     if query.distance_m is not None:
         if shapely.get_num_coordinates(shape) > MAX_BUFFERED_VERTICES:
@@ -210,7 +226,7 @@ def in_layer(query: QueryGeometry, in_crs: CRS | None, layer_crs: CRS) -> Any:
                 f"A geometry with a distance may have at most {MAX_BUFFERED_VERTICES} vertices.",
                 "distance",
             )
-        centre = project(shapely.centroid(shape), source, CRS.from_epsg(4326))
+        centre = reproject(shapely.centroid(shape), source, resolve(4326, "inSR"))
         if shapely.is_empty(centre):  # a shape without area, length or points
             raise _invalid("The geometry cannot be buffered: it has no centre.")
         try:
@@ -218,10 +234,10 @@ def in_layer(query: QueryGeometry, in_crs: CRS | None, layer_crs: CRS) -> Any:
         except CRSError:  # a centre beyond the poles
             raise _invalid("The geometry cannot be buffered: it lies outside the world.") from None
         try:
-            buffered = project(shape, source, local).buffer(query.distance_m, 16)
+            buffered = project(shape, source.crs, local).buffer(query.distance_m, 16)
         except shapely.errors.GEOSException:  # e.g. a subnormal distance (5e-324) makes NaNs
             raise _invalid(
                 "The geometry cannot be buffered by this distance.", "distance"
             ) from None
-        return project(buffered, local, layer_crs)
-    return project(shape, source, layer_crs)
+        return project(buffered, local, layer_sr.crs)
+    return reproject(shape, source, layer_sr)

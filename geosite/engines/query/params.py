@@ -6,15 +6,11 @@ checked against the layer's fields and the grammar, so the executor only sees sa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from pyproj import CRS
-from pyproj.exceptions import CRSError
-
+from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.geometry import SPATIAL_RELS, QueryGeometry, parse_query_geometry
 from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
 from geosite.engines.query.where import Node, parse_where
@@ -37,9 +33,9 @@ class QuerySpec:
     limit: int
     record_count: int | None
     geometry: QueryGeometry | None
-    in_crs: CRS | None
+    in_sr: SpatialReference | None
     spatial_rel: str
-    out_crs: CRS | None
+    out_sr: SpatialReference | None
     precision: int | None
     count_only: bool
     ids_only: bool
@@ -140,41 +136,6 @@ def _object_ids(get: Getter) -> tuple[int, ...] | None:
     return ids
 
 
-_AUTHORITY_CODE = re.compile(r"^[A-Za-z]{1,16}:[0-9]{1,9}$")
-
-
-def parse_crs(value: Any, parameter: str) -> CRS:
-    """A CRS from a wkid, a wkid string, or Esri spatial-reference JSON."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdecimal():
-            try:
-                value = int(text)
-            except ValueError:  # beyond int()'s digit limit
-                raise invalid_parameter(parameter, "Unknown spatial reference.") from None
-        else:
-            try:
-                value = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                raise invalid_parameter(
-                    parameter, "Expected a wkid or a spatial reference."
-                ) from None
-    if isinstance(value, dict):
-        value = value.get("latestWkid") or value.get("wkid") or value.get("wkt")
-    if isinstance(value, int):
-        value = {102100: 3857, 102113: 3857}.get(value, value)
-    if not isinstance(value, int | str) or (
-        isinstance(value, str) and "[" not in value and not _AUTHORITY_CODE.match(value)
-    ):
-        # Neither WKT nor "EPSG:4326": PROJ would search its database by name, which takes
-        # hundreds of milliseconds for text like "1e999" (found by the parser fuzzer).
-        raise invalid_parameter(parameter, "Unknown spatial reference.")
-    try:
-        return CRS.from_user_input(value)
-    except (CRSError, TypeError):
-        raise invalid_parameter(parameter, "Unknown spatial reference.") from None
-
-
 def _offset(get: Getter) -> float | None:
     raw = get("maxAllowableOffset")
     if raw is None:
@@ -224,15 +185,15 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         limit=min(requested or max_records, max_records),
         record_count=requested,
         geometry=geometry,
-        in_crs=(
-            parse_crs(in_sr, "inSR")
+        in_sr=(
+            resolve(in_sr, "inSR")
             if in_sr
-            else parse_crs(geometry_sr, "geometry")
+            else resolve(geometry_sr, "geometry")
             if geometry_sr
             else None
         ),
         spatial_rel=spatial_rel,
-        out_crs=parse_crs(out_sr, "outSR") if out_sr else None,
+        out_sr=resolve(out_sr, "outSR") if out_sr else None,
         precision=min(precision, 17) if precision is not None else None,
         count_only=_bool(get, "returnCountOnly", False),
         ids_only=_bool(get, "returnIdsOnly", False),

@@ -10,6 +10,7 @@ from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import edit_capabilities, find_service
 from geosite.data.geopackage import GeoPackageLayer
+from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
@@ -272,11 +273,11 @@ def service_root(call: Call) -> dict[str, Any]:
 
 
 def _units(srs: dict[str, Any]) -> str:
-    return (
-        "esriDecimalDegrees"
-        if srs.get("wkid") == 4326
-        else ("esriFeet" if srs.get("wkid") in (2263, 2230, 2227) else "esriMeters")
-    )
+    """Esri's name for the units of the service's coordinates, from the CRS's axes."""
+    try:
+        return resolve(srs, "spatialReference").units
+    except InvalidParameter:
+        return "esriUnknownUnits"
 
 
 def _layer_children(call: Call, payload: dict[str, Any]) -> list[str]:
@@ -295,12 +296,50 @@ def layer(call: Call) -> dict[str, Any]:
     return layer_json(service, layer_of(service, call.args["layer"]))
 
 
+#: Layer operations of the ArcGIS REST API that geosite does not offer (yet): asked for, they
+#: answer that the operation is not supported rather than "invalid object id".
+_OTHER_LAYER_OPERATIONS = frozenset(
+    name.lower()
+    for name in (
+        "queryRelatedRecords",
+        "queryAttachments",
+        "addAttachment",
+        "updateAttachment",
+        "deleteAttachments",
+        "attachments",
+        "generateRenderer",
+        "validateSQL",
+        "calculate",
+        "queryTopFeatures",
+        "queryAnalytic",
+        "queryBins",
+        "queryDateBins",
+        "append",
+        "getEstimates",
+        "uploads",
+    )
+)
+
+
+def _not_an_operation_here(name: str) -> None:
+    """Raise the answer for a word where an object id or an operation was expected."""
+    if name.lower() in _OTHER_LAYER_OPERATIONS:
+        raise InvalidParameter(
+            "Requested operation is not supported by this service.",
+            details=[f"The operation '{name}' is not supported by geosite's FeatureServer."],
+        )
+    raise NotFound(f"Could not find resource or operation '{name[:64]}' on the system.")
+
+
 def feature(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}/{objectId}``: ``{"feature": {...}}``."""
     service = started_service(call)
     info = layer_of(service, call.args["layer"])
+    name = call.args["oid"]
+    if not name.strip().lstrip("+-").isdigit():
+        _not_an_operation_here(name)
     try:
-        object_id = int(call.args["oid"])
+        object_id = int(name)
     except ValueError:
         object_id = -1
     if not 0 <= object_id < 2**31:  # object ids are positive 32-bit integers
