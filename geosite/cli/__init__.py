@@ -10,12 +10,15 @@ import click
 from geosite import __version__
 from geosite.cli._common import Group
 from geosite.cli.accounts import roles, users
+from geosite.cli.folders import folders
 from geosite.cli.login import login, logout
 from geosite.cli.logs import logs
 from geosite.cli.machines import machines, uploads
 from geosite.cli.publish import publish
+from geosite.cli.security import security
 from geosite.cli.services import services
 from geosite.cli.site import site
+from geosite.cli.usage import usage
 
 
 class ServerCommand(click.Command):
@@ -89,10 +92,13 @@ for command in (
     login,
     logout,
     services,
+    folders,
     publish,
     logs,
     users,
     roles,
+    security,
+    usage,
     machines,
     uploads,
     site,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from geosite.cli._common import connect, print_json, read_password, transfer
+from geosite.cli._common import connect, err, print_json, read_password, transfer
 from geosite.client import Site
 
 
@@ -23,6 +23,20 @@ from geosite.client import Site
     help="The service type.",
 )
 @click.option("--description", default="", help="The service description.")
+@click.option(
+    "--capabilities",
+    default="Query",
+    show_default=True,
+    metavar="LIST",
+    help="What clients may do, comma-separated: Query, and Create, Update, Delete or Editing "
+    "(all three) for an editable service.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a service of that name (its state, owner and permissions stay) once the new "
+    "data is imported; if the import fails, the old service is left as it was.",
+)
 @click.option(
     "--max-record-count",
     type=click.IntRange(1, 100_000),
@@ -48,6 +62,8 @@ def publish(
     folder: str,
     service_type: str,
     description: str,
+    capabilities: str,
+    overwrite: bool,
     max_record_count: int | None,
     url: str | None,
     username: str | None,
@@ -60,8 +76,10 @@ def publish(
 
     FILE is a zipped shapefile, a GeoJSON file, a GeoPackage, a CSV of points or a zipped
     file geodatabase. The site is the one logged in to (see 'login'), or --url with --user.
+    The import runs as a job on the site, followed until it is done (however long it takes).
 
-    Example: geosite publish cities.zip --name Cities --folder Maps
+    Example: geosite publish cities.zip --name Cities --folder Maps --capabilities
+    Query,Editing
     """
     if url is not None:
         if username is None:
@@ -75,6 +93,7 @@ def publish(
     properties: dict[str, object] = {}
     if max_record_count is not None:
         properties["maxRecordCount"] = max_record_count
+    console = err()
     with transfer(f"Uploading {file.name}") as progress:
         service = site.services.publish(
             file,
@@ -82,8 +101,13 @@ def publish(
             folder=folder,
             service_type=service_type,
             description=description,
+            capabilities=capabilities,
             properties=properties,
+            overwrite=overwrite,
             progress=progress,
+            on_message=(lambda m: console.print(m, markup=False, highlight=False))
+            if console.is_terminal
+            else None,
         )
     endpoint = f"{site.root}/{service.rest_path}"
     if as_json:

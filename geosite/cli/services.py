@@ -1,4 +1,5 @@
-"""``geosite services``: list, inspect, start, stop, restart, edit and delete services."""
+"""``geosite services``: list, inspect, start, stop, restart, edit and delete services, and
+set who may access them."""
 
 from __future__ import annotations
 
@@ -298,3 +299,94 @@ def edit(
         print_json(site.services.get(ref))
     else:
         err().print(f"{ref.path}: edited.")
+
+
+def _target(site: Site, text: str) -> ServiceRef | str:
+    """A service ([folder/]name[.type]), or a folder when the text ends with '/'."""
+    if text.endswith("/") or not text.strip():
+        folder = text.strip().strip("/")
+        if not folder:
+            return ""
+        for name in site.services.folders():
+            if name.lower() == folder.lower():
+                return name
+        raise Failure(f"Folder '{folder}' does not exist.", EXIT_NOT_FOUND)
+    return site.services.find(text)
+
+
+def _shown(target: ServiceRef | str) -> str:
+    if isinstance(target, ServiceRef):
+        return target.path
+    return f"{target}/" if target else "the root folder"
+
+
+@services.command("permissions")
+@click.argument("target")
+@json_option
+@click.pass_context
+def permissions(ctx: click.Context, target: str, as_json: bool) -> None:
+    """List the roles allowed (or denied) access to a service or a folder.
+
+    TARGET is a service, [folder/]name[.type], or a folder with a trailing slash: 'Maps/'
+    ('/' for the root folder). The role esriEveryone stands for everyone: a service it may
+    access is public.
+
+    Example: geosite services permissions Maps/Roads
+    """
+    site = connect(ctx)
+    chosen = _target(site, target)
+    found = site.services.permissions(chosen)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ("principal", "access"),
+        (
+            (
+                p.get("principal"),
+                "allowed" if (p.get("permission") or {}).get("isAllowed") else "denied",
+            )
+            for p in found
+        ),
+        empty=f"No permissions on {_shown(chosen)}: only administrators and its owner see it.",
+    )
+
+
+@services.command("grant")
+@click.argument("target")
+@click.argument("roles", nargs=-1, required=True)
+@click.option("--deny", is_flag=True, help="Deny the roles access instead of allowing it.")
+@click.pass_context
+def grant(ctx: click.Context, target: str, roles: tuple[str, ...], deny: bool) -> None:
+    """Allow roles access to a service or a folder (esriEveryone: make it public).
+
+    TARGET is a service, [folder/]name[.type], or a folder with a trailing slash: 'Maps/'
+    ('/' for the root folder).
+
+    Example: geosite services grant Maps/Roads viewers esriEveryone
+    """
+    site = connect(ctx)
+    chosen = _target(site, target)
+    for role in roles:
+        site.services.grant(chosen, role, allowed=not deny)
+    verb = "denied" if deny else "allowed"
+    click.echo(f"{', '.join(roles)} {verb} access to {_shown(chosen)}.")
+
+
+@services.command("revoke")
+@click.argument("target")
+@click.argument("roles", nargs=-1, required=True)
+@click.pass_context
+def revoke(ctx: click.Context, target: str, roles: tuple[str, ...]) -> None:
+    """Remove roles' permissions on a service or a folder.
+
+    TARGET is a service, [folder/]name[.type], or a folder with a trailing slash: 'Maps/'
+    ('/' for the root folder).
+
+    Example: geosite services revoke Maps/Roads esriEveryone
+    """
+    site = connect(ctx)
+    chosen = _target(site, target)
+    for role in roles:
+        site.services.revoke(chosen, role)
+    click.echo(f"Permissions of {', '.join(roles)} on {_shown(chosen)} removed.")

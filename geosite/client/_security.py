@@ -1,8 +1,10 @@
-"""``site.users`` and ``site.roles``: the built-in user and role stores (``/admin/security``)."""
+"""``site.users``, ``site.roles`` and ``site.security``: the built-in user and role stores and
+the security settings (``/admin/security``)."""
 
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -164,4 +166,47 @@ class Roles:
         self._session.post_json(
             "admin/security/roles/removeUsersFromRole",
             {"rolename": rolename, "users": _names(users)},
+        )
+
+
+class Security:
+    """The site's security settings: its configuration, token policy and password policy."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def config(self) -> dict[str, Any]:
+        """``sslEnabled``, ``httpEnabled``, ``allowedAdminAccessProtocol``,
+        ``allowedAdminAccessIPs`` ... (``/admin/security/config``)."""
+        return dict(self._session.get_json("admin/security/config"))
+
+    def update_config(self, **fields: Any) -> None:
+        """Change the fields given (the others keep their values)."""
+        self._session.post_json(
+            "admin/security/config/update", {"securityConfig": json.dumps(fields)}
+        )
+
+    def token_policy(self) -> dict[str, Any]:
+        """``shortTimeout`` and ``longTimeout`` (minutes), ``allowHttpGet``."""
+        answer = self._session.get_json("admin/security/tokens")
+        return dict(answer.get("properties") or {})
+
+    def update_token_policy(self, **properties: Any) -> None:
+        """Change the token policy's properties given (``sharedKey``: rotate the signing key,
+        which ends every token)."""
+        config = {"type": "BUILTIN", "properties": properties}
+        self._session.post_json(
+            "admin/security/tokens/update", {"tokenManagerConfig": json.dumps(config)}
+        )
+
+    def password_policy(self) -> dict[str, Any]:
+        """``type`` (default or custom), ``minLength``, ``minUpper``, ``minLower``,
+        ``minDigit``, ``minOther``."""
+        answer = self._session.get_json("admin/security/passwordPolicy")
+        return dict(answer.get("passwordPolicy") or {})
+
+    def update_password_policy(self, **fields: Any) -> None:
+        """Change the fields given (``type="default"`` puts the default policy back)."""
+        self._session.post_json(
+            "admin/security/passwordPolicy/update", {"passwordPolicy": json.dumps(fields)}
         )

@@ -6,12 +6,13 @@ import builtins
 import contextlib
 import fnmatch
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geosite.client._errors import ClientError, NotFound
+from geosite.client._jobs import Jobs
 from geosite.client._session import Progress, Session
 
 if TYPE_CHECKING:
@@ -67,15 +68,24 @@ def _ref(entry: dict[str, Any], folder: str) -> ServiceRef:
 class Services:
     """The services of a site, through ``/admin/services``."""
 
-    def __init__(self, session: Session, uploads: Uploads) -> None:
+    def __init__(self, session: Session, uploads: Uploads, jobs: Jobs | None = None) -> None:
         self._session = session
         self._uploads = uploads
+        self._jobs = jobs or Jobs(session)
 
     # -- listing ----------------------------------------------------------------------------
 
     def folders(self) -> list[str]:
         """The folder names, without the root folder (``System`` included when the site has it)."""
         return [str(f) for f in self._session.get_json("admin/services").get("folders", [])]
+
+    def folder_details(self) -> builtins.list[dict[str, Any]]:
+        """Each folder's ``folderName`` and ``description`` (``foldersDetail``)."""
+        root = self._session.get_json("admin/services")
+        details = root.get("foldersDetail")
+        if isinstance(details, builtins.list):
+            return [dict(d) for d in details if isinstance(d, dict)]
+        return [{"folderName": str(f), "description": ""} for f in root.get("folders", [])]
 
     def list(self, folder: str | None = None) -> list[ServiceRef]:
         """The services of one folder (``""`` or ``"/"`` for the root), or of all when ``None``."""
@@ -245,11 +255,17 @@ class Services:
         description: str = "",
         capabilities: str = "Query",
         properties: dict[str, Any] | None = None,
+        overwrite: bool = False,
         progress: Progress | None = None,
+        on_message: Callable[[str], None] | None = None,
     ) -> ServiceRef:
         """Upload ``file`` (progress: ``progress(sent, total)``) and publish it as a service.
 
-        The upload is deleted again when publishing fails.
+        The import runs as a job on the site (``runAsync``), polled until it is done (each
+        progress message goes to ``on_message``): the HTTP timeout does not bound it. A site
+        that answers at once (ArcGIS Server) is fine too. ``overwrite`` replaces a service of
+        that name once the new data is imported (geosite). The upload is deleted again when
+        publishing fails.
         """
         item = self._uploads.upload(Path(file), description, progress=progress)
         definition = {
@@ -260,9 +276,16 @@ class Services:
             "capabilities": capabilities,
             "properties": {**(properties or {}), "itemID": item["itemID"]},
         }
+        params: dict[str, Any] = {"service": json.dumps(definition), "runAsync": True}
+        if overwrite:
+            params["overwrite"] = True
         try:
-            return self.create(definition)
+            answer = self._session.post_json("admin/services/createService", params)
+            job_id = answer.get("jobId") or answer.get("jobid") if isinstance(answer, dict) else ""
+            if job_id:
+                self._jobs.wait(str(job_id), on_message)
         except ClientError:
             with contextlib.suppress(ClientError):  # the publishing error is the one to report
                 self._uploads.delete(str(item["itemID"]))
             raise
+        return ServiceRef(folder.strip("/"), name, service_type)

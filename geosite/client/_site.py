@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 
 from geosite.client._errors import ServerError
+from geosite.client._jobs import Jobs
 from geosite.client._logs import Logs
 from geosite.client._resources import Clusters, Data, Machines, Uploads, UsageReports
-from geosite.client._security import Roles, Users
+from geosite.client._security import Roles, Security, Users
 from geosite.client._services import Services
 from geosite.client._session import Session, Token, site_root
 
@@ -26,12 +27,14 @@ class Site:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.uploads = Uploads(session)
-        self.services = Services(session, self.uploads)
+        self.jobs = Jobs(session)
+        self.services = Services(session, self.uploads, self.jobs)
         self.machines = Machines(session)
         self.clusters = Clusters(session)
         self.logs = Logs(session)
         self.users = Users(session)
         self.roles = Roles(session)
+        self.security = Security(session)
         self.data = Data(session)
         self.usage_reports = UsageReports(session)
 

@@ -12,6 +12,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -178,18 +179,36 @@ def max_record_count(definition: dict[str, Any]) -> int:
     return value
 
 
-def create_service(
-    store: SiteStore,
-    clock: Clock,
-    definition: Any,
-    importer: Importer,
-    limits: uploads.ArchiveLimits,
-    publisher: Principal | None = None,
-) -> Service:
-    """Publish an uploaded item as a service described by ``definition`` (the service JSON).
+#: Reports a step of a publication (``progress("Importing parks.zip")``).
+Progress = Callable[[str], None]
 
-    ``publisher`` becomes the service's owner; a PUBLISH user may publish only its own uploads.
-    """
+
+@dataclass(frozen=True)
+class Publication:
+    """A publication checked before its data is imported (``prepare``)."""
+
+    definition: dict[str, Any]
+    name: str
+    kind: str
+    folder_name: str
+    capabilities: str
+    max_records: int
+    source: Path
+    source_name: str
+    #: The service ``overwrite`` replaces (None: a new service).
+    replaces: Service | None
+
+
+def prepare(
+    store: SiteStore,
+    definition: Any,
+    publisher: Principal | None = None,
+    *,
+    overwrite: bool = False,
+) -> Publication:
+    """Check a ``createService`` before anything is imported: the name, type, folder,
+    capabilities, record limit and data source, and that the name is free (or, with
+    ``overwrite``, that the caller may manage the service the publication replaces)."""
     if not isinstance(definition, dict):
         raise InvalidParameter("'service' must be a JSON object.")
     name = valid_service_name(str(definition.get("serviceName") or ""))
@@ -201,25 +220,81 @@ def create_service(
         raise InvalidParameter(f"Services cannot be published to the folder '{folder_name}'.")
     found_folder = store.get_folder(folder_name) if folder_name else None
     folder = found_folder.name if found_folder else folder_name
-    if store.get_service(folder, name, kind) is not None:
-        raise Conflict(f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.")
+    existing = store.get_service(folder, name, kind)
+    if existing is not None and not overwrite:
+        raise Conflict(
+            f"Service '{name}.{kind}' already exists in folder '{folder or '/'}'.",
+            details=["Publish with overwrite=true to replace it."],
+        )
+    if existing is not None:
+        ownership.check_manage(publisher, existing.owner)
     service_capabilities = capabilities(definition.get("capabilities"))
     max_records = max_record_count(definition)
     source, source_name = _source(store, definition, publisher)
-    data, layers = _import(store, source, importer, limits)
-    folder = resolve_folder(store, folder_name, clock, create=True)
+    return Publication(
+        definition,
+        name,
+        kind,
+        folder_name,
+        service_capabilities,
+        max_records,
+        source,
+        source_name,
+        existing,
+    )
+
+
+def complete(
+    store: SiteStore,
+    clock: Clock,
+    publication: Publication,
+    importer: Importer,
+    limits: uploads.ArchiveLimits,
+    publisher: Principal | None = None,
+    progress: Progress | None = None,
+) -> Service:
+    """Import a prepared publication's data and add its service, or replace the one it
+    overwrites (keeping its state, owner and permissions). The old service stays as it was
+    whenever the import fails; its data is removed only once the new service is stored."""
+    report = progress or (lambda message: None)
+    report(f"Importing {publication.source_name}.")
+    data, layers = _import(store, publication.source, importer, limits)
+    report(f"Imported {len(layers)} layer(s).")
+    folder = resolve_folder(store, publication.folder_name, clock, create=True)
     record = {
-        "serviceName": name,
-        "type": kind,
+        "serviceName": publication.name,
+        "type": publication.kind,
         "folderName": folder or "/",
-        "description": str(definition.get("description") or ""),
-        "capabilities": service_capabilities,
-        "maxRecordCount": max_records,
-        "properties": {"maxRecordCount": str(max_records)},
-        "_geosite": {"data": str(data), "layers": layers, "sourceItem": source_name},
+        "description": str(publication.definition.get("description") or ""),
+        "capabilities": publication.capabilities,
+        "maxRecordCount": publication.max_records,
+        "properties": {"maxRecordCount": str(publication.max_records)},
+        "_geosite": {"data": str(data), "layers": layers, "sourceItem": publication.source_name},
     }
+    old = publication.replaces
+    if old is not None:
+        if "_itemInfo" in old.definition:
+            record["_itemInfo"] = old.definition["_itemInfo"]
+        replaced = store.update_service(
+            old.folder, old.name, old.type, definition=record, expected=old.definition
+        )
+        if replaced is None:  # changed or deleted meanwhile: leave it as it is now
+            data.unlink(missing_ok=True)
+            raise Conflict(
+                f"Service '{old.qualified_name}' changed while it was being overwritten; "
+                "nothing was replaced. Publish again."
+            )
+        remove_data(old.definition)
+        report(f"Service {old.qualified_name}.{old.type} overwritten.")
+        return replaced
     service = Service(
-        folder, name, kind, record, "STARTED", clock.now_ms(), ownership.owner_of_new(publisher)
+        folder,
+        publication.name,
+        publication.kind,
+        record,
+        "STARTED",
+        clock.now_ms(),
+        ownership.owner_of_new(publisher),
     )
     try:
         store.add_service(service)
@@ -227,7 +302,36 @@ def create_service(
     except Conflict:
         data.unlink(missing_ok=True)
         raise
+    report(f"Service {service.qualified_name}.{service.type} created.")
     return service
+
+
+def create_service(
+    store: SiteStore,
+    clock: Clock,
+    definition: Any,
+    importer: Importer,
+    limits: uploads.ArchiveLimits,
+    publisher: Principal | None = None,
+    *,
+    overwrite: bool = False,
+) -> Service:
+    """Publish an uploaded item as a service described by ``definition`` (the service JSON).
+
+    ``publisher`` becomes the service's owner; a PUBLISH user may publish only its own uploads.
+    With ``overwrite``, an existing service of that name is replaced once the new data is
+    imported (see ``complete``).
+    """
+    publication = prepare(store, definition, publisher, overwrite=overwrite)
+    return complete(store, clock, publication, importer, limits, publisher)
+
+
+def remove_data(definition: dict[str, Any]) -> None:
+    """Delete the GeoPackage a service's stored definition names (with its WAL and lock)."""
+    data = (definition.get("_geosite") or {}).get("data")
+    if data:
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(data + suffix).unlink(missing_ok=True)
 
 
 def _import(

@@ -130,6 +130,7 @@ def _path(endpoint: Endpoint, matrix: Matrix, harmless: bool) -> str:
         "root": "fileShares",
         "name": "nothing",
         "report": "matrixreport",
+        "job": "j" + "0" * 32,  # no such job: a publisher or administrator gets a 404
     }
     if harmless:
         names.update(

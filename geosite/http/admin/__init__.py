@@ -6,6 +6,7 @@ from geosite.http.admin import (
     accounts,
     backups,
     data,
+    jobs,
     logs,
     machines,
     reports,
@@ -30,6 +31,7 @@ ENDPOINTS: list[Endpoint] = [
     *reports.ENDPOINTS,
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
+    *jobs.ENDPOINTS,
     *logs.ENDPOINTS,
     *usage.ENDPOINTS,
     *uploads.ENDPOINTS,

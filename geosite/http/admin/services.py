@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import ownership, service_admin, services
+from geosite.core import jobs, ownership, service_admin, services
 from geosite.core.models import Folder, Privilege, Service
 from geosite.core.permissions import EVERYONE
 from geosite.core.service_admin import STARTED, STOPPED
@@ -102,29 +102,46 @@ def _folder_children(call: Call, payload: dict[str, Any]) -> list[str]:
     return [*services, *FOLDER_CHILDREN]
 
 
-def create_service(call: Call) -> dict[str, Any]:
-    """``POST /admin/services[/{folder}]/createService`` with ``service`` (the service JSON)."""
-    runtime = call.state.require_site()
-    definition = call.params.json("service")
-    if definition is None:
-        raise BadRequest("Missing parameter 'service'.")
-    if isinstance(definition, dict) and "folder" in call.args:
-        definition = {**definition, "folderName": call.args["folder"]}
-    # GDAL and the import's arrays live in a child process: the worker stays small.
-    service = services.create_service(
-        runtime.site.store,
-        call.state.clock,
-        definition,
-        import_isolated,
-        ArchiveLimits(),
-        publisher=call.principal,
-    )
+def _published(service: Service) -> dict[str, Any]:
     return {
         "status": "success",
         "serviceName": service.name,
         "type": service.type,
         "folderName": service.folder or "/",
     }
+
+
+def create_service(call: Call) -> dict[str, Any]:
+    """``POST /admin/services[/{folder}]/createService`` with ``service`` (the service JSON).
+
+    ``overwrite=true`` replaces a service of that name once the new data is imported.
+    ``runAsync=true`` answers at once with a job (``{"status": "submitted", "jobId": ...}``)
+    after checking the request; ``/admin/system/jobs/<jobId>`` reports the import.
+    """
+    runtime = call.state.require_site()
+    definition = call.params.json("service")
+    if definition is None:
+        raise BadRequest("Missing parameter 'service'.")
+    if isinstance(definition, dict) and "folder" in call.args:
+        definition = {**definition, "folderName": call.args["folder"]}
+    store, clock, caller = runtime.site.store, call.state.clock, call.principal
+    publication = services.prepare(
+        store, definition, caller, overwrite=call.params.boolean("overwrite")
+    )
+
+    def publish(progress: services.Progress | None = None) -> dict[str, Any]:
+        # GDAL and the import's arrays live in a child process: the worker stays small.
+        return _published(
+            services.complete(
+                store, clock, publication, import_isolated, ArchiveLimits(), caller, progress
+            )
+        )
+
+    if not call.params.boolean("runAsync"):
+        return publish()
+    job = jobs.submit(store, clock, "createService", caller, publish)
+    # ArcGIS's asynchronous edit answers "jobid"; its jobs resource says "jobId": both.
+    return {"status": "submitted", "jobId": job["jobId"], "jobid": job["jobId"]}
 
 
 def create_folder(call: Call) -> dict[str, Any]:
@@ -222,6 +239,8 @@ SERVICE_FIELDS = (
         '"capabilities": "Query", "properties": {"itemID": "", '
         '"maxRecordCount": 2000}}',
     ),
+    Field("overwrite", "Overwrite an existing service", kind="select", options=("false", "true")),
+    Field("runAsync", "Run as a job", kind="select", options=("false", "true")),
 )
 _SERVICES_FIELD = (
     Field(
@@ -266,7 +285,9 @@ ENDPOINTS = [
         kind=OPERATION,
         title="Create Service",
         fields=SERVICE_FIELDS,
-        description="Publishes an uploaded item (properties.itemID) as a service.",
+        description="Publishes an uploaded item (properties.itemID) as a service. "
+        "overwrite=true replaces a service of that name once the new data is imported; "
+        "runAsync=true answers with a job that /admin/system/jobs/<jobId> reports.",
     ),
     Endpoint(
         "/services/createFolder",
