@@ -57,6 +57,7 @@ _LOGGER_OF_CODE = {
     7302: "geosite.security",
 }
 _SERVER = "geosite.server"
+_LOGGERS = {code: logging.getLogger(name) for code, name in _LOGGER_OF_CODE.items()}
 #: Attribute of a ``logging.LogRecord`` holding its fields for the JSON format.
 FIELDS = "geosite_fields"
 
@@ -69,7 +70,7 @@ for _name in ("FINE", "VERBOSE"):
 def mirror(records: Iterable[LogRecord]) -> None:
     """Hand records of the site's log store to their ``logging`` loggers."""
     for record in records:
-        logger = logging.getLogger(_LOGGER_OF_CODE.get(record.code, _SERVER))
+        logger = _LOGGERS.get(record.code) or logging.getLogger(_SERVER)
         level = STD_LEVELS.get(record.level, logging.INFO)
         if not logger.isEnabledFor(level):
             continue
