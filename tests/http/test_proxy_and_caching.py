@@ -368,6 +368,6 @@ def test_unsupported_layer_operation_says_so(site: LiveSite, admin_token: str) -
     assert related["error"]["message"] == "Requested operation is not supported by this service."
     assert "queryRelatedRecords" in related["error"]["details"][0]
     unknown = httpx.get(layer + "/noSuchThing", params={"f": "json"}).json()
-    assert unknown["error"]["code"] == 404
-    assert "noSuchThing" in unknown["error"]["message"]
+    assert unknown["error"]["code"] == 400
+    assert "neither an object id nor an operation" in unknown["error"]["details"][0]
     assert httpx.get(layer + "/1", params={"f": "json"}).json()["feature"]["attributes"]

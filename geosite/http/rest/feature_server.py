@@ -296,12 +296,53 @@ def layer(call: Call) -> dict[str, Any]:
     return layer_json(service, layer_of(service, call.args["layer"]))
 
 
+#: Layer operations of the ArcGIS REST API that geosite does not offer (yet): asked for, they
+#: answer that the operation is not supported rather than "invalid object id".
+_OTHER_LAYER_OPERATIONS = frozenset(
+    name.lower()
+    for name in (
+        "queryRelatedRecords",
+        "queryAttachments",
+        "addAttachment",
+        "updateAttachment",
+        "deleteAttachments",
+        "attachments",
+        "generateRenderer",
+        "validateSQL",
+        "calculate",
+        "queryTopFeatures",
+        "queryAnalytic",
+        "queryBins",
+        "queryDateBins",
+        "append",
+        "getEstimates",
+        "uploads",
+    )
+)
+
+
+def _not_an_operation_here(name: str) -> None:
+    """Raise the answer for a word where an object id or an operation was expected."""
+    if name.lower() in _OTHER_LAYER_OPERATIONS:
+        raise InvalidParameter(
+            "Requested operation is not supported by this service.",
+            details=[f"The operation '{name}' is not supported by geosite's FeatureServer."],
+        )
+    raise InvalidParameter(
+        f"Invalid object id '{name[:32]}'.",
+        details=[f"'{name[:64]}' is neither an object id nor an operation of this layer."],
+    )
+
+
 def feature(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}/{objectId}``: ``{"feature": {...}}``."""
     service = started_service(call)
     info = layer_of(service, call.args["layer"])
+    name = call.args["oid"]
+    if not name.strip().lstrip("+-").isdigit():
+        _not_an_operation_here(name)
     try:
-        object_id = int(call.args["oid"])
+        object_id = int(name)
     except ValueError:
         object_id = -1
     if not 0 <= object_id < 2**31:  # object ids are positive 32-bit integers
