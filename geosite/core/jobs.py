@@ -8,14 +8,17 @@ any worker of the site reads it. Statuses are ArcGIS's: ``EXECUTING``, then ``CO
 or ``FAILED``.
 
 A job runs in a non-daemon thread: a worker that is shut down finishes its jobs first. A
-worker killed outright leaves its jobs ``EXECUTING``; their ``lastModified`` stops moving.
+job whose worker process is gone (killed outright) is reported ``FAILED`` by the workers of
+its machine; elsewhere it stays ``EXECUTING`` and its ``lastModified`` stops moving.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +79,9 @@ def submit(
         "submitted": now,
         "lastModified": now,
         "messages": [f"{operation} submitted."],
+        # Where it runs: a worker of the same machine can tell when that process is gone.
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
     }
     recorder = _Recorder(store, clock, record)
     recorder.save()
@@ -113,4 +119,30 @@ def get(store: SiteStore, job_id: str, caller: Principal | None) -> dict[str, An
     if not isinstance(record, dict):
         raise NotFound(f"Job '{(job_id or '')[:64]}' does not exist.")
     ownership.check_manage(caller, str(record.get("username") or ""))
+    if record.get("status") == EXECUTING and _orphaned(record):
+        error = {"code": 500, "messages": [_GONE]}
+        return {
+            **record,
+            "status": FAILED,
+            "jobStatus": FAILED,
+            "error": error,
+            "messages": [*record.get("messages", []), _GONE],
+        }
     return dict(record)
+
+
+_GONE = "The server process running this job stopped before it finished."
+
+
+def _orphaned(record: dict[str, Any]) -> bool:
+    """Whether the job's process, on this machine, no longer exists."""
+    pid = record.get("pid")
+    if record.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's process, say)
+        return False
+    return False

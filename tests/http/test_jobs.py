@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,3 +191,35 @@ def test_the_client_reports_a_failed_job(quick: LiveSite, tmp_path: Path) -> Non
         with pytest.raises(Exception) as unknown:
             site.jobs.get("j" + "0" * 32)
         assert "404" in str(unknown.value)
+
+
+def test_a_job_whose_worker_died_is_reported_failed(live: tuple[LiveSite, str]) -> None:
+    site, token = live
+    item = _upload(site, token, _points_file(site))
+    submitted = _create(site, token, "Orphan", item, runAsync="true")
+    job = _finished(site, token, submitted["jobId"])
+    assert job["status"] == "COMPLETED" and job["pid"] == os.getpid()
+    # The same record, as a worker killed during the import would have left it.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    orphan_id = "j" + "1" * 32
+    site.store.put_setting(
+        f"job:{orphan_id}",
+        {**{k: v for k, v in job.items() if k != "result"}, "jobId": orphan_id,
+         "status": "EXECUTING", "jobStatus": "EXECUTING", "pid": int(gone.stdout)},
+    )  # fmt: skip
+    reported = _job(site, token, orphan_id)
+    assert reported["status"] == reported["jobStatus"] == "FAILED"
+    assert reported["error"]["messages"] == [
+        "The server process running this job stopped before it finished."
+    ]
+
+
+def _points_file(site: LiveSite) -> Path:
+    folder = site.data_dir.parent / "orphan"
+    folder.mkdir(exist_ok=True)
+    return _points(folder)
