@@ -18,6 +18,7 @@ from typing import Any
 
 from geosite.core import datastores, ownership, permissions, uploads
 from geosite.core.clock import Clock
+from geosite.core.files import FILE_MODE, private_dir
 from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
@@ -338,7 +339,7 @@ def _import(
     store: SiteStore, source: Path, importer: Importer, limits: uploads.ArchiveLimits
 ) -> tuple[Path, list[dict[str, Any]]]:
     target_dir = data_directory(store)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(target_dir)
     target = target_dir / f"{secrets.token_hex(16)}.gpkg"
     with tempfile.TemporaryDirectory(dir=target_dir, prefix=".import-") as work:
         try:
@@ -351,7 +352,7 @@ def _import(
     if not layers:
         target.unlink(missing_ok=True)
         raise InvalidParameter("The uploaded item holds no layer to publish.")
-    target.chmod(0o640)
+    target.chmod(FILE_MODE)
     return target, layers
 
 
