@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from geosite.core import log_settings, security_config, system_properties, usage_reports
 from geosite.core.clock import Clock
@@ -27,6 +29,32 @@ PRUNE_INTERVAL_MS = 3600 * 1000
 SECURITY_CONFIG_TTL_S = 1.0
 
 
+T = TypeVar("T")
+
+
+class _Shared(Generic[T]):
+    """A value of the site store that each worker reads at most once a second.
+
+    Other workers' changes apply within ``SECURITY_CONFIG_TTL_S``; this worker's own at once.
+    """
+
+    def __init__(self, load: Callable[[], T], save: Callable[[T], None]) -> None:
+        self._load, self._save = load, save
+        self._cached: tuple[float, T] | None = None
+
+    def get(self) -> T:
+        cached, now = self._cached, time.monotonic()
+        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
+            return cached[1]
+        value = self._load()
+        self._cached = (now, value)
+        return value
+
+    def set(self, value: T) -> None:
+        self._save(value)
+        self._cached = (time.monotonic(), value)
+
+
 @dataclass
 class SiteRuntime:
     """The open site with the services built on it."""
@@ -35,38 +63,33 @@ class SiteRuntime:
     auth: Authenticator
     log: LogWriter
     meter: UsageMeter
-    _security: tuple[float, SecurityConfig] | None = None
-    _properties: tuple[float, SystemProperties] | None = None
+    _security: _Shared[SecurityConfig] = field(init=False)
+    _properties: _Shared[SystemProperties] = field(init=False)
+
+    def __post_init__(self) -> None:
+        store = self.site.store
+        self._security = _Shared(
+            lambda: security_config.load(store), lambda c: security_config.save(store, c)
+        )
+        self._properties = _Shared(
+            lambda: system_properties.load(store), lambda p: system_properties.save(store, p)
+        )
 
     def security_config(self) -> SecurityConfig:
         """The site's security configuration, read at most once a second per worker."""
-        cached = self._security
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
-            return cached[1]
-        config = security_config.load(self.site.store)
-        self._security = (now, config)
-        return config
+        return self._security.get()
 
     def set_security_config(self, config: SecurityConfig) -> None:
         """Store a new configuration and apply it in this worker at once."""
-        security_config.save(self.site.store, config)
-        self._security = (time.monotonic(), config)
+        self._security.set(config)
 
     def system_properties(self) -> SystemProperties:
-        """The site's system properties, read at most once a second per worker."""
-        cached = self._properties
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
-            return cached[1]
-        properties = system_properties.load(self.site.store)
-        self._properties = (now, properties)
-        return properties
+        """The site's system properties (``WebContextURL``), read at most once a second."""
+        return self._properties.get()
 
     def set_system_properties(self, properties: SystemProperties) -> None:
         """Store new properties and apply them in this worker at once."""
-        system_properties.save(self.site.store, properties)
-        self._properties = (time.monotonic(), properties)
+        self._properties.set(properties)
 
 
 @dataclass

@@ -29,16 +29,7 @@ def served(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> LiveSite
 
 @pytest.fixture
 def cli(served: LiveSite, tmp_path: Path) -> Iterator[Cli]:
-    runner = Cli(tmp_path / "config")
-    runner(
-        "login",
-        served.http + "/arcgis",
-        "--user",
-        ADMIN_USER,
-        "--password-stdin",
-        input=ADMIN_PASSWORD + "\n",
-    )
-    yield runner
+    yield Cli.logged_in(tmp_path / "config", served.http + "/arcgis")
 
 
 def _rest(site: LiveSite, path: str) -> dict[str, object]:

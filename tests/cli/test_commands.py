@@ -38,6 +38,13 @@ class Cli:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json").stdout)
 
+    @classmethod
+    def logged_in(cls, config: Path, url: str) -> Cli:
+        """A runner whose ``login`` to ``url`` as the site administrator is done."""
+        runner = cls(config)
+        runner("login", url, "--user", ADMIN_USER, "--password-stdin", input=ADMIN_PASSWORD + "\n")
+        return runner
+
 
 @pytest.fixture(scope="module")
 def served(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> LiveSite:
@@ -53,16 +60,7 @@ def served(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> LiveSite
 
 @pytest.fixture
 def cli(served: LiveSite, tmp_path: Path) -> Iterator[Cli]:
-    runner = Cli(tmp_path / "config")
-    runner(
-        "login",
-        served.http + "/arcgis/admin",
-        "--user",
-        ADMIN_USER,
-        "--password-stdin",
-        input=ADMIN_PASSWORD + "\n",
-    )
-    yield runner
+    yield Cli.logged_in(tmp_path / "config", served.http + "/arcgis/admin")
 
 
 def test_login_stores_the_token_only_readable_by_its_owner(served: LiveSite, cli: Cli) -> None:

@@ -8,8 +8,8 @@ and its one-time password were made, and neither ``--cert`` nor ``--context-path
 
 from __future__ import annotations
 
-import datetime
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -22,10 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from geosite.core.tls import ensure_certificate
 from tests.e2e.test_serve import PASSWORD, Server, _free_port
 
 
@@ -113,28 +112,11 @@ def test_a_busy_port_fails_before_a_site_is_made(tmp_path: Path) -> None:
 
 
 def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    """A certificate for ``name`` as ``directory/site.crt`` and ``site.key`` (replaced in place)."""
+    made_cert, made_key = ensure_certificate(directory / name, name)
     cert_path, key_path = directory / "site.crt", directory / "site.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    shutil.copyfile(made_cert, cert_path)
+    shutil.copyfile(made_key, key_path)
     return cert_path, key_path
 
 
