@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from geosite.core.clock import Clock, SystemClock
-from geosite.http import admin, openapi, rest
+from geosite.http import admin, caching, openapi, rest
 from geosite.http.dispatch import Area, handle
 from geosite.http.errors import ADMIN, REST
 from geosite.http.render import SECURITY_HEADERS
@@ -43,7 +43,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         path = request.url.path
         folded = path.lower()
         if folded == f"{folded_context}/rest/openapi.json":
-            return Response(api, media_type="application/json", headers=SECURITY_HEADERS)
+            document = Response(api, media_type="application/json", headers=SECURITY_HEADERS)
+            return caching.apply(request, document, public=True)
         for area in areas:
             if folded == area.prefix or folded.startswith(area.prefix + "/"):
                 rel = path[len(area.prefix) :].rstrip("/") or "/"
@@ -51,7 +52,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         if folded in ("/", folded_context, folded_context + "/"):
             return RedirectResponse(f"{context}/admin/", status_code=302, headers=SECURITY_HEADERS)
         if folded == f"{folded_context}/static/geosite.css":
-            return FileResponse(_STATIC / "geosite.css", headers=SECURITY_HEADERS)
+            # FileResponse sends Last-Modified and an ETag; caches keep it an hour.
+            headers = {**SECURITY_HEADERS, "cache-control": "public, max-age=3600"}
+            return FileResponse(_STATIC / "geosite.css", headers=headers)
         # Anything else is answered as the REST area answers an unknown resource.
         return await handle(request, state, elsewhere, path)
 

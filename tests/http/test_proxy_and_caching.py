@@ -371,3 +371,16 @@ def test_unsupported_layer_operation_says_so(site: LiveSite, admin_token: str) -
     assert unknown["error"]["code"] == 400
     assert "neither an object id nor an operation" in unknown["error"]["details"][0]
     assert httpx.get(layer + "/1", params={"f": "json"}).json()["feature"]["attributes"]
+
+
+def test_openapi_and_stylesheet_are_cacheable(site: LiveSite) -> None:
+    document = httpx.get(site.http + "/arcgis/rest/openapi.json")
+    assert document.headers["cache-control"] == "no-cache"
+    again = httpx.get(
+        site.http + "/arcgis/rest/openapi.json",
+        headers={"If-None-Match": document.headers["etag"]},
+    )
+    assert again.status_code == 304
+    css = httpx.get(site.http + "/arcgis/static/geosite.css")
+    assert css.headers["cache-control"] == "public, max-age=3600"
+    assert "last-modified" in css.headers
