@@ -44,7 +44,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         folded = path.lower()
         if folded == f"{folded_context}/rest/openapi.json":
             document = Response(api, media_type="application/json", headers=SECURITY_HEADERS)
-            return caching.apply(request, document, public=True)
+            return caching.apply(request, document, caching.tag(request, document, public=True))
         for area in areas:
             if folded == area.prefix or folded.startswith(area.prefix + "/"):
                 rel = path[len(area.prefix) :].rstrip("/") or "/"

@@ -78,6 +78,8 @@ class Outcome:
     error: GeositeError | None = None
     #: The permission key of the service the request found, for its statistics.
     service_key: str = ""
+    #: The answer's ETag when anyone may cache it (see ``caching``).
+    etag: str | None = None
 
 
 def _origin(request: Request) -> Origin:
@@ -105,7 +107,6 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     request.scope[_ORIGIN] = origin.resolve(request, state.settings.trusted_proxies)
     fmt = "json"
     match: Match | None = None
-    credentialed = True  # until the parameters show that no token came
     try:
         if request.method not in ("GET", "POST", "HEAD"):
             raise MethodNotAllowed()
@@ -122,7 +123,10 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         try:
             credentialed = token_from(request, params)[0] is not None
             fmt = (params.get("f") or area.default_format).strip().lower()
-            job = functools.partial(_run, request, state, area, rel, match, params, fmt, request_id)
+            public = area.public_answers and not credentialed
+            job = functools.partial(
+                _run, request, state, area, rel, match, params, fmt, request_id, public
+            )
             if match is not None and match.endpoint.serial:
                 loop = asyncio.get_running_loop()
                 outcome = await loop.run_in_executor(state.serial_executor(), job)
@@ -150,8 +154,7 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         elapsed = (time.perf_counter() - started) * 1000
         failed = outcome.error is not None
         state.runtime.meter.record(outcome.service_key, state.clock.now_ms(), elapsed, failed)
-    public = area.public_answers and not credentialed and outcome.error is None
-    return caching.apply(request, outcome.response, public=public)
+    return caching.apply(request, outcome.response, outcome.etag)
 
 
 def _run(
@@ -163,11 +166,14 @@ def _run(
     params: Params,
     fmt: str,
     request_id: str,
+    public: bool,
 ) -> Outcome:
     calls: list[Call] = []
     outcome = _handle_call(request, state, area, rel, match, params, fmt, request_id, calls)
     if calls:
         outcome.service_key = calls[0].service_key
+    if outcome.error is None:
+        outcome.etag = caching.tag(request, outcome.response, public=public)
     return outcome
 
 
