@@ -80,6 +80,8 @@ class Settings:
     #: Addresses or networks of reverse proxies whose ``X-Forwarded-*``/``Forwarded``
     #: headers are believed (nobody's by default).
     trusted_proxies: tuple[str, ...] = ()
+    #: Which headers those proxies set: ``x-forwarded`` (``X-Forwarded-*``) or ``forwarded``.
+    proxy_headers: str = "x-forwarded"
     #: A certificate and key (PEM) for the HTTPS listener instead of the self-signed pair.
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -108,6 +110,9 @@ class Settings:
                 os.environ.get("GEOSITE_CONTEXT_PATH", defaults.context_path)
             ),
             trusted_proxies=split_list(os.environ.get("GEOSITE_TRUSTED_PROXIES", "")),
+            proxy_headers=(
+                os.environ.get("GEOSITE_PROXY_HEADERS") or defaults.proxy_headers
+            ).lower(),
             log_format=(os.environ.get("GEOSITE_LOG_FORMAT") or defaults.log_format).lower(),
             access_log=os.environ.get("GEOSITE_ACCESS_LOG", "").strip().lower()
             in ("1", "true", "yes", "on"),

@@ -23,7 +23,6 @@ from geosite.cli.demo import publish_demo
 from geosite.cli.upgrade import upgrade_stores
 from geosite.core import log_output
 from geosite.core.clock import SystemClock
-from geosite.core.files import private_dir, private_umask
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.passwords import generate_password
 from geosite.core.site import (
@@ -35,6 +34,7 @@ from geosite.core.site import (
 )
 from geosite.core.tls import ensure_certificate
 from geosite.errors import GeositeError
+from geosite.files import private_dir, private_umask
 from geosite.http.app import create_app
 from geosite.settings import Settings, normalize_context_path, parse_networks, split_list
 from geosite.storage import load_stores
@@ -293,6 +293,15 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
     "Forwarded headers are believed (none by default).",
 )
 @click.option(
+    "--proxy-headers",
+    type=click.Choice(["x-forwarded", "forwarded"], case_sensitive=False),
+    default="x-forwarded",
+    show_default=True,
+    envvar="GEOSITE_PROXY_HEADERS",
+    help="The headers the trusted proxies set: X-Forwarded-For/Proto/Host/Port, or RFC 7239 "
+    "Forwarded (the other family is ignored).",
+)
+@click.option(
     "--cert",
     "cert_file",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -329,6 +338,7 @@ def serve(
     access_log: bool | None,
     context_path: str,
     trusted_proxies: str | None,
+    proxy_headers: str,
     cert_file: Path | None,
     key_file: Path | None,
 ) -> None:
@@ -358,6 +368,7 @@ def serve(
             settings,
             context_path=normalize_context_path(context_path),
             trusted_proxies=split_list(trusted_proxies or ""),
+            proxy_headers=proxy_headers.lower(),
             cert_file=cert_file,
             key_file=key_file,
         )

@@ -37,7 +37,6 @@ from geosite.core import (
     usage_reports,
 )
 from geosite.core.clock import Clock
-from geosite.core.files import FILE_MODE, private_dir
 from geosite.core.models import (
     DataItem,
     Folder,
@@ -52,6 +51,7 @@ from geosite.core.models import (
 from geosite.core.site import validate_username
 from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter, NotFound
+from geosite.files import FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
 FORMAT = "geosite-site-backup"

@@ -18,9 +18,9 @@ from typing import Any
 
 from geosite.core import datastores, ownership, permissions, uploads
 from geosite.core.clock import Clock
-from geosite.core.files import FILE_MODE, private_dir
 from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.files import FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
 #: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.

@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
-from geosite.core import files, passwords, permissions, tokens
+from geosite.core import passwords, permissions, tokens
 from geosite.core.clock import Clock
-from geosite.core.files import private_dir, private_file
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
 from geosite.errors import Conflict, InvalidParameter
+from geosite.files import private_dir, private_file, tighten
 from geosite.storage.base import LogStore, SiteStore
 
 #: Opens the (site, log) stores named by a configuration store URL; the caller supplies it
@@ -93,26 +93,35 @@ def _site_lock(data_dir: Path) -> Iterator[None]:
 
 
 def secure_site(data_dir: Path, open_stores: StoreOpener) -> int:
-    """Make every file of this machine's site private (0700/0600); how many entries changed.
+    """Make this machine's site private (0700/0600); how many entries changed.
 
-    The data directory, the configuration store, the log folder and every server directory
-    (uploads, backups, service data...) are tightened: a site made by an older geosite, or
-    under a permissive umask, is made private on start.
+    Everything below the data directory and the configuration store is tightened: a site made
+    by an older geosite, or under a permissive umask, is made private on start. A server
+    directory or the log folder that an administrator put elsewhere is made 0700 itself, which
+    closes what it holds to others, without changing the modes of files below it (it may be a
+    folder other programs use too).
     """
     roots = [data_dir]
+    folders: list[Path] = []
     pointer = read_pointer(data_dir)
     if pointer is not None and pointer.config_store.startswith("sqlite:///"):
         roots.append(Path(pointer.config_store.removeprefix("sqlite:///")))
         site_store, log_store = open_stores(pointer.config_store)
         try:
-            roots += [Path(d.physical_path) for d in site_store.list_directories()]
+            folders += [Path(d.physical_path) for d in site_store.list_directories()]
             log_dir = (site_store.get_setting("logSettings") or {}).get("logDir")
             if isinstance(log_dir, str) and log_dir:
-                roots.append(Path(log_dir))
+                folders.append(Path(log_dir))
         finally:
             site_store.close()
             log_store.close()
-    return files.tighten(roots)
+    changed = tighten(roots)
+    inside = [r.resolve() for r in roots]
+    for folder in folders:
+        resolved = folder.resolve()
+        if folder.is_dir() and not any(r == resolved or r in resolved.parents for r in inside):
+            changed += tighten([folder], recursive=False)
+    return changed
 
 
 def validate_username(username: str) -> str:

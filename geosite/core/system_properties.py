@@ -12,6 +12,7 @@ Other keys are kept and shown as given, as ArcGIS keeps properties it does not a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,31 +40,46 @@ class SystemProperties:
         return str(self.values.get(WEB_CONTEXT_URL) or "").rstrip("/")
 
 
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.~-]+$", re.ASCII)
+_HOST = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$", re.ASCII)
+_EXPECTED = (
+    "Expected an absolute http or https URL such as https://gis.example.com/server: a host, "
+    "an optional port and path of letters, digits and _ . ~ -, no query string or user."
+)
+
+
 def check_web_context_url(value: object) -> str:
-    """The URL when it can stand as the site's public address; InvalidParameter otherwise."""
+    """The URL when it can stand as the site's public address; InvalidParameter otherwise.
+
+    The value is not repeated in the error: it could hold a password (``https://u:p@h``).
+    """
     if value in (None, ""):
         return ""
-    if not isinstance(value, str):
-        raise InvalidParameter("WebContextURL must be a string.")
+    if not isinstance(value, str) or len(value) > 2048:
+        raise InvalidParameter("Invalid WebContextURL.", details=[_EXPECTED])
+    text = value.strip()
     try:
-        parts = urlsplit(value.strip())
+        parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise InvalidParameter(f"Invalid WebContextURL '{value}'.") from None
+        raise InvalidParameter("Invalid WebContextURL.", details=[_EXPECTED]) from None
+    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+    segments = parts.path.split("/")[1:] if parts.path else []
+    if segments and segments[-1] == "":
+        segments.pop()  # one trailing slash
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname
+        or "@" in parts.netloc
+        or not _HOST.match(host)
         or parts.query
         or parts.fragment
-        or parts.username
-        or parts.password
-        or any(c.isspace() or c in "\"'<>\\" for c in value)
+        or "?" in text
+        or "#" in text
+        or not all(_SEGMENT.match(s) and s not in (".", "..") for s in segments)
     ):
-        raise InvalidParameter(
-            f"Invalid WebContextURL '{value}'. Expected an absolute http or https URL such as "
-            "https://gis.example.com/server, without a query string."
-        )
-    return value.strip().rstrip("/")
+        raise InvalidParameter("Invalid WebContextURL.", details=[_EXPECTED])
+    return text.rstrip("/")
 
 
 def parse(raw: str | None) -> SystemProperties:

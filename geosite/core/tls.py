@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from geosite.core.files import private_dir, private_file
+from geosite.files import private_dir, private_file
 
 
 def ensure_certificate(directory: Path, machine_name: str) -> tuple[Path, Path]:

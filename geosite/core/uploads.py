@@ -20,9 +20,9 @@ from typing import BinaryIO
 
 from geosite.core import ownership
 from geosite.core.clock import Clock
-from geosite.core.files import DIR_MODE, FILE_MODE, private_dir
 from geosite.core.models import Principal, UploadItem
 from geosite.errors import InvalidParameter, NotFound
+from geosite.files import DIR_MODE, FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
 ALLOWED_SUFFIXES = (".zip", ".geojson", ".json", ".gpkg", ".csv")

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-from geosite.core.files import FILE_MODE
 from geosite.errors import NotFound
+from geosite.files import FILE_MODE
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _local = threading.local()

@@ -86,7 +86,9 @@ def _origin(request: Request) -> Origin:
     found: Origin | None = request.scope.get(_ORIGIN)
     if found is None:
         state: AppState = request.app.state.geosite
-        found = origin.resolve(request, state.settings.trusted_proxies)
+        found = origin.resolve(
+            request, state.settings.trusted_proxies, state.settings.proxy_headers
+        )
         request.scope[_ORIGIN] = found
     return found
 
@@ -104,7 +106,9 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
     request_id = f"{random.getrandbits(64):016x}"
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=_PREFLIGHT_HEADERS)
-    request.scope[_ORIGIN] = origin.resolve(request, state.settings.trusted_proxies)
+    request.scope[_ORIGIN] = origin.resolve(
+        request, state.settings.trusted_proxies, state.settings.proxy_headers
+    )
     fmt = "json"
     match: Match | None = None
     try:

@@ -20,8 +20,11 @@ from geosite.settings import Network, parse_networks
 # A host as it may appear in a URL: a name, an IPv4 address or a bracketed IPv6 address,
 # with an optional port. Anything else (spaces, slashes, '@', quotes) is not a host.
 _HOST = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$"
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$",
+    re.ASCII,
 )
+X_FORWARDED, FORWARDED = "x-forwarded", "forwarded"
+PROXY_HEADER_FAMILIES = (X_FORWARDED, FORWARDED)
 _PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*')
 
 
@@ -83,8 +86,19 @@ def _client(chain: list[str], peer: str, networks: Sequence[Network]) -> str:
     return str(first) if first is not None else peer
 
 
-def resolve(request: Request, trusted: tuple[str, ...]) -> Origin:
-    """The request's origin, believing proxy headers only from trusted addresses."""
+def _nearest(request: Request, name: str) -> str:
+    """The value the nearest proxy gave a list header: its last item (proxies append)."""
+    values = [v.strip() for line in request.headers.getlist(name) for v in line.split(",")]
+    return values[-1] if values else ""
+
+
+def resolve(request: Request, trusted: tuple[str, ...], family: str = X_FORWARDED) -> Origin:
+    """The request's origin, believing proxy headers only from trusted addresses.
+
+    ``family`` names the one header family the proxies set: ``x-forwarded`` (nginx's
+    ``X-Forwarded-For/Proto/Host/Port``, the default) or ``forwarded`` (RFC 7239). The other
+    family is ignored, since a proxy passes on what a client sent in headers it does not set.
+    """
     peer = request.client.host if request.client else ""
     scheme = request.url.scheme
     host = request.headers.get("host", "")
@@ -93,9 +107,8 @@ def resolve(request: Request, trusted: tuple[str, ...]) -> Origin:
     networks = parse_networks(trusted) if trusted else ()
     if not networks or not _trusted(peer, networks):
         return Origin(peer, scheme, host)
-    forwarded = request.headers.get("forwarded")
-    if forwarded:
-        elements = _forwarded(forwarded)
+    if family == FORWARDED:
+        elements = _forwarded(",".join(request.headers.getlist("forwarded")))
         chain = [e.get("for", "") for e in elements]
         nearest = elements[-1] if elements else {}
         proto, fhost = nearest.get("proto", ""), nearest.get("host", "")
@@ -106,9 +119,9 @@ def resolve(request: Request, trusted: tuple[str, ...]) -> Origin:
             for hop in line.split(",")
             if hop.strip()
         ]
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
-        fhost = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
-        port = request.headers.get("x-forwarded-port", "").split(",")[0].strip()
+        proto = _nearest(request, "x-forwarded-proto")
+        fhost = _nearest(request, "x-forwarded-host")
+        port = _nearest(request, "x-forwarded-port")
         if fhost and port.isdigit() and ":" not in fhost.rsplit("]", 1)[-1]:
             default = {"http": "80", "https": "443"}.get(proto.lower() or scheme)
             if port != default:

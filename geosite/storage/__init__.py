@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from geosite.core.files import private_dir, private_file
 from geosite.errors import InvalidParameter
+from geosite.files import private_dir, private_file
 from geosite.storage.base import LogStore, SiteStore
 from geosite.storage.sqlite import SqliteSiteStore
 from geosite.storage.sqlite_logs import SqliteLogStore

@@ -157,3 +157,26 @@ def test_cert_without_key_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--cert and --key go together" in result.stderr
     assert not (tmp_path / "s" / "machine.json").exists()
+
+
+def test_folders_outside_the_site_are_closed_not_rewritten(tmp_path: Path) -> None:
+    """A log folder an administrator put elsewhere is made 0700; files below keep their modes."""
+    data_dir, shared = tmp_path / "site", tmp_path / "shared-logs"
+    shared.mkdir(mode=0o755)
+    (shared / "other-program.log").write_text("not geosite's")
+    (shared / "other-program.log").chmod(0o644)
+    server = Server(data_dir, "--admin-password", PASSWORD)
+    try:
+        token = _token(server)
+        edited = httpx.post(
+            server.url + "/arcgis/admin/logs/settings/edit",
+            data={"logDir": str(shared), "f": "json", "token": token},
+        ).json()
+        assert edited.get("status") == "success", edited
+    finally:
+        server.stop()
+    shared.chmod(0o755)
+    Server(data_dir).stop()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o700
+    assert stat.S_IMODE((shared / "other-program.log").stat().st_mode) == 0o644
+    assert _loose(data_dir) == []

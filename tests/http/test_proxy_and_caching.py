@@ -82,12 +82,50 @@ def test_trusted_proxy_gives_client_address_for_requestip_tokens(proxied: LiveSi
     )
     assert other.json()["status"] == "error"
     assert other.json()["code"] == 498
-    # RFC 7239 Forwarded carries the same, and the nearest untrusted hop wins.
-    forwarded = {"Forwarded": 'for=203.0.113.1, for="198.51.100.7:5555"'}
+    # A Forwarded header is not the family this proxy sets: a client's own one is ignored.
+    spoof = {"Forwarded": "for=198.51.100.7;host=evil.example", "X-Forwarded-For": "203.0.113.9"}
     again = httpx.get(
-        proxied.admin + "/machines", params={"f": "json", "token": token}, headers=forwarded
+        proxied.admin + "/machines", params={"f": "json", "token": token}, headers=spoof
     )
-    assert "machines" in again.json()
+    assert again.json()["code"] == 498
+
+
+def test_rfc7239_forwarded_when_the_proxy_sets_it(tmp_path: Path) -> None:
+    live = make_site(tmp_path / "fwd", trusted_proxies=("127.0.0.1",), proxy_headers="forwarded")
+    try:
+        chain = {
+            "Forwarded": 'for=203.0.113.1, for="198.51.100.7:5555";proto=https;host=gis.example'
+        }
+        token = _token(live, chain)
+        ok = httpx.get(
+            live.admin + "/machines", params={"f": "json", "token": token}, headers=chain
+        )
+        assert "machines" in ok.json()
+        info = httpx.get(live.http + "/arcgis/rest/info", params={"f": "json"}, headers=chain)
+        assert info.json()["authInfo"]["tokenServicesUrl"] == "https://gis.example/arcgis/tokens/"
+        # X-Forwarded-* is the other family here: ignored.
+        xff = {"X-Forwarded-For": "198.51.100.7"}
+        refused = httpx.get(
+            live.admin + "/machines", params={"f": "json", "token": token}, headers=xff
+        )
+        assert refused.json()["code"] == 498
+    finally:
+        live.stop()
+
+
+def test_nearest_proxys_host_and_proto_count(proxied: LiveSite) -> None:
+    """Proxies append to X-Forwarded-Host/Proto: the client's own value comes first."""
+    headers = {
+        "X-Forwarded-Host": "evil.example, gis.example.com",
+        "X-Forwarded-Proto": "http, https",
+    }
+    info = httpx.get(proxied.http + "/arcgis/rest/info", params={"f": "json"}, headers=headers)
+    assert info.json()["authInfo"]["tokenServicesUrl"] == "https://gis.example.com/arcgis/tokens/"
+    from geosite.http.origin import valid_host
+
+    assert valid_host("gis.example.com:8443") and valid_host("[::1]:6443")
+    for bad in ("gis.example.com:\u0661\u0662", "evil.example/x", "a b", "user@host", ""):
+        assert not valid_host(bad), bad
 
 
 def test_trusted_proxy_spoofed_chain_uses_nearest_untrusted_hop(proxied: LiveSite) -> None:
@@ -202,6 +240,8 @@ def test_web_context_url_rewrites_every_url(fresh_site: LiveSite) -> None:
         "https://h/x?token=1",
         "https://user:pw@h/server",
         'https://h/"><script>',
+        "https://gis.example.com//evil.com",
+        "https://h/../x",
         42,
     ],
 )
@@ -209,6 +249,7 @@ def test_web_context_url_is_validated(site: LiveSite, admin_token: str, value: o
     answer = _set_properties(site, admin_token, {"WebContextURL": value})
     assert answer["status"] == "error"
     assert answer["code"] == 400
+    assert "pw" not in str(answer)  # a refused URL is not repeated: it may hold a password
     props = httpx.get(
         site.admin + "/system/properties", params={"f": "json", "token": admin_token}
     ).json()

@@ -55,8 +55,10 @@ def _chmod(path: Path, mode: int) -> None:
         os.chmod(path, stat.S_IMODE(info.st_mode) & mode, follow_symlinks=False)
 
 
-def tighten(roots: Iterable[Path]) -> int:
+def tighten(roots: Iterable[Path], *, recursive: bool = True) -> int:
     """Remove group and other access under each root; returns how many entries changed.
+
+    With ``recursive`` false only the roots themselves change.
 
     Symbolic links are not followed and files of other users are left alone. Executable bits
     of the owner are kept (a file's mode goes from 0755 to 0700, a 0644 one to 0600).
@@ -68,7 +70,8 @@ def tighten(roots: Iterable[Path]) -> int:
         if root in seen or not root.exists():
             continue
         seen.add(root)
-        for current, dirs, files in os.walk(root, followlinks=False):
+        walk = os.walk(root, followlinks=False) if recursive else [(str(root), [], [])]
+        for current, dirs, files in walk:
             for name in (current, *(os.path.join(current, f) for f in files + dirs)):
                 path = Path(name)
                 try:
