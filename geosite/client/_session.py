@@ -43,6 +43,10 @@ Params = Mapping[str, Any]
 Progress = Callable[[int, int], None]
 
 
+#: The parts of a site below its context path.
+_SITE_PARTS = frozenset({"admin", "rest", "tokens", "manager", "help", "sharing"})
+
+
 def site_root(url: str) -> str:
     """``scheme://host[:port]/<context>`` from any URL of a site (``.../arcgis/admin``...)."""
     try:
@@ -52,7 +56,12 @@ def site_root(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ClientError(f"Not a site URL: {url!r} (expected https://host[:port]/arcgis)")
     segments = [s for s in parsed.path.split("/") if s]
-    context = segments[0] if segments else "arcgis"
+    # The context is what comes before the site's own parts: /arcgis, /server, /gis/server.
+    for index, segment in enumerate(segments):
+        if segment.lower() in _SITE_PARTS:
+            segments = segments[:index]
+            break
+    context = "/".join(segments) if segments else "arcgis"
     port = f":{parsed.port}" if parsed.port else ""
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     return f"{parsed.scheme}://{host}{port}/{context}"

@@ -33,6 +33,7 @@ from geosite.core import (
     password_policy,
     security,
     services,
+    system_properties,
     uploads,
     usage_reports,
 )
@@ -64,6 +65,7 @@ SETTINGS = (
     usage_reports.SETTING,
     usage_reports.SETTINGS,
     security.TOKEN_POLICY,
+    system_properties.SETTING,
 )
 #: Bounds on what a backup may expand to when it is restored.
 LIMITS = uploads.ArchiveLimits(max_total_bytes=256 * 1024**3, max_members=1_000_000)
@@ -315,6 +317,8 @@ def _checked_settings(raw: dict[str, Any]) -> dict[str, Any]:
                 allow_http_get=value.get("allowHttpGet") is True,
             )
             found[key] = security.stored_token_policy(policy)
+        elif key == system_properties.SETTING:
+            found[key] = system_properties.parse(json.dumps(value)).values
     return found
 
 

@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -372,7 +372,7 @@ def _failure(
     user = _user(call)
     if fmt == "html":
         if isinstance(error, TokenRequired | InvalidToken) and area.name == ADMIN:
-            site = _public_path(state, request)
+            site = pages.site_path(state, call)
             here = site + request.url.path[len(state.settings.context_path) :]
             target = f"{site}/admin/login?redirect=" + quote(here, safe="/")
             response: Response = RedirectResponse(target, status_code=302, headers=SECURITY_HEADERS)
@@ -386,10 +386,3 @@ def _failure(
     return Outcome(
         json_response(envelope(error, area.name), fmt, callback), user, error.code, error
     )
-
-
-def _public_path(state: AppState, request: Request) -> str:
-    """The site's path as clients see it (``WebContextURL``'s, or the context path)."""
-    runtime = state.runtime
-    url = runtime.system_properties().web_context_url if runtime is not None else ""
-    return urlsplit(url).path.rstrip("/") if url else state.settings.context_path

@@ -56,6 +56,11 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     return ip is not None and any(ip in network for network in networks)
 
 
+def without_port(host: str) -> str:
+    """``gis.example.com`` from ``gis.example.com:8080`` (``[::1]`` stays whole)."""
+    return host if host.endswith("]") or ":" not in host else host.rsplit(":", 1)[0]
+
+
 def valid_host(value: str) -> bool:
     """Whether ``value`` can stand as the host of a URL the site writes."""
     return bool(value) and len(value) <= 260 and _HOST.match(value) is not None

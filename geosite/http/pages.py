@@ -7,7 +7,7 @@ and operations, and a JSON link. Templates autoescape everything.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.responses import Response
 
@@ -27,7 +27,9 @@ def site_path(state: AppState, call: Call | None) -> str:
     """The site's path as the client sees it: ``WebContextURL``'s path, or the context path."""
     if call is not None:
         return call.site_path
-    return state.settings.context_path
+    runtime = state.runtime
+    url = runtime.system_properties().web_context_url if runtime is not None else ""
+    return urlsplit(url).path.rstrip("/") if url else state.settings.context_path
 
 
 def _prefix(area: Area, ctx: str) -> str:

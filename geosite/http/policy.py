@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from geosite.errors import Forbidden, SslRequired
 from geosite.http.errors import ADMIN
-from geosite.http.origin import Origin
+from geosite.http.origin import Origin, without_port
 from geosite.http.params import Params
 from geosite.http.render import SECURITY_HEADERS
 from geosite.http.state import AppState
@@ -57,8 +57,7 @@ def check_transport(
         query = "?" + request.url.query if request.url.query else ""
         target = public + request.url.path[len(context) :] + query
     elif where.proxied:  # the proxy's own HTTPS address, not this machine's port
-        host = where.host.rsplit(":", 1)[0] if not where.host.endswith("]") else where.host
-        target = str(request.url.replace(scheme="https", netloc=host))
+        target = str(request.url.replace(scheme="https", netloc=without_port(where.host)))
     else:
         target = str(request.url.replace(scheme="https", port=state.settings.https_port))
     return RedirectResponse(target, status_code=301, headers=SECURITY_HEADERS)

@@ -50,6 +50,9 @@ class _Shared(Generic[T]):
         self._cached = (now, value)
         return value
 
+    def forget(self) -> None:
+        self._cached = None
+
     def set(self, value: T) -> None:
         self._save(value)
         self._cached = (time.monotonic(), value)
@@ -74,6 +77,11 @@ class SiteRuntime:
         self._properties = _Shared(
             lambda: system_properties.load(store), lambda p: system_properties.save(store, p)
         )
+
+    def reload_settings(self) -> None:
+        """Read the shared settings again on next use (after a restore replaced them)."""
+        self._security.forget()
+        self._properties.forget()
 
     def security_config(self) -> SecurityConfig:
         """The site's security configuration, read at most once a second per worker."""

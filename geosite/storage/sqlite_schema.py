@@ -101,16 +101,18 @@ def _site_v1(conn: sqlite3.Connection) -> None:
 
 
 def _site_v2(conn: sqlite3.Connection) -> None:
-    run(
-        conn,
-        "ALTER TABLE services ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
-    )
+    # Each column only where missing: geosite before versions added them one at a time, so
+    # an adopted store may have the first and not the second.
+    for table in ("services", "uploads"):
+        if "owner" not in columns(conn, table):
+            run(conn, f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
 
 
 def _site_adopt(conn: sqlite3.Connection) -> int:
-    """Version 2 when services already have owners; else migration 1 completes the layout."""
-    return 2 if "owner" in columns(conn, "services") else 0
+    """Version 2 when services and uploads both have owners; else 0: migration 1 completes the
+    layout (it creates only what is missing) and migration 2 adds the missing owners."""
+    both = "owner" in columns(conn, "services") and "owner" in columns(conn, "uploads")
+    return 2 if both else 0
 
 
 SITE_SCHEMA = Schema[sqlite3.Connection](

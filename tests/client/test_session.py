@@ -40,6 +40,10 @@ def test_site_root_from_any_url_of_a_site() -> None:
     )
     assert site_root("http://h/server/rest/services/") == "http://h/server"
     assert site_root("http://h") == "http://h/arcgis"
+    # Context paths of several segments (geosite serve --context-path /gis/server).
+    assert site_root("https://h/gis/server/admin/services") == "https://h/gis/server"
+    assert site_root("https://h/gis/server") == "https://h/gis/server"
+    assert site_root("https://h/gis/server/REST/services") == "https://h/gis/server"
     for bad in ("gis.example/arcgis", "ftp://h/arcgis", "http:///arcgis"):
         with pytest.raises(ClientError, match="Not a site URL"):
             site_root(bad)

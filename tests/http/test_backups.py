@@ -29,7 +29,12 @@ def _state(site: Site) -> dict[str, Any]:
         "members": {r["rolename"]: site.roles.users(r["rolename"]) for r in site.roles.list()},
         "permissions": {s.path: site.services.permissions(s) for s in site.services.list()},
         "logs": site.logs.settings(),
+        "properties": site.session.get_json("admin/system/properties"),
     }
+
+
+def _set_properties(site: Site, properties: dict[str, Any]) -> None:
+    site.session.post_json("admin/system/properties/update", {"properties": json.dumps(properties)})
 
 
 def _count(site: Site, service: str) -> int:
@@ -50,6 +55,7 @@ def admin(fresh_site: LiveSite, tmp_path: Path) -> Site:
     site.users.assign_roles("ann", ["editors"])
     site.services.grant("Maps/Roads.FeatureServer", "editors")
     site.logs.edit_settings(max_log_file_age=12)
+    _set_properties(site, {"featureServiceXSSFilter": "sanitizeHtml"})
     return site
 
 
@@ -85,6 +91,7 @@ def test_a_restore_brings_back_what_the_backup_holds(
     admin.users.add("bob", "Bob-password-1")
     admin.roles.assign_privilege("editors", "ACCESS")
     admin.logs.edit_settings(max_log_file_age=99)
+    _set_properties(admin, {})
     assert _state(admin) != before
 
     report = admin.restore(location)

@@ -205,6 +205,20 @@ def test_unversioned_stores_are_adopted(
     db.close()
 
 
+def test_a_store_left_between_the_two_owner_columns_is_completed(tmp_path: Path) -> None:
+    """geosite before versions added services.owner and uploads.owner one at a time."""
+    path = tmp_path / "site.db"
+    _migrate(path, SITE_SCHEMA, 1)
+    with closing(_connect(path)) as conn:
+        conn.execute("ALTER TABLE services ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        conn.execute("PRAGMA user_version = 0")
+    store = SqliteSiteStore(path)
+    store.initialize_schema()
+    assert store.list_uploads() == []  # uploads.owner exists: no error on the next read
+    store.close()
+    assert set(_layout(path)) == set(_layout(_fresh(tmp_path / "fresh.db")))
+
+
 def test_partial_layouts_from_before_v1_are_completed(tmp_path: Path) -> None:
     """The first sites had the account tables only (no folders or services yet)."""
     path = tmp_path / "site.db"

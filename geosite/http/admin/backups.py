@@ -37,6 +37,7 @@ def import_site(call: Call) -> dict[str, Any]:
     _no_cloud(call)
     runtime = call.state.require_site()
     report = backup.import_site(runtime.site.store, call.params.get("location") or "")
+    runtime.reload_settings()  # this worker at once; the others within a second
     return {"status": "success", "location": call.params.get("location"), "report": report}
 
 

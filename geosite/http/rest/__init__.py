@@ -10,6 +10,7 @@ from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
 from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
+from geosite.http.origin import without_port
 from geosite.http.rest import editing, feature_server
 from geosite.http.routing import OPERATION, Call, Endpoint
 from geosite.http.tokens import TOKEN_FIELDS, generate_token
@@ -25,8 +26,9 @@ def _token_services_url(call: Call) -> str:
         and runtime is not None
         and runtime.security_config().https_only
     ):
-        host = call.host if call.host.endswith("]") else call.host.rsplit(":", 1)[0]
-        url = f"https://{host}:{call.state.settings.https_port}{call.context_path}"
+        url = (
+            f"https://{without_port(call.host)}:{call.state.settings.https_port}{call.context_path}"
+        )
     return f"{url}/tokens/"
 
 
