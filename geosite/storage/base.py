@@ -74,6 +74,14 @@ class SiteStore(VersionedStore):
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON value under ``key`` (durably)."""
 
+    @abc.abstractmethod
+    def setting_keys(self, prefix: str) -> list[str]:
+        """The keys that start with ``prefix`` (exactly, case included), sorted."""
+
+    @abc.abstractmethod
+    def delete_setting(self, key: str) -> None:
+        """Remove ``key`` (nothing happens when it is missing)."""
+
     # -- users ------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_user(self, user: User) -> None:

@@ -95,6 +95,19 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         """Put a whole configuration back in one transaction (see ``SiteStore``)."""
         replace_configuration(self._db, config)
 
+    def setting_keys(self, prefix: str) -> list[str]:
+        """The keys starting with ``prefix`` (compared byte for byte)."""
+        rows = self._db.get().execute(
+            "SELECT key FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return [str(row[0]) for row in rows]
+
+    def delete_setting(self, key: str) -> None:
+        """Remove a key."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM settings WHERE key=?", (key,))
+
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON value."""
         with self._db.transaction() as conn:

@@ -53,6 +53,19 @@ class SiteStoreContract(abc.ABC):
         store.put_setting("k", 3)
         assert store.get_setting("k") == 3
 
+    def test_setting_keys_and_deletion(self) -> None:
+        """Keys are listed by prefix (exactly: case and wildcards are plain characters)."""
+        store = self.make_store()
+        for key in ("job:b", "job:a", "Job:c", "jobs", "job%x", "other"):
+            store.put_setting(key, 1)
+        assert store.setting_keys("job:") == ["job:a", "job:b"]
+        assert store.setting_keys("job%") == ["job%x"]
+        assert store.setting_keys("none:") == []
+        store.delete_setting("job:a")
+        store.delete_setting("job:missing")
+        assert store.setting_keys("job:") == ["job:b"]
+        assert store.get_setting("job:a") is None and store.get_setting("other") == 1
+
     def test_users(self) -> None:
         """Users are unique ignoring case, searchable, and carry a credential version."""
         store = self.make_store()

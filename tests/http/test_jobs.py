@@ -197,8 +197,10 @@ def test_a_job_whose_worker_died_is_reported_failed(live: tuple[LiveSite, str]) 
     site, token = live
     item = _upload(site, token, _points_file(site))
     submitted = _create(site, token, "Orphan", item, runAsync="true")
-    job = _finished(site, token, submitted["jobId"])
-    assert job["status"] == "COMPLETED" and job["pid"] == os.getpid()
+    assert _finished(site, token, submitted["jobId"])["status"] == "COMPLETED"
+    job = site.store.get_setting(f"job:{submitted['jobId']}")
+    assert job["pid"] == os.getpid()
+    assert "pid" not in _job(site, token, submitted["jobId"])  # the machine's business
     # The same record, as a worker killed during the import would have left it.
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -223,3 +225,27 @@ def _points_file(site: LiveSite) -> Path:
     folder = site.data_dir.parent / "orphan"
     folder.mkdir(exist_ok=True)
     return _points(folder)
+
+
+def test_a_job_that_stops_beating_is_failed_and_old_jobs_go(fresh_site: LiveSite) -> None:
+    """A job whose server went away on another machine stops moving: it is reported FAILED
+    after STALE_S, so a polling client stops; a week after they end, jobs are removed."""
+    from geosite.core import jobs
+
+    site, token = fresh_site, fresh_site.token()
+    lost_id, old_id = "j" + "2" * 32, "j" + "3" * 32
+    now = site.clock.now_ms()
+    record = {"jobId": lost_id, "operation": "createService", "status": "EXECUTING",
+              "jobStatus": "EXECUTING", "username": ADMIN_USER, "submitted": now,
+              "lastModified": now, "messages": [], "host": "another-machine", "pid": 1}  # fmt: skip
+    site.store.put_setting(f"job:{lost_id}", record)
+    assert _job(site, token, lost_id)["status"] == "EXECUTING"
+    site.clock.advance(seconds=jobs.STALE_S + 1)
+    lost = _job(site, token, lost_id)
+    assert lost["status"] == "FAILED" and lost["error"]["code"] == 500
+    done = {**record, "jobId": old_id, "status": "COMPLETED", "jobStatus": "COMPLETED"}
+    site.store.put_setting(f"job:{old_id}", done)
+    site.clock.advance(seconds=jobs.KEEP_S + 1)
+    assert jobs.prune(site.store, site.clock) >= 2
+    assert site.store.get_setting(f"job:{lost_id}") is None
+    assert site.store.get_setting(f"job:{old_id}") is None

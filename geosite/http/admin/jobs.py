@@ -13,7 +13,7 @@ def job(call: Call) -> dict[str, Any]:
     """``GET /admin/system/jobs/<jobId>``: ``status`` (EXECUTING, COMPLETED or FAILED), the
     progress ``messages``, then the ``result`` or the ``error``."""
     store = call.state.require_site().site.store
-    return jobs.get(store, call.args["job"], call.principal)
+    return jobs.get(store, call.state.clock, call.args["job"], call.principal)
 
 
 ENDPOINTS = [
