@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+#: How long a new connection keeps trying to switch a database to WAL while others hold it.
+WAL_SWITCH_S = 30.0
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Connections opening a new file together can be refused at once (SQLite
+    answers SQLITE_BUSY without waiting when the lock upgrade could deadlock): try again."""
+    deadline = time.monotonic() + WAL_SWITCH_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005 + random.random() * 0.02)  # noqa: S311 - a backoff, not a secret
 
 
 class Connections:
@@ -26,7 +45,7 @@ class Connections:
             conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
