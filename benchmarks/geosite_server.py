@@ -47,6 +47,9 @@ IDLE_LEAVES = (
     "Runner.run (asyncio/runners.py",
     "run (uvloop/__init__.py",
     "LogWriter._run (geosite/core/logs.py",
+    # The stdout log lines' writer waiting on its queue (SimpleQueue.get is C, so the
+    # waiting thread's leaf is this Python frame).
+    "QueueListener.dequeue (logging/handlers.py",
 )
 
 
@@ -68,7 +71,8 @@ QUERY_BUCKETS: list[tuple[str, Callable[[Stack], bool]]] = [
     ("other query code (LayerQuery, parse_query, where)", _has("(geosite/engines/")),
     ("JSON encoding + Response (json_response)", _has("json_response (", "render.py")),
     ("service lookup (find_service, catalog)", _has("find_service (", "(geosite/storage/")),
-    ("request log on the request path (_log_request)", _has("_log_request (")),
+    ("request log on the request path (log_request)", _has("log_request (")),
+    ("ETag of a public answer (caching.tag)", _has("(geosite/http/caching.py")),
     ("thread-pool hop, event-loop side (to_thread.run_sync)", _has("run_sync (anyio/to_thread.py")),
     (
         "thread-pool hop, worker side (wake-up, result hand-back)",
