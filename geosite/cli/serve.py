@@ -346,7 +346,10 @@ def serve(
 
     Example: geosite serve --data-dir ./geosite-data --workers 2
     """
-    base = Settings.from_env()
+    try:
+        base = Settings.from_env()
+    except ValueError as exc:  # a GEOSITE_* variable that cannot be used
+        raise click.BadParameter(str(exc)) from None
     machine_name = base.machine_name or local_machine_name()
     settings = dataclasses.replace(
         base,

@@ -17,6 +17,7 @@ from typing import Any
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter
+from geosite.files import private_dir
 from geosite.storage.base import LogStore, SiteStore
 
 SETTING = "logSettings"
@@ -113,9 +114,7 @@ def ensure_log_dir(store: SiteStore, data_dir: Path) -> Path:
 
 def _make_private_dir(path: Path) -> None:
     """Create ``path`` readable by this user only; an existing one must be writable."""
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)  # whatever the umask
+    private_dir(path)
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot write to {path}")
 

@@ -180,3 +180,14 @@ def test_folders_outside_the_site_are_closed_not_rewritten(tmp_path: Path) -> No
     assert stat.S_IMODE(shared.stat().st_mode) == 0o700
     assert stat.S_IMODE((shared / "other-program.log").stat().st_mode) == 0o644
     assert _loose(data_dir) == []
+
+
+def test_an_unusable_environment_variable_is_a_usage_error(tmp_path: Path) -> None:
+    env = {**os.environ, "GEOSITE_CONTEXT_PATH": "/a b"}
+    result = subprocess.run(
+        [sys.executable, "-m", "geosite", "serve", "--data-dir", str(tmp_path / "s")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Invalid context path" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "s").exists()
