@@ -15,29 +15,25 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import struct
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import shapely
-
 from geosite.data.editing import EditTransaction, edit_transaction
-from geosite.data.spatial_reference import SpatialReference, resolve
-from geosite.engines.query.geometry import reproject
-from geosite.errors import GeositeError, InvalidParameter
+from geosite.data.spatial_reference import resolve
+from geosite.engines.edit_geometry import INVALID as _INVALID
+from geosite.engines.edit_geometry import EditError, geometry_blob
+from geosite.errors import InvalidParameter
 
 OID = "OBJECTID"
 ROLLED_BACK = (1003, "Operation rolled back.")
 NOT_FOUND_UPDATE = (1019, "Update for the object was not attempted. Object may not exist.")
 NOT_FOUND_DELETE = (-1, "Delete for the object was not attempted. Object may not exist.")
-_INVALID = 1000
 _INT_RANGES = {
     "esriFieldTypeSmallInteger": (-(2**15), 2**15 - 1),
     "esriFieldTypeInteger": (-(2**31), 2**31 - 1),
 }
-_MAX_VERTICES = 1_000_000
 #: Editor tracking, ArcGIS's field names: role -> (field name, field type).
 EDITOR_TRACKING = {
     "creatorField": ("created_user", "esriFieldTypeString"),
@@ -76,15 +72,6 @@ def editor_fields(layer: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-class EditError(Exception):
-    """One edit cannot be made: its result carries this code and description."""
-
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-
-
 @dataclass
 class LayerEdits:
     """The edits of one layer in one request."""
@@ -103,108 +90,6 @@ def result(
     if error is not None:
         out["error"] = {"code": error[0], "description": error[1]}
     return out
-
-
-# -- geometry ---------------------------------------------------------------------------------
-
-
-def _pairs(items: Any, what: str) -> list[tuple[float, float]]:
-    if not isinstance(items, list) or not items or len(items) > _MAX_VERTICES:
-        raise EditError(_INVALID, f"The geometry's {what} must be a non-empty list of points.")
-    out = []
-    for item in items:
-        if not isinstance(item, list) or len(item) < 2:
-            raise EditError(_INVALID, f"The geometry's {what} must hold [x, y] pairs.")
-        out.append(_xy(item[0], item[1]))
-    return out
-
-
-def _xy(x: Any, y: Any) -> tuple[float, float]:
-    if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, int | float):
-        raise EditError(_INVALID, "Coordinates must be numbers.")
-    if not isinstance(y, int | float) or not (math.isfinite(x) and math.isfinite(y)):
-        raise EditError(_INVALID, "Coordinates must be finite numbers.")
-    return float(x), float(y)
-
-
-def _polygon(rings: Any) -> Any:
-    """Esri rings as a MultiPolygon: clockwise rings are shells, the others holes."""
-    if not isinstance(rings, list) or not rings:
-        raise EditError(_INVALID, "A polygon needs at least one ring.")
-    closed = []
-    for ring in rings:
-        points = _pairs(ring, "rings")
-        if len(points) < 3:
-            raise EditError(_INVALID, "A polygon ring needs at least three points.")
-        closed.append(shapely.LinearRing(points))
-    shells = [r for r in closed if not r.is_ccw] or closed
-    holes = [r for r in closed if r.is_ccw] if len(shells) < len(closed) else []
-    polygons = []
-    for shell in shells:
-        outline = shapely.Polygon(shell)
-        inner = [h for h in holes if outline.contains(shapely.Polygon(h).representative_point())]
-        polygons.append(shapely.Polygon(shell, inner))
-    shape = shapely.MultiPolygon(polygons)
-    if not shape.is_valid:
-        shape = shapely.make_valid(shape)
-        parts = [g for g in getattr(shape, "geoms", [shape]) if g.geom_type.endswith("Polygon")]
-        shape = shapely.MultiPolygon(
-            [p for g in parts for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
-        )
-    if shape.is_empty:
-        raise EditError(_INVALID, "The polygon has no area.")
-    return shape
-
-
-def _shape(geometry: dict[str, Any], geometry_type: str) -> Any:
-    try:
-        if geometry_type == "esriGeometryPoint":
-            if "x" not in geometry:
-                raise EditError(_INVALID, "The layer holds points: the geometry needs x and y.")
-            return shapely.Point(_xy(geometry.get("x"), geometry.get("y")))
-        if geometry_type == "esriGeometryMultipoint":
-            if "points" not in geometry:
-                raise EditError(_INVALID, "The layer holds multipoints: the geometry needs points.")
-            return shapely.MultiPoint(_pairs(geometry["points"], "points"))
-        if geometry_type == "esriGeometryPolyline":
-            paths = geometry.get("paths")
-            if not isinstance(paths, list) or not paths:
-                raise EditError(_INVALID, "The layer holds polylines: the geometry needs paths.")
-            lines = [_pairs(p, "paths") for p in paths]
-            if any(len(line) < 2 for line in lines):
-                raise EditError(_INVALID, "A path needs at least two points.")
-            return shapely.MultiLineString(lines)
-        if geometry_type == "esriGeometryPolygon":
-            if "rings" not in geometry:
-                raise EditError(_INVALID, "The layer holds polygons: the geometry needs rings.")
-            return _polygon(geometry["rings"])
-    except shapely.errors.GEOSException:
-        raise EditError(_INVALID, "The geometry is not a valid shape.") from None
-    raise EditError(_INVALID, f"Features of geometry type {geometry_type} cannot be edited.")
-
-
-def geometry_blob(
-    geometry: Any, layer: dict[str, Any], sr: SpatialReference, srs_id: int
-) -> bytes | None:
-    """A GeoPackage blob of Esri JSON ``geometry`` in the layer's coordinates (None: none)."""
-    if geometry is None:
-        return None
-    if not isinstance(geometry, dict):
-        raise EditError(_INVALID, "The geometry must be a JSON object.")
-    shape = _shape(geometry, str(layer["geometryType"]))
-    own = geometry.get("spatialReference")
-    if own:
-        try:
-            shape = reproject(shape, resolve(own, "spatialReference"), sr, "spatialReference")
-        except GeositeError:
-            raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
-    if shape.geom_type == "Point":  # the common case, written without shapely's WKB
-        return b"GP\x00\x01" + struct.pack("<iBIdd", srs_id, 1, 1, shape.x, shape.y)
-    header = b"GP\x00\x03" + struct.pack("<i", srs_id)
-    xmin, ymin, xmax, ymax = shapely.bounds(shape)
-    header += struct.pack("<4d", xmin, xmax, ymin, ymax)
-    wkb: bytes = shapely.to_wkb(shape, byte_order=1)
-    return header + wkb
 
 
 # -- attributes -------------------------------------------------------------------------------
