@@ -14,9 +14,11 @@ other local account that could read them could forge an administrator's token or
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -42,6 +44,42 @@ def private_file(path: Path) -> Path:
     os.close(fd)
     _chmod(path, FILE_MODE)
     return path
+
+
+@contextmanager
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (a private file, created when missing) in the block.
+
+    The lock is ``flock``'s, taken on an open file of its own: two threads of one process
+    exclude each other as two processes do, and the lock ends with the process that held it
+    (also on kill -9). With ``wait`` false the block gets False at once, without the lock,
+    when another holds it; otherwise True once the lock is held.
+    """
+    with open(private_file(path), "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a live process holds ``file_lock(path)`` now (False when there is no file)."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the probe
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def _chmod(path: Path, mode: int) -> None:

@@ -60,13 +60,12 @@ def create(ctx: click.Context, name: str, description: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def delete(ctx: click.Context, name: str, yes: bool) -> None:
-    """Delete a folder (geosite deletes only an empty one; ArcGIS Server also deletes the
-    services in it).
+    """Delete a folder and every service in it, with their data, as ArcGIS Server does.
 
     Example: geosite folders delete Scratch --yes
     """
     site = connect(ctx)
-    if not yes and not click.confirm(f"Delete the folder {name}?", err=True):
+    if not yes and not click.confirm(f"Delete the folder {name} and every service in it?", err=True):
         raise Failure("Nothing deleted.", EXIT_FAILED)
     site.services.delete_folder(name)
     click.echo(f"Folder {name} deleted.")

@@ -1,10 +1,11 @@
 """Who may use a service: ArcGIS's permissions on the root, folders and services.
 
 ArcGIS Server's continuous inheritance model: a folder or service takes a copy of its
-parent's permissions when it is created, and each can be changed afterwards. Adding or
-removing a permission on the root or a folder applies it to everything below, as Manager does
-when a folder is secured. A service is public when ``esriEveryone`` is allowed on it; a
-private service is open to users with an allowed role, and to administrators.
+parent's permissions when it is created (in the store transaction that creates it), and each
+can be changed afterwards. Adding or removing a permission on the root or a folder applies it
+to everything below, as Manager does when a folder is secured. A service is public when
+``esriEveryone`` is allowed on it; a private service is open to users with an allowed role,
+and to administrators.
 """
 
 from __future__ import annotations
@@ -42,12 +43,6 @@ def migrate(store: SiteStore) -> None:
     store.put_setting(_MODEL_SETTING, 1)
 
 
-def inherit(store: SiteStore, parent: str, child: str) -> None:
-    """Give a new folder or service a copy of its parent's permissions."""
-    for permission in store.list_permissions(parent):
-        store.set_permission(child, permission.principal, permission.is_allowed)
-
-
 def parent_of(service: Service) -> str:
     """The resource a service inherits from: its folder, or the root."""
     return service.folder or ROOT
@@ -75,7 +70,8 @@ def add(store: SiteStore, resource: str, principal: str, is_allowed: bool) -> No
     """``permissions/add``: allow or deny a principal on the resource and below it."""
     name = _principal(principal)
     for target in _below(store, resource):
-        store.set_permission(target, name, is_allowed)
+        # Only on what still exists: one deleted meanwhile keeps no permission row.
+        store.grant_permission(target, name, is_allowed)
 
 
 def remove(store: SiteStore, resource: str, principal: str) -> None:

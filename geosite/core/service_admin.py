@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from geosite.core import ownership
@@ -22,9 +21,11 @@ from geosite.core.services import (
     SYSTEM_FOLDER,
     add_folder,
     capabilities,
+    data_lock,
     find_service,
     max_record_count,
     normalise_folder,
+    remove_data,
     valid_service_name,
 )
 from geosite.errors import Conflict, InvalidParameter, NotFound
@@ -298,15 +299,13 @@ def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name
 
 
 def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:
-    """Delete a service and the data the site owns for it."""
+    """Delete a service and the data the site owns for it (its GeoPackage, WAL and lock)."""
     service = find_service(store, folder, name, kind)
-    deleted = store.delete_service(service.folder, service.name, service.type)
-    if deleted is None:
-        raise NotFound(f"Service '{service.qualified_name}' does not exist.")
-    data = deleted.definition.get("_geosite", {}).get("data")
-    if data:
-        for suffix in ("", "-wal", "-shm", ".lock"):  # the GeoPackage, its WAL, its lock
-            Path(data + suffix).unlink(missing_ok=True)
+    with data_lock(store):
+        deleted = store.delete_service(service.folder, service.name, service.type)
+        if deleted is None:
+            raise NotFound(f"Service '{service.qualified_name}' does not exist.")
+        remove_data(deleted.definition)
     return deleted
 
 
@@ -342,18 +341,26 @@ def create_folder(store: SiteStore, clock: Clock, name: Any, description: Any) -
     if store.get_folder(folder) is not None or not add_folder(store, clock, folder, text):
         raise Conflict(f"Folder '{folder}' already exists.")
     found = store.get_folder(folder)
-    assert found is not None
+    if found is None:
+        raise Conflict(f"Folder '{folder}' was deleted while it was being created.")
     return found
 
 
-def delete_folder(store: SiteStore, name: str) -> None:
-    """``deleteFolder``: only an empty folder (ArcGIS refuses the others too)."""
+def delete_folder(store: SiteStore, name: str) -> list[Service]:
+    """``deleteFolder``: the folder and every service in it, as ArcGIS does; their
+    permissions in the same transaction, then their data. Returns the services deleted."""
     folder = normalise_folder(name)
     if folder.lower() == SYSTEM_FOLDER.lower():
         raise InvalidParameter("The System folder cannot be deleted.")
-    found = store.get_folder(folder) if folder else None
-    if found is None or not store.delete_folder(found.name):
-        raise NotFound(f"Folder '{folder[:128]}' does not exist.")
+    if not folder:
+        raise InvalidParameter("The root folder cannot be deleted.")
+    with data_lock(store):
+        deleted = store.delete_folder(folder)
+        if deleted is None:
+            raise NotFound(f"Folder '{folder[:128]}' does not exist.")
+        for service in deleted:
+            remove_data(service.definition)
+    return deleted
 
 
 def edit_folder(store: SiteStore, name: str, description: Any) -> None:

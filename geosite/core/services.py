@@ -8,19 +8,23 @@ never shown as is to clients.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geosite.core import datastores, ownership, permissions, uploads
+from geosite.core import datastores, ownership, uploads
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
-from geosite.files import FILE_MODE, private_dir
+from geosite.files import FILE_MODE, file_lock, private_dir
 from geosite.storage.base import SiteStore
 
 #: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.
@@ -73,37 +77,61 @@ def normalise_folder(name: Any) -> str:
     return folder
 
 
-def resolve_folder(store: SiteStore, name: str, clock: Clock, *, create: bool) -> str:
-    """The stored spelling of a folder, creating it when asked (ArcGIS creates on publish)."""
-    folder = normalise_folder(name)
-    if not folder:
-        return ""
-    found = store.get_folder(folder)
-    if found is not None:
-        return found.name
-    if not create:
-        raise NotFound(f"Folder '{folder}' does not exist.")
-    add_folder(store, clock, folder, "")
-    found = store.get_folder(folder)
-    assert found is not None
-    return found.name
-
-
 def add_folder(store: SiteStore, clock: Clock, folder: str, description: str) -> bool:
-    """Create a folder with its parent's permissions; False when it exists already."""
+    """Create a folder with the root's permissions; False when it exists already."""
     if folder.lower() in RESERVED_FOLDERS:
         raise InvalidParameter(f"'{folder}' is reserved and cannot be used as a folder name.")
     try:
-        store.add_folder(Folder(folder, description, clock.now_ms()))
+        store.add_folder(Folder(folder, description, clock.now_ms()), inherit=True)
     except Conflict:  # created meanwhile by another request
         return False
-    permissions.inherit(store, permissions.ROOT, folder)
     return True
 
 
 def data_directory(store: SiteStore) -> Path:
     """Where the site keeps the data of its services (inside the SYSTEM directory)."""
     return uploads.uploads_directory(store).parent / "services"
+
+
+#: In the data directory: the lock of changes that add, replace or remove services' data
+#: files, and the prefix of the folders of unfinished imports and restores.
+ADMIN_LOCK = ".admin.lock"
+WORK_LOCK = ".busy"
+IMPORT_PREFIX = ".import-"
+RESTORE_PREFIX = ".restore-"
+
+
+@contextmanager
+def data_lock(store: SiteStore) -> Iterator[Path]:
+    """Hold the site-wide lock of the service data files; yields the data directory.
+
+    Held around each change that puts a data file into place or takes one away together
+    with the store change that references it or forgets it (publishing, overwriting,
+    deleting, restoring a backup), and by the start-up sweep (``geosite.core.quarantine``)
+    while it looks for files no service references: the sweep never sees a file between its
+    move and its store row. It is a lock file, so every worker process and machine of the
+    site that shares the directory takes part.
+    """
+    directory = private_dir(data_directory(store))
+    with file_lock(directory / ADMIN_LOCK):
+        yield directory
+
+
+@contextmanager
+def workspace(store: SiteStore, prefix: str = IMPORT_PREFIX) -> Iterator[Path]:
+    """A private folder in the data directory for one import (or restore), removed after.
+
+    It is locked while in use, so the start-up sweep leaves it alone; a process killed
+    meanwhile leaves it unlocked, and the next start moves it into the quarantine.
+    """
+    with contextlib.ExitStack() as stack:
+        with data_lock(store) as directory:  # made and locked before a sweep can see it
+            work = Path(tempfile.mkdtemp(prefix=prefix, dir=directory))
+            stack.enter_context(file_lock(work / WORK_LOCK))
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _source(
@@ -256,54 +284,82 @@ def complete(
 ) -> Service:
     """Import a prepared publication's data and add its service, or replace the one it
     overwrites (keeping its state, owner and permissions). The old service stays as it was
-    whenever the import fails; its data is removed only once the new service is stored."""
+    whenever the import fails; its data is removed only once the new service is stored.
+
+    The data is written in a workspace and moved into place only at the commit, under the
+    data lock: a process killed before leaves an unfinished import, one killed between the
+    move and the store's commit a data file no service references; the next start puts both
+    in the quarantine (``geosite.core.quarantine``)."""
     report = progress or (lambda message: None)
     report(f"Importing {publication.source_name}.")
-    data, layers = _import(store, publication.source, importer, limits)
-    report(f"Imported {len(layers)} layer(s).")
-    folder = resolve_folder(store, publication.folder_name, clock, create=True)
-    record = {
-        "serviceName": publication.name,
-        "type": publication.kind,
-        "folderName": folder or "/",
-        "description": str(publication.definition.get("description") or ""),
-        "capabilities": publication.capabilities,
-        "maxRecordCount": publication.max_records,
-        "properties": {"maxRecordCount": str(publication.max_records)},
-        "_geosite": {"data": str(data), "layers": layers, "sourceItem": publication.source_name},
-    }
+    with workspace(store) as work:
+        staged, layers = _import(work, publication.source, importer, limits)
+        report(f"Imported {len(layers)} layer(s).")
+        found = store.get_folder(publication.folder_name) if publication.folder_name else None
+        folder = found.name if found is not None else publication.folder_name
+        record = {
+            "serviceName": publication.name,
+            "type": publication.kind,
+            "folderName": folder or "/",
+            "description": str(publication.definition.get("description") or ""),
+            "capabilities": publication.capabilities,
+            "maxRecordCount": publication.max_records,
+            "properties": {"maxRecordCount": str(publication.max_records)},
+            "_geosite": {"data": "", "layers": layers, "sourceItem": publication.source_name},
+        }
+        service = _commit(store, clock, publication, staged, record, publisher)
     old = publication.replaces
     if old is not None:
-        if "_itemInfo" in old.definition:
-            record["_itemInfo"] = old.definition["_itemInfo"]
-        replaced = store.update_service(
-            old.folder, old.name, old.type, definition=record, expected=old.definition
-        )
-        if replaced is None:  # changed or deleted meanwhile: leave it as it is now
-            data.unlink(missing_ok=True)
-            raise Conflict(
-                f"Service '{old.qualified_name}' changed while it was being overwritten; "
-                "nothing was replaced. Publish again."
-            )
-        remove_data(old.definition)
         report(f"Service {old.qualified_name}.{old.type} overwritten.")
-        return replaced
-    service = Service(
-        folder,
-        publication.name,
-        publication.kind,
-        record,
-        "STARTED",
-        clock.now_ms(),
-        ownership.owner_of_new(publisher),
-    )
-    try:
-        store.add_service(service)
-        permissions.inherit(store, service.folder or permissions.ROOT, service.resource)
-    except Conflict:
-        data.unlink(missing_ok=True)
-        raise
-    report(f"Service {service.qualified_name}.{service.type} created.")
+    else:
+        report(f"Service {service.qualified_name}.{service.type} created.")
+    return service
+
+
+def _commit(
+    store: SiteStore,
+    clock: Clock,
+    publication: Publication,
+    staged: Path,
+    record: dict[str, Any],
+    publisher: Principal | None,
+) -> Service:
+    """Move the imported data into place and store the service that references it."""
+    old = publication.replaces
+    with data_lock(store) as directory:
+        target = directory / f"{secrets.token_hex(16)}.gpkg"
+        record["_geosite"]["data"] = str(target)
+        os.replace(staged, target)
+        try:
+            if old is None:
+                service = store.publish_service(
+                    Service(
+                        str(record["folderName"]).strip("/"),
+                        publication.name,
+                        publication.kind,
+                        record,
+                        "STARTED",
+                        clock.now_ms(),
+                        ownership.owner_of_new(publisher),
+                    )
+                )
+            else:
+                if "_itemInfo" in old.definition:
+                    record["_itemInfo"] = old.definition["_itemInfo"]
+                replaced = store.update_service(
+                    old.folder, old.name, old.type, definition=record, expected=old.definition
+                )
+                if replaced is None:  # changed or deleted meanwhile: leave it as it is now
+                    raise Conflict(
+                        f"Service '{old.qualified_name}' changed while it was being "
+                        "overwritten; nothing was replaced. Publish again."
+                    )
+                service = replaced
+        except BaseException:
+            remove_data(record)
+            raise
+        if old is not None:
+            remove_data(old.definition)
     return service
 
 
@@ -336,21 +392,14 @@ def remove_data(definition: dict[str, Any]) -> None:
 
 
 def _import(
-    store: SiteStore, source: Path, importer: Importer, limits: uploads.ArchiveLimits
+    work: Path, source: Path, importer: Importer, limits: uploads.ArchiveLimits
 ) -> tuple[Path, list[dict[str, Any]]]:
-    target_dir = data_directory(store)
-    private_dir(target_dir)
-    target = target_dir / f"{secrets.token_hex(16)}.gpkg"
-    with tempfile.TemporaryDirectory(dir=target_dir, prefix=".import-") as work:
-        try:
-            if source.suffix.lower() == ".zip":
-                source = uploads.extract_archive(source, Path(work) / "source", limits)
-            layers = importer(source, target)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+    """Import ``source`` into a GeoPackage in the workspace ``work``; it and its layers."""
+    target = work / "data.gpkg"
+    if source.suffix.lower() == ".zip":
+        source = uploads.extract_archive(source, work / "source", limits)
+    layers = importer(source, target)
     if not layers:
-        target.unlink(missing_ok=True)
         raise InvalidParameter("The uploaded item holds no layer to publish.")
     target.chmod(FILE_MODE)
     return target, layers

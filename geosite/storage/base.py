@@ -226,8 +226,12 @@ class SiteStore(VersionedStore):
 
     # -- folders, services and uploads ---------------------------------------------------------
     @abc.abstractmethod
-    def add_folder(self, folder: Folder) -> None:
-        """Create a services folder; raises Conflict when the name (ignoring case) exists."""
+    def add_folder(self, folder: Folder, *, inherit: bool = False) -> None:
+        """Create a services folder; raises Conflict when the name (ignoring case) exists.
+
+        With ``inherit`` the folder takes a copy of the root's permissions (resource "") in
+        the same transaction, as ArcGIS's folders do when they are made.
+        """
 
     @abc.abstractmethod
     def get_folder(self, name: str) -> Folder | None:
@@ -242,6 +246,17 @@ class SiteStore(VersionedStore):
         """Store a new service; raises Conflict when folder, name and type (ignoring case) exist."""
 
     @abc.abstractmethod
+    def publish_service(self, service: Service) -> Service:
+        """Store a new service as publishing does, all in one transaction.
+
+        A service in a folder that does not exist creates the folder first (empty
+        description, the service's ``created_ms``) with a copy of the root's permissions; the
+        service then takes a copy of its folder's permissions (of the root's, in the root).
+        Returns the service as stored: its ``folder`` is spelt as the folder is stored.
+        Raises Conflict when folder, name and type (ignoring case) exist.
+        """
+
+    @abc.abstractmethod
     def get_service(self, folder: str, name: str, type_: str) -> Service | None:
         """The service (names and type ignore case), or None."""
 
@@ -254,10 +269,11 @@ class SiteStore(VersionedStore):
         """Change a folder's description; False when there is no such folder."""
 
     @abc.abstractmethod
-    def delete_folder(self, name: str) -> bool:
-        """Delete an empty folder (and its permissions); False when there is none.
+    def delete_folder(self, name: str) -> list[Service] | None:
+        """Delete a folder with every service in it, as ArcGIS's ``deleteFolder`` does, and the
+        permissions of the folder and of anything below it, in one transaction.
 
-        Raises Conflict when the folder holds services (checked in the same transaction).
+        Returns the services deleted (by name), or None when there is no such folder.
         """
 
     @abc.abstractmethod
@@ -303,6 +319,17 @@ class SiteStore(VersionedStore):
     def set_permission(self, resource: str, principal: str, is_allowed: bool) -> None:
         """Allow or deny ``principal`` on ``resource`` ("" for the root, a folder name, or
         ``folder/name.type``), replacing what was set for that pair."""
+
+    @abc.abstractmethod
+    def grant_permission(self, resource: str, principal: str, is_allowed: bool) -> bool:
+        """``set_permission`` when the resource (the root, a folder, or a service named
+        ``folder/name.type``) exists, checked in the same transaction; False (and nothing
+        stored) when it does not: a permission never outlives what it is about."""
+
+    @abc.abstractmethod
+    def prune_permissions(self) -> int:
+        """Forget the permissions of folders and services that no longer exist (left by
+        earlier geosite versions when a resource went while it was being changed); how many."""
 
     @abc.abstractmethod
     def remove_permission(self, resource: str, principal: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from typing import Any
 
@@ -23,6 +24,39 @@ _UPLOAD_COLUMNS = "item_id, item_name, path, size, created_ms, description, owne
 
 
 _ITEM_COLUMNS = "path, type, info, client_path, created_ms"
+#: The permission key of the root folder.
+_ROOT = ""
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern (escape character \\) for names starting with ``text``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _copy_permissions(conn: sqlite3.Connection, parent: str, child: str) -> None:
+    """Give ``child`` a copy of ``parent``'s permissions (ArcGIS's inheritance on creation)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO permissions (resource, principal, is_allowed) "
+        "SELECT ?, principal, is_allowed FROM permissions WHERE resource=?",
+        (child, parent),
+    )
+
+
+def _resource_exists(conn: sqlite3.Connection, resource: str) -> bool:
+    """Whether the root, the folder or the service a permission key names exists."""
+    if resource == _ROOT:
+        return True
+    bound: tuple[str, ...]
+    if "/" not in resource:
+        sql, bound = "SELECT 1 FROM folders WHERE name=?", (resource,)
+    else:
+        folder, _, rest = resource.partition("/")
+        name, dot, type_ = rest.rpartition(".")
+        if not dot:
+            return False
+        sql = "SELECT 1 FROM services WHERE folder=? AND name=? AND type=?"
+        bound = (folder, name, type_)
+    return conn.execute(sql, bound).fetchone() is not None
 
 
 def _data_item(row: tuple[Any, ...]) -> DataItem:
@@ -33,19 +67,28 @@ def _service(row: tuple[Any, ...]) -> Service:
     return Service(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], row[6])
 
 
+def _service_taken(service: Service) -> Conflict:
+    return Conflict(
+        f"Service '{service.name}.{service.type}' already exists in folder "
+        f"'{service.folder or '/'}'."
+    )
+
+
 class SqliteCatalog:
     """Folders, services and uploads; mixed into ``SqliteSiteStore`` (same database file)."""
 
     _db: Connections
 
-    def add_folder(self, folder: Folder) -> None:
-        """Create a folder."""
+    def add_folder(self, folder: Folder, *, inherit: bool = False) -> None:
+        """Create a folder (with a copy of the root's permissions when ``inherit``)."""
         try:
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO folders (name, description, created_ms) VALUES (?, ?, ?)",
                     (folder.name, folder.description, folder.created_ms),
                 )
+                if inherit:
+                    _copy_permissions(conn, _ROOT, folder.name)
         except sqlite3.IntegrityError:
             raise Conflict(f"Folder '{folder.name}' already exists.") from None
 
@@ -71,23 +114,47 @@ class SqliteCatalog:
         """Store a service."""
         try:
             with self._db.transaction() as conn:
-                conn.execute(
-                    f"INSERT INTO services ({_SERVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        service.folder,
-                        service.name,
-                        service.type,
-                        orjson.dumps(service.definition),
-                        service.configured_state,
-                        service.created_ms,
-                        service.owner,
-                    ),
-                )
+                self._insert_service(conn, service)
         except sqlite3.IntegrityError:
-            raise Conflict(
-                f"Service '{service.name}.{service.type}' already exists in folder "
-                f"'{service.folder or '/'}'."
-            ) from None
+            raise _service_taken(service) from None
+
+    @staticmethod
+    def _insert_service(conn: sqlite3.Connection, service: Service) -> None:
+        conn.execute(
+            f"INSERT INTO services ({_SERVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                service.folder,
+                service.name,
+                service.type,
+                orjson.dumps(service.definition),
+                service.configured_state,
+                service.created_ms,
+                service.owner,
+            ),
+        )
+
+    def publish_service(self, service: Service) -> Service:
+        """Store a new service, its folder when missing, and their inherited permissions."""
+        try:
+            with self._db.transaction() as conn:
+                folder = service.folder
+                if folder:
+                    sql = "SELECT name FROM folders WHERE name=?"
+                    row = conn.execute(sql, (folder,)).fetchone()
+                    if row is None:
+                        conn.execute(
+                            "INSERT INTO folders (name, description, created_ms) VALUES (?, '', ?)",
+                            (folder, service.created_ms),
+                        )
+                        _copy_permissions(conn, _ROOT, folder)
+                    else:
+                        folder = str(row[0])
+                stored = dataclasses.replace(service, folder=folder)
+                self._insert_service(conn, stored)
+                _copy_permissions(conn, folder or _ROOT, stored.resource)
+        except sqlite3.IntegrityError:
+            raise _service_taken(service) from None
+        return stored
 
     def get_service(self, folder: str, name: str, type_: str) -> Service | None:
         """A service by folder, name and type."""
@@ -121,13 +188,22 @@ class SqliteCatalog:
             sql = "UPDATE folders SET description=? WHERE name=?"
             return conn.execute(sql, (description, name)).rowcount > 0
 
-    def delete_folder(self, name: str) -> bool:
-        """Delete an empty folder."""
+    def delete_folder(self, name: str) -> list[Service] | None:
+        """Delete a folder, its services and the permissions of all of them."""
         with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM services WHERE folder=? LIMIT 1", (name,)).fetchone():
-                raise Conflict(f"Folder '{name}' is not empty. Delete its services first.")
-            conn.execute("DELETE FROM permissions WHERE resource=?", (name,))
-            return conn.execute("DELETE FROM folders WHERE name=?", (name,)).rowcount > 0
+            row = conn.execute("SELECT name FROM folders WHERE name=?", (name,)).fetchone()
+            if row is None:
+                return None
+            stored = str(row[0])
+            rows = conn.execute(
+                f"DELETE FROM services WHERE folder=? RETURNING {_SERVICE_COLUMNS}", (stored,)
+            ).fetchall()
+            conn.execute(
+                "DELETE FROM permissions WHERE resource=? OR resource LIKE ? ESCAPE '\\'",
+                (stored, _like_prefix(stored + "/")),
+            )
+            conn.execute("DELETE FROM folders WHERE name=?", (stored,))
+        return sorted((_service(r) for r in rows), key=lambda s: (s.name.lower(), s.type))
 
     def update_service(
         self,
@@ -221,6 +297,27 @@ class SqliteCatalog:
                 "ON CONFLICT (resource, principal) DO UPDATE SET is_allowed=excluded.is_allowed",
                 (resource, principal, int(is_allowed)),
             )
+
+    def grant_permission(self, resource: str, principal: str, is_allowed: bool) -> bool:
+        """Allow or deny a principal on a resource that exists (checked in the transaction)."""
+        with self._db.transaction() as conn:
+            if not _resource_exists(conn, resource):
+                return False
+            conn.execute(
+                "INSERT INTO permissions (resource, principal, is_allowed) VALUES (?, ?, ?) "
+                "ON CONFLICT (resource, principal) DO UPDATE SET is_allowed=excluded.is_allowed",
+                (resource, principal, int(is_allowed)),
+            )
+        return True
+
+    def prune_permissions(self) -> int:
+        """Forget the permissions of folders and services that no longer exist."""
+        with self._db.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM permissions WHERE resource <> '' "
+                "AND resource NOT IN (SELECT name FROM folders) "
+                "AND resource NOT IN (SELECT folder || '/' || name || '.' || type FROM services)"
+            ).rowcount
 
     def remove_permission(self, resource: str, principal: str) -> bool:
         """Forget a principal's permission."""

@@ -7,6 +7,7 @@ Subclass ``SiteStoreContract`` / ``LogStoreContract`` in a test module and provi
 from __future__ import annotations
 
 import abc
+import threading
 from typing import Any
 
 from geosite.core.models import (
@@ -361,18 +362,127 @@ class CatalogContract(abc.ABC):
         ]
 
     def test_folder_edit_and_delete(self) -> None:
-        """Only an empty folder is deleted; its permissions go with it."""
+        """A folder is deleted with its services; their permissions go with them."""
         store = self.make_store()
         store.add_folder(Folder("Maps", "", 1))
+        store.add_folder(Folder("Maps_2", "", 1))
         assert store.update_folder("maps", "new") and not store.update_folder("none", "x")
         assert store.get_folder("Maps") == Folder("Maps", "new", 1)
-        store.add_service(Service("Maps", "Roads", "FeatureServer", {}, "STARTED", 2))
+        roads = Service("Maps", "Roads", "FeatureServer", {}, "STARTED", 2)
+        store.add_service(roads)
+        store.add_service(Service("Maps", "Cities", "FeatureServer", {"a": 1}, "STOPPED", 3))
+        kept = Service("Maps_2", "Roads", "FeatureServer", {}, "STARTED", 4)
+        store.add_service(kept)
         store.set_permission("Maps", "esriEveryone", False)
-        _expect_conflict(lambda: store.delete_folder("MAPS"))
-        assert store.get_folder("Maps") is not None
-        assert store.delete_service("Maps", "roads", "featureserver") is not None
-        assert store.delete_folder("maps") and not store.delete_folder("maps")
-        assert store.list_folders() == [] and store.list_permissions() == []
+        store.set_permission(roads.resource, "editors", True)
+        store.set_permission("maps/Gone.FeatureServer", "editors", True)  # left by an old bug
+        store.set_permission(kept.resource, "editors", True)
+        deleted = store.delete_folder("MAPS")
+        assert deleted is not None
+        assert [(s.name, s.definition) for s in deleted] == [("Cities", {"a": 1}), ("Roads", {})]
+        assert store.delete_folder("maps") is None
+        assert [f.name for f in store.list_folders()] == ["Maps_2"]
+        assert store.list_services() == [kept]
+        assert store.list_permissions() == [Permission(kept.resource, "editors", True)]
+
+    def test_publish_service(self) -> None:
+        """Publishing stores the service, its missing folder and their inherited permissions
+        in one transaction; the service names the folder as stored."""
+        store = self.make_store()
+        store.set_permission("", "esriEveryone", True)
+        store.set_permission("", "viewers", False)
+        root = store.publish_service(Service("", "Parks", "FeatureServer", {}, "STARTED", 1))
+        assert store.list_permissions(root.resource) == [
+            Permission("/Parks.FeatureServer", "esriEveryone", True),
+            Permission("/Parks.FeatureServer", "viewers", False),
+        ]
+        made = store.publish_service(Service("maps", "Roads", "FeatureServer", {}, "STARTED", 7))
+        assert made.folder == "maps" and store.get_folder("MAPS") == Folder("maps", "", 7)
+        assert [p.principal for p in store.list_permissions("maps")] == ["esriEveryone", "viewers"]
+        store.set_permission("Maps", "esriEveryone", False)
+        store.set_permission("Maps", "editors", True)
+        second = store.publish_service(Service("MAPS", "Rivers", "FeatureServer", {}, "", 8))
+        assert second.folder == "maps" and second.resource == "maps/Rivers.FeatureServer"
+        assert store.get_service("maps", "rivers", "FeatureServer") == second
+        assert store.list_permissions(second.resource) == [
+            Permission(second.resource, "editors", True),
+            Permission(second.resource, "esriEveryone", False),
+            Permission(second.resource, "viewers", False),
+        ]
+        before = store.list_permissions()
+        _expect_conflict(
+            lambda: store.publish_service(Service("Maps", "RIVERS", "featureserver", {}, "", 9))
+        )
+        assert store.list_permissions() == before
+        store.add_folder(Folder("Open", "", 9), inherit=True)
+        assert [p.principal for p in store.list_permissions("open")] == ["esriEveryone", "viewers"]
+
+    def test_grant_and_prune_permissions(self) -> None:
+        """A permission is granted only on a resource that exists; pruning forgets the
+        permissions of resources that are gone."""
+        store = self.make_store()
+        store.add_folder(Folder("Maps", "", 1))
+        roads = store.publish_service(Service("Maps", "Roads", "FeatureServer", {}, "", 2))
+        parks = store.publish_service(Service("", "Parks", "FeatureServer", {}, "", 3))
+        assert store.grant_permission("", "viewers", True)
+        assert store.grant_permission("MAPS", "viewers", True)
+        assert store.grant_permission("maps/roads.featureserver", "viewers", False)
+        assert store.grant_permission("/PARKS.FeatureServer", "viewers", True)
+        for missing in ("Gone", "Maps/Gone.FeatureServer", "/Roads.FeatureServer", "Maps/x"):
+            assert not store.grant_permission(missing, "viewers", True), missing
+        assert [(p.principal, p.is_allowed) for p in store.list_permissions(roads.resource)] == [
+            ("viewers", False)
+        ]
+        assert store.prune_permissions() == 0
+        store.set_permission("Gone", "viewers", True)
+        store.set_permission("Maps/Gone.FeatureServer", "viewers", True)
+        assert store.prune_permissions() == 2
+        assert [p.resource.lower() for p in store.list_permissions()] == [
+            "",
+            parks.resource.lower(),
+            "maps",
+            roads.resource.lower(),
+        ]
+
+    def test_publish_and_delete_folder_race(self) -> None:
+        """Services published into a folder while the folder is deleted over and over: no
+        service is ever left in a folder that does not exist, and no permission of a deleted
+        folder or service stays behind."""
+        store = self.make_store()
+        store.set_permission("", "esriEveryone", True)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def publish(worker: int) -> None:
+            for n in range(40):
+                service = Service("Race", f"S{worker}_{n}", "FeatureServer", {}, "STARTED", n)
+                try:
+                    store.publish_service(service)
+                    store.grant_permission(service.resource, "editors", True)
+                except BaseException as exc:
+                    errors.append(exc)
+            stop.set()
+
+        def delete() -> None:
+            while not stop.is_set():
+                try:
+                    store.delete_folder("race")
+                    store.grant_permission("Race", "editors", True)
+                except BaseException as exc:
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=publish, args=(n,)) for n in range(2)]
+        threads.append(threading.Thread(target=delete))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        folders = {f.name.lower() for f in store.list_folders()}
+        resources = {"", *folders, *(s.resource.lower() for s in store.list_services())}
+        assert all(s.folder.lower() in folders for s in store.list_services())
+        assert {p.resource.lower() for p in store.list_permissions()} <= resources
+        assert store.prune_permissions() == 0
 
     def test_service_updates(self) -> None:
         """Definition and state change in place; renames move permissions; deletes return."""

@@ -101,9 +101,6 @@ def test_folders(live: tuple[LiveSite, str]) -> None:
     }
     assert _get(site, "/services/EMPTY", token)["description"] == "new"
     assert _get(site, "/services/system", token)["services"] == []
-    refused = _post(site, "/services/Maps/deleteFolder", token)
-    assert refused["status"] == "error" and refused["code"] == 409
-    assert _get(site, "/services/Maps", token)["services"][0]["serviceName"] == "Roads"
     assert _post(site, "/services/System/deleteFolder", token)["code"] == 400
     assert _post(site, "/services/Empty/deleteFolder", token) == {"status": "success"}
     assert _post(site, "/services/Empty/deleteFolder", token)["code"] == 404
@@ -119,6 +116,20 @@ def test_folders(live: tuple[LiveSite, str]) -> None:
         )
     ]
     assert exists == [True, False, True, False, True]
+    # As ArcGIS: deleteFolder deletes the services in it, with their data and permissions.
+    roads = site.store.get_service("Maps", "Roads", "FeatureServer")
+    assert roads is not None
+    data = Path(roads.definition["_geosite"]["data"])
+    assert data.is_file() and site.store.list_permissions("maps/Roads.FeatureServer") != []
+    assert _post(site, "/services/maps/deleteFolder", token) == {"status": "success"}
+    assert _get(site, "/services", token)["folders"] == ["System"]
+    assert _get(site, "/services/Maps", token)["code"] == 404
+    assert site.store.get_service("Maps", "Roads", "FeatureServer") is None
+    assert not data.exists()
+    assert [p.resource for p in site.store.list_permissions()] == ["", "/Points.FeatureServer"]
+    catalog = httpx.get(f"{site.http}/arcgis/rest/services", params={"f": "json"}).json()
+    assert catalog["folders"] == [] and len(catalog["services"]) == 1
+    assert _post(site, "/services/Maps/deleteFolder", token)["code"] == 404
 
 
 def test_service_json_status_and_types(unchanged: tuple[LiveSite, str]) -> None:

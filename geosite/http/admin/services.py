@@ -88,7 +88,8 @@ def folder(call: Call) -> dict[str, Any]:
         return {**SYSTEM_DETAIL, "services": []}
     name = existing_folder(call)
     found = call.state.require_site().site.store.get_folder(name)
-    assert found is not None
+    if found is None:  # deleted since existing_folder read it
+        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
     return {**_detail(found), "services": _listing(call, name)}
 
 
@@ -154,7 +155,7 @@ def create_folder(call: Call) -> dict[str, Any]:
 
 
 def delete_folder(call: Call) -> dict[str, Any]:
-    """``POST /admin/services/{folder}/deleteFolder``: only an empty folder."""
+    """``POST /admin/services/{folder}/deleteFolder``: the folder and all services in it."""
     service_admin.delete_folder(call.state.require_site().site.store, call.args["folder"])
     return {"status": "success"}
 
@@ -356,7 +357,8 @@ ENDPOINTS = [
         delete_folder,
         kind=OPERATION,
         title="Delete Folder",
-        description="Deletes the folder. Only an empty folder can be deleted.",
+        description="Deletes the folder and all services within it (their data and "
+        "permissions too).",
     ),
     Endpoint(
         "/services/{folder}/editFolder",
