@@ -2,8 +2,11 @@
 
 Usernames and role names are checked (letters, digits and ``_ . @ -``, at most 128); passwords
 follow the site's password policy (``password_policy``).
-Changing a user's password or removing the user ends its tokens (its credential version moves,
-or it is gone). The primary site administrator cannot be removed here.
+Removing a user, changing its password or its roles (membership, a removed role, a role
+privilege that changes its own), or disabling it ends its tokens: the store moves its
+credential version, or the user is gone. A user made again under a removed user's name (in any
+case) gets a new random identifier (``User.user_id``), which the old tokens do not name.
+The primary site administrator cannot be removed here.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def change_password(store: SiteStore, username: str | None, password: str | None
 
 
 def remove_user(store: SiteStore, username: str | None) -> None:
-    """``users/remove``: its tokens end with it (they name a user that no longer exists)."""
+    """``users/remove``: its tokens end with it (they name an identifier no user will have)."""
     found = user(store, username)
     if found.is_psa:
         raise Conflict("The primary site administrator cannot be removed.")

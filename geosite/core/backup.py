@@ -12,6 +12,11 @@ Not in it, as in ArcGIS: the primary site administrator (a restore keeps the cur
 machines, server directories, security configuration, token keys, uploads, logs and usage
 counts. A restore replaces the whole configuration at once, and every restored user's
 earlier tokens stop working.
+
+Version 2 of the format gives each user its identifier (``user_id``); a restored user keeps
+it while the site still has that same user, and gets a fresh one otherwise (a version 1
+backup, or a user removed since the backup: the tokens it got after the backup are not
+known, so they must not fit the restored user).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from geosite.core.models import (
     SiteConfiguration,
     TokenPolicy,
     User,
+    new_user_id,
 )
 from geosite.core.site import validate_username
 from geosite.core.values import whole_number
@@ -56,7 +62,8 @@ from geosite.files import FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
 FORMAT = "geosite-site-backup"
-VERSION = 1
+VERSION = 2
+_READABLE = (1, 2)  # version 1: users without their identifier
 SUFFIX = ".agssite"
 #: The settings a backup carries (the others belong to the machine or the running site).
 SETTINGS = (
@@ -177,52 +184,68 @@ def import_site(
     source = Path(location.strip())
     if not location.strip() or not source.is_absolute() or not source.is_file():
         raise InvalidParameter(f"No backup file at '{location[:256]}'.")
-    data_dir = services.data_directory(store)
-    private_dir(data_dir)
     placed: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as work:
-        root = uploads.extract_archive(source, Path(work) / "backup", limits)
+    # A locked workspace: a restore killed meanwhile leaves it to the start-up quarantine.
+    with services.workspace(store, services.RESTORE_PREFIX) as work:
+        root = uploads.extract_archive(source, work / "backup", limits)
         manifest = _read_json(root / "manifest.json")
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise InvalidParameter("The file is not a geosite site backup.")
-        if manifest.get("version") != VERSION:
+        if manifest.get("version") not in _READABLE:
             raise InvalidParameter(f"Backups of version {manifest.get('version')!r} are unknown.")
         config = _decode(_read_json(root / "configuration.json"))
         _check_names(config)
-        try:
-            restored = []
-            for service in config.services:
-                member = _data_path(service)
-                if not _MEMBER.match(member) or not (root / member).is_file():
-                    raise InvalidParameter("The backup's service data is incomplete.")
-                target = data_dir / f"{secrets.token_hex(16)}.gpkg"
-                shutil.move(root / member, target)
-                target.chmod(FILE_MODE)
-                placed.append(target)
-                restored.append(_with_data(service, str(target)))
-            config.services = restored
-            config.users = _ending_tokens(store, config.users)
-            earlier = [Path(_data_path(s)) for s in store.list_services()]
-            store.replace_configuration(config)
-        except BaseException:
-            for path in placed:
-                path.unlink(missing_ok=True)
-            raise
-    for path in earlier:  # the data the replaced services had
-        if path.parent == data_dir and path not in placed:
-            path.unlink(missing_ok=True)
+        # The data moves into place and the configuration that references it is stored
+        # under the data lock: the start-up sweep never takes the one without the other.
+        with services.data_lock(store) as data_dir:
+            try:
+                restored = []
+                for service in config.services:
+                    member = _data_path(service)
+                    if not _MEMBER.match(member) or not (root / member).is_file():
+                        raise InvalidParameter("The backup's service data is incomplete.")
+                    target = data_dir / f"{secrets.token_hex(16)}.gpkg"
+                    shutil.move(root / member, target)
+                    target.chmod(FILE_MODE)
+                    placed.append(target)
+                    restored.append(_with_data(service, str(target)))
+                config.services = restored
+                config.users = _ending_tokens(store, config.users)
+                earlier = store.list_services()
+                store.replace_configuration(config)
+            except BaseException:
+                for path in placed:
+                    path.unlink(missing_ok=True)
+                raise
+            for service in earlier:  # the data the replaced services had
+                path = Path(_data_path(service))
+                if path.parent == data_dir and path not in placed:
+                    services.remove_data(service.definition)
     return {"status": "success", "createdMs": manifest.get("createdMs"), **_counts(config)}
 
 
 def _ending_tokens(store: SiteStore, users: list[User]) -> list[User]:
-    """Restored users get a credential version above any they had, so old tokens end."""
-    current = {u.username.lower(): u.token_version for u in store.search_users("", 10**7)[0]}
-    return [
-        dataclasses.replace(
-            u, token_version=max(u.token_version, current.get(u.username.lower(), 0)) + 1
-        )
-        for u in users
-    ]
+    """Restored users' earlier tokens end.
+
+    A user the site still has (same identifier) keeps its identifier and gets a credential
+    version above both the backup's and the current one. Any other (removed since the
+    backup, or made again under its name) gets a fresh identifier: tokens issued to it after
+    the backup may carry any version.
+    """
+    current = {u.username.lower(): u for u in store.search_users("", 10**7)[0]}
+    restored = []
+    for user in users:
+        now = current.get(user.username.lower())
+        if now is not None and now.user_id == user.user_id:
+            version = max(user.token_version, now.token_version) + 1
+            restored.append(dataclasses.replace(user, token_version=version))
+        else:
+            restored.append(
+                dataclasses.replace(
+                    user, token_version=user.token_version + 1, user_id=new_user_id()
+                )
+            )
+    return restored
 
 
 def _counts(config: SiteConfiguration) -> dict[str, int]:
@@ -261,7 +284,7 @@ def _decode(raw: Any) -> SiteConfiguration:
             raise TypeError
         return SiteConfiguration(
             settings=_checked_settings(settings),
-            users=[_make(User, u) for u in raw["users"]],
+            users=[_user(u) for u in raw["users"]],
             roles=[
                 Role(str(r["rolename"]), str(r["description"]), Privilege[str(r["privilege"])])
                 for r in raw["roles"]
@@ -320,6 +343,16 @@ def _checked_settings(raw: dict[str, Any]) -> dict[str, Any]:
         elif key == system_properties.SETTING:
             found[key] = system_properties.parse(json.dumps(value)).values
     return found
+
+
+def _user(raw: Any) -> User:
+    """A user of the backup; one from a version 1 backup (no identifier) gets a fresh one."""
+    if isinstance(raw, dict) and "user_id" not in raw:
+        raw = {**raw, "user_id": new_user_id()}
+    user: User = _make(User, raw)
+    if not user.user_id:
+        raise ValueError
+    return user
 
 
 def _make(kind: Any, raw: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,19 @@ class Privilege(enum.IntEnum):
     ADMINISTER = 3
 
 
+def new_user_id() -> str:
+    """A fresh random identifier for a user (128 bits, hex): no two users ever share one."""
+    return secrets.token_hex(16)
+
+
 @dataclass(frozen=True)
 class User:
-    """A user of the site's built-in identity store."""
+    """A user of the site's built-in identity store.
+
+    ``user_id`` is made at random when the user is created and never reused: a token names
+    it, so a token of a removed user never fits a new user of the same name (in any case).
+    ``token_version`` moves whenever the user's earlier tokens must end.
+    """
 
     username: str
     password_hash: str
@@ -27,6 +38,7 @@ class User:
     token_version: int = 1
     disabled: bool = False
     is_psa: bool = False
+    user_id: str = field(default_factory=new_user_id)
 
     def public(self) -> dict[str, Any]:
         """The user as the Administrator API shows it (never the hash)."""
@@ -117,6 +129,7 @@ class TokenClaims:
     binding: str
     token_version: int
     key_version: int
+    user_id: str
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ machine sees them; too many lock the name or the address for a while.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,7 @@ class Authenticator:
             binding=binding,
             token_version=user.token_version,
             key_version=version,
+            user_id=user.user_id,
         )
         return IssuedToken(tokens.issue(claims, secret), expires, user)
 
@@ -179,7 +181,15 @@ class Authenticator:
         """Return the principal a token stands for, or raise ``InvalidToken``."""
         claims = tokens.verify(token, self._secret_for, self._clock.now_ms(), client_ip, referer)
         user = self._store.get_user(claims.username)
-        if user is None or user.disabled or user.token_version != claims.token_version:
+        if (
+            user is None
+            or not user.user_id
+            or not hmac.compare_digest(user.user_id.encode(), claims.user_id.encode())
+            or user.disabled
+            or user.token_version != claims.token_version
+        ):
+            # Removed, or removed and made again under the same name (another identifier),
+            # disabled, or its password or roles changed since the token was issued.
             raise InvalidToken(REVOKED_TOKEN)
         privilege = self.privilege_of(user) or Privilege.ACCESS
         return Principal(

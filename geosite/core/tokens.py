@@ -1,10 +1,13 @@
 """Self-contained tokens, signed with the site secret.
 
 A token is ``base64url(payload) "." base64url(HMAC-SHA256(secret, payload))``. The payload
-binds the token to its expiry, its client (an IP address or a referer), the user's credential
-version (so a password change ends the user's tokens) and the version of the signing key (so
-rotating the key ends every token). Nothing is kept per token on the server, so every worker
-and every machine of the site verifies a token with the shared secret alone.
+binds the token to its expiry, its client (an IP address or a referer), the user (its name and
+its random identifier, made with the user and never reused, so that a removed user's token
+never fits a later user of the same name), the user's credential version (so a password or role
+change ends the user's tokens) and the version of the signing key (so rotating the key ends
+every token). A token without the identifier (made by geosite before it had one) is invalid.
+Nothing is kept per token on the server, so every worker and every machine of the site
+verifies a token with the shared secret alone.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def issue(claims: TokenClaims, secret: str) -> str:
     """Return the signed token for ``claims``."""
     body = {
         "u": claims.username,
+        "i": claims.user_id,
         "e": claims.expires_ms,
         "c": claims.client,
         "b": claims.binding,
@@ -92,6 +96,7 @@ def verify(
             binding=str(body["b"]),
             token_version=int(body["v"]),
             key_version=key_version,
+            user_id=str(body["i"]),
         )
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise InvalidToken() from None

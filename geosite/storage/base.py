@@ -85,7 +85,11 @@ class SiteStore(VersionedStore):
     # -- users ------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_user(self, user: User) -> None:
-        """Add a user; raises Conflict when the name (case-insensitive) exists."""
+        """Add a user; raises Conflict when the name (case-insensitive) exists.
+
+        The store keeps ``user.user_id`` as it is given (core makes a random one for each new
+        user): tokens name it, so it must come back unchanged from every read.
+        """
 
     @abc.abstractmethod
     def get_user(self, username: str) -> User | None:
@@ -115,7 +119,8 @@ class SiteStore(VersionedStore):
     def add_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
         """Make users members of a role (existing memberships are kept).
 
-        Raises NotFound when the role or a user does not exist (nothing changes).
+        Each user that becomes a member has its credential version moved (its earlier tokens
+        end). Raises NotFound when the role or a user does not exist (nothing changes).
         """
 
     @abc.abstractmethod
@@ -132,7 +137,8 @@ class SiteStore(VersionedStore):
 
     @abc.abstractmethod
     def rename_user(self, username: str, new_name: str) -> bool:
-        """Give a user a new name, with its role memberships; False when there is none.
+        """Give a user a new name, with its role memberships and its identifier, and end its
+        tokens; False when there is none.
 
         Raises Conflict when the new name (ignoring case) belongs to another user.
         """
@@ -153,11 +159,18 @@ class SiteStore(VersionedStore):
     def update_role(
         self, rolename: str, *, description: str | None = None, privilege: Privilege | None = None
     ) -> bool:
-        """Change a role's description and/or privilege; False when there is no such role."""
+        """Change a role's description and/or privilege; False when there is no such role.
+
+        Members whose privilege (the highest among their roles) the change moves get their
+        credential version moved: their earlier tokens end.
+        """
 
     @abc.abstractmethod
     def delete_role(self, rolename: str) -> bool:
-        """Remove a role, its memberships and its permissions; False when there was none."""
+        """Remove a role, its memberships and its permissions; False when there was none.
+
+        Its members' credential versions move: their earlier tokens end.
+        """
 
     @abc.abstractmethod
     def role_members(self, rolename: str) -> list[str]:
@@ -165,7 +178,8 @@ class SiteStore(VersionedStore):
 
     @abc.abstractmethod
     def remove_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
-        """Take users out of a role (those not in it are ignored)."""
+        """Take users out of a role (those not in it are ignored); the credential version of
+        each user taken out moves (its earlier tokens end)."""
 
     # -- token signing keys -------------------------------------------------------------------
     @abc.abstractmethod
@@ -377,7 +391,8 @@ class SiteStore(VersionedStore):
         """Replace, all at once or not at all: every user but the primary site administrators
         (kept as they are), the roles and their members, folders, services, permissions and
         data items; and store ``config.settings`` (other settings stay). Members naming a user
-        or role that is not there are dropped."""
+        or role that is not there are dropped. Users are stored as given, their identifier and
+        credential version included."""
 
 
 class LogStore(VersionedStore):

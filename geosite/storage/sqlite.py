@@ -25,7 +25,8 @@ from geosite.storage.sqlite_restore import replace_configuration
 from geosite.storage.sqlite_schema import SITE_SCHEMA
 
 _USER_COLUMNS = (
-    "username, password_hash, fullname, description, email, token_version, disabled, is_psa"
+    "username, password_hash, fullname, description, email, token_version, disabled, is_psa, "
+    "user_id"
 )
 
 
@@ -49,7 +50,27 @@ def _user(row: sqlite3.Row | tuple[Any, ...]) -> User:
         token_version=row[5],
         disabled=bool(row[6]),
         is_psa=bool(row[7]),
+        user_id=row[8],
     )
+
+
+def _end_tokens(conn: sqlite3.Connection, usernames: Sequence[str]) -> None:
+    """Move the users' credential versions: every token issued to them before is refused."""
+    conn.executemany(
+        "UPDATE users SET token_version = token_version + 1 WHERE username=?",
+        [(name,) for name in usernames],
+    )
+
+
+def _privilege(conn: sqlite3.Connection, username: str) -> Privilege | None:
+    """The highest privilege among the user's roles."""
+    rows = conn.execute(
+        "SELECT r.privilege FROM roles r JOIN role_members m ON m.rolename = r.rolename "
+        "WHERE m.username=?",
+        (username,),
+    ).fetchall()
+    privileges = [Privilege[r[0]] for r in rows if r[0] in Privilege.__members__]
+    return max(privileges) if privileges else None
 
 
 def _machine(row: tuple[Any, ...]) -> Machine:
@@ -122,7 +143,7 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         try:
             with self._db.transaction() as conn:
                 conn.execute(
-                    f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user.username,
                         user.password_hash,
@@ -132,6 +153,7 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
                         user.token_version,
                         int(user.disabled),
                         int(user.is_psa),
+                        user.user_id,
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -180,17 +202,7 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
 
     def user_privilege(self, username: str) -> Privilege | None:
         """Highest privilege among the user's roles."""
-        rows = (
-            self._db.get()
-            .execute(
-                "SELECT r.privilege FROM roles r JOIN role_members m ON m.rolename = r.rolename "
-                "WHERE m.username=?",
-                (username,),
-            )
-            .fetchall()
-        )
-        privileges = [Privilege[r[0]] for r in rows if r[0] in Privilege.__members__]
-        return max(privileges) if privileges else None
+        return _privilege(self._db.get(), username)
 
     def add_role(self, rolename: str, description: str, privilege: Privilege) -> None:
         """Create a role."""
@@ -207,10 +219,15 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         """Add users to a role."""
         try:
             with self._db.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO role_members (rolename, username) VALUES (?, ?)",
-                    [(rolename, name) for name in usernames],
-                )
+                added = [
+                    name
+                    for name in usernames
+                    if conn.execute(
+                        "INSERT OR IGNORE INTO role_members (rolename, username) VALUES (?, ?)",
+                        (rolename, name),
+                    ).rowcount
+                ]
+                _end_tokens(conn, added)
         except sqlite3.IntegrityError:
             raise NotFound(f"Role '{rolename}' or one of the users does not exist.") from None
 
@@ -313,14 +330,29 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
                     "UPDATE roles SET description=? WHERE rolename=?", (description, rolename)
                 )
             if privilege is not None:
+                members = [
+                    str(row[0])
+                    for row in conn.execute(
+                        "SELECT username FROM role_members WHERE rolename=?", (rolename,)
+                    )
+                ]
+                before = [_privilege(conn, name) for name in members]
                 conn.execute(
                     "UPDATE roles SET privilege=? WHERE rolename=?", (privilege.name, rolename)
+                )
+                _end_tokens(  # those whose privilege it changes
+                    conn,
+                    [n for n, b in zip(members, before, strict=True) if _privilege(conn, n) != b],
                 )
             return found is not None
 
     def delete_role(self, rolename: str) -> bool:
         """Remove a role with its memberships and permissions."""
         with self._db.transaction() as conn:
+            members = conn.execute(
+                "SELECT username FROM role_members WHERE rolename=?", (rolename,)
+            ).fetchall()
+            _end_tokens(conn, [str(row[0]) for row in members])
             conn.execute("DELETE FROM role_members WHERE rolename=?", (rolename,))
             conn.execute("DELETE FROM permissions WHERE principal=?", (rolename,))
             return conn.execute("DELETE FROM roles WHERE rolename=?", (rolename,)).rowcount > 0
@@ -341,10 +373,14 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
     def remove_role_members(self, rolename: str, usernames: Sequence[str]) -> None:
         """Take users out of a role."""
         with self._db.transaction() as conn:
-            conn.executemany(
-                "DELETE FROM role_members WHERE rolename=? AND username=?",
-                [(rolename, name) for name in usernames],
-            )
+            removed = [
+                name
+                for name in usernames
+                if conn.execute(
+                    "DELETE FROM role_members WHERE rolename=? AND username=?", (rolename, name)
+                ).rowcount
+            ]
+            _end_tokens(conn, removed)
 
     def add_token_key(self, secret: str) -> int:
         """Store a new signing secret."""

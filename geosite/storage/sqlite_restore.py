@@ -31,7 +31,7 @@ def _replace(db: Connections, config: SiteConfiguration) -> None:
         users = {u.username.lower() for u in config.users if not u.is_psa} - kept
         conn.executemany(
             "INSERT INTO users (username, password_hash, fullname, description, email, "
-            "token_version, disabled, is_psa) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "token_version, disabled, is_psa, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             [
                 (
                     u.username,
@@ -41,6 +41,7 @@ def _replace(db: Connections, config: SiteConfiguration) -> None:
                     u.email,
                     u.token_version,
                     int(u.disabled),
+                    u.user_id,
                 )
                 for u in config.users
                 if u.username.lower() in users

@@ -9,6 +9,7 @@ versions existed, which lacked some of its tables.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 from geosite.storage.migrations import Migration, Schema, columns, run, tables
@@ -108,10 +109,25 @@ def _site_v2(conn: sqlite3.Connection) -> None:
             run(conn, f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
 
 
+def _site_v3(conn: sqlite3.Connection) -> None:
+    """Every user gets a random identifier that tokens name (a removed user's tokens never fit
+    a new user of the same name); the users there already each get a fresh one."""
+    run(conn, "ALTER TABLE users ADD COLUMN user_id TEXT NOT NULL DEFAULT ''")
+    names = [str(row[0]) for row in conn.execute("SELECT username FROM users")]
+    conn.executemany(
+        "UPDATE users SET user_id=? WHERE username=?",
+        [(secrets.token_hex(16), name) for name in names],
+    )
+    run(conn, "CREATE UNIQUE INDEX users_user_id ON users (user_id)")
+
+
 def _site_adopt(conn: sqlite3.Connection) -> int:
-    """Version 2 when services and uploads both have owners; else 0: migration 1 completes the
-    layout (it creates only what is missing) and migration 2 adds the missing owners."""
+    """Version 2 when services and uploads both have owners (3 with user identifiers); else 0:
+    migration 1 completes the layout (it creates only what is missing) and migration 2 adds the
+    missing owners."""
     both = "owner" in columns(conn, "services") and "owner" in columns(conn, "uploads")
+    if both and "user_id" in columns(conn, "users"):
+        return 3  # today's layout (never written without a version by geosite itself)
     return 2 if both else 0
 
 
@@ -120,6 +136,7 @@ SITE_SCHEMA = Schema[sqlite3.Connection](
     migrations=(
         Migration(1, "settings, accounts, machines, directories, folders, services", _site_v1),
         Migration(2, "services and uploads record their owner (PUBLISH privilege)", _site_v2),
+        Migration(3, "users have a random identifier, named by their tokens", _site_v3),
     ),
     adopt=_site_adopt,
 )

@@ -90,6 +90,60 @@ class SiteStoreContract(abc.ABC):
         assert not store.set_password("nobody", "h")
         assert store.user_privilege("alice") is None
 
+    def test_user_identifiers_never_repeat(self) -> None:
+        """A user keeps the identifier it was given; another user, or one made again under a
+        removed user's name (in another case), has another."""
+        store = self.make_store()
+        first = User("alice", "h")
+        store.add_user(first)
+        store.add_user(User("bob", "h"))
+        alice, bob = store.get_user("ALICE"), store.get_user("bob")
+        assert alice is not None and bob is not None
+        assert alice.user_id == first.user_id and len(alice.user_id) == 32
+        assert bob.user_id != alice.user_id
+        assert store.set_password("alice", "h2") and store.set_user_disabled("alice", True)
+        assert store.rename_user("alice", "Alicia") and store.rename_user("Alicia", "alice")
+        assert store.get_user("alice").user_id == first.user_id  # type: ignore[union-attr]
+        assert store.delete_user("alice")
+        store.add_user(User("ALICE", "h"))
+        again = store.get_user("alice")
+        assert again is not None and again.user_id not in (first.user_id, bob.user_id)
+        assert [u.user_id for u in store.search_users("alice", 10)[0]] == [again.user_id]
+
+    def test_role_changes_end_the_members_tokens(self) -> None:
+        """Joining or leaving a role, its removal, and a privilege change that moves a member's
+        own privilege move the member's credential version; nothing else does."""
+        store = self.make_store()
+        for name in ("ann", "bob", "cy"):
+            store.add_user(User(name, "h"))
+        store.add_role("Editors", "", Privilege.ACCESS)
+        store.add_role("Admins", "", Privilege.ADMINISTER)
+
+        def versions() -> list[int]:
+            found = [store.get_user(name) for name in ("ann", "bob", "cy")]
+            return [u.token_version for u in found if u is not None]
+
+        store.add_role_members("editors", ["ANN", "bob"])
+        assert versions() == [2, 2, 1]
+        store.add_role_members("Editors", ["ann"])  # already a member: no change
+        store.add_role_members("Admins", ["bob"])
+        assert versions() == [2, 3, 1]
+        store.update_role("Editors", description="d")
+        store.update_role("Editors", privilege=Privilege.PUBLISH)  # bob stays ADMINISTER
+        assert versions() == [3, 3, 1]
+        store.update_role("Editors", privilege=Privilege.PUBLISH)  # the same: no change
+        store.remove_role_members("Editors", ["ann", "cy"])  # cy was not in it
+        assert versions() == [4, 3, 1]
+        store.delete_role("admins")
+        assert versions() == [4, 4, 1]
+        try:
+            store.add_role_members("Editors", ["cy", "nobody"])
+        except NotFound:
+            pass
+        else:
+            raise AssertionError("a missing user was made a member")
+        assert versions() == [4, 4, 1]  # refused as a whole: nothing moved
+
     def test_roles(self) -> None:
         """Role members get the role's privilege; names ignore case."""
         store = self.make_store()
@@ -141,13 +195,14 @@ class SiteStoreContract(abc.ABC):
         )
         assert store.set_user_disabled("alice", True) and not store.set_user_disabled("x", True)
         disabled = store.get_user("alice")
-        assert disabled is not None and disabled.disabled and disabled.token_version == 2
+        assert disabled is not None and disabled.disabled
+        assert disabled.token_version == 3  # it joined Editors, then was disabled
         store.add_user(User("Bob", "h"))
         _expect_conflict(lambda: store.rename_user("alice", "BOB"))
         assert store.rename_user("alice", "Alicia") and not store.rename_user("alice", "x")
         assert store.role_members("Editors") == ["Alicia"] and store.get_user("alice") is None
         renamed = store.get_user("alicia")
-        assert renamed is not None and renamed.token_version == 3
+        assert renamed is not None and renamed.token_version == 4
         assert store.rename_user("Alicia", "Alice")
         assert store.delete_user("ALICE") and not store.delete_user("alice")
         assert store.get_user("alice") is None and store.role_members("Editors") == []
@@ -597,6 +652,7 @@ class CatalogContract(abc.ABC):
         assert store.get_user("old") is None
         ann = store.get_user("ann")
         assert ann is not None and ann.fullname == "Ann" and ann.token_version == 7
+        assert ann.user_id == config.users[0].user_id  # restored with its identifier
         assert store.get_role("oldrole") is None
         assert store.get_role("EDITORS") == Role("editors", "edit", Privilege.PUBLISH)
         assert sorted(store.role_members("editors")) == ["Ann", "psa"]

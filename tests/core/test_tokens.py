@@ -16,6 +16,7 @@ def _claims(**over: object) -> TokenClaims:
         "binding": "10.0.0.1",
         "token_version": 1,
         "key_version": 1,
+        "user_id": "0123456789abcdef0123456789abcdef",
     }
     values.update(over)
     return TokenClaims(**values)  # type: ignore[arg-type]
@@ -65,6 +66,28 @@ def test_payload_change_breaks_signature() -> None:
     forged = base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=").decode() + "." + sig
     with pytest.raises(InvalidToken):
         _verify(forged)
+
+
+def _signed(body: dict[str, object]) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    import orjson
+
+    payload = base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=").decode()
+    mac = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).digest()
+    return payload + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def test_the_token_names_the_users_identifier() -> None:
+    """A token carries the identifier; one signed without it (an older geosite's) is invalid."""
+    assert _verify(tokens.issue(_claims(), SECRET)).user_id == _claims().user_id
+    old = {"u": "alice", "e": NOW + 60_000, "c": "ip", "b": "10.0.0.1", "v": 1, "k": 1, "n": "x"}
+    assert _verify(_signed({**old, "i": "ab"})).user_id == "ab"  # the signing is right
+    with pytest.raises(InvalidToken) as info:
+        _verify(_signed(old))
+    assert info.value.code == 498
 
 
 def test_signed_with_other_secret_is_rejected() -> None:

@@ -138,9 +138,10 @@ def test_roles_and_privileges(fresh_site: LiveSite) -> None:
     assert _post(site, "/roles/remove", admin, rolename="Analysts") == OK
     assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": []}
     assert _post(site, "/users/getPrivilege", admin, username="ana") == {"privilege": "ACCESS"}
-    assert (
-        _post(site, "/users/getUsers", ana)["code"] == 403
-    )  # the role, and its privilege, are gone
+    # The role, and its privilege, are gone; so are the tokens issued while ana had it.
+    assert _post(site, "/users/getUsers", ana)["code"] == 498
+    ana = _token(site, "ana", "ana-Password-1")["token"]
+    assert _post(site, "/users/getUsers", ana)["code"] == 403
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,16 @@ a site in the oldest layout still supported (fixtures/) upgraded and served."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -116,6 +121,30 @@ def test_site_migration_2_records_owners(tmp_path: Path) -> None:
         ]
 
 
+def test_site_migration_3_gives_each_user_an_identifier(tmp_path: Path) -> None:
+    """Every user there gets its own fresh random identifier, which tokens name from now on."""
+    path = tmp_path / "site.db"
+    _load(path, "site-v1.sql")
+    _migrate(path, SITE_SCHEMA, 2)
+    before = _layout(path)
+    _migrate(path, SITE_SCHEMA, 3)
+    after = _layout(path)
+    column = (len(before["users"]), "user_id", "TEXT", 1, "''", 0)
+    assert after["users"] == [*before["users"], column]
+    assert after["index users_user_id"] == ("users", ["user_id"])
+    with closing(_connect(path)) as conn:
+        rows = dict(conn.execute("SELECT username, user_id FROM users").fetchall())
+    assert set(rows) == {"siteadmin", "viewer1"}
+    assert all(re.fullmatch("[0-9a-f]{32}", v) for v in rows.values())
+    assert len(set(rows.values())) == 2
+    other = tmp_path / "other.db"  # the same store upgraded elsewhere: other identifiers
+    _load(other, "site-v1.sql")
+    _migrate(other, SITE_SCHEMA, 2, 3)
+    with closing(_connect(other)) as conn:
+        again = dict(conn.execute("SELECT username, user_id FROM users").fetchall())
+    assert not set(again.values()) & set(rows.values())
+
+
 def test_log_migration_1_is_the_oldest_supported_layout(tmp_path: Path) -> None:
     _migrate(tmp_path / "new.db", LOG_SCHEMA, 1)
     _load(tmp_path / "old.db", "logs-v1.sql")
@@ -167,7 +196,7 @@ def test_upgraded_layouts_equal_new_ones(tmp_path: Path) -> None:
 # -- the runner -------------------------------------------------------------------------------
 def test_reopening_is_a_no_op(tmp_path: Path) -> None:
     db = Connections(tmp_path / "site.db", "FULL")
-    assert upgrade(db, SITE_SCHEMA) == [1, 2]
+    assert upgrade(db, SITE_SCHEMA) == [1, 2, 3]
     changes = db.get().total_changes
     assert upgrade(db, SITE_SCHEMA) == []
     assert db.get().total_changes == changes
@@ -178,7 +207,7 @@ def test_v1_store_gets_the_missing_migrations_only(tmp_path: Path) -> None:
     path = tmp_path / "site.db"
     _migrate(path, SITE_SCHEMA, 1)
     db = Connections(path, "FULL")
-    assert upgrade(db, SITE_SCHEMA) == [2]
+    assert upgrade(db, SITE_SCHEMA) == [2, 3]
     db.close()
 
 
@@ -272,7 +301,7 @@ def test_processes_starting_together_apply_each_migration_once(tmp_path: Path) -
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(applied) == [1, 2]
+    assert sorted(applied) == [1, 2, 3]
     assert _version(path) == SITE_SCHEMA.latest
     for db in dbs:
         db.close()
@@ -308,6 +337,18 @@ def _write_v1_site(data: Path) -> Path:
     return data
 
 
+V1_TOKEN_KEY = "f045a0b07fd1c9323897333296c41858404a6a2668746655a9d17e003915a89d"
+
+
+def _old_token(username: str, secret: str) -> str:
+    """A token as geosite before user identifiers signed it (key 1, bound to 127.0.0.1)."""
+    expires = int(time.time() * 1000) + 3_600_000
+    body = {"u": username, "e": expires, "c": "ip", "b": "127.0.0.1", "v": 1, "k": 1, "n": "x"}
+    payload = base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=").decode()
+    mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return payload + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
 @pytest.fixture
 def v1_site(tmp_path: Path) -> Iterator[LiveSite]:
     """The v1 site, served in this process on loopback ports (the app's own start-up)."""
@@ -337,6 +378,10 @@ def test_a_v1_site_upgrades_and_serves(v1_site: LiveSite) -> None:
     assert answer["features"][0]["geometry"] == {"x": 2.35, "y": 48.85}
     anonymous = httpx.get(layer, params=query).json()  # the old permissions still hold
     assert anonymous["error"]["code"] in (401, 403, 499)
+    # A token of the old geosite (it named no user identifier) is invalid: users sign in again.
+    old = _old_token("viewer1", V1_TOKEN_KEY)
+    refused = httpx.get(layer, params={**query, "token": old}).json()
+    assert refused["error"]["code"] == 498
 
     # The old records are there, and new ones go next to them.
     v1_site.flush_logs()
@@ -367,7 +412,7 @@ def test_geosite_serve_upgrades_a_v1_site_once(tmp_path: Path) -> None:
         assert httpx.get(layer, params={**query, "token": token}).json() == {"count": 3}
     finally:
         output = server.stop()
-    assert "Upgraded the site store from a layout without a version to schema version 2." in (
+    assert "Upgraded the site store from a layout without a version to schema version 3." in (
         output
     )
     assert "Upgraded the log store from a layout without a version to schema version 2." in (output)
