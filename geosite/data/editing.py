@@ -20,10 +20,10 @@ from typing import Any
 
 import shapely
 
-from geosite.data.geopackage import _ENVELOPE_BYTES, quote_identifier, wkb_of
+from geosite.data.geopackage import _ENVELOPE_BYTES, file_identity, quote_identifier, wkb_of
 from geosite.errors import NotFound
 
-_writers: dict[str, tuple[sqlite3.Connection, threading.Lock, int]] = {}
+_writers: dict[str, _Writer] = {}
 _writers_lock = threading.Lock()
 BUSY_TIMEOUT_MS = 30_000
 
@@ -65,7 +65,10 @@ def _is_empty(blob: Any) -> int:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # mode=rw: a GeoPackage deleted meanwhile is an error, never a new empty file.
+    conn = sqlite3.connect(
+        f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+    )
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -80,14 +83,56 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _writer(path: str) -> tuple[sqlite3.Connection, threading.Lock, int]:
+def _writer(path: str) -> _Writer:
     with _writers_lock:
         found = _writers.get(path)
         if found is None:
-            lock_file = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o640)
-            found = (_connect(path), threading.Lock(), lock_file)
-            _writers[path] = found
+            if not os.path.exists(path):  # never make an empty file where the data was
+                raise NotFound("The service's data is missing.")
+            try:
+                found = _writers[path] = _Writer(path)
+            except sqlite3.OperationalError:  # gone since the check
+                raise NotFound("The service's data is missing.") from None
         return found
+
+
+def release_writer(path: str) -> None:
+    """Close this process's writer of ``path`` (after the edit it is writing, if any)."""
+    with _writers_lock:
+        found = _writers.pop(path, None)
+    if found is not None:
+        with found.lock:
+            found.close()
+
+
+def open_writers() -> dict[str, tuple[int, int] | None]:
+    """The GeoPackages this process keeps a writer of, with the (device, inode) of the file
+    each writer opened."""
+    with _writers_lock:
+        return {path: writer.identity for path, writer in _writers.items()}
+
+
+class _Writer:
+    """The one write connection of this process to a GeoPackage, its turn lock, and the
+    lock file that writers of other processes queue on."""
+
+    def __init__(self, path: str) -> None:
+        self.identity = file_identity(path)
+        self.conn = _connect(path)
+        try:
+            self.lock_file = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+        except OSError:
+            self.conn.close()
+            raise
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def close(self) -> None:
+        """Close the connection and the lock file (the caller holds ``lock``)."""
+        if not self.closed:
+            self.closed = True
+            self.conn.close()
+            os.close(self.lock_file)
 
 
 class EditTransaction:
@@ -200,25 +245,30 @@ def edit_transaction(path: str) -> Iterator[EditTransaction]:
     ends, rolled back when it raises. Writers of one process take turns; those of other
     processes queue on a lock file beside the GeoPackage (SQLite's own lock, with
     ``BUSY_TIMEOUT_MS``, remains the guard)."""
-    conn, lock, lock_file = _writer(path)
-    with lock:
-        # Writers of other processes queue on a file lock and wake as soon as it is free,
-        # instead of polling SQLite's lock with growing sleeps (a 1 s tail at c=8).
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
+    while True:
+        writer = _writer(path)
+        with writer.lock:
+            if writer.closed:  # released while this request waited: open it again
+                continue
+            # Writers of other processes queue on a file lock and wake as soon as it is free,
+            # instead of polling SQLite's lock with growing sleeps (a 1 s tail at c=8).
+            fcntl.flock(writer.lock_file, fcntl.LOCK_EX)
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "unable to open" in str(exc):
-                    raise NotFound("The service's data is missing.") from None
-                raise
-            tx = EditTransaction(conn)
-            try:
-                yield tx
-                tx.write_extents()
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+                conn = writer.conn
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if "unable to open" in str(exc):
+                        raise NotFound("The service's data is missing.") from None
+                    raise
+                tx = EditTransaction(conn)
+                try:
+                    yield tx
+                    tx.write_extents()
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                fcntl.flock(writer.lock_file, fcntl.LOCK_UN)
+            return

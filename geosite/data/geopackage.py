@@ -6,11 +6,12 @@ written at publish time (never from a request) and are quoted.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from geosite.errors import NotFound
 from geosite.files import FILE_MODE
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-_local = threading.local()
 
 
 def quote_identifier(name: str) -> str:
@@ -29,17 +29,117 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connection(path: str) -> sqlite3.Connection:
-    """This thread's read-only connection to the GeoPackage at ``path``."""
-    cache: dict[str, sqlite3.Connection] = _local.__dict__.setdefault("connections", {})
-    conn = cache.get(path)
-    if conn is None:
-        if not Path(path).exists():
-            raise NotFound("The service's data is missing.")
+class _Pool:
+    """The read connections to one GeoPackage: those idle, and how many are lent out."""
+
+    def __init__(self, identity: tuple[int, int]) -> None:
+        self.identity = identity  # (device, inode) of the file the connections opened
+        self.idle: list[sqlite3.Connection] = []
+        self.lent = 0
+        self.released = False
+
+
+_pools: dict[str, _Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+@contextmanager
+def reading(path: str) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the GeoPackage at ``path`` for the block, then kept for the
+    next reader (its page cache stays warm) unless ``release`` closed the file meanwhile: a
+    connection in use is never closed under its query."""
+    with _pools_lock:
+        pool = _pools.get(path)
+        conn = pool.idle.pop() if pool is not None and pool.idle else None
+        if pool is not None:
+            pool.lent += 1
+    try:
+        if conn is None:
+            conn = _open_reader(path)
+        if pool is None:
+            pool = _lend_new(path)
+        yield conn
+    finally:
+        if pool is not None:
+            _give_back(pool, conn)
+        elif conn is not None:
+            conn.close()
+
+
+def _open_reader(path: str) -> sqlite3.Connection:
+    if not os.path.exists(path):
+        raise NotFound("The service's data is missing.")
+    try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.OperationalError:
+        if os.path.exists(path):
+            raise
+        raise NotFound("The service's data is missing.") from None
+    try:
         prepare(conn)
-        cache[path] = conn
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _lend_new(path: str) -> _Pool:
+    """The pool of ``path`` (made for the file there now), with one more connection lent."""
+    identity = _identity(path) or (0, 0)
+    with _pools_lock:
+        pool = _pools.get(path)
+        stale: list[sqlite3.Connection] = []
+        if pool is None or pool.identity != identity:
+            if pool is not None:  # the file was replaced: its old connections go
+                pool.released = True
+                stale, pool.idle = pool.idle, []
+            pool = _pools[path] = _Pool(identity)
+        pool.lent += 1
+    for old in stale:
+        old.close()
+    return pool
+
+
+def _give_back(pool: _Pool, conn: sqlite3.Connection | None) -> None:
+    with _pools_lock:
+        pool.lent -= 1
+        keep = conn is not None and not pool.released
+        if keep and conn is not None:
+            pool.idle.append(conn)
+    if not keep and conn is not None:
+        conn.close()
+
+
+def release(path: str) -> None:
+    """Close this process's read connections to ``path`` (those in use when their query ends)."""
+    with _pools_lock:
+        pool = _pools.pop(path, None)
+        if pool is None:
+            return
+        pool.released = True
+        idle, pool.idle = pool.idle, []
+    for conn in idle:
+        conn.close()
+
+
+def open_readers() -> dict[str, tuple[int, int]]:
+    """The GeoPackages this process keeps read connections to, with the (device, inode) of the
+    file they opened."""
+    with _pools_lock:
+        return {path: pool.identity for path, pool in _pools.items()}
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file now at ``path``; None when there is none."""
+    return _identity(path)
 
 
 def copy_consistently(source: Path, target: Path) -> None:
@@ -181,6 +281,19 @@ def point_coordinates(blobs: Sequence[bytes | None]) -> np.ndarray | None:
     ).copy()
 
 
+def _rows(path: str, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """All rows of one statement, read with a pooled connection."""
+    with reading(path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _first(path: str, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The first row of one statement (None when there is none)."""
+    with reading(path) as conn:
+        row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+        return row
+
+
 class GeoPackageLayer:
     """One published layer: a table with ``OBJECTID`` and a ``Shape`` geometry column."""
 
@@ -192,28 +305,20 @@ class GeoPackageLayer:
 
     def count(self) -> int:
         """The maintained feature count (GeoPackage's ``gpkg_ogr_contents``)."""
-        row = (
-            connection(self.path)
-            .execute(
-                "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name=?", (self.table,)
-            )
-            .fetchone()
-        )
+        sql = "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name=?"
+        row = _first(self.path, sql, [self.table])
         if row is not None and row[0] is not None:
             return int(row[0])
         sql = f"SELECT count(*) FROM {quote_identifier(self.table)}"  # noqa: S608
-        return int(connection(self.path).execute(sql).fetchone()[0])
+        return int(_rows(self.path, sql, [])[0][0])
 
     def extent(self) -> tuple[float, float, float, float] | None:
         """The layer's extent as ``gpkg_contents`` keeps it (widened by every edit)."""
-        row = (
-            connection(self.path)
-            .execute(
-                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
-                "WHERE lower(table_name) = lower(?)",
-                (self.table,),
-            )
-            .fetchone()
+        row = _first(
+            self.path,
+            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+            "WHERE lower(table_name) = lower(?)",
+            [self.table],
         )
         if row is None or any(v is None for v in row):
             return None
@@ -230,7 +335,7 @@ class GeoPackageLayer:
             f"SELECT {', '.join(columns) or 'OBJECTID'} "  # noqa: S608
             f"FROM {quote_identifier(self.table)} WHERE OBJECTID=?"
         )
-        row = connection(self.path).execute(sql, (object_id,)).fetchone()
+        row = _first(self.path, sql, [object_id])
         if row is None:
             return None
         attributes = dict(zip(fields, row[: len(fields)], strict=True))
@@ -301,7 +406,7 @@ def select(
     elif offset:
         sql += " LIMIT -1 OFFSET ?"
         bound.append(offset)
-    return connection(layer.path).execute(sql, bound).fetchall()
+    return _rows(layer.path, sql, bound)
 
 
 def count(
@@ -318,7 +423,7 @@ def count(
         return layer.count()
     condition, bound = _filters(layer.table, where_sql, params, object_ids, bbox, points_in_box)
     sql = f"SELECT count(*) FROM {quote_identifier(layer.table)} WHERE {condition}"  # noqa: S608
-    return int(connection(layer.path).execute(sql, bound).fetchone()[0])
+    return int(_rows(layer.path, sql, bound)[0][0])
 
 
 def grouped(
@@ -359,4 +464,4 @@ def grouped(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         bound.extend([limit, offset])
-    return connection(layer.path).execute(sql, bound).fetchall()
+    return _rows(layer.path, sql, bound)

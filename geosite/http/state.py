@@ -19,6 +19,7 @@ from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.core.system_properties import SystemProperties
 from geosite.core.usage import UsageMeter
 from geosite.errors import InternalError, NoSite
+from geosite.http.data_files import HandleSweeper
 from geosite.settings import Settings
 from geosite.storage import load_stores
 
@@ -68,9 +69,13 @@ class SiteRuntime:
     meter: UsageMeter
     _security: _Shared[SecurityConfig] = field(init=False)
     _properties: _Shared[SystemProperties] = field(init=False)
+    #: Closes this worker's handles to the data of deleted and stopped services.
+    sweeper: HandleSweeper = field(init=False)
 
     def __post_init__(self) -> None:
         store = self.site.store
+        self.sweeper = HandleSweeper(store)
+        self.sweeper.start()
         self._security = _Shared(
             lambda: security_config.load(store), lambda c: security_config.save(store, c)
         )
@@ -196,6 +201,7 @@ class AppState:
             self.runtime.log.log(
                 "INFO", LogCode.SERVER_STOPPED, "Server", "Server process stopping."
             )
+            self.runtime.sweeper.close()
             self.runtime.log.close()
             self.runtime.site.close()
             self.runtime = None

@@ -342,7 +342,8 @@ def test_upper_and_lower_fold_non_ascii_letters(tmp_path: Path) -> None:
     )
     query = f"SELECT id FROM t WHERE {compiled.sql}"
     try:
-        found = geopackage.connection(str(path)).execute(query, compiled.params).fetchall()
+        with geopackage.reading(str(path)) as reader:
+            found = reader.execute(query, compiled.params).fetchall()
     finally:
-        geopackage._local.connections.pop(str(path)).close()
+        geopackage.release(str(path))
     assert found == [(1,)]

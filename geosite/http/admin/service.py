@@ -17,6 +17,7 @@ from geosite.core.service_admin import STARTED, STOPPED
 from geosite.core.services import find_service
 from geosite.errors import BadRequest, InvalidParameter
 from geosite.http.admin.services import existing_folder
+from geosite.http.data_files import release_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Handler, Reply
 
 _ITEM_INFO_KEYS = ("title", "summary", "description", "tags", "snippet", "accessInformation")
@@ -69,7 +70,7 @@ def start(call: Call) -> dict[str, Any]:
 
 def stop(call: Call) -> dict[str, Any]:
     """``stop``: REST requests to it are refused until it is started; its data stays."""
-    service_admin.set_state(_store(call), *_key(call), STOPPED)
+    release_service(service_admin.set_state(_store(call), *_key(call), STOPPED))
     return {"status": "success"}
 
 
@@ -84,7 +85,7 @@ def edit(call: Call) -> dict[str, Any]:
 
 def delete(call: Call) -> dict[str, Any]:
     """``delete``: the service and the data the site holds for it."""
-    service_admin.delete_service(_store(call), *_key(call))
+    release_service(service_admin.delete_service(_store(call), *_key(call)))
     return {"status": "success"}
 
 

@@ -12,6 +12,7 @@ from geosite.core.services import SYSTEM_FOLDER, find_service, normalise_folder
 from geosite.core.uploads import ArchiveLimits
 from geosite.data.isolated import import_isolated
 from geosite.errors import BadRequest, NotFound
+from geosite.http.data_files import release_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 SYSTEM_DETAIL = {
@@ -190,9 +191,10 @@ def rename_service(call: Call) -> dict[str, Any]:
     folder_name = existing_folder(call)
     name, kind = call.params.require("serviceName"), call.params.require("serviceType")
     ownership.check_manage(call.principal, find_service(store, folder_name, name, kind).owner)
-    service_admin.rename_service(
+    renamed = service_admin.rename_service(
         store, folder_name, name, kind, call.params.require("serviceNewName")
     )
+    release_service(renamed)
     return {"status": "success"}
 
 
@@ -202,6 +204,9 @@ def _batch(call: Call, state: str) -> dict[str, Any]:
         raise BadRequest("Missing parameter 'services'.")
     store = call.state.require_site().site.store
     changed = service_admin.set_states(store, payload, state, call.principal)
+    if state == STOPPED:
+        for service in changed:
+            release_service(service)
     return {"status": "success", "services": [entry(s) for s in changed]}
 
 
