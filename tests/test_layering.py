@@ -9,11 +9,31 @@ PACKAGE = Path(__file__).resolve().parent.parent / "geosite"
 
 # For each layer: the geosite modules it may import (prefix match). Third-party rules follow.
 ALLOWED = {
-    "core": ("geosite.core", "geosite.storage.base", "geosite.errors", "geosite.files", "geosite"),
-    # geosite.files (private file modes) is a leaf of the standard library, like errors.
+    "core": (
+        "geosite.core",
+        "geosite.storage.base",
+        "geosite.errors",
+        "geosite.files",
+        "geosite.integers",
+        "geosite",
+    ),
+    # geosite.files (private file modes) and geosite.integers (reading a request's integers)
+    # are leaves over the standard library and errors, as errors is.
     "storage": ("geosite.storage", "geosite.core.models", "geosite.files", "geosite.errors"),
-    "data": ("geosite.data", "geosite.core.models", "geosite.files", "geosite.errors"),
-    "engines": ("geosite.engines", "geosite.data", "geosite.core.models", "geosite.errors"),
+    "data": (
+        "geosite.data",
+        "geosite.core.models",
+        "geosite.files",
+        "geosite.errors",
+        "geosite.integers",
+    ),
+    "engines": (
+        "geosite.engines",
+        "geosite.data",
+        "geosite.core.models",
+        "geosite.errors",
+        "geosite.integers",
+    ),
     "http": (
         "geosite.http",
         "geosite.core",
@@ -22,6 +42,7 @@ ALLOWED = {
         "geosite.data",
         "geosite.errors",
         "geosite.files",
+        "geosite.integers",
         "geosite.settings",
         "geosite",
     ),
@@ -92,3 +113,9 @@ def test_core_imports_no_store_implementation() -> None:
     for layer, path in _modules():
         if layer == "core":
             assert "geosite.storage.sqlite" not in _imports(path), path
+
+
+def test_integers_is_a_leaf() -> None:
+    """``geosite.integers`` is imported by every layer, so it imports only the error tree."""
+    names = _imports(PACKAGE / "integers.py")
+    assert [n for n in names if n.startswith("geosite")] == ["geosite.errors"]

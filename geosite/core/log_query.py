@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from geosite import integers
 from geosite.core.logs import LEVELS, level_rank
 from geosite.core.models import LogFilter, LogRecord
 from geosite.errors import InvalidParameter
@@ -132,9 +133,23 @@ def _values(key: str, raw: Any, convert: Callable[[Any], Any]) -> tuple[Any, ...
 
 
 def _number(item: Any) -> int:
+    """A code or process id: a whole number the log store can hold (signed 64-bit)."""
     if isinstance(item, bool) or not isinstance(item, int | str):
         raise TypeError
-    return int(str(item).strip())
+    number = integers.whole(item)
+    if number is None:
+        raise ValueError
+    return number
+
+
+def _numbers(key: str, raw: Any) -> tuple[Any, ...] | None:
+    found = _values(key, raw, _number)
+    if found is not None and any(integers.in_range(n) is None for n in found):
+        raise InvalidParameter(
+            f"filter.{key} holds a number out of range "
+            f"({integers.INT64_MIN} to {integers.INT64_MAX})."
+        )
+    return found
 
 
 def parse_filter(value: str | None) -> LogFilter:
@@ -150,8 +165,10 @@ def parse_filter(value: str | None) -> LogFilter:
         if field is None:
             known = ", ".join(sorted(set(_FILTER_KEYS) - {"requestIDs", "servers"}))
             raise InvalidParameter(f"Unknown filter key '{str(key)[:32]}'. Use {known}.")
-        numeric = field in ("codes", "process_ids")
-        found[field] = _values(str(key), item, _number if numeric else lambda v: str(v).strip())
+        if field in ("codes", "process_ids"):
+            found[field] = _numbers(str(key), item)
+        else:
+            found[field] = _values(str(key), item, lambda v: str(v).strip())
     return LogFilter(**found)
 
 

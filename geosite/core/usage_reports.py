@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from geosite import integers
 from geosite.core.models import ServiceUsage
 from geosite.core.values import whole_number
 from geosite.errors import Conflict, InvalidParameter, NotFound
@@ -49,6 +50,8 @@ METRICS = (
 )
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 _MAX_SLICES = 2000
+#: A century, in minutes: a longer slice holds no more than the whole history.
+MAX_INTERVAL_MINUTES = 100 * 366 * 24 * 60
 _MAX_URIS = 200
 
 
@@ -102,10 +105,10 @@ def _queries(value: Any) -> list[dict[str, list[str]]]:
 
 
 def _ms(raw: dict[str, Any], key: str) -> int:
-    try:
-        return int(str(raw.get(key)).strip())
-    except ValueError:
-        raise InvalidParameter(f"'{key}' must be milliseconds since 1970.") from None
+    """``from``/``to``: epoch milliseconds, from 1970 to the end of year 9999."""
+    if integers.whole(raw.get(key)) is None:
+        raise InvalidParameter(f"'{key}' must be milliseconds since 1970.")
+    return integers.integer(raw.get(key), key, 0, integers.TIME_MS_MAX)
 
 
 def definition(raw: Any, *, name: str | None = None) -> dict[str, Any]:
@@ -131,12 +134,9 @@ def definition(raw: Any, *, name: str | None = None) -> dict[str, Any]:
     if interval in (None, ""):
         minutes = default_minutes
     else:
-        try:
-            minutes = int(str(interval).strip())
-        except ValueError:
-            raise InvalidParameter("'aggregationInterval' must be whole minutes.") from None
-        if minutes < 1:
-            raise InvalidParameter("'aggregationInterval' must be at least 1 minute.")
+        if integers.whole(interval) is None:
+            raise InvalidParameter("'aggregationInterval' must be whole minutes.")
+        minutes = integers.integer(interval, "aggregationInterval", 1, MAX_INTERVAL_MINUTES)
     result["aggregationInterval"] = minutes
     result["queries"] = _queries(raw.get("queries"))
     metadata = raw.get("metadata", "")
@@ -186,7 +186,8 @@ def window(report: dict[str, Any], now_ms: int) -> tuple[int, int]:
     """The report's [from, to) in ms: whole minutes, and from the start of an hour when the
     slices are whole hours (then the store sums hours, not minutes)."""
     if report["since"] == CUSTOM:
-        start, end = int(report["from"]), int(report["to"])
+        # Checked again: a report stored by an older geosite may hold any number.
+        start, end = _ms(report, "from"), _ms(report, "to")
     else:
         end = now_ms
         start = end - _WINDOWS[report["since"]][0] * 24 * 3600 * 1000
@@ -241,7 +242,8 @@ def data(
 ) -> dict[str, Any]:
     """``<report>/data``: the time slices (their ends) and one series per URI and metric."""
     start, end = window(report, now_ms)
-    slice_ms = int(report["aggregationInterval"]) * MINUTE_MS
+    minutes = report["aggregationInterval"]
+    slice_ms = integers.integer(minutes, "aggregationInterval", 1, MAX_INTERVAL_MINUTES) * MINUTE_MS
     count = -(-(end - start) // slice_ms)
     if count > _MAX_SLICES:
         raise InvalidParameter(

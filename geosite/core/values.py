@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from geosite.errors import InvalidParameter
+from geosite import integers
 
 
-def whole_number(value: Any, key: str, low: int, high: int) -> int:
+def whole_number(value: object, key: str, low: int, high: int) -> int:
     """``value`` as an integer from ``low`` to ``high``, or ArcGIS's 400 naming ``key``."""
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise InvalidParameter(f"'{key}' must be a whole number.") from None
-    if not low <= number <= high:
-        raise InvalidParameter(f"'{key}' must be between {low} and {high}.")
-    return number
+    return integers.integer(value, key, low, high)

@@ -25,6 +25,7 @@ from geosite.data.spatial_reference import resolve
 from geosite.engines.edit_geometry import INVALID as _INVALID
 from geosite.engines.edit_geometry import EditError, geometry_blob
 from geosite.errors import InvalidParameter
+from geosite.integers import OBJECT_ID_MAX, OBJECT_ID_MIN, in_range, whole
 
 OID = "OBJECTID"
 ROLLED_BACK = (1003, "Operation rolled back.")
@@ -157,6 +158,19 @@ def _typed_value(spec: dict[str, Any], value: Any) -> Any:
     raise EditError(_INVALID, f"Field '{name}' cannot be edited.")
 
 
+def _given_object_id(value: Any) -> int:
+    """An update's OBJECTID: beyond the object ids' range, this feature's error (not the
+    request's: the other features may be fine)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EditError(_INVALID, "OBJECTID must be an integer.")
+    if in_range(value, OBJECT_ID_MIN, OBJECT_ID_MAX) is None:
+        raise EditError(
+            _INVALID,
+            f"OBJECTID must be an integer from {OBJECT_ID_MIN} to {OBJECT_ID_MAX}.",
+        )
+    return value
+
+
 def attribute_values(
     layer: dict[str, Any], attributes: Any, *, adding: bool
 ) -> tuple[int | None, dict[str, Any]]:
@@ -180,9 +194,7 @@ def attribute_values(
             continue  # the server's to write
         if spec["type"] == "esriFieldTypeOID":
             if not adding:
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise EditError(_INVALID, "OBJECTID must be an integer.")
-                object_id = value
+                object_id = _given_object_id(value)
             continue  # on adds the server assigns it
         values[str(spec["name"])] = _value(spec, value)
     if adding:
@@ -312,8 +324,8 @@ def _object_id_of(item: Any) -> int | None:
         attributes = item.get("attributes")
         if isinstance(attributes, dict):
             for key, value in attributes.items():
-                if str(key).upper() == OID and isinstance(value, int):
-                    return value
+                if str(key).upper() == OID:
+                    return in_range(value, OBJECT_ID_MIN, OBJECT_ID_MAX)
     return None
 
 
@@ -409,11 +421,13 @@ def parse_ids(raw: Any, parameter: str) -> list[int]:
         raise InvalidParameter(f"'{parameter}' must list object ids.")
     ids = []
     for part in parts:
-        try:
-            value = int(str(part).strip())
-        except ValueError:
-            raise InvalidParameter(f"'{parameter}' must list integer object ids.") from None
-        if not 0 <= value <= 2**31 - 1:
-            raise InvalidParameter(f"'{parameter}' holds an object id out of range.")
+        value = whole(part)
+        if value is None:
+            raise InvalidParameter(f"'{parameter}' must list integer object ids.")
+        if not OBJECT_ID_MIN <= value <= OBJECT_ID_MAX:
+            raise InvalidParameter(
+                f"'{parameter}' holds an object id out of range "
+                f"({OBJECT_ID_MIN} to {OBJECT_ID_MAX})."
+            )
         ids.append(value)
     return ids

@@ -14,6 +14,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from geosite import integers
 from geosite.errors import BadRequest, InvalidParameter
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -78,20 +79,15 @@ class Params:
         name: str,
         default: int | None = None,
         *,
-        minimum: int | None = None,
-        maximum: int | None = None,
+        minimum: int = integers.INT64_MIN,
+        maximum: int = integers.INT64_MAX,
     ) -> int | None:
-        """The parameter as an integer within bounds."""
+        """The parameter as an integer from ``minimum`` to ``maximum`` (by default, what a
+        signed 64-bit integer holds); a 400 naming it otherwise."""
         value = self.get(name)
         if value is None:
             return default
-        try:
-            number = int(value.strip())
-        except ValueError:
-            raise InvalidParameter(f"Parameter '{name}' must be an integer.") from None
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise InvalidParameter(f"Parameter '{name}' is out of range.")
-        return number
+        return integers.integer(value, name, minimum, maximum)
 
     def json(self, name: str) -> Any:
         """The parameter parsed as JSON (None when absent)."""

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from geosite.errors import InvalidParameter, invalid_parameter
+from geosite.integers import whole
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ def _invalid(why: str) -> InvalidParameter:
 
 
 def _layer_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise _invalid(f"'{str(value)[:32]}' is not a layer id.") from None
+    found = whole(value)
+    if found is None:
+        raise _invalid(f"'{str(value)[:32]}' is not a layer id.")
+    return found
 
 
 def parse_layer_defs(raw: str | None, layer_ids: list[int]) -> list[LayerDef]:

@@ -15,6 +15,7 @@ from geosite.engines.query.geometry import SPATIAL_RELS, QueryGeometry, parse_qu
 from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
 from geosite.engines.query.where import Node, parse_where
 from geosite.errors import invalid_parameter
+from geosite.integers import INT32_MAX, whole
 
 Getter = Callable[[str], str | None]
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -57,21 +58,16 @@ def _bool(get: Getter, name: str, default: bool) -> bool:
     raise invalid_parameter(name, "Expected true or false.")
 
 
-_INT32_MAX = 2**31 - 1  # object ids are 32-bit; offsets and counts never need more
-
-
 def _int(get: Getter, name: str, minimum: int = 0) -> int | None:
+    """Offsets, counts and precisions: whole numbers up to 2**31 - 1 (none needs more)."""
     value = get(name)
     if value is None:
         return None
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise invalid_parameter(name, "Expected an integer.") from None
-    if number < minimum:
-        raise invalid_parameter(name, f"Must be at least {minimum}.")
-    if number > _INT32_MAX:
-        raise invalid_parameter(name, f"Must be at most {_INT32_MAX}.")
+    number = whole(value)
+    if number is None:
+        raise invalid_parameter(name, "Expected an integer.")
+    if not minimum <= number <= INT32_MAX:
+        raise invalid_parameter(name, f"Expected an integer from {minimum} to {INT32_MAX}.")
     return number
 
 
@@ -123,17 +119,18 @@ def _object_ids(get: Getter) -> tuple[int, ...] | None:
     raw = get("objectIds")
     if raw is None:
         return None
-    try:
-        ids = tuple(int(p) for p in raw.replace(" ", "").split(",") if p)
-    except ValueError:
-        raise invalid_parameter(
-            "objectIds", "Expected a comma-separated list of integers."
-        ) from None
-    if len(ids) > 100_000:
+    parts = [p for p in raw.split(",") if p.strip()]
+    if len(parts) > 100_000:
         raise invalid_parameter("objectIds", "Too many object ids.")
-    if any(abs(i) > _INT32_MAX for i in ids):
-        raise invalid_parameter("objectIds", "Object ids are 32-bit integers.")
-    return ids
+    ids = []
+    for part in parts:
+        number = whole(part)
+        if number is None:
+            raise invalid_parameter("objectIds", "Expected a comma-separated list of integers.")
+        if abs(number) > INT32_MAX:
+            raise invalid_parameter("objectIds", "Object ids are 32-bit integers.")
+        ids.append(number)
+    return tuple(ids)
 
 
 def _offset(get: Getter) -> float | None:

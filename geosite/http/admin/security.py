@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geosite import integers
 from geosite.core import accounts, password_policy, security_config
 from geosite.core.models import TokenPolicy
 from geosite.errors import InvalidParameter
@@ -64,14 +65,13 @@ def update_tokens(call: Call) -> dict[str, Any]:
         if call.params.get(name) is not None:
             raw[name] = call.params.get(name)
     current = auth.token_policy()
-    try:
-        policy = TokenPolicy(
-            short_timeout=int(raw.get("shortTimeout", current.short_timeout)),
-            long_timeout=int(raw.get("longTimeout", current.long_timeout)),
-            allow_http_get=str(raw.get("allowHttpGet", current.allow_http_get)).lower() == "true",
-        )
-    except (TypeError, ValueError):
-        raise InvalidParameter("Timeouts must be whole numbers of minutes.") from None
+    policy = TokenPolicy(  # minutes; the policy's store checks their range
+        short_timeout=integers.integer(
+            raw.get("shortTimeout", current.short_timeout), "shortTimeout"
+        ),
+        long_timeout=integers.integer(raw.get("longTimeout", current.long_timeout), "longTimeout"),
+        allow_http_get=str(raw.get("allowHttpGet", current.allow_http_get)).lower() == "true",
+    )
     auth.update_token_policy(policy)
     if raw.get("sharedKey"):
         auth.rotate_key()

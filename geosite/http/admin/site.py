@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__
+from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__, integers
 from geosite.core import ownership
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege, ServerDirectory
@@ -61,7 +61,9 @@ def _directories(raw: Any) -> list[ServerDirectory]:
                 physical_path=str(item["physicalPath"]),
                 directory_type=str(item.get("directoryType", "CACHE")).upper(),
                 cleanup_mode=str(item.get("cleanupMode", "NONE")),
-                max_file_age=int(item.get("maxFileAge", 0) or 0),
+                max_file_age=integers.integer(
+                    item.get("maxFileAge") or 0, "maxFileAge", 0, integers.INT32_MAX
+                ),
                 description=str(item.get("description", "")),
             )
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite import ARCGIS_CURRENT_VERSION
+from geosite import ARCGIS_CURRENT_VERSION, integers
 from geosite.core import permissions
 from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
@@ -339,14 +339,12 @@ def feature(call: Call) -> dict[str, Any]:
     service = started_service(call)
     info = layer_of(service, call.args["layer"])
     name = call.args["oid"]
-    if not name.strip().lstrip("+-").isdigit():
+    number = integers.whole(name)
+    if number is None:
         _not_an_operation_here(name)
-    try:
-        object_id = int(name)
-    except ValueError:
-        object_id = -1
-    if not 0 <= object_id < 2**31:  # object ids are positive 32-bit integers
-        raise InvalidParameter(f"Invalid object id '{call.args['oid'][:32]}'.")
+    object_id = integers.in_range(number, integers.OBJECT_ID_MIN, integers.OBJECT_ID_MAX)
+    if object_id is None:
+        raise InvalidParameter(f"Invalid object id '{name[:32]}'.")
     source = GeoPackageLayer(service.definition["_geosite"]["data"], info)
     found = source.feature(object_id, source.field_names, with_geometry=True)
     if found is None:
