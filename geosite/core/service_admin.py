@@ -23,6 +23,7 @@ from geosite.core.services import (
     capabilities,
     data_lock,
     find_service,
+    geometry_limits,
     max_record_count,
     normalise_folder,
     remove_data,
@@ -222,6 +223,7 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
         **dict(out.get("properties") or {}),
         "maxRecordCount": str(out.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT)),
     }
+    geometry_limits(out)  # maxVerticesPerFeature and the others: refused when out of range
     return out
 
 

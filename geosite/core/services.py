@@ -208,6 +208,56 @@ def max_record_count(definition: dict[str, Any]) -> int:
     return value
 
 
+#: Limits on edited geometries, kept in a service's ``properties`` (as ArcGIS keeps
+#: ``maxRecordCount``): name -> (default, least, most). docs/security.md says what each
+#: defends against and why the defaults are what they are.
+GEOMETRY_LIMITS: dict[str, tuple[float, float, float]] = {
+    "maxVerticesPerFeature": (250_000, 1, 10_000_000),
+    "maxPartsPerFeature": (10_000, 1, 1_000_000),
+    "maxVerticesPerRequest": (1_000_000, 1, 100_000_000),
+    "maxGeometryRepairSeconds": (1.0, 0.1, 60),
+}
+
+
+def geometry_limits(definition: dict[str, Any]) -> dict[str, float]:
+    """The geometry limits of a service JSON's ``properties``, validated (defaults filled in).
+
+    The counts are integers; ``maxGeometryRepairSeconds`` may have decimals.
+    """
+    properties = definition.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidParameter("'properties' must be a JSON object.")
+    out: dict[str, float] = {}
+    for name, (default, least, most) in GEOMETRY_LIMITS.items():
+        raw = properties.get(name)
+        if raw in (None, ""):
+            out[name] = default
+            continue
+        integral = isinstance(default, int)
+        try:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                raise ValueError
+            value = int(str(raw).strip()) if integral else float(raw)
+        except ValueError:
+            value = None
+        if value is None or not least <= value <= most:  # NaN is never within
+            kind = "an integer" if integral else "a number"
+            raise InvalidParameter(f"{name} must be {kind} from {_shown(least)} to {_shown(most)}.")
+        out[name] = value
+    return out
+
+
+def _limit_properties(definition: dict[str, Any]) -> dict[str, str]:
+    """The geometry limits a service JSON sets, validated, as ArcGIS keeps properties: text."""
+    given = definition.get("properties") or {}
+    limits = geometry_limits(definition)
+    return {name: _shown(limits[name]) for name in GEOMETRY_LIMITS if name in given}
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 #: Reports a step of a publication (``progress("Importing parks.zip")``).
 Progress = Callable[[str], None]
 
@@ -259,6 +309,7 @@ def prepare(
         ownership.check_manage(publisher, existing.owner)
     service_capabilities = capabilities(definition.get("capabilities"))
     max_records = max_record_count(definition)
+    _limit_properties(definition)
     source, source_name = _source(store, definition, publisher)
     return Publication(
         definition,
@@ -304,7 +355,10 @@ def complete(
             "description": str(publication.definition.get("description") or ""),
             "capabilities": publication.capabilities,
             "maxRecordCount": publication.max_records,
-            "properties": {"maxRecordCount": str(publication.max_records)},
+            "properties": {
+                "maxRecordCount": str(publication.max_records),
+                **_limit_properties(publication.definition),
+            },
             "_geosite": {"data": "", "layers": layers, "sourceItem": publication.source_name},
         }
         service = _commit(store, clock, publication, staged, record, publisher)

@@ -17,9 +17,10 @@ milliseconds, and a query names its spatial references again on every request.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import orjson
@@ -85,11 +86,84 @@ class SpatialReference:
         """Whether coordinates in ``other`` need no transformation to this one."""
         return other is not None and (other is self or bool(self.crs == other.crs))
 
+    @cached_property
+    def coordinate_bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) that coordinates in this spatial reference must lie within
+        (``allowed_bounds``)."""
+        return allowed_bounds(self.crs)
+
+    def coordinates_problem(self, xmin: float, ymin: float, xmax: float, ymax: float) -> str:
+        """Why coordinates spanning this box cannot be in this spatial reference ("": they
+        can): not finite, or far outside its area of use."""
+        if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
+            return "Coordinates must be finite numbers."
+        low_x, low_y, high_x, high_y = self.coordinate_bounds
+        if low_x <= xmin and xmax <= high_x and low_y <= ymin and ymax <= high_y:
+            return ""
+        name = self.authority or "of the layer"
+        return (
+            f"Coordinates lie far outside the area of spatial reference {name}: x must lie "
+            f"within [{low_x:.10g}, {high_x:.10g}] and y within [{low_y:.10g}, {high_y:.10g}]."
+        )
+
     @property
     def units(self) -> str:
         """Esri's name for the unit of the first axis (``esriMeters``, ``esriFeet``...)."""
         unit = self.crs.axis_info[0].unit_name if self.crs.axis_info else ""
         return _ESRI_UNITS.get(unit, "esriUnknownUnits")
+
+
+#: The largest coordinate magnitude accepted in a CRS without an area of use.
+MAX_COORDINATE = 1e15
+#: Added on every side of a projected CRS's area of use, beyond its own width and height.
+PROJECTED_MARGIN_M = 10_000_000.0
+#: Longitudes may go round the world twice either way (0..360 and wrapped data); latitudes
+#: only to the poles (with a rounding tolerance).
+TURNS = 2
+_LATITUDE_TOLERANCE = 1e-9
+
+
+def allowed_bounds(crs: CRS) -> tuple[float, float, float, float]:
+    """The box coordinates in ``crs`` must lie within (x east, y north, as stored).
+
+    Geographic: longitudes within two turns either way, latitudes within the poles, in the
+    CRS's angular unit. Projected: its area of use projected, widened on every side by its
+    own width or height (whichever is larger) and 10,000 km. Otherwise (or when that fails):
+    magnitudes up to 1e15.
+    """
+    fallback = (-MAX_COORDINATE, -MAX_COORDINATE, MAX_COORDINATE, MAX_COORDINATE)
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 0.0
+    if not factor > 0:
+        return fallback
+    if crs.is_geographic:
+        turn, quarter = 2 * math.pi / factor, math.pi / 2 / factor
+        return (
+            -TURNS * turn,
+            -quarter - _LATITUDE_TOLERANCE,
+            TURNS * turn,
+            quarter + (_LATITUDE_TOLERANCE),
+        )
+    area = crs.area_of_use
+    if area is None or crs.geodetic_crs is None:
+        return fallback
+    west, south, east, north = area.bounds
+    if west > east:  # across the antimeridian: take every longitude
+        west, east = -180.0, 180.0
+    try:
+        xmin, ymin, xmax, ymax = Transformer.from_crs(
+            crs.geodetic_crs, crs, always_xy=True
+        ).transform_bounds(west, south, east, north, densify_pts=21)
+    except ProjError:
+        return fallback
+    if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
+        return fallback
+    margin = max(xmax - xmin, ymax - ymin) + PROJECTED_MARGIN_M / factor
+    return (
+        max(xmin - margin, -MAX_COORDINATE),
+        max(ymin - margin, -MAX_COORDINATE),
+        min(xmax + margin, MAX_COORDINATE),
+        min(ymax + margin, MAX_COORDINATE),
+    )
 
 
 def unknown(parameter: str, value: object = None) -> InvalidParameter:

@@ -1,25 +1,40 @@
-"""Edited geometries: Esri JSON checked, repaired and written as GeoPackage blobs.
+"""Edited geometries: Esri JSON checked, repaired and made into GeoPackage blobs.
 
 A feature's geometry must be of the layer's type; it is projected from its own
-``spatialReference`` to the layer's. Polygons follow ArcGIS: clockwise rings are shells, the
-others holes; an invalid polygon is repaired (``shapely.make_valid``).
+``spatialReference`` to the layer's, and its coordinates must lie within both spatial
+references' areas (``SpatialReference.check_coordinates``). Polygons follow ArcGIS: clockwise
+rings are shells, the others holes; an invalid polygon is repaired (``geosite.engines.rings``).
+
+Everything here runs before the layer's write lock is taken (``prepare``), and is bounded:
+the service's limits (``GeometryLimits``) cap the vertices and parts of a feature and the
+vertices of a request before any coordinate is read; small polygons are checked here, and
+large or invalid ones are checked and repaired in a worker process with a deadline and a
+memory cap (``geosite.engines.repair_pool``).
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 
 from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.geometry import reproject
+from geosite.engines.repair_pool import MEMORY_CAP_BYTES, POOL, RepairFailed
+from geosite.engines.rings import assemble
 from geosite.errors import GeositeError
 
 INVALID = 1000
 _INVALID = INVALID
-_MAX_VERTICES = 1_000_000
+#: Polygons up to this size are checked in the server (0.01 s at most measured); larger ones,
+#: and invalid ones of any size, in a repair worker.
+INLINE_VERTICES = 10_000
+INLINE_PARTS = 1_000
+_NUMBER = (int, float)
 
 
 class EditError(Exception):
@@ -31,100 +46,211 @@ class EditError(Exception):
         self.description = description
 
 
+@dataclass(frozen=True)
+class GeometryLimits:
+    """A service's limits on edited geometries (its ``properties``, see docs/security.md)."""
+
+    #: ``maxVerticesPerFeature``: points of one geometry, all parts together.
+    vertices_per_feature: int = 250_000
+    #: ``maxPartsPerFeature``: rings of a polygon, paths of a polyline.
+    parts_per_feature: int = 10_000
+    #: ``maxVerticesPerRequest``: points of every geometry of one edit request.
+    vertices_per_request: int = 1_000_000
+    #: ``maxGeometryRepairSeconds``: how long one polygon's check and repair may take.
+    repair_seconds: float = 1.0
+
+
+class GeometryBudget:
+    """The vertices one request has left (``maxVerticesPerRequest``)."""
+
+    def __init__(self, limits: GeometryLimits) -> None:
+        self.limits = limits
+        self.left = limits.vertices_per_request
+
+    def take(self, parts: int, vertices: int) -> None:
+        """Count one geometry; raises ``EditError`` naming the limit it goes over."""
+        limits = self.limits
+        if parts > limits.parts_per_feature:
+            raise EditError(
+                _INVALID,
+                f"The geometry has {parts} parts, more than maxPartsPerFeature "
+                f"({limits.parts_per_feature}) allows.",
+            )
+        if vertices > limits.vertices_per_feature:
+            raise EditError(
+                _INVALID,
+                f"The geometry has {vertices} vertices, more than maxVerticesPerFeature "
+                f"({limits.vertices_per_feature}) allows.",
+            )
+        if vertices > self.left:
+            raise EditError(
+                _INVALID,
+                "The request's geometries have more vertices in all than "
+                f"maxVerticesPerRequest ({limits.vertices_per_request}) allows.",
+            )
+        self.left -= vertices
+
+
+@dataclass(frozen=True)
+class PreparedGeometry:
+    """A checked geometry, ready to be written: its blob lacks only the layer's ``srs_id``."""
+
+    head: bytes
+    body: bytes
+
+    def blob(self, srs_id: int) -> bytes:
+        """The GeoPackage blob."""
+        return self.head + struct.pack("<i", srs_id) + self.body
+
+
 def _pairs(items: Any, what: str) -> list[tuple[float, float]]:
-    if not isinstance(items, list) or not items or len(items) > _MAX_VERTICES:
+    if not isinstance(items, list) or not items:
         raise EditError(_INVALID, f"The geometry's {what} must be a non-empty list of points.")
-    out = []
+    out: list[tuple[float, float]] = []
+    append = out.append
     for item in items:
         if not isinstance(item, list) or len(item) < 2:
             raise EditError(_INVALID, f"The geometry's {what} must hold [x, y] pairs.")
-        out.append(_xy(item[0], item[1]))
+        x, y = item[0], item[1]
+        if type(x) not in _NUMBER or type(y) not in _NUMBER:  # not bool, not text
+            raise EditError(_INVALID, "Coordinates must be numbers.")
+        try:
+            finite = math.isfinite(x) and math.isfinite(y)
+        except OverflowError:  # an integer beyond a double
+            finite = False
+        if not finite:
+            raise EditError(_INVALID, "Coordinates must be finite numbers.")
+        append((float(x), float(y)))
     return out
 
 
 def _xy(x: Any, y: Any) -> tuple[float, float]:
-    if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, int | float):
-        raise EditError(_INVALID, "Coordinates must be numbers.")
-    if not isinstance(y, int | float) or not (math.isfinite(x) and math.isfinite(y)):
-        raise EditError(_INVALID, "Coordinates must be finite numbers.")
-    return float(x), float(y)
+    return _pairs([[x, y]], "point")[0]
 
 
-def _polygon(rings: Any) -> Any:
-    """Esri rings as a MultiPolygon: clockwise rings are shells, the others holes."""
-    if not isinstance(rings, list) or not rings:
-        raise EditError(_INVALID, "A polygon needs at least one ring.")
-    closed = []
+def _counted(items: Any, key: str, budget: GeometryBudget) -> list[Any]:
+    """The parts of a geometry (``rings``, ``paths``), counted against the limits before any
+    coordinate is read."""
+    if not isinstance(items, list) or not items:
+        raise EditError(_INVALID, f"The geometry's {key} must be a non-empty list.")
+    vertices = sum(len(part) if isinstance(part, list) else 0 for part in items)
+    budget.take(len(items), vertices)
+    return items
+
+
+_REPAIR_FAILURES = {
+    "empty": "The polygon has no area.",
+    "shape": "The geometry is not a valid shape.",
+    "busy": "The geometry is not valid and no repair worker was free; try again later.",
+    "memory": (
+        "The geometry is not valid and could not be repaired within the repair memory limit "
+        f"({MEMORY_CAP_BYTES >> 20} MiB)."
+    ),
+}
+
+
+def _polygon(rings: list[Any], limits: GeometryLimits) -> Any:
+    """Esri rings as a valid MultiPolygon (repaired in a worker when needed)."""
+    parts = []
     for ring in rings:
         points = _pairs(ring, "rings")
         if len(points) < 3:
             raise EditError(_INVALID, "A polygon ring needs at least three points.")
-        closed.append(shapely.LinearRing(points))
-    shells = [r for r in closed if not r.is_ccw] or closed
-    holes = [r for r in closed if r.is_ccw] if len(shells) < len(closed) else []
-    polygons = []
-    for shell in shells:
-        outline = shapely.Polygon(shell)
-        inner = [h for h in holes if outline.contains(shapely.Polygon(h).representative_point())]
-        polygons.append(shapely.Polygon(shell, inner))
-    shape = shapely.MultiPolygon(polygons)
-    if not shape.is_valid:
-        shape = shapely.make_valid(shape)
-        parts = [g for g in getattr(shape, "geoms", [shape]) if g.geom_type.endswith("Polygon")]
-        shape = shapely.MultiPolygon(
-            [p for g in parts for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
+        parts.append(points)
+    coords = np.array([p for part in parts for p in part], dtype=float).reshape(-1, 2)
+    offsets = np.concatenate([[0], np.cumsum([len(part) for part in parts])]).astype(np.int64)
+    if len(coords) <= INLINE_VERTICES and len(parts) <= INLINE_PARTS:
+        try:
+            shape = assemble(coords, offsets)
+        except (ValueError, shapely.errors.GEOSException):
+            raise EditError(_INVALID, "The geometry is not a valid shape.") from None
+        if shapely.is_valid(shape):
+            return shape
+    try:
+        return shapely.from_wkb(POOL.repair(coords, offsets, limits.repair_seconds))
+    except RepairFailed as failed:
+        why = _REPAIR_FAILURES.get(failed.reason) or (
+            "The geometry is not valid and could not be checked and repaired within "
+            f"maxGeometryRepairSeconds ({limits.repair_seconds:g} s)."
         )
-    if shape.is_empty:
-        raise EditError(_INVALID, "The polygon has no area.")
-    return shape
+        raise EditError(_INVALID, why) from None
 
 
-def _shape(geometry: dict[str, Any], geometry_type: str) -> Any:
+def _shape(
+    geometry: dict[str, Any], geometry_type: str, limits: GeometryLimits, budget: GeometryBudget
+) -> Any:
     try:
         if geometry_type == "esriGeometryPoint":
             if "x" not in geometry:
                 raise EditError(_INVALID, "The layer holds points: the geometry needs x and y.")
+            budget.take(1, 1)
             return shapely.Point(_xy(geometry.get("x"), geometry.get("y")))
         if geometry_type == "esriGeometryMultipoint":
             if "points" not in geometry:
                 raise EditError(_INVALID, "The layer holds multipoints: the geometry needs points.")
-            return shapely.MultiPoint(_pairs(geometry["points"], "points"))
+            points = _counted([geometry["points"]], "points", budget)[0]
+            return shapely.MultiPoint(_pairs(points, "points"))
         if geometry_type == "esriGeometryPolyline":
-            paths = geometry.get("paths")
-            if not isinstance(paths, list) or not paths:
+            if not isinstance(geometry.get("paths"), list) or not geometry["paths"]:
                 raise EditError(_INVALID, "The layer holds polylines: the geometry needs paths.")
-            lines = [_pairs(p, "paths") for p in paths]
+            lines = [_pairs(p, "paths") for p in _counted(geometry["paths"], "paths", budget)]
             if any(len(line) < 2 for line in lines):
                 raise EditError(_INVALID, "A path needs at least two points.")
             return shapely.MultiLineString(lines)
         if geometry_type == "esriGeometryPolygon":
             if "rings" not in geometry:
                 raise EditError(_INVALID, "The layer holds polygons: the geometry needs rings.")
-            return _polygon(geometry["rings"])
-    except shapely.errors.GEOSException:
+            return _polygon(_counted(geometry["rings"], "rings", budget), limits)
+    except (ValueError, shapely.errors.GEOSException):
         raise EditError(_INVALID, "The geometry is not a valid shape.") from None
     raise EditError(_INVALID, f"Features of geometry type {geometry_type} cannot be edited.")
+
+
+def _within(shape: Any, sr: SpatialReference) -> None:
+    problem = sr.coordinates_problem(*shapely.bounds(shape).tolist())
+    if problem:
+        raise EditError(_INVALID, problem)
+
+
+def prepare(
+    geometry: Any,
+    layer: dict[str, Any],
+    sr: SpatialReference,
+    limits: GeometryLimits | None = None,
+    budget: GeometryBudget | None = None,
+) -> PreparedGeometry | None:
+    """Esri JSON ``geometry`` checked, in the layer's coordinates (None: no geometry)."""
+    if geometry is None:
+        return None
+    if not isinstance(geometry, dict):
+        raise EditError(_INVALID, "The geometry must be a JSON object.")
+    limits = limits or GeometryLimits()
+    budget = budget or GeometryBudget(limits)
+    shape = _shape(geometry, str(layer["geometryType"]), limits, budget)
+    own = geometry.get("spatialReference")
+    if own:
+        try:
+            source = resolve(own, "spatialReference")
+        except GeositeError:
+            raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
+        _within(shape, source)
+        try:
+            shape = reproject(shape, source, sr, "spatialReference")
+        except GeositeError:
+            raise EditError(
+                _INVALID, "The geometry cannot be projected to the layer's spatial reference."
+            ) from None
+    _within(shape, sr)
+    if shape.geom_type == "Point":  # the common case, written without shapely's WKB
+        return PreparedGeometry(b"GP\x00\x01", struct.pack("<BIdd", 1, 1, shape.x, shape.y))
+    xmin, ymin, xmax, ymax = shapely.bounds(shape)
+    wkb: bytes = shapely.to_wkb(shape, byte_order=1)
+    return PreparedGeometry(b"GP\x00\x03", struct.pack("<4d", xmin, xmax, ymin, ymax) + wkb)
 
 
 def geometry_blob(
     geometry: Any, layer: dict[str, Any], sr: SpatialReference, srs_id: int
 ) -> bytes | None:
     """A GeoPackage blob of Esri JSON ``geometry`` in the layer's coordinates (None: none)."""
-    if geometry is None:
-        return None
-    if not isinstance(geometry, dict):
-        raise EditError(_INVALID, "The geometry must be a JSON object.")
-    shape = _shape(geometry, str(layer["geometryType"]))
-    own = geometry.get("spatialReference")
-    if own:
-        try:
-            shape = reproject(shape, resolve(own, "spatialReference"), sr, "spatialReference")
-        except GeositeError:
-            raise EditError(_INVALID, "The geometry's spatial reference is not usable.") from None
-    if shape.geom_type == "Point":  # the common case, written without shapely's WKB
-        return b"GP\x00\x01" + struct.pack("<iBIdd", srs_id, 1, 1, shape.x, shape.y)
-    header = b"GP\x00\x03" + struct.pack("<i", srs_id)
-    xmin, ymin, xmax, ymax = shapely.bounds(shape)
-    header += struct.pack("<4d", xmin, xmax, ymin, ymax)
-    wkb: bytes = shapely.to_wkb(shape, byte_order=1)
-    return header + wkb
+    prepared = prepare(geometry, layer, sr)
+    return None if prepared is None else prepared.blob(srs_id)

@@ -23,7 +23,13 @@ from typing import Any
 from geosite.data.editing import EditTransaction, edit_transaction
 from geosite.data.spatial_reference import resolve
 from geosite.engines.edit_geometry import INVALID as _INVALID
-from geosite.engines.edit_geometry import EditError, geometry_blob
+from geosite.engines.edit_geometry import (
+    EditError,
+    GeometryBudget,
+    GeometryLimits,
+    PreparedGeometry,
+    prepare,
+)
 from geosite.errors import InvalidParameter
 from geosite.integers import OBJECT_ID_MAX, OBJECT_ID_MIN, in_range, whole
 
@@ -240,13 +246,18 @@ class _Layer:
     """One layer's context while editing: its CRS, srs_id and editor-tracking values."""
 
     def __init__(
-        self, layer: dict[str, Any], tx: EditTransaction, editor: Editor, use_global_ids: bool
+        self,
+        layer: dict[str, Any],
+        tx: EditTransaction,
+        editor: Editor,
+        use_global_ids: bool,
+        geometries: Geometries,
     ) -> None:
         self.layer = layer
         self.gid_field = global_id_field(layer)
         self.use_global_ids = use_global_ids
         self.table = str(layer["table"])
-        self.sr = resolve(layer["spatialReference"], "layer")
+        self.geometries = geometries
         self.srs_id = tx.srs_id(self.table)
         tracked = editor_fields(layer)
         stamp = {
@@ -271,9 +282,16 @@ class _Layer:
             given = given_global_id(self.layer, attributes) if self.use_global_ids else None
             gid = given or "{" + str(uuid.uuid4()).upper() + "}"
             values[self.gid_field] = gid
-        values["Shape"] = geometry_blob(feature.get("geometry"), self.layer, self.sr, self.srs_id)
+        values["Shape"] = self._blob(feature)
         tx.grow_extent(self.table, values["Shape"])
         return tx.insert(self.table, values), gid
+
+    def _blob(self, feature: dict[str, Any]) -> bytes | None:
+        """The feature's geometry as prepared before the transaction (``_prepared``)."""
+        found = self.geometries.get(id(feature))
+        if isinstance(found, EditError):
+            raise EditError(found.code, found.description)
+        return None if found is None else found.blob(self.srs_id)
 
     def update(self, tx: EditTransaction, item: Any) -> tuple[int, str | None]:
         feature = _feature(item)
@@ -288,7 +306,7 @@ class _Layer:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
         values.update(self.on_update)
         if "geometry" in feature:
-            values["Shape"] = geometry_blob(feature["geometry"], self.layer, self.sr, self.srs_id)
+            values["Shape"] = self._blob(feature)
             tx.grow_extent(self.table, values["Shape"])
         if not tx.update(self.table, object_id, values):
             raise EditError(*NOT_FOUND_UPDATE)
@@ -329,28 +347,53 @@ def _object_id_of(item: Any) -> int | None:
     return None
 
 
+#: Each feature's geometry (by the feature's ``id``), checked before the write lock is taken.
+Geometries = dict[int, PreparedGeometry | EditError | None]
+
+
+def _prepared(edit: LayerEdits, budget: GeometryBudget) -> Geometries:
+    """The geometries of one layer's adds and updates, checked, repaired and projected: the
+    slow part of an edit, done before the layer's write lock is taken."""
+    sr = resolve(edit.layer["spatialReference"], "layer")
+    out: Geometries = {}
+    for item in (*edit.adds, *edit.updates):
+        if isinstance(item, dict) and "geometry" in item:
+            try:
+                out[id(item)] = prepare(item["geometry"], edit.layer, sr, budget.limits, budget)
+            except EditError as exc:
+                out[id(item)] = exc
+    return out
+
+
 def apply_edits(
     data_path: str,
     edits: Sequence[LayerEdits],
     rollback_on_failure: bool = True,
     editor: Editor | None = None,
     use_global_ids: bool = False,
+    limits: GeometryLimits | None = None,
 ) -> list[dict[str, Any]]:
-    """Apply the edits of one request; per layer ``{addResults, updateResults, deleteResults}``."""
+    """Apply the edits of one request; per layer ``{addResults, updateResults, deleteResults}``.
+
+    Geometries are checked (within ``limits``) first; the layer's write lock covers only the
+    writes.
+    """
     outcomes: list[dict[str, list[dict[str, Any]]]] = []
     failed = False
+    budget = GeometryBudget(limits or GeometryLimits())
+    geometries = [_prepared(edit, budget) for edit in edits]
 
     class _Rollback(Exception):
         pass
 
     try:
         with edit_transaction(data_path) as tx:
-            for edit in edits:
+            for edit, prepared in zip(edits, geometries, strict=True):
                 if use_global_ids and global_id_field(edit.layer) is None:
                     raise InvalidParameter(
                         f"useGlobalIds: layer {edit.layer['id']} has no GlobalID field."
                     )
-                layer = _Layer(edit.layer, tx, editor or Editor(), use_global_ids)
+                layer = _Layer(edit.layer, tx, editor or Editor(), use_global_ids, prepared)
                 done: dict[str, list[dict[str, Any]]] = {
                     "addResults": [],
                     "updateResults": [],

@@ -23,9 +23,36 @@ def _coords(coords: Any, precision: int | None) -> list[list[float]]:
     return [[round(float(x), precision), round(float(y), precision)] for x, y, *_ in coords]
 
 
+def finite_shapes(shapes: list[Any]) -> list[Any]:
+    """``shapes`` with None for each geometry that has a coordinate that is not a finite
+    number (stored so by an older geosite or another program, or beyond the reach of the
+    projection to ``outSR``): it is answered as a feature without geometry, never with
+    ``NaN`` or ``Infinity`` (which JSON cannot carry)."""
+    where = [i for i, shape in enumerate(shapes) if shape is not None]
+    if not where:
+        return shapes
+    coords, index = shapely.get_coordinates([shapes[i] for i in where], return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if not bad.any():
+        return shapes
+    out = list(shapes)
+    for k in np.unique(index[bad]).tolist():
+        out[where[k]] = None
+    return out
+
+
+def finite_points(coords: np.ndarray) -> list[list[float] | None]:
+    """Rows of an n by 2 array of points as [x, y], None where one is not finite."""
+    keep = np.isfinite(coords).all(axis=1).tolist()
+    return [xy if ok else None for xy, ok in zip(coords.tolist(), keep, strict=True)]
+
+
 def esri_geometry(geometry: Any, precision: int | None = None) -> dict[str, Any] | None:
-    """Esri JSON for a shapely geometry (None for a missing or empty one)."""
+    """Esri JSON for a shapely geometry (None for a missing or empty one, or one with a
+    coordinate that is not finite: ``finite_shapes``)."""
     if geometry is None or shapely.is_empty(geometry):
+        return None
+    if not np.isfinite(shapely.get_coordinates(geometry)).all():
         return None
     kind = shapely.get_type_id(geometry)
     if kind == _TYPE_POINT:
@@ -85,6 +112,7 @@ def esri_geometries(shapes: list[Any], precision: int | None = None) -> list[dic
     """Esri JSON for many geometries; points are converted in one vectorized pass."""
     if not shapes:
         return []
+    shapes = finite_shapes(shapes)
     array = np.array(shapes, dtype=object)
     present = ~shapely.is_missing(array)
     points = present.copy()

@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from geosite.core.clock import Clock, SystemClock
+from geosite.engines import repair_pool
 from geosite.http import admin, caching, openapi, rest
 from geosite.http.dispatch import Area, handle
 from geosite.http.errors import ADMIN, REST
@@ -68,6 +69,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             yield
         finally:
             state.close()
+            repair_pool.shutdown()  # the geometry repair workers of this process
 
     async def unmatched(request: Request, exc: Exception) -> Response:
         # The route's pattern cannot match a path with a line break (``%0A``): answer it

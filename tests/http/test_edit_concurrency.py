@@ -62,7 +62,7 @@ def test_concurrent_updates_and_adds(fresh_site: LiveSite, tmp_path: Path) -> No
                 adds = [
                     {
                         "attributes": {"client": client, "seq": seq},
-                        "geometry": {"x": client, "y": seq},
+                        "geometry": {"x": client, "y": seq / 100},  # within WGS 84
                     }
                     for seq in range(start, start + BATCH)
                 ]

@@ -19,7 +19,13 @@ from shapely.geometry import mapping
 from geosite.data import geopackage
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.data.spatial_reference import SpatialReference, resolve, transformer
-from geosite.engines.features import attribute_rows, esri_geometries, esri_value
+from geosite.engines.features import (
+    attribute_rows,
+    esri_geometries,
+    esri_value,
+    finite_points,
+    finite_shapes,
+)
 from geosite.engines.query.geometry import ENVELOPE_ONLY, PREDICATES, in_layer
 from geosite.engines.query.params import QuerySpec
 from geosite.engines.query.sql import compile_where, field_sql, quote
@@ -280,10 +286,13 @@ class LayerQuery:
                 coords = np.column_stack([x, y])
             if spec.precision is not None:
                 coords = np.round(coords, spec.precision)
+            points = finite_points(coords)
             if fmt == "geojson":
-                return [{"type": "Point", "coordinates": xy} for xy in coords.tolist()]
-            return [{"x": x, "y": y} for x, y in coords.tolist()]
-        shapes = _reproject(geopackage.geometries(blobs), mover)
+                return [
+                    None if xy is None else {"type": "Point", "coordinates": xy} for xy in points
+                ]
+            return [None if xy is None else {"x": xy[0], "y": xy[1]} for xy in points]
+        shapes = finite_shapes(_reproject(geopackage.geometries(blobs), mover))
         if spec.max_allowable_offset is not None:
             tolerance = spec.max_allowable_offset
             shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
@@ -309,7 +318,7 @@ class LayerQuery:
         shapes = _reproject(
             geopackage.geometries([r[-1] for r in rows]), _transformer(self.sr, target)
         )
-        present = [s for s in shapes if s is not None]
+        present = [s for s in finite_shapes(shapes) if s is not None]  # the others: no extent
         if not present:
             return None
         xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))

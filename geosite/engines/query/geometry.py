@@ -212,12 +212,28 @@ def reproject(
     return _moved(shape, transformer(source, target, parameter))
 
 
+def _within_area(query: QueryGeometry, source: SpatialReference) -> Any:
+    """The query shape, when it lies within its spatial reference's area (an envelope is cut
+    to that area: clients send world-spanning boxes such as +-1e38 to mean everywhere)."""
+    shape = query.shape
+    low_x, low_y, high_x, high_y = source.coordinate_bounds
+    if query.is_box:
+        xmin, ymin, xmax, ymax = shapely.bounds(shape).tolist()
+        cut = (max(xmin, low_x), max(ymin, low_y), min(xmax, high_x), min(ymax, high_y))
+        if cut[0] <= cut[2] and cut[1] <= cut[3]:
+            return shapely.box(*cut)
+    problem = source.coordinates_problem(*shapely.bounds(shape).tolist())
+    if problem:
+        raise _invalid(problem)
+    return shape
+
+
 def in_layer(
     query: QueryGeometry, in_sr: SpatialReference | None, layer_sr: SpatialReference
 ) -> Any:
     """The query geometry in the layer's coordinates, buffered by its distance."""
     source = in_sr or layer_sr
-    shape = query.shape
+    shape = _within_area(query, source)
     if query.is_box and not source.same_as(layer_sr) and shapely.length(shape) > 0:
         shape = shapely.segmentize(shape, max_segment_length=shapely.length(shape) / 84)
     if query.distance_m is not None:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from geosite.core.models import Service
-from geosite.core.services import edit_capabilities
+from geosite.core.services import edit_capabilities, geometry_limits
+from geosite.engines.edit_geometry import GeometryLimits
 from geosite.engines.editing import (
     Editor,
     LayerEdits,
@@ -79,13 +80,29 @@ def _data(service: Service) -> str:
     return str(service.definition["_geosite"]["data"])
 
 
+def _limits(service: Service) -> GeometryLimits:
+    """The service's limits on edited geometries (its properties, docs/security.md)."""
+    limits = geometry_limits(service.definition)
+    return GeometryLimits(
+        vertices_per_feature=int(limits["maxVerticesPerFeature"]),
+        parts_per_feature=int(limits["maxPartsPerFeature"]),
+        vertices_per_request=int(limits["maxVerticesPerRequest"]),
+        repair_seconds=float(limits["maxGeometryRepairSeconds"]),
+    )
+
+
 def add_features(call: Call) -> dict[str, Any]:
     """``{layer}/addFeatures`` (``features``)."""
     service = _editable(call, {"Create"})
     adds = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
     (done,) = apply_edits(
-        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+        _data(service),
+        edits,
+        _rollback(call),
+        _editor(call),
+        _use_global_ids(call),
+        _limits(service),
     )
     return _moment(call, {"addResults": done["addResults"]})
 
@@ -96,7 +113,12 @@ def update_features(call: Call) -> dict[str, Any]:
     updates = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), updates=updates)]
     (done,) = apply_edits(
-        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+        _data(service),
+        edits,
+        _rollback(call),
+        _editor(call),
+        _use_global_ids(call),
+        _limits(service),
     )
     return _moment(call, {"updateResults": done["updateResults"]})
 
@@ -152,6 +174,7 @@ def apply_layer_edits(call: Call) -> dict[str, Any]:
         _rollback(call),
         _editor(call),
         _use_global_ids(call),
+        _limits(service),
     )
     return _moment(call, dict(done))
 
@@ -183,7 +206,12 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
         edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
     service = _editable(call, needed)
     results = apply_edits(
-        _data(service), edits, _rollback(call), _editor(call), _use_global_ids(call)
+        _data(service),
+        edits,
+        _rollback(call),
+        _editor(call),
+        _use_global_ids(call),
+        _limits(service),
     )
     answer = [
         {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)

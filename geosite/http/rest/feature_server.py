@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, integers
@@ -136,7 +137,8 @@ def _display_field(layer: dict[str, Any]) -> str:
 def live_extent(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
     """The layer's extent now: as published, widened by the edits since."""
     found = GeoPackageLayer(service.definition["_geosite"]["data"], layer).extent()
-    if found is None:
+    if found is None or not all(math.isfinite(v) for v in found):
+        # Never Infinity or NaN (JSON has neither): data written by other programs may hold them.
         return dict(layer["extent"])
     xmin, ymin, xmax, ymax = found
     sr = layer["extent"].get("spatialReference", layer["spatialReference"])
