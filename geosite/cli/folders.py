@@ -65,7 +65,9 @@ def delete(ctx: click.Context, name: str, yes: bool) -> None:
     Example: geosite folders delete Scratch --yes
     """
     site = connect(ctx)
-    if not yes and not click.confirm(f"Delete the folder {name} and every service in it?", err=True):
+    if not yes and not click.confirm(
+        f"Delete the folder {name} and every service in it?", err=True
+    ):
         raise Failure("Nothing deleted.", EXIT_FAILED)
     site.services.delete_folder(name)
     click.echo(f"Folder {name} deleted.")

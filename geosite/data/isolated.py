@@ -8,8 +8,11 @@ child exits, whatever the import read.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +38,20 @@ def _import(source: str, target: str) -> list[dict[str, Any]]:
     return import_dataset(Path(source), Path(target))
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this import process when the server process that started it ends, even by kill -9
+    (Linux): an orphaned import would keep writing into a workspace that the next start moves
+    into the quarantine, and keep the server's output pipe open."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent ended before the request took effect
+            os._exit(1)
+
+
 @contextmanager
 def isolated_importer() -> Iterator[Importer]:
     """An importer that runs ``import_dataset`` in one child process, ended on exit.
@@ -42,7 +59,9 @@ def isolated_importer() -> Iterator[Importer]:
     Domain errors raised by the import (unreadable data, ...) come back as they were raised.
     """
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
 
         def run(source: Path, target: Path) -> list[dict[str, Any]]:
             try:

@@ -10,7 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from geosite.core import log_settings, security_config, system_properties, usage_reports
+from geosite.core import (
+    log_settings,
+    quarantine,
+    security_config,
+    system_properties,
+    usage_reports,
+)
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
 from geosite.core.security import Authenticator
@@ -105,6 +111,26 @@ class SiteRuntime:
         self._properties.set(properties)
 
 
+def _tidy(site: Site, log: LogWriter) -> None:
+    """On start: move what killed processes left in the data directory into the quarantine,
+    and forget the permissions of resources that are gone; each logged as a WARNING."""
+    try:
+        moved = quarantine.sweep(site.store, site.clock)
+        pruned = site.store.prune_permissions()
+    except OSError as exc:  # the site serves on; the next start tries again
+        print(f"geosite: cannot sweep the services' data directory: {exc}", file=sys.stderr)
+        return
+    for entry in moved:
+        log.log("WARNING", LogCode.QUARANTINED, "Server", entry.message())
+    if pruned:
+        log.log(
+            "WARNING",
+            LogCode.PERMISSIONS_PRUNED,
+            "Server",
+            f"Removed {pruned} permission(s) of folders or services that no longer exist.",
+        )
+
+
 @dataclass
 class AppState:
     """What every request of this process shares."""
@@ -172,6 +198,7 @@ class AppState:
                     "Server",
                     f"Server process started on machine {site.machine_name}.",
                 )
+                _tidy(site, log)
         return self.runtime
 
     def _tick(self, site: Site) -> None:

@@ -36,7 +36,7 @@ def test_root(site: LiveSite, admin_token: str) -> None:
         ("data", {"resources": ["items"]}),
         ("uploads", {"items": []}),
         ("usagereports", {"metrics": []}),
-        ("system", {"resources": ["properties", "directories"]}),
+        ("system", {"resources": ["properties", "directories", "quarantine"]}),
         (
             "logs",
             {"resources": ["settings"], "operations": ["query", "clean", "countErrorReports"]},

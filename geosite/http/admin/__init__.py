@@ -9,6 +9,7 @@ from geosite.http.admin import (
     jobs,
     logs,
     machines,
+    quarantine,
     reports,
     security,
     service,
@@ -32,6 +33,7 @@ ENDPOINTS: list[Endpoint] = [
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
     *jobs.ENDPOINTS,
+    *quarantine.ENDPOINTS,
     *logs.ENDPOINTS,
     *usage.ENDPOINTS,
     *uploads.ENDPOINTS,

@@ -157,7 +157,10 @@ def create_folder(call: Call) -> dict[str, Any]:
 
 def delete_folder(call: Call) -> dict[str, Any]:
     """``POST /admin/services/{folder}/deleteFolder``: the folder and all services in it."""
-    service_admin.delete_folder(call.state.require_site().site.store, call.args["folder"])
+    for service in service_admin.delete_folder(
+        call.state.require_site().site.store, call.args["folder"]
+    ):
+        release_service(service)
     return {"status": "success"}
 
 

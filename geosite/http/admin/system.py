@@ -17,7 +17,7 @@ def _site(call: Call) -> Any:
 def system(call: Call) -> dict[str, Any]:
     """``GET /admin/system``."""
     _site(call)
-    return {"resources": ["properties", "directories"]}
+    return {"resources": ["properties", "directories", "quarantine"]}
 
 
 def properties(call: Call) -> dict[str, Any]:
