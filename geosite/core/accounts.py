@@ -125,7 +125,8 @@ def add_role(store: SiteStore, rolename: str | None, description: str | None) ->
         raise InvalidParameter("'esriEveryone' is reserved.")
     store.add_role(name, _text(description, "description"), Privilege.ACCESS)
     found = store.get_role(name)
-    assert found is not None
+    if found is None:  # removed by another request in between
+        raise Conflict(f"Role '{name}' was removed while it was being added.")
     return found
 
 
