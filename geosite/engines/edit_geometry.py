@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,9 @@ _INVALID = INVALID
 #: and invalid ones of any size, in a repair worker.
 INLINE_VERTICES = 10_000
 INLINE_PARTS = 1_000
+#: The repairs of one request take at most this many times ``maxGeometryRepairSeconds`` in
+#: all: a thousand tangles in one request hold a worker for 10 s, not 1,000.
+REQUEST_REPAIR_FACTOR = 10
 _NUMBER = (int, float)
 
 
@@ -66,6 +70,7 @@ class GeometryBudget:
     def __init__(self, limits: GeometryLimits) -> None:
         self.limits = limits
         self.left = limits.vertices_per_request
+        self.repair_left = limits.repair_seconds * REQUEST_REPAIR_FACTOR
 
     def take(self, parts: int, vertices: int) -> None:
         """Count one geometry; raises ``EditError`` naming the limit it goes over."""
@@ -142,6 +147,7 @@ _REPAIR_FAILURES = {
     "empty": "The polygon has no area.",
     "shape": "The geometry is not a valid shape.",
     "busy": "The geometry is not valid and no repair worker was free; try again later.",
+    "gone": "The geometry could not be checked: the repair worker ended; try again later.",
     "memory": (
         "The geometry is not valid and could not be repaired within the repair memory limit "
         f"({MEMORY_CAP_BYTES >> 20} MiB)."
@@ -149,7 +155,31 @@ _REPAIR_FAILURES = {
 }
 
 
-def _polygon(rings: list[Any], limits: GeometryLimits) -> Any:
+def _repaired(coords: np.ndarray, offsets: np.ndarray, budget: GeometryBudget) -> Any:
+    """The rings assembled, checked and repaired by a worker, within the deadline."""
+    limits = budget.limits
+    deadline = min(limits.repair_seconds, budget.repair_left)
+    if deadline <= 0:
+        raise EditError(
+            _INVALID,
+            "The request's invalid geometries took longer to repair in all than "
+            f"{REQUEST_REPAIR_FACTOR} x maxGeometryRepairSeconds "
+            f"({limits.repair_seconds:g} s) allows.",
+        )
+    started = time.monotonic()
+    try:
+        return shapely.from_wkb(POOL.repair(coords, offsets, deadline))
+    except RepairFailed as failed:
+        why = _REPAIR_FAILURES.get(failed.reason) or (
+            "The geometry is not valid and could not be checked and repaired within "
+            f"maxGeometryRepairSeconds ({limits.repair_seconds:g} s)."
+        )
+        raise EditError(_INVALID, why) from None
+    finally:
+        budget.repair_left -= time.monotonic() - started
+
+
+def _polygon(rings: list[Any], budget: GeometryBudget) -> Any:
     """Esri rings as a valid MultiPolygon (repaired in a worker when needed)."""
     parts = []
     for ring in rings:
@@ -166,19 +196,10 @@ def _polygon(rings: list[Any], limits: GeometryLimits) -> Any:
             raise EditError(_INVALID, "The geometry is not a valid shape.") from None
         if shapely.is_valid(shape):
             return shape
-    try:
-        return shapely.from_wkb(POOL.repair(coords, offsets, limits.repair_seconds))
-    except RepairFailed as failed:
-        why = _REPAIR_FAILURES.get(failed.reason) or (
-            "The geometry is not valid and could not be checked and repaired within "
-            f"maxGeometryRepairSeconds ({limits.repair_seconds:g} s)."
-        )
-        raise EditError(_INVALID, why) from None
+    return _repaired(coords, offsets, budget)
 
 
-def _shape(
-    geometry: dict[str, Any], geometry_type: str, limits: GeometryLimits, budget: GeometryBudget
-) -> Any:
+def _shape(geometry: dict[str, Any], geometry_type: str, budget: GeometryBudget) -> Any:
     try:
         if geometry_type == "esriGeometryPoint":
             if "x" not in geometry:
@@ -200,7 +221,7 @@ def _shape(
         if geometry_type == "esriGeometryPolygon":
             if "rings" not in geometry:
                 raise EditError(_INVALID, "The layer holds polygons: the geometry needs rings.")
-            return _polygon(_counted(geometry["rings"], "rings", budget), limits)
+            return _polygon(_counted(geometry["rings"], "rings", budget), budget)
     except (ValueError, shapely.errors.GEOSException):
         raise EditError(_INVALID, "The geometry is not a valid shape.") from None
     raise EditError(_INVALID, f"Features of geometry type {geometry_type} cannot be edited.")
@@ -224,9 +245,8 @@ def prepare(
         return None
     if not isinstance(geometry, dict):
         raise EditError(_INVALID, "The geometry must be a JSON object.")
-    limits = limits or GeometryLimits()
-    budget = budget or GeometryBudget(limits)
-    shape = _shape(geometry, str(layer["geometryType"]), limits, budget)
+    budget = budget or GeometryBudget(limits or GeometryLimits())
+    shape = _shape(geometry, str(layer["geometryType"]), budget)
     own = geometry.get("spatialReference")
     if own:
         try:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import IO
 
@@ -93,9 +94,9 @@ class _Worker:
             self._in.write(np.ascontiguousarray(coords, dtype="<f8").tobytes())
             self._in.write(np.ascontiguousarray(offsets, dtype="<i8").tobytes())
             self._in.flush()
-        except OSError:
+        except OSError:  # it ended meanwhile: the caller tries a new one
             self.kill()
-            raise RepairFailed("shape") from None
+            raise RepairFailed("gone") from None
         head = self._read(_REPLY.size, until)
         if head is None:
             self.kill()
@@ -134,6 +135,7 @@ class RepairPool:
         self.max_workers = max_workers
         self.memory_cap = memory_cap
         self._reset()
+        _POOLS.add(self)
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
@@ -147,11 +149,18 @@ class RepairPool:
         if not self._slots.acquire(timeout=WAIT_FOR_WORKER_S):
             raise RepairFailed("busy")
         try:
-            worker = self._take()
-            try:
-                status, payload = worker.run(coords, offsets, deadline_s)
-            finally:
-                self._give_back(worker)
+            for attempt in range(2):
+                worker = self._take()
+                try:
+                    status, payload = worker.run(coords, offsets, deadline_s)
+                    if status == NO_MEMORY:
+                        worker.kill()  # it ends itself: never hand it out again
+                    break
+                except RepairFailed as failed:
+                    if failed.reason != "gone" or attempt:
+                        raise
+                finally:
+                    self._give_back(worker)
         finally:
             self._slots.release()
         if status == OK:
@@ -214,9 +223,15 @@ class RepairPool:
         self._reset()
 
 
+def _after_fork() -> None:
+    for pool in list(_POOLS):
+        pool.after_fork()
+
+
+_POOLS: weakref.WeakSet[RepairPool] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_after_fork)
 POOL = RepairPool()
 atexit.register(POOL.shutdown)
-os.register_at_fork(after_in_child=POOL.after_fork)
 
 
 def shutdown() -> None:

@@ -146,6 +146,31 @@ def test_invalid_polygons_are_repaired_or_refused_in_time(limited: tuple[LiveSit
     assert len(repair_pool.POOL.workers()) <= repair_pool.MAX_WORKERS
 
 
+def test_repairs_of_one_request_are_bounded_in_all(limited: tuple[LiveSite, str]) -> None:
+    """Ten times maxGeometryRepairSeconds in all: 15 tangles cost 2 s, not 15 deadlines."""
+    site, token = limited
+    shapes = _square_file(site.data_dir.parent / "budget.geojson")
+    answer = publish(
+        site, token, shapes, "Budget", capabilities="Query,Editing", maxGeometryRepairSeconds=0.2
+    )
+    assert answer["status"] == "success", answer
+    tangles = [
+        {"geometry": {"rings": [_random_ring(150, seed)]}, "attributes": {}} for seed in range(15)
+    ]
+    started = time.monotonic()
+    answer = _post(
+        site,
+        "Budget/FeatureServer/0/addFeatures",
+        token,
+        features=tangles,
+        rollbackOnFailure="false",
+    )
+    assert time.monotonic() - started < 8
+    messages = [r["error"]["description"] for r in answer["addResults"]]
+    assert "maxGeometryRepairSeconds (0.2 s)" in messages[0]
+    assert "in all" in messages[-1], messages
+
+
 def test_limit_properties_are_validated(limited: tuple[LiveSite, str]) -> None:
     site, token = limited
     shapes = _square_file(site.data_dir.parent / "tuned.geojson")
