@@ -137,15 +137,18 @@ class SiteStore(VersionedStore):
 
     @abc.abstractmethod
     def rename_user(self, username: str, new_name: str) -> bool:
-        """Give a user a new name, with its role memberships and its identifier, and end its
-        tokens; False when there is none.
+        """Give a user a new name, with its role memberships, its identifier and the services
+        and uploads it owns, and end its tokens; False when there is none.
 
         Raises Conflict when the new name (ignoring case) belongs to another user.
         """
 
     @abc.abstractmethod
     def delete_user(self, username: str) -> bool:
-        """Remove a user (and its role memberships); False when there was none."""
+        """Remove a user (and its role memberships); False when there was none.
+
+        The services and uploads it owned keep no owner (only administrators manage them), so
+        a later user of the same name does not inherit them."""
 
     @abc.abstractmethod
     def get_role(self, rolename: str) -> Role | None:

@@ -85,6 +85,16 @@ def _machine(row: tuple[Any, ...]) -> Machine:
     )
 
 
+def _hand_over(conn: sqlite3.Connection, username: str, new_owner: str) -> None:
+    """Give what ``username`` owns (services, uploads) to ``new_owner`` ("": administrators
+    only), so that a later user of the old name never manages it."""
+    for table in ("services", "uploads"):
+        conn.execute(
+            f"UPDATE {table} SET owner=? WHERE owner=? COLLATE NOCASE",
+            (new_owner, username),
+        )
+
+
 class SqliteSiteStore(SqliteCatalog, SiteStore):
     """Site store in one SQLite file."""
 
@@ -284,6 +294,8 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
                     "INSERT INTO role_members (rolename, username) VALUES (?, ?)",
                     [(row[0], new_name) for row in members] if changed else [],
                 )
+                if changed:
+                    _hand_over(conn, username, new_name)
         except sqlite3.IntegrityError:
             raise Conflict(f"User '{new_name}' already exists.") from None
         return changed > 0
@@ -292,7 +304,10 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         """Remove a user."""
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM role_members WHERE username=?", (username,))
-            return conn.execute("DELETE FROM users WHERE username=?", (username,)).rowcount > 0
+            removed = conn.execute("DELETE FROM users WHERE username=?", (username,)).rowcount
+            if removed:
+                _hand_over(conn, username, "")
+            return removed > 0
 
     def get_role(self, rolename: str) -> Role | None:
         """A role by name."""

@@ -207,6 +207,23 @@ class SiteStoreContract(abc.ABC):
         assert store.delete_user("ALICE") and not store.delete_user("alice")
         assert store.get_user("alice") is None and store.role_members("Editors") == []
 
+    def test_owned_content_follows_its_user(self) -> None:
+        """A renamed user keeps its services and uploads; a removed user's are nobody's, so a
+        new user of the old name (in any case) does not inherit them."""
+        store = self.make_store()
+        store.add_user(User("alice", "h"))
+        store.add_service(Service("", "Parks", "FeatureServer", {}, "STARTED", 1, "Alice"))
+        store.add_upload(UploadItem("u1", "a.zip", "/x/a.zip", 1, 1, "", "alice"))
+        store.add_service(Service("", "Roads", "FeatureServer", {}, "STARTED", 1, "bob"))
+        assert store.rename_user("ALICE", "Alicia")
+        assert store.get_service("", "Parks", "FeatureServer").owner == "Alicia"  # type: ignore[union-attr]
+        assert store.get_upload("u1").owner == "Alicia"  # type: ignore[union-attr]
+        store.add_user(User("ALICE", "h"))
+        assert store.delete_user("alicia")
+        assert store.get_service("", "Parks", "FeatureServer").owner == ""  # type: ignore[union-attr]
+        assert store.get_upload("u1").owner == ""  # type: ignore[union-attr]
+        assert store.get_service("", "Roads", "FeatureServer").owner == "bob"  # type: ignore[union-attr]
+
     def test_token_keys(self) -> None:
         """The newest key is current; old versions stay readable until removed."""
         store = self.make_store()
