@@ -29,13 +29,18 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 
 class Connections:
-    """One sqlite3 connection per thread for one database file."""
+    """One sqlite3 connection per thread for one database file.
+
+    The connection of a thread that has ended is closed when the next one is opened: thread
+    pools retire idle threads and start new ones, and each would otherwise leave its
+    connection (two or three open files) behind for the life of the process.
+    """
 
     def __init__(self, path: Path, synchronous: str) -> None:
         self.path = path
         self._synchronous = synchronous
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     def get(self) -> sqlite3.Connection:
@@ -51,7 +56,9 @@ class Connections:
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                for thread in [t for t in self._all if not t.is_alive()]:
+                    self._all.pop(thread).close()  # its thread is gone: nobody else uses it
+                self._all[threading.current_thread()] = conn
         return conn
 
     @contextmanager
@@ -69,7 +76,7 @@ class Connections:
     def close(self) -> None:
         """Close every connection this object opened."""
         with self._lock:
-            for conn in self._all:
+            for conn in self._all.values():
                 conn.close()
             self._all.clear()
         self._local = threading.local()
