@@ -1,8 +1,10 @@
 """Domain errors: what went wrong, with no knowledge of HTTP.
 
 Every error carries a stable numeric ``code`` (the ArcGIS code clients switch on) and
-``messages``, the public text. Internal detail never goes into ``messages``; the HTTP layer
-(``geosite.http.errors``) alone turns these into the two ArcGIS envelopes.
+``messages``, the public text. Internal detail never goes into ``messages``: a library's own
+words (which can name server paths or quote SQL) go into ``private``, which only the log
+sees, under the request's id. The HTTP layer (``geosite.http.errors``) alone turns these
+into the two ArcGIS envelopes, passing every text through ``redact`` on the way.
 
 Hierarchy::
 
@@ -23,31 +25,94 @@ Hierarchy::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 
 class GeositeError(Exception):
-    """Base of every domain error; ``code`` is the ArcGIS error code."""
+    """Base of every domain error; ``code`` is the ArcGIS error code.
+
+    ``messages`` and ``details`` are answered; ``private`` (a library's own words, which may
+    name server paths or quote SQL) is written to the log only.
+    """
 
     code = 500
     default_message = "Unable to complete operation."
 
-    def __init__(self, *messages: str, details: Sequence[str] = ()) -> None:
+    def __init__(
+        self, *messages: str, details: Sequence[str] = (), private: Sequence[str] = ()
+    ) -> None:
         self.messages: list[str] = list(messages) or [self.default_message]
         self.details: list[str] = list(details)
+        self.private: list[str] = list(private)
         super().__init__(self.messages[0])
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Pickled whole (messages and details), whatever the subclass's constructor takes:
-        # errors raised in a child process (the isolated importer) cross back intact.
-        return _restore, (type(self), self.messages, self.details)
+        # Pickled whole (messages, details, private), whatever the subclass's constructor
+        # takes: errors raised in a child process (the isolated importer) cross back intact.
+        return _restore, (type(self), self.messages, self.details, self.private)
 
 
-def _restore(kind: type[GeositeError], messages: list[str], details: list[str]) -> GeositeError:
+def _restore(
+    kind: type[GeositeError], messages: list[str], details: list[str], private: list[str]
+) -> GeositeError:
     error = kind.__new__(kind)
-    GeositeError.__init__(error, *messages, details=details)
+    GeositeError.__init__(error, *messages, details=details, private=private)
     return error
+
+
+# What an answer must never carry: file-system paths, SQL text, tracebacks.
+_ROOTS = "tmp|work|home|root|var|usr|etc|opt|srv|mnt|media|proc|dev|run|data|private|Users|Volumes"
+_DATA_SUFFIXES = (
+    "gpkg|gpkg-wal|gpkg-shm|shp|shx|dbf|prj|cpg|qix|sbn|sbx|gdb|gdbtable|csv|json|geojson|zip|"
+    "db|db-wal|db-shm|sqlite|lock|py|pyc|so|log|tmp|xml|vrt"
+)
+_PATH_CHARS = r"[^\s'\"()\[\]<>,;|]"
+_PATH = re.compile(
+    # An absolute path under a system root, or any path with a folder that ends in a data
+    # file's name, or a Windows path; \\server\share too.
+    rf"(?<![\w:/.])/(?:{_ROOTS})(?:/{_PATH_CHARS}*)+"
+    rf"|(?<![\w:/])(?:/|\.{{1,2}}/|{_PATH_CHARS}+/)(?:{_PATH_CHARS}+/)*"
+    rf"{_PATH_CHARS}*\.(?i:{_DATA_SUFFIXES})\b"
+    r"|\b[A-Za-z]:\\[^\s'\"]*|\\\\[^\s'\"]+"
+)
+_SQL = re.compile(
+    r"\bSELECT\b.*\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\b(?:CREATE|DROP|ALTER)\s+(?:TEMP\s+|VIRTUAL\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b"
+    r"|\bPRAGMA\s+\w+|\bsqlite3_\w+|\bsqlite_master\b|\bconstraint failed\b"
+    r"|\bno such (?:table|column)\b|\bnear \".*\": syntax error",
+    re.DOTALL,
+)
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bFile \"[^\"]*\", line \d+")
+
+
+def _last_part(found: re.Match[str]) -> str:
+    name = re.split(r"[\\/]", found.group(0).rstrip("/\\"))[-1]
+    return name or "…"
+
+
+_URL = re.compile(r"\b(?!file:)[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+
+
+def redact(text: str) -> str | None:
+    """``text`` as an answer may carry it: file-system paths cut down to their last part
+    (``/tmp/x/roads.shx`` becomes ``roads.shx``; web addresses stay); None when it quotes SQL
+    or a traceback, of which no part can be shown."""
+    if _SQL.search(text) or _TRACEBACK.search(text):
+        return None
+    parts, start = [], 0
+    for url in _URL.finditer(text):
+        parts.append(_PATH.sub(_last_part, text[start : url.start()]))
+        parts.append(url.group(0))
+        start = url.end()
+    parts.append(_PATH.sub(_last_part, text[start:]))
+    return "".join(parts)
+
+
+def is_public(text: str) -> bool:
+    """Whether ``text`` holds no file-system path, SQL or traceback."""
+    return redact(text) == text
 
 
 class BadRequest(GeositeError):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 
@@ -23,6 +25,88 @@ from geosite.core.tls import ensure_certificate
 from geosite.http.app import create_app
 from geosite.settings import Settings
 from geosite.storage import load_stores
+
+# Every error answer any test sees is checked for what it must never carry (issue 16): a
+# file-system path, SQL text or a traceback. The test that saw one fails.
+PRIVATE_TEXT = re.compile(
+    r"/tmp/|/work/|/home/|/var/|/private/|[\w.-]+/[\w./-]*\.gpkg\b|Traceback|File \""
+    r"|\bSELECT\b.*\bFROM\b|\bsqlite3?_\w+|sqlite_master"
+)
+_LEAKS: list[str] = []
+
+
+def _error_texts(value: Any, inside_error: bool = False) -> Iterator[str]:
+    """The strings inside the error envelopes (and per-item errors) of a JSON answer."""
+    if isinstance(value, dict):
+        inside = inside_error or value.get("status") in ("error", "esriJobFailed", "FAILED")
+        for key, item in value.items():
+            yield from _error_texts(item, inside or key in ("error", "errors", "failure"))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _error_texts(item, inside_error)
+    elif isinstance(value, str) and inside_error:
+        yield value
+
+
+def _check_answer(response: httpx.Response) -> None:
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:  # a streamed answer: not an error envelope
+        return
+    if b'"error"' not in content and b"Failed" not in content and b"FAILED" not in content:
+        return
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return
+    for text in _error_texts(body):
+        if PRIVATE_TEXT.search(text):
+            _LEAKS.append(f"{response.request.method} {response.request.url.path}: {text!r}")
+
+
+_plain_send = httpx.Client.send
+_plain_async_send = httpx.AsyncClient.send
+
+
+def _checked_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+    response = _plain_send(self, request, **kwargs)
+    if not kwargs.get("stream"):
+        _check_answer(response)
+    return response
+
+
+async def _checked_async_send(
+    self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+) -> httpx.Response:
+    response = await _plain_async_send(self, request, **kwargs)
+    if not kwargs.get("stream"):
+        _check_answer(response)
+    return response
+
+
+httpx.Client.send = _checked_send  # type: ignore[method-assign]
+httpx.AsyncClient.send = _checked_async_send  # type: ignore[method-assign]
+
+
+def _fail_on_leaks(phase: str) -> None:
+    if _LEAKS:
+        seen = "\n".join(_LEAKS[:5])
+        _LEAKS.clear()
+        pytest.fail(f"An error answer carried a server path, SQL or a traceback ({phase}):\n{seen}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    _LEAKS.clear()
+    yield
+    _fail_on_leaks("setup")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield
+    _fail_on_leaks("test")
+
 
 ADMIN_USER = "siteadmin"
 ADMIN_PASSWORD = "s3cret-Password!"

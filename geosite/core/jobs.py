@@ -29,7 +29,7 @@ from typing import Any
 from geosite.core import ownership
 from geosite.core.clock import Clock
 from geosite.core.models import Principal
-from geosite.errors import GeositeError, NotFound
+from geosite.errors import GeositeError, NotFound, redact
 from geosite.storage.base import SiteStore
 
 EXECUTING, COMPLETED, FAILED = "EXECUTING", "COMPLETED", "FAILED"
@@ -180,7 +180,10 @@ def _run(recorder: _Recorder, work: Work) -> None:
     try:
         result = work(recorder.progress)
     except GeositeError as exc:
-        recorder.save(recorder.job.failed(exc.code, [*exc.messages, *exc.details]))
+        if exc.private:
+            _log.warning("Job %s failed: %s", recorder.job.job_id, "; ".join(exc.private))
+        shown = [redact(text) for text in [*exc.messages, *exc.details]]
+        recorder.save(recorder.job.failed(exc.code, [t for t in shown if t is not None]))
     except Exception:
         _log.exception("Job %s failed", recorder.job.job_id)
         failure = ["The job failed unexpectedly; see the server's log."]

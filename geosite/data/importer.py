@@ -26,7 +26,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geosite.data.spatial_reference import from_crs
-from geosite.errors import InvalidParameter
+from geosite.errors import InvalidParameter, redact
 
 OBJECTID = "OBJECTID"
 SHAPE = "Shape"
@@ -184,6 +184,21 @@ def _gpkg_domains(dataset: Path, layer: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def unreadable(exc: Exception) -> InvalidParameter:
+    """The answer to data GDAL could not read: its words without server paths or SQL (all of
+    them go to the log, as the error's private detail)."""
+    text = str(exc)
+    if "SHAPE_RESTORE_SHX" in text or ".shx" in text.lower():
+        why: str | None = (
+            "The shapefile's .shx file is missing: zip the .shp, .shx, .dbf and .prj together."
+        )
+    else:
+        why = redact(text.split("\n")[0][:300])
+    return InvalidParameter(
+        "The data could not be read.", details=[why] if why else [], private=[text]
+    )
+
+
 def _typed_domain(domain: dict[str, Any], field_type: str) -> dict[str, Any] | None:
     """The domain with its codes as the field's type (the extension stores them as text)."""
     cast: Any = {
@@ -283,9 +298,7 @@ def import_dataset(source: Path, target: Path) -> list[dict[str, Any]]:
             for layer_name, _kind in pyogrio.list_layers(dataset):
                 layers.append(_import_layer(dataset, str(layer_name), target, len(layers), tables))
     except (DataSourceError, DataLayerError, FieldError, GeometryError, CRSError) as exc:
-        raise InvalidParameter(
-            "The data could not be read.", details=[str(exc).split("\n")[0][:300]]
-        ) from None
+        raise unreadable(exc) from None
     if layers:
         # Edits commit to a write-ahead log: readers of other processes never wait for them.
         with contextlib.closing(sqlite3.connect(target)) as conn:

@@ -25,10 +25,13 @@ MAX_DETAIL = 2000
 
 
 def error_text(error: GeositeError) -> str:
-    """The error's messages, then its details in parentheses."""
+    """The error's messages, then its details in parentheses, then what the answer did not
+    show (a library's words, with server paths: the log is the administrators') in brackets."""
     text = " ".join(error.messages)
     if error.details:
         text += " (" + "; ".join(error.details) + ")"
+    if error.private:
+        text += " [" + "; ".join(error.private) + "]"
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 

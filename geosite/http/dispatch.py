@@ -93,6 +93,10 @@ def _origin(request: Request) -> Origin:
     return found
 
 
+#: The header of an error answer that names its request's id in the log.
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
 def _client_ip(request: Request) -> str:
     """The client's address: the connection's, or a trusted proxy's word for it."""
     return _origin(request).client_ip
@@ -139,7 +143,8 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         finally:
             await params.close()
     except GeositeError as exc:
-        outcome = Outcome(json_response(envelope(exc, area.name)), code=exc.code, error=exc)
+        answer = json_response(envelope(exc, area.name, request_id))
+        outcome = Outcome(answer, code=exc.code, error=exc)
     access_log.log_request(
         state,
         # A request to a service is that service's record (``Maps/Cities.FeatureServer``).
@@ -158,6 +163,10 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         elapsed = (time.perf_counter() - started) * 1000
         failed = outcome.error is not None
         state.runtime.meter.record(outcome.service_key, state.clock.now_ms(), elapsed, failed)
+    if outcome.error is not None:
+        # The id the log files the failure under (the body names it too when it holds back
+        # detail): what an administrator asks a user for.
+        outcome.response.headers[REQUEST_ID_HEADER] = request_id
     return caching.apply(request, outcome.response, outcome.etag)
 
 
@@ -232,7 +241,7 @@ def _handle_call(
             audit.record(state.runtime.log, area.source, rel, call, request_id)
         return Outcome(_answer(result, area, rel, match, call, fmt, callback), _user(call))
     except GeositeError as exc:
-        return _failure(exc, request, state, area, rel, match, call, fmt, params)
+        return _failure(exc, request, state, area, rel, match, call, fmt, params, request_id)
     except Exception as exc:
         print(f"geosite: unexpected error in request {request_id}:", file=sys.stderr)
         traceback.print_exc()
@@ -245,7 +254,7 @@ def _handle_call(
                 request_id=request_id,
             )
         error = InternalError()
-        return _failure(error, request, state, area, rel, match, call, fmt, params)
+        return _failure(error, request, state, area, rel, match, call, fmt, params, request_id)
 
 
 def _user(call: Call | None) -> str:
@@ -369,6 +378,7 @@ def _failure(
     call: Call | None,
     fmt: str,
     params: Params,
+    request_id: str,
 ) -> Outcome:
     user = _user(call)
     if fmt == "html":
@@ -385,5 +395,8 @@ def _failure(
     if callback is not None and not valid_callback(callback):
         callback = None
     return Outcome(
-        json_response(envelope(error, area.name), fmt, callback), user, error.code, error
+        json_response(envelope(error, area.name, request_id), fmt, callback),
+        user,
+        error.code,
+        error,
     )

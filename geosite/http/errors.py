@@ -4,13 +4,19 @@ Two faces, both sent with HTTP 200 as ArcGIS does (HTML pages get a real status)
 
 * the Administrator API: ``{"status":"error","messages":[...],"code":N}``
 * the REST services and the token service: ``{"error":{"code":N,"message":"...","details":[...]}}``
+
+No answer carries a file-system path, SQL text or a traceback: every message passes through
+``geosite.errors.redact`` (paths cut to their last part; a text quoting SQL or a traceback is
+left out). When something was left out, when the error keeps private detail, or when the
+failure was unexpected, the answer ends with the request's id, under which the log keeps
+the whole story.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from geosite.errors import GeositeError, InvalidToken, TokenRequired
+from geosite.errors import GeositeError, InternalError, InvalidToken, TokenRequired, redact
 
 ADMIN = "admin"
 REST = "rest"
@@ -24,10 +30,39 @@ def html_status(error: GeositeError) -> int:
     return _HTML_STATUS.get(error.code, 400 if error.code < 500 else 500)
 
 
-def envelope(error: GeositeError, area: str) -> dict[str, Any]:
-    """The error body for ``area`` (``admin`` or ``rest``)."""
+def log_reference(request_id: str) -> str:
+    """The line of an answer that points to the log."""
+    return f"Request ID {request_id}: the server log has the details."
+
+
+def _public(texts: list[str]) -> tuple[list[str], bool]:
+    """The texts an answer may carry, and whether any was changed or left out."""
+    out = []
+    for text in texts:
+        shown = redact(text)
+        if shown is not None:
+            out.append(shown)
+    return out, out != texts
+
+
+def public_texts(error: GeositeError, request_id: str = "") -> tuple[list[str], list[str]]:
+    """The error's messages and details as an answer shows them (see the module's text)."""
+    messages, changed = _public(error.messages)
+    details, changed_details = _public(error.details)
+    if not messages:
+        messages = [GeositeError.default_message]
+    withheld = changed or changed_details or bool(error.private)
+    if request_id and (withheld or isinstance(error, InternalError)):
+        details.append(log_reference(request_id))
+    return messages, details
+
+
+def envelope(error: GeositeError, area: str, request_id: str = "") -> dict[str, Any]:
+    """The error body for ``area`` (``admin`` or ``rest``); ``request_id`` is named in it when
+    the log holds more than the answer shows."""
+    messages, details = public_texts(error, request_id)
     if area == ADMIN:
-        return {"status": "error", "messages": error.messages + error.details, "code": error.code}
+        return {"status": "error", "messages": messages + details, "code": error.code}
     if isinstance(error, TokenRequired):
         return {
             "error": {
@@ -42,13 +77,13 @@ def envelope(error: GeositeError, area: str) -> dict[str, Any]:
             "error": {
                 "code": 498,
                 "message": "Invalid Token",
-                "details": error.messages + error.details,
+                "details": messages + details,
             }
         }
     return {
         "error": {
             "code": error.code,
-            "message": error.messages[0],
-            "details": error.messages[1:] + error.details,
+            "message": messages[0],
+            "details": messages[1:] + details,
         }
     }

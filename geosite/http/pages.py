@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 from starlette.responses import Response
 
 from geosite.errors import GeositeError, NoSite
-from geosite.http.errors import ADMIN, html_status
+from geosite.http.errors import ADMIN, html_status, public_texts
 from geosite.http.render import html_response, pretty
 from geosite.http.routing import Call, Match, Reply
 
@@ -135,9 +135,10 @@ def error_page(
 ) -> Response:
     """An error shown as a page, with a way forward where there is one."""
     context = _base(area, rel, call, "Error", site_path(state, call))
+    shown, details = public_texts(error, call.request_id if call is not None else "")
     context.update(
         code=error.code,
-        messages=error.messages + error.details,
+        messages=[*shown, *details],
         create_site=isinstance(error, NoSite),
     )
     return html_response("error.html", context, status=html_status(error))

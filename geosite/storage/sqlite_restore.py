@@ -19,7 +19,9 @@ def replace_configuration(db: Connections, config: SiteConfiguration) -> None:
     try:
         _replace(db, config)
     except sqlite3.IntegrityError as exc:
-        raise Conflict(f"The configuration holds two of the same item ({exc}).") from None
+        raise Conflict(
+            "The configuration holds two of the same item.", private=[str(exc)]
+        ) from None
 
 
 def _replace(db: Connections, config: SiteConfiguration) -> None:
