@@ -95,11 +95,11 @@ class SpatialReference:
     def coordinates_problem(self, xmin: float, ymin: float, xmax: float, ymax: float) -> str:
         """Why coordinates spanning this box cannot be in this spatial reference ("": they
         can): not finite, or far outside its area of use."""
-        if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
-            return "Coordinates must be finite numbers."
         low_x, low_y, high_x, high_y = self.coordinate_bounds
         if low_x <= xmin and xmax <= high_x and low_y <= ymin and ymax <= high_y:
-            return ""
+            return ""  # NaN compares false: never here
+        if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
+            return "Coordinates must be finite numbers."
         name = self.authority or "of the layer"
         return (
             f"Coordinates lie far outside the area of spatial reference {name}: x must lie "

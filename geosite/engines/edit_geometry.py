@@ -228,7 +228,11 @@ def _shape(geometry: dict[str, Any], geometry_type: str, budget: GeometryBudget)
 
 
 def _within(shape: Any, sr: SpatialReference) -> None:
-    problem = sr.coordinates_problem(*shapely.bounds(shape).tolist())
+    if isinstance(shape, shapely.Point):  # most edits: no array for four numbers
+        x, y = shape.x, shape.y
+        problem = sr.coordinates_problem(x, y, x, y)
+    else:
+        problem = sr.coordinates_problem(*shapely.bounds(shape).tolist())
     if problem:
         raise EditError(_INVALID, problem)
 
@@ -266,11 +270,3 @@ def prepare(
     xmin, ymin, xmax, ymax = shapely.bounds(shape)
     wkb: bytes = shapely.to_wkb(shape, byte_order=1)
     return PreparedGeometry(b"GP\x00\x03", struct.pack("<4d", xmin, xmax, ymin, ymax) + wkb)
-
-
-def geometry_blob(
-    geometry: Any, layer: dict[str, Any], sr: SpatialReference, srs_id: int
-) -> bytes | None:
-    """A GeoPackage blob of Esri JSON ``geometry`` in the layer's coordinates (None: none)."""
-    prepared = prepare(geometry, layer, sr)
-    return None if prepared is None else prepared.blob(srs_id)
