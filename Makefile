@@ -10,7 +10,7 @@ HTTPS_PORT ?= $(or $(GEOSITE_HTTPS_PORT),6443)
 CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 
-.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers js-deps clean
+.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,20 @@ fuzz-api: $(VENV)/.installed-test
 FUZZ_SECONDS ?= 600
 fuzz-parsers: $(VENV)/.installed-test
 	GEOSITE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest -q -s tests/fuzz/test_parser_fuzz.py
+
+# Issue 16: Hypothesis against a live site's edits, queries, logs/query and service and folder
+# administration (`make test` runs 100 and 40 examples per operation); FUZZ_SHRINK=1 shrinks a
+# failure to its minimal example.
+FUZZ_EXAMPLES ?= 2000
+fuzz-edits: $(VENV)/.installed-test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider \
+		tests/fuzz/test_edit_fuzz.py tests/fuzz/test_admin_fuzz.py
+
+# Queries, edits, uploads and administration against `geosite serve` for SOAK_MINUTES; prints
+# requests, errors by code, p50/p99, memory and open files (docs/reliability.md).
+SOAK_MINUTES ?= 10
+soak: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES)
 
 bench-features: $(VENV)/.installed-test
 	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
