@@ -1,7 +1,8 @@
 """The site store and the log store: the interfaces every backend implements.
 
 The core talks to these interfaces only. SQLite (``geosite.storage.sqlite``) is the default
-backend; every backend must pass the shared contract suite in ``geosite.storage.testing``.
+backend; every backend must pass the shared contract suite in ``geosite.storage.testing``
+(and ``geosite.storage.testing_catalog``).
 
 Errors: methods raise ``geosite.errors.Conflict`` when a unique name is taken, and return
 None (never raise) for a missing row. Any other failure is a bug in the backend.

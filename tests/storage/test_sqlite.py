@@ -7,7 +7,8 @@ from geosite.core.models import Service, UploadItem
 from geosite.storage.base import LogStore, SiteStore
 from geosite.storage.sqlite import SqliteSiteStore
 from geosite.storage.sqlite_logs import SqliteLogStore
-from geosite.storage.testing import CatalogContract, LogStoreContract, SiteStoreContract
+from geosite.storage.testing import LogStoreContract, SiteStoreContract
+from geosite.storage.testing_catalog import CatalogContract
 
 
 class TestSqliteSiteStore(SiteStoreContract, CatalogContract):
