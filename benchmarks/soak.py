@@ -363,7 +363,7 @@ def snapshot(service: Service, base: str) -> dict[str, Any]:
     if os.environ.get("SOAK_FD_DETAIL"):
         for pid in pids:
             detail = {k: v for k, v in open_files([pid]).items() if ".db" in k or "deleted" in k}
-            print(f"   pid {pid} {_short(pid)}: {detail}")
+            print(f"   pid {pid} {_short(pid)}: {_threads(pid)} threads, {detail}")
     return {
         "processes": len(pids),
         "threads": sum(_threads(pid) for pid in pids),

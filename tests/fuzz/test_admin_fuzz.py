@@ -7,8 +7,9 @@ slashes, NUL, 300 characters, unicode, other cases of existing names) and odd JS
 types, NaN and ``1e999`` tokens, missing keys). Every answer must be no server error and JSON
 per RFC 8259, and a refused operation must leave the site's listing as it was: the root
 folder and every folder's services, with their states, are compared before and after. The
-service ``Kept/Keep`` is never given to ``delete`` or ``stopServices`` and its queries must
-keep working; renaming it is undone at once.
+service ``Kept/Keep`` is never given to ``delete`` or ``stopServices``, nor its folder to
+``deleteFolder`` (which deletes the services in it, as ArcGIS does), and its queries must keep
+working; renaming it is undone at once.
 
 ``make test`` runs ``EXAMPLES`` examples per operation; ``FUZZ_EXAMPLES`` runs more.
 """
@@ -45,6 +46,8 @@ from tests.fuzz.esri_strategies import (
 )
 from tests.http.test_publishing import publish
 
+# A failing example can be large (a 3,000-vertex ring); Hypothesis warns while printing it.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -189,6 +192,8 @@ def test_create_folder(admin_site: AdminSite, name: str, description: str | None
 @FUZZ
 @given(name=NAMES, description=st.one_of(st.none(), PARAMETER_TEXT))
 def test_edit_and_delete_folder(admin_site: AdminSite, name: str, description: str | None) -> None:
+    if FOLDER.lower() in name.lower():
+        name = "fz_" + name  # deleteFolder deletes the services in it too, as ArcGIS does
     operation(admin_site, "POST", f"/services/{_path(name)}/editFolder", description=description)
     operation(admin_site, "POST", f"/services/{_path(name)}/deleteFolder")
 
