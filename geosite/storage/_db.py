@@ -6,6 +6,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,24 +29,36 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.005 + random.random() * 0.02)  # noqa: S311 - a backoff, not a secret
 
 
+class _Held:
+    """A thread's connection, closed when nothing holds it any more: when its thread ends
+    (Python drops the thread's ``threading.local`` values then) or ``Connections.close``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
 class Connections:
     """One sqlite3 connection per thread for one database file.
 
-    The connection of a thread that has ended is closed when the next one is opened: thread
-    pools retire idle threads and start new ones, and each would otherwise leave its
-    connection (two or three open files) behind for the life of the process.
+    The connection of a thread that has ended is closed with it: thread pools retire idle
+    threads and start new ones, and each would otherwise leave its connection (two or three
+    open files) behind for the life of the process.
     """
 
     def __init__(self, path: Path, synchronous: str) -> None:
         self.path = path
         self._synchronous = synchronous
         self._local = threading.local()
-        self._all: dict[threading.Thread, sqlite3.Connection] = {}
+        self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        held: _Held | None = getattr(self._local, "held", None)
+        conn = held.conn if held is not None else None
         if conn is None:
             conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
@@ -54,11 +67,10 @@ class Connections:
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+            held = _Held(conn)
+            self._local.held = held  # the only strong reference: it ends with the thread
             with self._lock:
-                for thread in [t for t in self._all if not t.is_alive()]:
-                    self._all.pop(thread).close()  # its thread is gone: nobody else uses it
-                self._all[threading.current_thread()] = conn
+                self._all.add(held)
         return conn
 
     @contextmanager
@@ -76,7 +88,7 @@ class Connections:
     def close(self) -> None:
         """Close every connection this object opened."""
         with self._lock:
-            for conn in self._all.values():
-                conn.close()
+            for held in list(self._all):
+                held.conn.close()
             self._all.clear()
         self._local = threading.local()

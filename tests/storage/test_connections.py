@@ -24,7 +24,7 @@ def _open_files(prefix: Path) -> int:
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
     """Thread pools retire idle threads and start new ones (the soak found the store's open
-    files growing with each): a new thread's connection closes those of the ended ones."""
+    files growing with each): the connection of a thread closes when the thread ends."""
     db = Connections(tmp_path / "site.db", "NORMAL")
 
     def use() -> None:
@@ -32,11 +32,12 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
 
     use()
     one_connection = _open_files(tmp_path / "site.db")
-    for _ in range(30):
+    for _ in range(60):
         thread = threading.Thread(target=use)
         thread.start()
         thread.join()
-    use()
-    assert _open_files(tmp_path / "site.db") <= one_connection + 3  # the last thread's at most
+    # This thread's connection; SQLite may defer closing one descriptor of the file while
+    # another connection of the process holds a lock on it.
+    assert _open_files(tmp_path / "site.db") <= one_connection + 1
     db.close()
     assert _open_files(tmp_path / "site.db") == 0
