@@ -11,6 +11,7 @@ from geosite.core import log_query, log_settings
 from geosite.core.logs import LEVELS
 from geosite.core.models import LogFilter, LogRecord, Privilege
 from geosite.errors import GeositeError
+from geosite.http.errors import public_texts
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 
@@ -80,7 +81,8 @@ def query(call: Call) -> dict[str, Any] | Reply:
     try:
         page = _page(call)
     except GeositeError as exc:
-        error = exc.messages + exc.details
+        shown, details = public_texts(exc, call.request_id)
+        error = shown + details
     given = {k: v for k, v in values.items() if v}
     carry = {"token": call.token_param} if call.token_param else {}
     times = [

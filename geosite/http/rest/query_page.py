@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from geosite.engines.query.geometry import SPATIAL_RELS
 from geosite.errors import GeositeError
+from geosite.http.errors import public_texts
 from geosite.http.routing import Call, Reply
 
 INPUTS = (
@@ -53,7 +54,8 @@ def query_page(call: Call, layer: dict[str, Any], run: Callable[[], dict[str, An
         try:
             result = run()
         except GeositeError as exc:
-            error = exc.messages + exc.details
+            shown, details = public_texts(exc, call.request_id)
+            error = shown + details
     given = {k: v for k, v in values.items() if v}
     return Reply(
         template="query.html",
