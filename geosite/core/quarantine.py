@@ -96,15 +96,22 @@ class Quarantined:
         )
 
 
-def quarantine_directory(store: SiteStore) -> Path:
-    """The quarantine folder (inside the services' data directory)."""
-    return data_directory(store) / QUARANTINE
+def quarantine_directory(store: SiteStore) -> Path | None:
+    """The quarantine folder (inside the services' data directory); None for a site with no
+    SYSTEM server directory, which keeps no service data to quarantine."""
+    try:
+        return data_directory(store) / QUARANTINE
+    except NotFound:
+        return None
 
 
 def sweep(store: SiteStore, clock: Clock) -> list[Quarantined]:
     """Move unfinished workspaces and unreferenced data files into the quarantine; what was
     moved (nothing when another process is sweeping now)."""
-    directory = private_dir(data_directory(store))
+    folder = quarantine_directory(store)
+    if folder is None:
+        return []
+    directory = private_dir(folder.parent)
     with file_lock(directory / SWEEP_LOCK, wait=False) as mine:
         if not mine:
             return []
@@ -172,7 +179,7 @@ def _move(quarantine: Path, kind: str, paths: list[Path], clock: Clock) -> Quara
 def listing(store: SiteStore) -> list[Quarantined]:
     """The entries of the quarantine, oldest first."""
     folder = quarantine_directory(store)
-    if not folder.is_dir():
+    if folder is None or not folder.is_dir():
         return []
     found = []
     for path in folder.iterdir():
@@ -198,5 +205,6 @@ def delete(store: SiteStore, entry_id: str | None) -> list[str]:
             raise NotFound(f"The quarantine has no entry '{entry_id[:64]}'.")
     folder = quarantine_directory(store)
     for entry in entries:
-        shutil.rmtree(folder / entry.entry_id, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder / entry.entry_id, ignore_errors=True)
     return [e.entry_id for e in entries]

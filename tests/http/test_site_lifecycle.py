@@ -83,6 +83,11 @@ def test_create_new_site_like_the_classic_script(bare: LiveSite, tmp_path: Path)
         bare.admin + "/logs/settings", params={"f": "json", "token": token}
     ).json()["settings"]
     assert settings["logLevel"] == "INFO" and settings["maxLogFileAge"] == 30
+    # No SYSTEM directory: no service data, so nothing in the quarantine (issue 16).
+    quarantine = httpx.get(
+        bare.admin + "/system/quarantine", params={"f": "json", "token": token}
+    ).json()
+    assert quarantine.get("entries") == [], quarantine
     # Once the site exists, createNewSite is an admin route: no token, no answer.
     again = httpx.post(
         bare.admin + "/createNewSite",
