@@ -20,6 +20,16 @@ figures are taken after a warm-up of the same mix (``--warmup``, default 60 s, n
 the run), the end figures after the clients closed their connections and the server had
 ``SETTLE_S`` seconds to finish what they started. The exit status is 1 when an answer had code
 500, memory grew by 10 % or more, or open files did not come back to their starting count.
+
+Open files are compared in two parts. Every kind but the stores' database files (sockets,
+pipes, GeoPackages and their ``-wal``/``-shm``, deleted files) must come back to its starting
+count. The stores' files (``site.db``, ``logs.db`` and their ``-wal``/``-shm``) follow the
+threads: each thread that used a store holds its own connection, and SQLite keeps the
+descriptor of a closed connection open for the next one while other connections of the
+process hold locks on the file, so a worker's ``.db`` descriptors are the most connections it
+had at once, not the ones it has now. They must stay within two per thread of the most threads
+the process ran at once (sampled each half second): a leak, such as the connections of ended
+threads never closing, passes that bound within minutes.
 """
 
 from __future__ import annotations
@@ -337,6 +347,25 @@ def _threads(pid: int) -> int:
     return 0
 
 
+#: The suffixes of the stores' files (``site.db``, ``logs.db``).
+STORE_KINDS = (".db", ".db-wal", ".db-shm")
+
+
+class ThreadPeaks(threading.Thread):
+    """Samples the server processes' thread counts until stopped; the most of each."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(daemon=True)
+        self._service = service
+        self.peaks: Counter[int] = Counter()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for pid in group_pids(self._service):
+                self.peaks[pid] = max(self.peaks[pid], _threads(pid))
+
+
 def _percentiles(values: list[float]) -> tuple[float, float]:
     """p50 and p99 of ``values`` in milliseconds."""
     ordered = sorted(values)
@@ -367,6 +396,7 @@ def snapshot(service: Service, base: str) -> dict[str, Any]:
     return {
         "processes": len(pids),
         "threads": sum(_threads(pid) for pid in pids),
+        "store_db_files": {pid: open_files([pid]).get(".db", 0) for pid in pids},
         "rss_bytes": rss_bytes(pids),
         "open_files": sum(kinds.values()),
         "open_files_by_kind": dict(sorted(kinds.items())),
@@ -424,6 +454,8 @@ def main() -> None:
             if answer.get("status") != "success":
                 raise SystemExit(f"publishing failed: {answer}")
             idle = snapshot(service, base)
+            peaks = ThreadPeaks(service)
+            peaks.start()
             tally = Tally()
             failures = _run_clients(base, token, tally, args.clients, args.warmup, 0)
             start = snapshot(service, base)
@@ -433,6 +465,9 @@ def main() -> None:
             elapsed = time.monotonic() - started
             tally.counting = False
             end = snapshot(service, base)
+            peaks.done.set()
+            peaks.join()
+            end["thread_peaks"] = dict(peaks.peaks)
             log_tail = (tmp / "geosite.log").read_text(errors="replace")[-3000:]
     _report(args, tally, elapsed, idle, start, end, failures, log_tail)
 
@@ -482,15 +517,36 @@ def _report(
     if growth >= 0.10:
         ok = False
         print("FAIL: resident memory grew by 10 % or more")
-    if end["open_files"] > start["open_files"]:
+    if not _open_files_came_back(start, end):
         ok = False
-        print("FAIL: open files did not come back to the starting count")
     if failures:
         ok = False
         print("FAIL: clients stopped on an exception:", *failures, sep="\n  ")
     if not ok:
         print("server log tail:\n" + log_tail)
     raise SystemExit(0 if ok else 1)
+
+
+def _open_files_came_back(start: dict[str, Any], end: dict[str, Any]) -> bool:
+    """Every kind but the stores' files back to its start; the stores' ``.db`` descriptors
+    within two per thread of each process's most threads (see the module's text)."""
+    ok = True
+    kinds = set(start["open_files_by_kind"]) | set(end["open_files_by_kind"])
+    for kind in sorted(kinds - set(STORE_KINDS)):
+        before = start["open_files_by_kind"].get(kind, 0)
+        after = end["open_files_by_kind"].get(kind, 0)
+        if after > before:
+            ok = False
+            print(f"FAIL: open files of kind {kind}: {before} at the start, {after} at the end")
+    stores = {k: end["open_files_by_kind"].get(k, 0) for k in STORE_KINDS}
+    print(f"store files at the end: {stores}; .db descriptors and most threads by process:")
+    for pid, count in sorted(end["store_db_files"].items()):
+        peak = end["thread_peaks"].get(pid, 0)
+        print(f"  pid {pid}: {count} .db descriptors, at most {peak} threads at once")
+        if count > 2 * peak:
+            ok = False
+            print(f"FAIL: pid {pid} holds more than two store files per thread it ran")
+    return ok
 
 
 if __name__ == "__main__":

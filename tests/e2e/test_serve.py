@@ -111,6 +111,13 @@ def publish_point(
         "properties": properties,
     }
     data.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    publish_file(server, token, data, name, capabilities)
+
+
+def publish_file(
+    server: Server, token: str, data: Path, name: str, capabilities: str = "Query"
+) -> None:
+    """Publish ``data`` as the service ``name`` through uploads/upload and createService."""
     item = httpx.post(
         server.url + "/arcgis/admin/uploads/upload",
         data={"f": "json", "token": token},

@@ -18,16 +18,37 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 MAX_VERTICES = 3_000
 #: One client (and connection pool) for the whole run: a new client per request costs more
 #: than the request.
 CLIENT = httpx.Client(timeout=120)
+
+
+def fuzz_settings(default_examples: int) -> settings:
+    """The suites' Hypothesis settings: ``FUZZ_EXAMPLES`` examples per operation (else
+    ``default_examples``), derandomized with no example database so CI runs the same ones."""
+    return settings(
+        max_examples=examples(default_examples),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        # Shrinking a failure costs thousands of requests: FUZZ_SHRINK=1 asks for the minimal one.
+        phases=list(Phase) if os.environ.get("FUZZ_SHRINK") else [Phase.explicit, Phase.generate],
+    )
+
+
+def examples(default: int) -> int:
+    """Examples per operation: ``FUZZ_EXAMPLES``, else ``default``."""
+    return int(os.environ.get("FUZZ_EXAMPLES", str(default)))
 
 
 def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

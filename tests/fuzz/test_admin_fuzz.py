@@ -17,7 +17,6 @@ working; renaming it is undone at once.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from geosite.core.logs import LogCode
@@ -41,6 +40,8 @@ from tests.fuzz.esri_strategies import (
     WRONG,
     checked,
     dump,
+    examples,
+    fuzz_settings,
     mostly,
     refused,
 )
@@ -48,16 +49,8 @@ from tests.http.test_publishing import publish
 
 # A failing example can be large (a 3,000-vertex ring); Hypothesis warns while printing it.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-    # Shrinking a failure costs thousands of requests: FUZZ_SHRINK=1 asks for the minimal one.
-    phases=list(Phase) if os.environ.get("FUZZ_SHRINK") else [Phase.explicit, Phase.generate],
-)
+EXAMPLES = examples(40)
+FUZZ = fuzz_settings(40)
 FOLDER, SERVICE = "Kept", "Keep"
 TALLY: Counter[str] = Counter()
 

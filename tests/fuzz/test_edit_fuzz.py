@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import uuid
 import zipfile
@@ -34,7 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from geosite.core.logs import LogCode
@@ -56,7 +55,9 @@ from tests.fuzz.esri_strategies import (
     WRONG,
     checked,
     dump,
+    examples,
     feature_lists,
+    fuzz_settings,
     mostly,
     refused,
 )
@@ -64,16 +65,8 @@ from tests.http.test_publishing import publish
 
 # A failing example can be large (a 3,000-vertex ring); Hypothesis warns while printing it.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-    # Shrinking a failure costs thousands of requests: FUZZ_SHRINK=1 asks for the minimal one.
-    phases=list(Phase) if os.environ.get("FUZZ_SHRINK") else [Phase.explicit, Phase.generate],
-)
+EXAMPLES = examples(100)
+FUZZ = fuzz_settings(100)
 SERVICE = "Fuzz"
 FIELDS = {
     "OBJECTID": "esriFieldTypeOID",

@@ -22,20 +22,10 @@ import pytest
 
 from geosite.engines import repair_pool
 from tests.conftest import LiveSite, make_site
+from tests.http.test_editing import square_polygon_file
 from tests.http.test_publishing import publish
 
 SHAPES = "Shapes/FeatureServer/0"
-
-
-def _square_file(path: Path) -> Path:
-    square = [[[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]]
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": square},
-        "properties": {"name": "a"},
-    }
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    return path
 
 
 def _post(site: LiveSite, path: str, token: str, timeout: float = 60, **params: Any) -> Any:
@@ -72,7 +62,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("limits")
     site = make_site(folder / "site", max_body_bytes=64 << 20, max_param_bytes=64 << 20)
     token = site.token()
-    shapes = _square_file(folder / "shapes.geojson")
+    shapes = square_polygon_file(folder / "shapes.geojson")
     limits = {
         "maxVerticesPerFeature": 100,
         "maxPartsPerFeature": "3",
@@ -160,7 +150,7 @@ def test_repairs_of_one_request_are_bounded_in_all(limited: tuple[LiveSite, str]
     Each 200-vertex tangle takes ~4.5 s to repair here: past 0.2 s on a machine 20 times
     faster."""
     site, token = limited
-    shapes = _square_file(site.data_dir.parent / "budget.geojson")
+    shapes = square_polygon_file(site.data_dir.parent / "budget.geojson")
     answer = publish(
         site, token, shapes, "Budget", capabilities="Query,Editing", maxGeometryRepairSeconds=0.2
     )
@@ -184,7 +174,7 @@ def test_repairs_of_one_request_are_bounded_in_all(limited: tuple[LiveSite, str]
 
 def test_limit_properties_are_validated(limited: tuple[LiveSite, str]) -> None:
     site, token = limited
-    shapes = _square_file(site.data_dir.parent / "tuned.geojson")
+    shapes = square_polygon_file(site.data_dir.parent / "tuned.geojson")
     assert publish(site, token, shapes, "Tuned", capabilities="Query,Editing")["status"] == (
         "success"
     )
@@ -210,7 +200,9 @@ def test_limit_properties_are_validated(limited: tuple[LiveSite, str]) -> None:
     assert shown["properties"]["maxVerticesPerFeature"] == "5000"
     # Refused on createService too, before anything is imported.
     folder = site.data_dir.parent
-    answer = publish(site, token, _square_file(folder / "x.geojson"), "Bad", maxPartsPerFeature=-1)
+    answer = publish(
+        site, token, square_polygon_file(folder / "x.geojson"), "Bad", maxPartsPerFeature=-1
+    )
     assert answer["status"] == "error" and "maxPartsPerFeature" in answer["messages"][0]
 
 
@@ -268,7 +260,7 @@ def test_workers_end_with_the_site(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     try:
         token = site.token()
-        shapes = _square_file(tmp_path / "s.geojson")
+        shapes = square_polygon_file(tmp_path / "s.geojson")
         assert publish(site, token, shapes, "S", capabilities="Query,Editing")["status"] == (
             "success"
         )

@@ -29,7 +29,8 @@ def _points(path: Path) -> Path:
     return path
 
 
-def _polygons(path: Path) -> Path:
+def square_polygon_file(path: Path) -> Path:
+    """A GeoJSON file of one unit square (``name`` 'a')."""
     square = [[[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]]
     feature = {
         "type": "Feature",
@@ -45,7 +46,7 @@ def _populate(site: LiveSite, folder: Path) -> tuple[LiveSite, str]:
     points = _points(folder / "points.geojson")
     assert publish(site, token, points, "Points", capabilities=EDITABLE)["status"] == "success"
     assert publish(site, token, points, "ReadOnly")["status"] == "success"
-    shapes = _polygons(folder / "shapes.geojson")
+    shapes = square_polygon_file(folder / "shapes.geojson")
     answer = publish(site, token, shapes, "Shapes", capabilities="Query,Editing")
     assert answer["status"] == "success"
     return site, token

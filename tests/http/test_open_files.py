@@ -22,7 +22,7 @@ import pytest
 from geosite.core import service_admin
 from geosite.data import editing, geopackage, handles
 from tests.conftest import LiveSite
-from tests.e2e.test_serve import PASSWORD, Server
+from tests.e2e.test_serve import PASSWORD, Server, publish_file
 from tests.http.test_publishing import publish
 
 EDITABLE = "Query,Create,Update,Delete"
@@ -219,23 +219,7 @@ def test_every_worker_lets_go(tmp_path: Path, operation: str) -> None:
     try:
         token = server.token()
         points = _points(tmp_path / "points.geojson")
-        item = httpx.post(
-            server.url + "/arcgis/admin/uploads/upload",
-            data={"f": "json", "token": token},
-            files={"itemFile": (points.name, points.read_bytes())},
-        ).json()["item"]
-        service = {
-            "serviceName": "Points",
-            "type": "FeatureServer",
-            "capabilities": EDITABLE,
-            "properties": {"itemID": item["itemID"]},
-        }
-        created = httpx.post(
-            server.url + "/arcgis/admin/services/createService",
-            data={"f": "json", "token": token, "service": json.dumps(service)},
-            timeout=120,
-        ).json()
-        assert created["status"] == "success", created
+        publish_file(server, token, points, "Points", EDITABLE)
         (data,) = [str(p) for p in (tmp_path / "site").rglob("*.gpkg")]
         workers = [p for p in _descendants(server.process.pid) if p != server.process.pid]
         holding: list[int] = []

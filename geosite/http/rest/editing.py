@@ -91,12 +91,10 @@ def _limits(service: Service) -> GeometryLimits:
     )
 
 
-def add_features(call: Call) -> dict[str, Any]:
-    """``{layer}/addFeatures`` (``features``)."""
-    service = _editable(call, {"Create"})
-    adds = parse_features(call.params.json("features"), "features")
-    edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
-    (done,) = apply_edits(
+def _apply(call: Call, service: Service, edits: list[LayerEdits]) -> list[dict[str, Any]]:
+    """Apply ``edits`` to the service's data with the request's options and the service's
+    geometry limits; one result per layer."""
+    return apply_edits(
         _data(service),
         edits,
         _rollback(call),
@@ -104,6 +102,14 @@ def add_features(call: Call) -> dict[str, Any]:
         _use_global_ids(call),
         _limits(service),
     )
+
+
+def add_features(call: Call) -> dict[str, Any]:
+    """``{layer}/addFeatures`` (``features``)."""
+    service = _editable(call, {"Create"})
+    adds = parse_features(call.params.json("features"), "features")
+    edits = [LayerEdits(layer_of(service, call.args["layer"]), adds=adds)]
+    (done,) = _apply(call, service, edits)
     return _moment(call, {"addResults": done["addResults"]})
 
 
@@ -112,14 +118,7 @@ def update_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Update"})
     updates = parse_features(call.params.json("features"), "features")
     edits = [LayerEdits(layer_of(service, call.args["layer"]), updates=updates)]
-    (done,) = apply_edits(
-        _data(service),
-        edits,
-        _rollback(call),
-        _editor(call),
-        _use_global_ids(call),
-        _limits(service),
-    )
+    (done,) = _apply(call, service, edits)
     return _moment(call, {"updateResults": done["updateResults"]})
 
 
@@ -168,14 +167,7 @@ def apply_layer_edits(call: Call) -> dict[str, Any]:
     deletes = _deletes_of(call, _deletes(call))
     service = _editable(call, _needs(adds, updates, deletes))
     layer = layer_of(service, call.args["layer"])
-    (done,) = apply_edits(
-        _data(service),
-        [LayerEdits(layer, adds, updates, deletes)],
-        _rollback(call),
-        _editor(call),
-        _use_global_ids(call),
-        _limits(service),
-    )
+    (done,) = _apply(call, service, [LayerEdits(layer, adds, updates, deletes)])
     return _moment(call, dict(done))
 
 
@@ -205,14 +197,7 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
         needed |= _needs(adds, updates, deletes)
         edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
     service = _editable(call, needed)
-    results = apply_edits(
-        _data(service),
-        edits,
-        _rollback(call),
-        _editor(call),
-        _use_global_ids(call),
-        _limits(service),
-    )
+    results = _apply(call, service, edits)
     answer = [
         {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)
     ]
