@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geosite.core.clock import Clock, SystemClock
 from geosite.engines import repair_pool
@@ -25,6 +28,30 @@ from geosite.settings import Settings
 
 _STATIC = Path(__file__).parent / "static"
 _METHODS = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"]
+
+
+class CollapseSlashes:
+    """Serve ``/arcgis/admin/services//Countries.FeatureServer/stop`` as ArcGIS Server does:
+    repeated slashes in a path count as one (scripts build root services' URLs from
+    ``folderName: "/"``, and tools name services ``folder//name``). Only the path changes;
+    the query string, with any token in it, is passed on as sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its path's slashes collapsed."""
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = _SLASHES.sub("/", scope["path"])
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes):
+                scope["raw_path"] = _RAW_SLASHES.sub(b"/", raw)
+        await self.app(scope, receive, send)
+
+
+_SLASHES = re.compile("/{2,}")
+_RAW_SLASHES = re.compile(b"/{2,}")
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
@@ -80,6 +107,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         routes=[Route("/{path:path}", entry, methods=_METHODS)],
         lifespan=lifespan,
         exception_handlers={404: unmatched},
+        middleware=[Middleware(CollapseSlashes)],
     )
     app.state.geosite = state
     return app
