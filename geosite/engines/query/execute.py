@@ -160,8 +160,23 @@ class LayerQuery:
         return rows if bool(inside.all()) else None
 
     def run(self, fmt: str) -> dict[str, Any]:
-        """The answer to the query, in the shape its flags ask for."""
+        """The answer to the query, in the shape its flags ask for.
+
+        The REST reference's precedence, in order:
+
+        1. ``outStatistics``: statistics, with only ``where``, ``groupByFieldsForStatistics``,
+           ``having``, ``orderByFields`` and ``time`` (the flags below do not apply);
+        2. ``returnCountOnly`` supersedes ``returnIdsOnly`` (the ArcGIS Maps SDK counts with
+           both); with ``returnExtentOnly`` it answers count and extent, with
+           ``returnDistinctValues`` the count of distinct values;
+        3. ``returnIdsOnly``; 4. ``returnDistinctValues``; 5. ``returnExtentOnly``;
+        6. features.
+        """
         spec = self.spec
+        if spec.aggregation is not None:
+            return self._grouped(fmt)
+        if spec.count_only:
+            return self._grouped(fmt) if spec.distinct else self._count(fmt)
         if spec.ids_only:
             # Never capped by maxRecordCount, but paged when asked to: the ArcGIS API for
             # Python reads the ids of query(result_offset=, result_record_count=) that way.
@@ -169,28 +184,31 @@ class LayerQuery:
                 ["OBJECTID"], with_geometry=False, limit=spec.record_count, offset=spec.offset
             )
             return {"objectIdFieldName": "OBJECTID", "objectIds": [row[0] for row in rows]}
-        if spec.aggregation is not None or spec.distinct:
+        if spec.distinct:
             return self._grouped(fmt)
-        if spec.count_only:
-            total = (
-                len(self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0))
-                if self.exact
-                else geopackage.count(
-                    self.source,
-                    self.compiled.sql,
-                    self.compiled.params,
-                    object_ids=spec.object_ids,
-                    bbox=self.bbox,
-                    points_in_box=self.points_in_box,
-                )
-            )
-            answer: dict[str, Any] = {"count": total}
-            if spec.extent_only:
-                answer["extent"] = self._extent(fmt)
-            return answer
         if spec.extent_only:
             return {"extent": self._extent(fmt)}
         return self._features(fmt)
+
+    def _count(self, fmt: str) -> dict[str, Any]:
+        """``{count}``, and the extent with ``returnExtentOnly``."""
+        spec = self.spec
+        total = (
+            len(self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0))
+            if self.exact
+            else geopackage.count(
+                self.source,
+                self.compiled.sql,
+                self.compiled.params,
+                object_ids=spec.object_ids,
+                bbox=self.bbox,
+                points_in_box=self.points_in_box,
+            )
+        )
+        answer: dict[str, Any] = {"count": total}
+        if spec.extent_only:
+            answer["extent"] = self._extent(fmt)
+        return answer
 
     def _narrowed(self) -> tuple[Sequence[int] | None, tuple[float, float, float, float] | None]:
         """Object ids and box to filter by; an exact spatial test becomes the ids it keeps."""
@@ -201,6 +219,8 @@ class LayerQuery:
 
     def _grouped(self, fmt: str) -> dict[str, Any]:
         spec = self.spec
+        # returnCountOnly counts distinct values; statistics ignore it (see ``run``).
+        counting = spec.count_only and spec.aggregation is None
         object_ids, bbox = self._narrowed()
         if spec.aggregation is not None:
             group_by = spec.aggregation.group_by
@@ -225,7 +245,7 @@ class LayerQuery:
             expressions = [f"{field_sql(n, self.types[n])} AS {quote(n)}" for n in names]
             out_fields = [self._field(n) for n in names]
             having, grouping = None, []
-        limit = None if spec.count_only else spec.limit + 1
+        limit = None if counting else spec.limit + 1
         rows = geopackage.grouped(
             self.source,
             expressions,
@@ -240,9 +260,9 @@ class LayerQuery:
             order_by=spec.order_by,
             distinct=spec.aggregation is None,
             limit=limit,
-            offset=0 if spec.count_only else spec.offset,
+            offset=0 if counting else spec.offset,
         )
-        if spec.count_only:
+        if counting:
             return {"count": len(rows)}
         exceeded = len(rows) > spec.limit
         rows = rows[: spec.limit]

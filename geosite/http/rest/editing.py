@@ -122,6 +122,22 @@ def update_features(call: Call) -> dict[str, Any]:
     return _moment(call, {"updateResults": done["updateResults"]})
 
 
+#: Query parameters that shape a query's answer, not which features deleteFeatures deletes.
+_NOT_FOR_DELETE = frozenset(
+    (
+        "outFields",
+        "resultRecordCount",
+        "resultOffset",
+        "returnCountOnly",
+        "returnExtentOnly",
+        "returnDistinctValues",
+        "outStatistics",
+        "groupByFieldsForStatistics",
+        "having",
+    )
+)
+
+
 def _ids_to_delete(call: Call, service: Service, layer: dict[str, Any]) -> list[int]:
     ids = parse_ids(call.params.get("objectIds"), "objectIds")
     if call.params.get("where") is None and call.params.get("geometry") is None:
@@ -130,11 +146,10 @@ def _ids_to_delete(call: Call, service: Service, layer: dict[str, Any]) -> list[
         return ids
 
     def get(name: str) -> str | None:
-        return (
-            None
-            if name in ("outFields", "resultRecordCount", "resultOffset")
-            else ("true" if name == "returnIdsOnly" else call.params.get(name))
-        )
+        # Which features, as query chooses them; the shape of the answer is delete's own.
+        if name in _NOT_FOR_DELETE:
+            return None
+        return "true" if name == "returnIdsOnly" else call.params.get(name)
 
     spec = parse_query(get, layer["fields"], int(service.definition["maxRecordCount"]))
     found = LayerQuery(_data(service), layer, spec, call.state.clock.now_ms()).run("json")
