@@ -21,6 +21,10 @@ TOKEN_FIELDS = (
 NO_CREDENTIALS_IN_URL = (
     "Generate Token request should not contain username and password in the query string."
 )
+POST_ONLY = (
+    "Generate Token accepts only POST requests: send username and password in the request "
+    "body (the token policy's allowHttpGet is false)."
+)
 
 
 def login(call: Call, source: str, minimum: Privilege | None) -> IssuedToken:
@@ -76,6 +80,9 @@ def generate_token(call: Call, *, source: str, minimum: Privilege | None) -> dic
     runtime = call.state.require_site()
     allow_get = runtime.auth.token_policy().allow_http_get
     if not allow_get and (call.method != "POST" or call.params.in_query("password")):
-        raise MethodNotAllowed("Method not supported.", details=[NO_CREDENTIALS_IN_URL])
+        in_url = call.params.in_query("password") or call.params.in_query("username")
+        raise MethodNotAllowed(
+            "Method not supported.", details=[NO_CREDENTIALS_IN_URL if in_url else POST_ONLY]
+        )
     issued = login(call, source, minimum)
     return {"token": issued.token, "expires": issued.expires_ms, "ssl": call.is_https}

@@ -61,6 +61,16 @@ def test_get_with_credentials_is_refused(site: LiveSite) -> None:
     assert admin["status"] == "error" and admin["code"] == 405
 
 
+def test_get_without_credentials_says_what_is_wrong(site: LiveSite) -> None:
+    """A GET with no credentials is told to POST, not that it sent credentials (issue 17)."""
+    body = httpx.get(site.http + "/arcgis/tokens/generateToken", params={"f": "json"}).json()
+    assert body["error"]["code"] == 405
+    (detail,) = body["error"]["details"]
+    assert "only POST" in detail and "query string" not in detail
+    admin = httpx.get(site.admin + "/generateToken", params={"f": "json"}).json()
+    assert admin["code"] == 405 and "only POST" in admin["messages"][-1], admin
+
+
 def test_post_with_password_in_url_is_refused(site: LiveSite) -> None:
     answer = httpx.post(site.http + "/arcgis/tokens/generateToken", params=CREDS)
     assert answer.json()["error"]["code"] == 405
