@@ -161,3 +161,28 @@ def test_a_publisher_does_not_administer(
     mine = publishers[PUBLISHER]
     answer = _get(fresh_site, path, mine) if method == "get" else _post(fresh_site, path, mine)
     assert _forbidden(answer)
+
+
+def test_licenses_answer_as_arcgis_with_geosite_truth(
+    fresh_site: LiveSite, publishers: dict[str, str]
+) -> None:
+    """``/admin/system/licenses`` (issue 17, item 3): ArcGIS's shape, readable by any
+    authorized privilege; nothing expires; the features are the service types published."""
+    for token in (publishers["admin"], publishers[PUBLISHER]):
+        answer = _get(fresh_site, "/system/licenses", token)
+        assert set(answer) >= {"edition", "level", "extensions", "features"}, answer
+        for entry in (answer["edition"], answer["level"], *answer["features"]):
+            assert entry["canExpire"] is False and entry["expiration"] == -1
+            assert isinstance(entry["name"], str) and entry["name"]
+            assert isinstance(entry["version"], str)
+        assert answer["edition"]["name"] == "geosite"
+        assert [f["name"] for f in answer["features"]] == ["geositeFeatureServer"]
+        assert answer["extensions"] == []
+    system = _get(fresh_site, "/system", publishers["admin"])
+    assert "licenses" in system["resources"]
+    anonymous = httpx.get(fresh_site.admin + "/system/licenses", params={"f": "json"}).json()
+    assert anonymous["code"] == 499
+    page = httpx.get(
+        fresh_site.admin + "/system/licenses", params={"token": publishers[PUBLISHER]}
+    ).text
+    assert "Licenses" in page and "geositeFeatureServer" in page

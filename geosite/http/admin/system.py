@@ -6,7 +6,9 @@ from typing import Any
 
 import orjson
 
+from geosite.core import licenses as license_info
 from geosite.core import system_properties
+from geosite.core.models import Privilege
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
@@ -17,7 +19,7 @@ def _site(call: Call) -> Any:
 def system(call: Call) -> dict[str, Any]:
     """``GET /admin/system``."""
     _site(call)
-    return {"resources": ["properties", "directories", "quarantine"]}
+    return {"resources": ["properties", "directories", "licenses", "quarantine"]}
 
 
 def properties(call: Call) -> dict[str, Any]:
@@ -42,6 +44,12 @@ def directories(call: Call) -> dict[str, Any]:
     return {"directories": [d.public() for d in _site(call).store.list_directories()]}
 
 
+def licenses(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/licenses``: the edition, level, extensions and features."""
+    _site(call)
+    return license_info.licenses()
+
+
 def clusters(call: Call) -> dict[str, Any]:
     """``GET /admin/clusters`` (clusters are deprecated in ArcGIS; a site has none)."""
     _site(call)
@@ -60,6 +68,14 @@ def _children(call: Call, payload: dict[str, Any]) -> list[str]:
 
 ENDPOINTS = [
     Endpoint("/system", system, title="System", children=_children),
+    Endpoint(
+        "/system/licenses",
+        licenses,
+        title="Licenses",
+        privilege=Privilege.PUBLISH,
+        description="geosite is open source (Apache-2.0): nothing here expires. The features "
+        "are the service types this site publishes.",
+    ),
     Endpoint(
         "/system/properties",
         properties,
