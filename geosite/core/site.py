@@ -26,6 +26,7 @@ from geosite.core import passwords, permissions, tokens
 from geosite.core.clock import Clock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
+from geosite.core.public_key import SiteKeys
 from geosite.errors import Conflict, InvalidParameter
 from geosite.files import private_dir, private_file, tighten
 from geosite.storage.base import LogStore, SiteStore
@@ -204,6 +205,7 @@ def _populate(
         private_dir(Path(directory.physical_path))
         store.add_directory(directory)
     store.add_token_key(tokens.new_secret())
+    SiteKeys(store, clock).pair()  # the key pair of /admin/publicKey, made with the site
     permissions.seed_root(store)
     store.add_user(
         User(
@@ -285,6 +287,7 @@ class Site:
                 "mode",
                 "usagereports",
                 "info",
+                "publicKey",
             ],
             "currentVersion": ARCGIS_CURRENT_VERSION,
             "fullVersion": ARCGIS_FULL_VERSION,

@@ -51,6 +51,13 @@ class Params:
             value = self._folded.get(name.lower())
         return default if value is None else value
 
+    def replaced(self, values: dict[str, str]) -> Params:
+        """These parameters with ``values`` in place of the ones of the same names (in any
+        case); where each came from and the files are kept."""
+        folded = {name.lower() for name in values}
+        kept = {k: v for k, v in self._values.items() if k.lower() not in folded}
+        return Params({**kept, **values}, self.query_names, self.files)
+
     def names(self) -> list[str]:
         """The names of the parameters given (empty ones left out)."""
         return list(self._values)

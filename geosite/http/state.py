@@ -19,6 +19,7 @@ from geosite.core import (
 )
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
+from geosite.core.public_key import SiteKeys
 from geosite.core.security import Authenticator
 from geosite.core.security_config import SecurityConfig
 from geosite.core.site import Site, local_machine_name, read_pointer
@@ -77,9 +78,12 @@ class SiteRuntime:
     _properties: _Shared[SystemProperties] = field(init=False)
     #: Closes this worker's handles to the data of deleted and stopped services.
     sweeper: HandleSweeper = field(init=False)
+    #: The site's RSA key pair (``/admin/publicKey``, ``encrypted=true``).
+    keys: SiteKeys = field(init=False)
 
     def __post_init__(self) -> None:
         store = self.site.store
+        self.keys = SiteKeys(store, self.site.clock)
         self.sweeper = HandleSweeper(store)
         self.sweeper.start()
         self._security = _Shared(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege
 from geosite.core.security import LOCKED, IssuedToken
 from geosite.errors import Forbidden, LoginFailed, MethodNotAllowed
+from geosite.http.params import Params
 from geosite.http.routing import Call, Field
 
 TOKEN_FIELDS = (
@@ -27,10 +29,27 @@ POST_ONLY = (
 )
 
 
+#: The token parameters a client may send encrypted with the site's public key (published
+#: libraries encrypt every one they send).
+ENCRYPTABLE = ("username", "password", "client", "referer", "ip", "expiration")
+
+
+def decrypted(call: Call, names: Sequence[str]) -> Params:
+    """The call's parameters, with ``names`` decrypted when it says ``encrypted=true``
+    (``/admin/publicKey``); a 400 naming the first that does not decrypt."""
+    if not call.params.boolean("encrypted"):
+        return call.params
+    keys = call.state.require_site().keys
+    values = {name: call.params.get(name) for name in names}
+    return call.params.replaced(
+        {name: keys.decrypt(name, value) for name, value in values.items() if value is not None}
+    )
+
+
 def login(call: Call, source: str, minimum: Privilege | None) -> IssuedToken:
     """Check the credentials in ``call`` and issue a token (used by every login route)."""
     runtime = call.state.require_site()
-    params = call.params
+    params = decrypted(call, ENCRYPTABLE)
     username = params.get("username") or ""
     try:
         user = runtime.auth.authenticate(username, params.get("password") or "", call.client_ip)

@@ -76,6 +76,11 @@ class SiteStore(VersionedStore):
         """Store a JSON value under ``key`` (durably)."""
 
     @abc.abstractmethod
+    def add_setting(self, key: str, value: Any) -> Any:
+        """Store ``value`` under ``key`` unless the key holds one already, in one step (workers
+        that add at once agree on one value); the value stored, the earlier one if any."""
+
+    @abc.abstractmethod
     def setting_keys(self, prefix: str) -> list[str]:
         """The keys that start with ``prefix`` (exactly, case included), sorted."""
 

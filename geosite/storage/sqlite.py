@@ -126,6 +126,16 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         """Put a whole configuration back in one transaction (see ``SiteStore``)."""
         replace_configuration(self._db, config)
 
+    def add_setting(self, key: str, value: Any) -> Any:
+        """Store ``value`` unless ``key`` holds one; the stored value (see ``SiteStore``)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, orjson.dumps(value)),
+            )
+            row = conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return orjson.loads(row[0])
+
     def setting_keys(self, prefix: str) -> list[str]:
         """The keys starting with ``prefix`` (compared byte for byte)."""
         rows = self._db.get().execute(

@@ -50,6 +50,15 @@ class SiteStoreContract(abc.ABC):
         store.put_setting("k", 3)
         assert store.get_setting("k") == 3
 
+    def test_add_setting_keeps_the_first_value(self) -> None:
+        """``add_setting`` stores a value only where none is, and answers the stored one."""
+        store = self.make_store()
+        assert store.add_setting("key", {"first": 1}) == {"first": 1}
+        assert store.add_setting("key", {"second": 2}) == {"first": 1}
+        assert store.get_setting("key") == {"first": 1}
+        store.put_setting("key", 3)
+        assert store.add_setting("key", 4) == 3
+
     def test_setting_keys_and_deletion(self) -> None:
         """Keys are listed by prefix (exactly: case and wildcards are plain characters)."""
         store = self.make_store()

@@ -36,7 +36,7 @@ def test_root(site: LiveSite, admin_token: str) -> None:
         ("data", {"resources": ["items"]}),
         ("uploads", {"items": []}),
         ("usagereports", {"metrics": []}),
-        ("system", {"resources": ["properties", "directories", "quarantine"]}),
+        ("system", {"resources": ["properties", "directories", "licenses", "quarantine"]}),
         (
             "logs",
             {"resources": ["settings"], "operations": ["query", "clean", "countErrorReports"]},

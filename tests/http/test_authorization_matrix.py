@@ -36,7 +36,8 @@ from tests.http.test_publishing import publish
 PASSWORD = "Matrix-Password-1"
 DENIED = {499, 498, 403}
 #: Routes that answer without a token. ``logout`` only clears the caller's own cookie.
-OPEN_ROUTES = {"/generateToken", "/login", "/logout", "/info/healthCheck"}
+#: The public key is read before logging in, to encrypt the credentials (as on ArcGIS Server).
+OPEN_ROUTES = {"/generateToken", "/login", "/logout", "/info/healthCheck", "/publicKey"}
 #: Open only on a machine without a site; an administrator route once the site exists.
 ADMIN_ONCE_SITE_EXISTS = {"/createNewSite"}
 

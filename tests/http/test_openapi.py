@@ -43,6 +43,7 @@ def test_openapi_document(site: LiveSite) -> None:
         "/arcgis/admin/info/healthCheck",
         "/arcgis/admin/login",
         "/arcgis/admin/logout",
+        "/arcgis/admin/publicKey",
     ]
     edit = paths["/arcgis/admin/services/{folder}/{service}.{type}/edit"]["post"]
     assert edit["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"][

@@ -9,6 +9,7 @@ from geosite.http.admin import (
     jobs,
     logs,
     machines,
+    public_key,
     quarantine,
     reports,
     security,
@@ -23,6 +24,7 @@ from geosite.http.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
     *site.ENDPOINTS,
+    *public_key.ENDPOINTS,
     *backups.ENDPOINTS,
     *machines.ENDPOINTS,
     *security.ENDPOINTS,

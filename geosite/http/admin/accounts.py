@@ -6,6 +6,7 @@ from typing import Any
 
 from geosite.core import accounts
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
+from geosite.http.tokens import decrypted
 
 _USER = Field("username", "Username", required=True)
 _ROLE = Field("rolename", "Role name", required=True)
@@ -39,8 +40,9 @@ def get_users(call: Call) -> dict[str, Any]:
 
 
 def add_user(call: Call) -> dict[str, Any]:
-    """``users/add`` (``username``, ``password``, ``fullname``, ``description``, ``email``)."""
-    p = call.params
+    """``users/add`` (``username``, ``password``, ``fullname``, ``description``, ``email``);
+    the password may come encrypted (``encrypted=true``)."""
+    p = decrypted(call, ("password",))
     accounts.add_user(
         _store(call),
         p.get("username"),
@@ -53,8 +55,8 @@ def add_user(call: Call) -> dict[str, Any]:
 
 
 def update_user(call: Call) -> dict[str, Any]:
-    """``users/update`` (profile fields; ``password`` optional)."""
-    p = call.params
+    """``users/update`` (profile fields; ``password`` optional, and may come encrypted)."""
+    p = decrypted(call, ("password",))
     accounts.update_user(
         _store(call),
         p.get("username"),
@@ -73,8 +75,10 @@ def remove_user(call: Call) -> dict[str, Any]:
 
 
 def change_password(call: Call) -> dict[str, Any]:
-    """``users/changePassword`` (``username``, ``password``): the user's tokens end."""
-    accounts.change_password(_store(call), call.params.get("username"), call.params.get("password"))
+    """``users/changePassword`` (``username``, ``password``, which may come encrypted): the
+    user's tokens end."""
+    p = decrypted(call, ("password",))
+    accounts.change_password(_store(call), p.get("username"), p.get("password"))
     return _success()
 
 
