@@ -17,9 +17,11 @@ from geosite.core import ownership
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Principal, Service
 from geosite.core.services import (
+    ANONYMOUS_EDITS,
     DEFAULT_MAX_RECORD_COUNT,
     SYSTEM_FOLDER,
     add_folder,
+    anonymous_edits,
     capabilities,
     data_lock,
     find_service,
@@ -109,6 +111,7 @@ def service_json(service: Service, private: bool = False) -> dict[str, Any]:
     out["allowedUploadFileTypes"] = d.get("allowedUploadFileTypes", "")
     properties = dict(d.get("properties") or {})
     properties["maxRecordCount"] = str(d.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT))
+    properties.setdefault(ANONYMOUS_EDITS, "false")  # services published before it existed
     out["properties"] = properties
     out["extensions"] = list(d.get("extensions") or [])
     out["frameworkProperties"] = dict(d.get("frameworkProperties") or {})
@@ -224,6 +227,7 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
         "maxRecordCount": str(out.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT)),
     }
     geometry_limits(out)  # maxVerticesPerFeature and the others: refused when out of range
+    out["properties"][ANONYMOUS_EDITS] = "true" if anonymous_edits(out) else "false"
     return out
 
 

@@ -247,11 +247,33 @@ def geometry_limits(definition: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+#: A service property: whether a public service takes edits from callers with no token.
+#: ArcGIS Server does; geosite does not unless an administrator says so (docs/security.md).
+ANONYMOUS_EDITS = "allowAnonymousEdits"
+
+
+def anonymous_edits(definition: dict[str, Any]) -> bool:
+    """Whether the service JSON's ``properties`` let callers with no token edit (when the
+    service is public and has editing capabilities); false when not set."""
+    properties = definition.get("properties") or {}
+    raw = properties.get(ANONYMOUS_EDITS) if isinstance(properties, dict) else None
+    if raw in (None, ""):
+        return False
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise InvalidParameter(f"{ANONYMOUS_EDITS} must be true or false.")
+
+
 def _limit_properties(definition: dict[str, Any]) -> dict[str, str]:
-    """The geometry limits a service JSON sets, validated, as ArcGIS keeps properties: text."""
+    """The geometry limits a service JSON sets, validated, as ArcGIS keeps properties: text;
+    and ``allowAnonymousEdits``, always shown."""
     given = definition.get("properties") or {}
     limits = geometry_limits(definition)
-    return {name: _shown(limits[name]) for name in GEOMETRY_LIMITS if name in given}
+    shown = {name: _shown(limits[name]) for name in GEOMETRY_LIMITS if name in given}
+    shown[ANONYMOUS_EDITS] = "true" if anonymous_edits(definition) else "false"
+    return shown
 
 
 def _shown(value: float) -> str:

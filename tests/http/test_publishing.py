@@ -88,6 +88,7 @@ def test_admin_listing(published: LiveSite, admin_token: str) -> None:
             "serviceName": "Boroughs",
             "type": "FeatureServer",
             "description": "",
+            "isDefault": False,
         }
     ]
 

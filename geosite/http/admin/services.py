@@ -32,6 +32,7 @@ def entry(service: Service) -> dict[str, Any]:
         "serviceName": service.name,
         "type": service.type,
         "description": service.definition.get("description", ""),
+        "isDefault": False,  # scripts read it on every item; only ArcGIS's own services are
     }
 
 

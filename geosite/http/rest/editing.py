@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from geosite.core.models import Service
-from geosite.core.services import edit_capabilities, geometry_limits
+from geosite.core.services import anonymous_edits, edit_capabilities, geometry_limits
 from geosite.engines.edit_geometry import GeometryLimits
 from geosite.engines.editing import (
     Editor,
@@ -36,8 +36,8 @@ class NotSupported(GeositeError):
 
 def _editable(call: Call, needed: set[str]) -> Service:
     """The service, when the caller may edit it as ``needed`` (Create/Update/Delete)."""
-    service = started_service(call)
-    if call.principal is None:
+    service = started_service(call)  # a private service was refused to a stranger here
+    if call.principal is None and not anonymous_edits(service.definition):
         raise call.token_error if call.token_error is not None else TokenRequired()
     if not needed <= edit_capabilities(service.definition.get("capabilities")):
         raise NotSupported()
