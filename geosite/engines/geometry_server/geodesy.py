@@ -1,0 +1,141 @@
+"""What the measuring operations share: a spatial reference's ellipsoid, its linear unit, and
+shapes moved to and from longitude/latitude on its own datum."""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod, Transformer
+from pyproj.exceptions import CRSError, GeodError, ProjError
+
+from geosite.data.spatial_reference import SpatialReference
+from geosite.errors import InvalidParameter, invalid_parameter
+
+#: Half the Earth's circumference: farther than any two places are apart.
+HALF_EARTH_M = 20_037_508.343
+
+
+@lru_cache(maxsize=128)
+def _geod(sr: SpatialReference) -> Geod | None:
+    try:
+        return sr.crs.get_geod()
+    except (CRSError, GeodError):
+        return None
+
+
+def geod(sr: SpatialReference, parameter: str) -> Geod:
+    """The ellipsoid of ``sr``'s datum, to measure on."""
+    found = _geod(sr)
+    if found is None:
+        raise invalid_parameter(parameter, "The spatial reference has no ellipsoid to measure on.")
+    return found
+
+
+def is_geographic(sr: SpatialReference) -> bool:
+    """Whether ``sr``'s coordinates are longitudes and latitudes."""
+    return bool(sr.crs.is_geographic)
+
+
+def metres_per_unit(sr: SpatialReference) -> float:
+    """Metres per coordinate unit of a projected ``sr`` (1 for anything else)."""
+    axes = sr.crs.axis_info
+    if not axes or sr.crs.is_geographic:
+        return 1.0
+    factor = float(axes[0].unit_conversion_factor)
+    return factor if np.isfinite(factor) and factor > 0 else 1.0
+
+
+@lru_cache(maxsize=128)
+def _lonlat_transformers(sr: SpatialReference) -> tuple[Transformer, Transformer] | None:
+    try:
+        geographic = sr.crs.geodetic_crs
+        if geographic is None:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            forward = Transformer.from_crs(sr.crs, geographic, always_xy=True)
+            back = Transformer.from_crs(geographic, sr.crs, always_xy=True)
+    except (CRSError, ProjError):
+        return None
+    return forward, back
+
+
+def _moved(shape: Any, mover: Transformer, parameter: str) -> Any:
+    def move(coords: np.ndarray) -> np.ndarray:
+        x, y = mover.transform(coords[:, 0], coords[:, 1], errcheck=False)
+        return np.column_stack([x, y])
+
+    moved = shapely.transform(shape, move)
+    if not np.isfinite(shapely.get_coordinates(moved)).all():
+        raise invalid_parameter(parameter, "Coordinates lie outside the spatial reference's area.")
+    return moved
+
+
+def to_lonlat(shape: Any, sr: SpatialReference, parameter: str) -> Any:
+    """``shape`` in longitudes and latitudes on ``sr``'s own datum (a 400 when it lies far
+    outside ``sr``'s area, or beyond the poles)."""
+    if not shapely.is_empty(shape):
+        problem = sr.coordinates_problem(*shapely.bounds(shape).tolist())
+        if problem:
+            raise invalid_parameter(parameter, problem)
+    if is_geographic(sr):
+        return shape
+    movers = _lonlat_transformers(sr)
+    if movers is None:
+        raise invalid_parameter(parameter, "The spatial reference has no geographic datum.")
+    return _moved(shape, movers[0], parameter)
+
+
+def from_lonlat(shape: Any, sr: SpatialReference, parameter: str) -> Any:
+    """``shape`` moved from longitudes and latitudes on ``sr``'s datum to ``sr``."""
+    if is_geographic(sr):
+        return shape
+    movers = _lonlat_transformers(sr)
+    if movers is None:
+        raise invalid_parameter(parameter, "The spatial reference has no geographic datum.")
+    return _moved(shape, movers[1], parameter)
+
+
+def move(shape: Any, mover: Transformer | None, parameter: str) -> Any:
+    """``shape`` moved by ``mover`` (unchanged when None); a 400 when it leaves the world."""
+    if mover is None:
+        return shape
+    return _moved(shape, mover, parameter)
+
+
+def local_crs(lon: float, lat: float, parameter: str) -> CRS:
+    """An azimuthal equidistant CRS in metres centred on (lon, lat) on WGS 84."""
+    if not (np.isfinite(lon) and np.isfinite(lat) and -90 <= lat <= 90):
+        raise invalid_parameter(parameter, "The geometry lies outside the world.")
+    try:
+        return CRS.from_proj4(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +units=m +datum=WGS84")
+    except CRSError:
+        raise invalid_parameter(parameter, "The geometry lies outside the world.") from None
+
+
+def checked(value: float, parameter: str) -> float | str:
+    """A finite measure, or "NaN" as ArcGIS writes a missing number."""
+    return float(value) if np.isfinite(value) else "NaN"
+
+
+def geodesic_failure(parameter: str) -> InvalidParameter:
+    """A 400 for a shape pyproj cannot measure."""
+    return invalid_parameter(parameter, "The geometry cannot be measured on the ellipsoid.")
+
+
+__all__ = [
+    "HALF_EARTH_M",
+    "checked",
+    "from_lonlat",
+    "geod",
+    "geodesic_failure",
+    "is_geographic",
+    "local_crs",
+    "metres_per_unit",
+    "move",
+    "to_lonlat",
+]
