@@ -1,0 +1,199 @@
+"""The GeometryServer's ``project`` and ``findTransformations``.
+
+``project`` moves geometries from ``inSR`` to ``outSR`` with PROJ's best available
+operation, or with the datum transformation ``transformation`` names (a wkid or
+``{"wkid": n}``): among the operations PROJ knows between the two spatial references, the one
+that goes through that EPSG transformation, in whichever direction the two need
+(``transformForward`` is accepted; the direction follows from the spatial references).
+A transformation PROJ does not know between them is a 400.
+
+``findTransformations`` lists the operations PROJ knows between ``inSR`` and ``outSR``, best
+first, each as ArcGIS writes one: ``{"wkid", "latestWkid", "transformForward", "name"}`` for
+a single datum transformation, ``{"geoTransforms": [...]}`` for a chain of them. Operations
+with no EPSG code (PROJ's ballpark ones) are left out; spatial references on one datum need
+none, and the list is empty.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import orjson
+import shapely
+from pyproj import Transformer
+from pyproj.exceptions import CRSError, ProjError
+from pyproj.transformer import TransformerGroup
+
+from geosite.data.spatial_reference import SpatialReference, resolve, transformer
+from geosite.engines.geometry_server._common import (
+    ENVELOPE,
+    Getter,
+    Operation,
+    geometry_json,
+    number,
+    parse_geometries,
+    required_sr,
+    shape_of,
+)
+from geosite.engines.geometry_server.geodesy import move, to_lonlat
+from geosite.errors import invalid_parameter
+
+#: The most operations ``findTransformations`` answers.
+MAX_RESULTS = 100
+
+
+@lru_cache(maxsize=64)
+def _group(source: SpatialReference, target: SpatialReference) -> tuple[Transformer, ...]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            group = TransformerGroup(source.crs, target.crs, always_xy=True)
+    except (CRSError, ProjError):
+        return ()
+    return tuple(group.transformers)
+
+
+def _steps(mover: Transformer) -> list[dict[str, Any]]:
+    """The datum transformations ``mover`` goes through, as ArcGIS writes them."""
+    steps = []
+    for operation in mover.operations or ():
+        if operation.type_name != "Transformation":
+            continue
+        ident = operation.to_json_dict().get("id") or {}
+        authority = str(ident.get("authority", ""))
+        code = ident.get("code")
+        if not isinstance(code, int) or not authority.endswith(("EPSG", "ESRI", "EPSG)")):
+            return []  # a step with no code: ArcGIS could not name this operation
+        forward = not authority.startswith("INVERSE")
+        name = operation.name.removeprefix("Inverse of ")
+        steps.append({"wkid": code, "latestWkid": code, "transformForward": forward, "name": name})
+    return steps
+
+
+def _transformation_code(get: Getter) -> int | None:
+    raw = get("transformation")
+    if raw is None:
+        return None
+    try:
+        value: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = raw
+    if isinstance(value, dict):
+        value = value.get("wkid", value.get("latestWkid"))
+        if value is None and "geoTransforms" in orjson.loads(raw):
+            raise invalid_parameter(
+                "transformation", "Composite transformations are not supported; name one wkid."
+            )
+    try:
+        code = int(str(value).strip())
+    except ValueError:
+        raise invalid_parameter("transformation", "Expected a transformation wkid.") from None
+    if not 0 < code < 2**31:
+        raise invalid_parameter("transformation", "Expected a transformation wkid.")
+    return code
+
+
+def _mover(get: Getter, source: SpatialReference, target: SpatialReference) -> Transformer | None:
+    code = _transformation_code(get)
+    if code is None:
+        return transformer(source, target, "outSR")
+    for candidate in _group(source, target):
+        if any(step["wkid"] == code for step in _steps(candidate)):
+            return candidate
+    raise invalid_parameter(
+        "transformation",
+        f"Transformation {code} is unknown or does not apply between these spatial references.",
+    )
+
+
+def _project(get: Getter) -> dict[str, Any]:
+    geometries = parse_geometries(get, "geometries")
+    source = required_sr(get, "inSR", geometries.spatial_reference)
+    target = required_sr(get, "outSR")
+    mover = _mover(get, source, target)
+    kind = geometries.geometry_type
+    shapes = geometries.shapes
+    if kind == ENVELOPE and mover is not None:  # its edges bend: project them densified
+        shapes = [shapely.segmentize(s, max(shapely.length(s) / 400, 1e-9)) for s in shapes]
+    answered = []
+    for shape in shapes:
+        moved = move(shape, mover, "geometries")
+        answered.append(geometry_json(moved, kind))
+    return {"geometries": answered}
+
+
+def _find_transformations(get: Getter) -> dict[str, Any]:
+    source = required_sr(get, "inSR")
+    target = required_sr(get, "outSR")
+    wanted = int(number(get, "numOfResults", 1))
+    if wanted < 1:
+        wanted = MAX_RESULTS if wanted == -1 else 1
+    wanted = min(wanted, MAX_RESULTS)
+    extent = get("extentOfInterest")
+    area = None
+    if extent is not None:
+        try:
+            box: Any = orjson.loads(extent)
+        except orjson.JSONDecodeError:
+            box = None
+        if not isinstance(box, dict):
+            raise invalid_parameter("extentOfInterest", "Expected an envelope.")
+        area = _extent_in_degrees(box, source)
+    found: list[dict[str, Any]] = []
+    for candidate in _group(source, target):
+        steps = _steps(candidate)
+        if not steps:
+            continue
+        if area is not None and not _covers(candidate, area):
+            continue
+        found.append(steps[0] if len(steps) == 1 else {"geoTransforms": steps})
+        if len(found) >= wanted:
+            break
+    return {"transformations": found}
+
+
+def _extent_in_degrees(box: dict[str, Any], source: SpatialReference) -> Any:
+    shape = shape_of(box, ENVELOPE, "extentOfInterest")
+    if box.get("spatialReference") is not None:
+        source = resolve(box["spatialReference"], "extentOfInterest")
+    return to_lonlat(
+        shapely.segmentize(shape, max(shapely.length(shape) / 40, 1e-9)), source, "extentOfInterest"
+    )
+
+
+def _covers(candidate: Transformer, area: Any) -> bool:
+    use = candidate.area_of_use
+    if use is None:
+        return True
+    return bool(shapely.intersects(shapely.box(use.west, use.south, use.east, use.north), area))
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "project",
+        _project,
+        "Geometries moved from one spatial reference to another.",
+        (
+            ("geometries", "Geometries"),
+            ("inSR", "Input Spatial Reference"),
+            ("outSR", "Output Spatial Reference"),
+            ("transformation", "Transformation"),
+            ("transformForward", "Transform Forward"),
+        ),
+    ),
+    Operation(
+        "findTransformations",
+        _find_transformations,
+        "The datum transformations between two spatial references, best first.",
+        (
+            ("inSR", "Input Spatial Reference"),
+            ("outSR", "Output Spatial Reference"),
+            ("extentOfInterest", "Extent Of Interest"),
+            ("numOfResults", "Number of Results"),
+        ),
+    ),
+)
+
+__all__ = ["OPERATIONS"]

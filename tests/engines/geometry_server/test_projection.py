@@ -1,0 +1,187 @@
+"""project and findTransformations checked against pyproj's own transformers, between
+EPSG and Esri spatial references; bad inputs are 400s."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pyproj import CRS, Transformer
+
+from geosite.engines.geometry_server.projection import OPERATIONS
+from geosite.errors import InvalidParameter
+
+RUN = {operation.name: operation.run for operation in OPERATIONS}
+#: (wkid, authority code pyproj knows it by)
+SPATIAL_REFERENCES = [
+    (4326, "EPSG:4326"),
+    (102100, "EPSG:3857"),
+    (102003, "ESRI:102003"),
+    (54030, "ESRI:54030"),
+    (54009, "ESRI:54009"),
+    (32633, "EPSG:32633"),
+    (2263, "EPSG:2263"),
+    (27700, "EPSG:27700"),
+    (3035, "EPSG:3035"),
+    (4269, "EPSG:4269"),
+    (102008, "ESRI:102008"),
+    (3395, "EPSG:3395"),
+]
+PLACES = [(-74.0, 40.7), (2.35, 48.85), (13.4, 52.5), (-0.12, 51.5)]
+
+
+def run(name: str, **params: Any) -> dict[str, Any]:
+    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+    return RUN[name](lambda key: text.get(key))
+
+
+@pytest.mark.parametrize(("wkid", "code"), SPATIAL_REFERENCES[1:])
+def test_points_project_as_pyproj_does(wkid: int, code: str) -> None:
+    expected = Transformer.from_crs(CRS("EPSG:4326"), CRS(code), always_xy=True)
+    points = [{"x": x, "y": y} for x, y in PLACES]
+    there = run(
+        "project",
+        geometries={"geometryType": "esriGeometryPoint", "geometries": points},
+        inSR=4326,
+        outSR=wkid,
+    )["geometries"]
+    for (x, y), point in zip(PLACES, there, strict=True):
+        ex, ey = expected.transform(x, y)
+        assert point["x"] == pytest.approx(ex, abs=1e-6)
+        assert point["y"] == pytest.approx(ey, abs=1e-6)
+    back = run("project", geometries=there, inSR={"wkid": wkid}, outSR=4326)["geometries"]
+    for (x, y), point in zip(PLACES, back, strict=True):
+        assert point["x"] == pytest.approx(x, abs=1e-6)
+        assert point["y"] == pytest.approx(y, abs=1e-6)
+
+
+@pytest.mark.parametrize(("source", "target"), [(102003, 54030), (2263, 27700), (3035, 102008)])
+def test_polylines_between_projected_references(source: int, target: int) -> None:
+    codes = dict(SPATIAL_REFERENCES)
+    to_source = Transformer.from_crs(CRS("EPSG:4326"), CRS(codes[source]), always_xy=True)
+    path = [list(to_source.transform(x, y)) for x, y in PLACES[:2]]
+    answer = run(
+        "project",
+        geometries={"geometryType": "esriGeometryPolyline", "geometries": [{"paths": [path]}]},
+        inSR=source,
+        outSR=target,
+    )
+    expected = Transformer.from_crs(CRS(codes[source]), CRS(codes[target]), always_xy=True)
+    for (x, y), (px, py) in zip(path, answer["geometries"][0]["paths"][0], strict=True):
+        ex, ey = expected.transform(x, y)
+        assert (px, py) == pytest.approx((ex, ey), abs=1e-4)
+
+
+def test_envelope_projects_to_the_box_of_its_bent_edges() -> None:
+    box = {"xmin": -10, "ymin": 40, "xmax": 10, "ymax": 60}
+    answer = run(
+        "project",
+        geometries={"geometryType": "esriGeometryEnvelope", "geometries": [box]},
+        inSR=4326,
+        outSR=3035,
+    )
+    envelope = answer["geometries"][0]
+    assert set(envelope) == {"xmin", "ymin", "xmax", "ymax"}
+    laea = Transformer.from_crs(4326, 3035, always_xy=True)
+    corner_x, _ = laea.transform(-10, 60)
+    assert envelope["xmin"] <= corner_x + 1e-6
+
+
+def test_named_transformation_is_applied_in_either_direction() -> None:
+    point = {"geometryType": "esriGeometryPoint", "geometries": [{"x": -90.0, "y": 35.0}]}
+    forward = run("project", geometries=point, inSR=4267, outSR=4326, transformation=1173)
+    backward = run(
+        "project",
+        geometries=forward,
+        inSR=4326,
+        outSR=4267,
+        transformation={"wkid": 1173},
+        transformForward="false",
+    )
+    # EPSG:1173 is a Helmert shift of NAD27 (a few metres): one that PROJ applies alone.
+    mover = Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=push +v_3 "
+        "+step +proj=cart +ellps=clrk66 +step +proj=helmert +x=-8 +y=160 +z=176 "
+        "+step +inv +proj=cart +ellps=WGS84 +step +proj=pop +v_3 "
+        "+step +proj=unitconvert +xy_in=rad +xy_out=deg"
+    )
+    ex, ey = mover.transform(-90.0, 35.0)
+    assert forward["geometries"][0]["x"] == pytest.approx(ex, abs=1e-7)
+    assert forward["geometries"][0]["y"] == pytest.approx(ey, abs=1e-7)
+    assert backward["geometries"][0]["x"] == pytest.approx(-90.0, abs=1e-6)
+    assert backward["geometries"][0]["y"] == pytest.approx(35.0, abs=1e-6)
+
+
+def test_find_transformations() -> None:
+    found = run("findTransformations", inSR=4267, outSR=4326, numOfResults=5)
+    items = found["transformations"]
+    assert 1 <= len(items) <= 5
+    for item in items:
+        steps = item.get("geoTransforms", [item])
+        for step in steps:
+            assert isinstance(step["wkid"], int)
+            assert step["transformForward"] is True
+    reverse = run("findTransformations", inSR=4326, outSR=4267)
+    assert len(reverse["transformations"]) == 1
+    assert reverse["transformations"][0]["transformForward"] is False
+    same_datum = run("findTransformations", inSR=4326, outSR=3857, numOfResults=3)
+    assert same_datum == {"transformations": []}
+    nearby = run(
+        "findTransformations",
+        inSR=4267,
+        outSR=4326,
+        numOfResults=-1,
+        extentOfInterest={"xmin": -80, "ymin": 35, "xmax": -70, "ymax": 42},
+    )
+    assert (
+        1
+        <= len(nearby["transformations"])
+        <= len(
+            run("findTransformations", inSR=4267, outSR=4326, numOfResults=-1)["transformations"]
+        )
+    )
+
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("project", {"geometries": [{"x": 1, "y": 2}], "inSR": 4326}, "outSR"),
+    ("project", {"geometries": [{"x": 1, "y": 2}], "outSR": 4326}, "inSR"),
+    ("project", {"geometries": [{"x": 1, "y": 2}], "inSR": 4326, "outSR": 999999}, "outSR"),
+    ("project", {"geometries": [{"x": 1, "y": 95}], "inSR": 4326, "outSR": 3857}, "geometries"),
+    (
+        "project",
+        {"geometries": [{"x": 1, "y": 2}], "inSR": 4267, "outSR": 4326, "transformation": 99},
+        "transformation",
+    ),
+    (
+        "project",
+        {"geometries": [{"x": 1, "y": 2}], "inSR": 4267, "outSR": 4326, "transformation": "x"},
+        "transformation",
+    ),
+    (
+        "project",
+        {
+            "geometries": [{"x": 1, "y": 2}],
+            "inSR": 4326,
+            "outSR": 3857,
+            "transformation": {"geoTransforms": [{"wkid": 1173}]},
+        },
+        "transformation",
+    ),
+    ("findTransformations", {"inSR": 4267}, "outSR"),
+    ("findTransformations", {"inSR": 4267, "outSR": 4326, "numOfResults": "x"}, "numOfResults"),
+    (
+        "findTransformations",
+        {"inSR": 4267, "outSR": 4326, "extentOfInterest": "[1]"},
+        "extentOfInterest",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "parameter"), BAD)
+def test_bad_input_is_a_400_naming_the_parameter(
+    name: str, params: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        run(name, **params)
+    assert f"'{parameter}'" in " ".join(raised.value.details or [])
