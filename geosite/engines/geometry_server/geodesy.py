@@ -75,6 +75,20 @@ def _moved(shape: Any, mover: Transformer, parameter: str) -> Any:
     return moved
 
 
+def within(shapes: list[Any], sr: SpatialReference, parameter: str) -> None:
+    """A 400 naming ``parameter`` when the shapes lie far outside ``sr``'s area."""
+    if not shapes:
+        return
+    bounds = shapely.bounds(np.array(shapes, dtype=object))
+    bounds = bounds[~np.isnan(bounds).any(axis=1)]  # empty shapes have no bounds
+    if len(bounds):
+        low = bounds.min(axis=0)
+        high = bounds.max(axis=0)
+        problem = sr.coordinates_problem(low[0], low[1], high[2], high[3])
+        if problem:
+            raise invalid_parameter(parameter, problem)
+
+
 def to_lonlat(shape: Any, sr: SpatialReference, parameter: str) -> Any:
     """``shape`` in longitudes and latitudes on ``sr``'s own datum (a 400 when it lies far
     outside ``sr``'s area, or beyond the poles)."""
@@ -138,4 +152,5 @@ __all__ = [
     "metres_per_unit",
     "move",
     "to_lonlat",
+    "within",
 ]

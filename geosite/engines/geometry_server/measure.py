@@ -39,6 +39,7 @@ from geosite.engines.geometry_server.geodesy import (
     metres_per_unit,
     move,
     to_lonlat,
+    within,
 )
 from geosite.engines.geometry_server.units import area_unit, linear_unit
 from geosite.errors import invalid_parameter
@@ -122,6 +123,7 @@ def _areas_and_lengths(get: Getter) -> dict[str, Any]:
     if polygons.geometry_type not in (POLYGON, ENVELOPE):
         raise invalid_parameter("polygons", "Expected polygons.")
     sr = required_sr(get, "sr", polygons.spatial_reference)
+    within(polygons.shapes, sr, "polygons")
     calculation = calculation_type(get)
     length_m = linear_unit(get, "lengthUnit") or _default_unit(sr)
     area_m2 = area_unit(get, "areaUnit") or _default_unit(sr) ** 2
@@ -137,6 +139,7 @@ def _lengths(get: Getter) -> dict[str, Any]:
     if polylines.geometry_type != POLYLINE:
         raise invalid_parameter("polylines", "Expected polylines.")
     sr = required_sr(get, "sr", polylines.spatial_reference)
+    within(polylines.shapes, sr, "polylines")
     calculation = calculation_type(get)
     length_m = linear_unit(get, "lengthUnit") or _default_unit(sr)
     _, lengths = measures(polylines.shapes, sr, calculation, "polylines")
@@ -170,6 +173,8 @@ def _distance(get: Getter) -> dict[str, Any]:
     second = parse_geometry(get, "geometry2")
     sr = required_sr(get, "sr", first.spatial_reference or second.spatial_reference)
     one, other = first.shapes[0], second.shapes[0]
+    within([one], sr, "geometry1")
+    within([other], sr, "geometry2")
     if shapely.is_empty(one) or shapely.is_empty(other):
         return {"distance": "NaN"}
     unit_m = linear_unit(get, "distanceUnit") or _default_unit(sr)

@@ -37,7 +37,7 @@ from geosite.engines.geometry_server._common import (
     required_sr,
     shape_of,
 )
-from geosite.engines.geometry_server.geodesy import move, to_lonlat
+from geosite.engines.geometry_server.geodesy import move, to_lonlat, within
 from geosite.errors import invalid_parameter
 
 #: The most operations ``findTransformations`` answers.
@@ -112,6 +112,7 @@ def _project(get: Getter) -> dict[str, Any]:
     geometries = parse_geometries(get, "geometries")
     source = required_sr(get, "inSR", geometries.spatial_reference)
     target = required_sr(get, "outSR")
+    within(geometries.shapes, source, "geometries")
     mover = _mover(get, source, target)
     kind = geometries.geometry_type
     shapes = geometries.shapes

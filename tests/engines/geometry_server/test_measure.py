@@ -191,6 +191,11 @@ def test_units_tables_hold_the_reference_codes() -> None:
 
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "distance",
+        {"geometry1": {"x": 1e308, "y": 0}, "geometry2": {"x": 1, "y": 1}, "sr": 3857},
+        "geometry1",
+    ),
     ("areasAndLengths", {"sr": 4326}, "polygons"),
     ("areasAndLengths", {"polygons": [{"rings": [[[0, 0], [1, 1], [0, 1]]]}]}, "sr"),
     ("areasAndLengths", {"polygons": [{"x": 1, "y": 2}], "sr": 4326}, "polygons"),
