@@ -63,9 +63,10 @@ class Admin:
         return self._send(path, {**data, "token": self.token})
 
     def folders(self) -> list[str]:
-        """Every folder, the root first as "" (System left out, as Esri's samples do)."""
+        """Every folder, the root first as "" (the default folders System and Utilities left
+        out, as Esri's samples do)."""
         names = self.post("/services")["folders"]
-        return ["", *(n for n in names if n.lower() != "system")]
+        return ["", *(n for n in names if n.lower() not in ("system", "utilities"))]
 
     def services(self, folder: str) -> list[dict[str, Any]]:
         """The services of a folder ("" or "ROOT" for the root)."""

@@ -56,6 +56,7 @@ from geosite.core.models import (
     new_user_id,
 )
 from geosite.core.site import validate_username
+from geosite.core.utilities import DATALESS_TYPES
 from geosite.core.values import whole_number
 from geosite.errors import InvalidParameter, NotFound
 from geosite.files import FILE_MODE, private_dir
@@ -151,6 +152,9 @@ def export_site(
             zipfile.ZipFile(partial, "x", zipfile.ZIP_DEFLATED) as archive,
         ):
             for service in config.services:
+                if service.type in DATALESS_TYPES:  # the Geometry service: nothing to copy
+                    archived.append(service)
+                    continue
                 source = Path(_data_path(service))
                 if not source.is_file():
                     raise NotFound(f"The data of service '{service.qualified_name}' is missing.")
@@ -201,6 +205,9 @@ def import_site(
             try:
                 restored = []
                 for service in config.services:
+                    if service.type in DATALESS_TYPES:
+                        restored.append(service)
+                        continue
                     member = _data_path(service)
                     if not _MEMBER.match(member) or not (root / member).is_file():
                         raise InvalidParameter("The backup's service data is incomplete.")
@@ -308,7 +315,7 @@ def _check_names(config: SiteConfiguration) -> None:
     for service in config.services:
         services.valid_service_name(service.name)
         services.normalise_folder(service.folder)
-        if service.type not in services.SUPPORTED_TYPES:
+        if service.type not in services.SUPPORTED_TYPES and service.type not in DATALESS_TYPES:
             raise InvalidParameter(f"Service type '{service.type[:32]}' cannot be restored.")
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from geosite.core import ownership
+from geosite.core import ownership, utilities
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Principal, Service
 from geosite.core.services import (
@@ -288,6 +288,7 @@ def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name
     valid_service_name(new_name)
     for _ in range(_ATTEMPTS):
         service = find_service(store, folder, name, kind)
+        utilities.refuse_change(service, "renamed")
         if new_name == service.name:
             raise InvalidParameter(f"The service is already named '{new_name}'.")
         definition = {**service.definition, "serviceName": new_name}
@@ -307,6 +308,7 @@ def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name
 def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:
     """Delete a service and the data the site owns for it (its GeoPackage, WAL and lock)."""
     service = find_service(store, folder, name, kind)
+    utilities.refuse_change(service, "deleted")
     with data_lock(store):
         deleted = store.delete_service(service.folder, service.name, service.type)
         if deleted is None:
@@ -356,8 +358,9 @@ def delete_folder(store: SiteStore, name: str) -> list[Service]:
     """``deleteFolder``: the folder and every service in it, as ArcGIS does; their
     permissions in the same transaction, then their data. Returns the services deleted."""
     folder = normalise_folder(name)
-    if folder.lower() == SYSTEM_FOLDER.lower():
-        raise InvalidParameter("The System folder cannot be deleted.")
+    if folder.lower() == SYSTEM_FOLDER.lower() or utilities.is_utilities(folder):
+        shown = SYSTEM_FOLDER if folder.lower() == SYSTEM_FOLDER.lower() else "Utilities"
+        raise InvalidParameter(f"The {shown} folder is a default folder and cannot be deleted.")
     if not folder:
         raise InvalidParameter("The root folder cannot be deleted.")
     with data_lock(store):

@@ -43,6 +43,7 @@ RESERVED_FOLDERS = frozenset(
     name.lower()
     for name in (
         SYSTEM_FOLDER,
+        "Utilities",  # a default folder of the site's own (geosite.core.utilities)
         "types",
         "report",
         "permissions",

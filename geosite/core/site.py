@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
-from geosite.core import passwords, permissions, tokens
+from geosite.core import passwords, permissions, tokens, utilities
 from geosite.core.clock import Clock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
@@ -207,6 +207,7 @@ def _populate(
     store.add_token_key(tokens.new_secret())
     SiteKeys(store, clock).pair()  # the key pair of /admin/publicKey, made with the site
     permissions.seed_root(store)
+    utilities.ensure(store, clock)  # the default folder Utilities and its Geometry service
     store.add_user(
         User(
             username=request.username,

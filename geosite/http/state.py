@@ -16,6 +16,7 @@ from geosite.core import (
     security_config,
     system_properties,
     usage_reports,
+    utilities,
 )
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
@@ -202,6 +203,7 @@ class AppState:
                     "Server",
                     f"Server process started on machine {site.machine_name}.",
                 )
+                utilities.ensure(site.store, site.clock)  # for a site made before it existed
                 _tidy(site, log)
         return self.runtime
 

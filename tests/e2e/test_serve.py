@@ -259,7 +259,7 @@ def test_demo_site(tmp_path: Path, servers: list[Server]) -> None:
     server = Server(tmp_path / "site", "--admin-password", PASSWORD, "--demo")
     servers.append(server)
     catalog = httpx.get(server.url + "/arcgis/rest/services?f=json").json()
-    assert catalog["folders"] == ["NewYork"]
+    assert catalog["folders"] == ["NewYork", "Utilities"]
     assert [s["name"] for s in catalog["services"]] == ["Cities", "Countries"]
     count = httpx.get(
         server.url + "/arcgis/rest/services/NewYork/Boroughs/FeatureServer/0/query",

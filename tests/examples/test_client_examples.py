@@ -140,7 +140,8 @@ def test_backup_and_restore(live: LiveSite) -> None:
     with Site.connect(live.http + "/arcgis", ADMIN_USER, ADMIN_PASSWORD) as site:
         site.services.delete("Maps/Roads")
     restored = run(live, "backup_restore.py", "restore", location)
-    assert "Restored 3 service(s), 1 folder(s), 0 user(s) and 0 role(s)." in restored
+    # Two services and Maps, with the default Utilities/Geometry.
+    assert "Restored 4 service(s), 2 folder(s), 0 user(s) and 0 role(s)." in restored
     with Site.connect(live.http + "/arcgis", ADMIN_USER, ADMIN_PASSWORD) as site:
         assert site.services.status("Maps/Roads")["realTimeState"] == "STARTED"
     assert "restore needs" in run(live, "backup_restore.py", "restore", ok=False)

@@ -57,7 +57,7 @@ def test_every_listed_resource_answers(site: LiveSite, admin_token: str) -> None
 
 def test_services_root_has_the_system_folder(site: LiveSite, admin_token: str) -> None:
     body = _get(site, "/services", admin_token)
-    assert body["folders"] == ["System"] and body["services"] == []
+    assert body["folders"] == ["System", "Utilities"] and body["services"] == []
     assert _get(site, "/services/system", admin_token)["folderName"] == "System"
     assert _get(site, "/services/Nope", admin_token)["code"] == 404
 
@@ -150,4 +150,4 @@ def test_rest_info_advertises_the_token_service(site: LiveSite) -> None:
 
 def test_catalog_is_public_and_empty(site: LiveSite) -> None:
     body = httpx.get(site.http + "/arcgis/rest/services", params={"f": "json"}).json()
-    assert body == {"currentVersion": 11.3, "folders": [], "services": []}
+    assert body == {"currentVersion": 11.3, "folders": ["Utilities"], "services": []}

@@ -144,7 +144,8 @@ def _check_agreement(site: LiveSite, token: str) -> None:
     assert [s.qualified_name for s in stored if s.folder and s.folder.lower() not in folders] == []
     # The Administrator Directory lists what the store holds.
     root = httpx.get(site.admin + "/services", params={"f": "json", "token": token}).json()
-    assert root["folders"] == ["System", *sorted(folders.values())]
+    others = sorted(name for name in folders.values() if name != "Utilities")
+    assert root["folders"] == ["System", "Utilities", *others]
     listed = {("", s["serviceName"]) for s in root["services"]}
     for name in folders.values():
         answer = httpx.get(
@@ -165,7 +166,11 @@ def _check_agreement(site: LiveSite, token: str) -> None:
     assert sorted({p.resource.lower() for p in store.list_permissions()} - resources) == []
     # Each service has its GeoPackage, and each GeoPackage its service; nothing unfinished.
     data_dir = services.data_directory(store)
-    referenced = {Path(s.definition["_geosite"]["data"]).name for s in stored}
+    referenced = {
+        Path(s.definition["_geosite"]["data"]).name
+        for s in stored
+        if s.definition["_geosite"]["data"]
+    }  # the Geometry service of Utilities has no data
     on_disk = {p.name for p in data_dir.glob("*.gpkg")}
     assert on_disk == referenced
     assert [p.name for p in data_dir.glob(".import-*")] == []

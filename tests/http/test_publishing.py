@@ -60,7 +60,7 @@ def published(site: LiveSite, admin_token: str) -> LiveSite:
 
 def test_catalogs(published: LiveSite) -> None:
     root = httpx.get(published.http + "/arcgis/rest/services", params={"f": "json"}).json()
-    assert root["folders"] == ["NewYork"]
+    assert root["folders"] == ["NewYork", "Utilities"]
     assert root["services"] == [
         {"name": "Cities", "type": "FeatureServer"},
         {"name": "Countries", "type": "FeatureServer"},
@@ -77,7 +77,7 @@ def test_admin_listing(published: LiveSite, admin_token: str) -> None:
     root = httpx.get(
         published.admin + "/services", params={"f": "json", "token": admin_token}
     ).json()
-    assert root["folders"] == ["System", "NewYork"]
+    assert root["folders"] == ["System", "Utilities", "NewYork"]
     assert {s["serviceName"] for s in root["services"]} == {"Cities", "Countries"}
     folder = httpx.get(
         published.admin + "/services/NEWYORK", params={"f": "json", "token": admin_token}

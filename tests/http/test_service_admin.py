@@ -87,7 +87,7 @@ def unchanged(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> tuple
 def test_folders(live: tuple[LiveSite, str]) -> None:
     site, token = live
     root = _get(site, "/services", token)
-    assert root["folders"] == ["System", "Maps"]
+    assert root["folders"] == ["System", "Utilities", "Maps"]
     assert [s["serviceName"] for s in root["services"]] == ["Points"]
     assert _post(site, "/services/createFolder", token, folderName="Empty") == {"status": "success"}
     for taken in ("empty", "MAPS", "System", "types", "report"):
@@ -104,7 +104,7 @@ def test_folders(live: tuple[LiveSite, str]) -> None:
     assert _post(site, "/services/System/deleteFolder", token)["code"] == 400
     assert _post(site, "/services/Empty/deleteFolder", token) == {"status": "success"}
     assert _post(site, "/services/Empty/deleteFolder", token)["code"] == 404
-    assert _get(site, "/services", token)["folders"] == ["System", "Maps"]
+    assert _get(site, "/services", token)["folders"] == ["System", "Utilities", "Maps"]
     exists = [
         _post(site, "/services/exists", token, **params)["exists"]
         for params in (
@@ -122,13 +122,14 @@ def test_folders(live: tuple[LiveSite, str]) -> None:
     data = Path(roads.definition["_geosite"]["data"])
     assert data.is_file() and site.store.list_permissions("maps/Roads.FeatureServer") != []
     assert _post(site, "/services/maps/deleteFolder", token) == {"status": "success"}
-    assert _get(site, "/services", token)["folders"] == ["System"]
+    assert _get(site, "/services", token)["folders"] == ["System", "Utilities"]
     assert _get(site, "/services/Maps", token)["code"] == 404
     assert site.store.get_service("Maps", "Roads", "FeatureServer") is None
     assert not data.exists()
-    assert [p.resource for p in site.store.list_permissions()] == ["", "/Points.FeatureServer"]
+    resources = [p.resource for p in site.store.list_permissions()]
+    assert [r for r in resources if not r.startswith("Utilities")] == ["", "/Points.FeatureServer"]
     catalog = httpx.get(f"{site.http}/arcgis/rest/services", params={"f": "json"}).json()
-    assert catalog["folders"] == [] and len(catalog["services"]) == 1
+    assert catalog["folders"] == ["Utilities"] and len(catalog["services"]) == 1
     assert _post(site, "/services/Maps/deleteFolder", token)["code"] == 404
 
 

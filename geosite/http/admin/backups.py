@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import backup
+from geosite.core import backup, utilities
 from geosite.data.geopackage import copy_consistently
 from geosite.errors import InvalidParameter
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
@@ -37,6 +37,7 @@ def import_site(call: Call) -> dict[str, Any]:
     _no_cloud(call)
     runtime = call.state.require_site()
     report = backup.import_site(runtime.site.store, call.params.get("location") or "")
+    utilities.ensure(runtime.site.store, runtime.site.clock)  # a backup made before it
     runtime.reload_settings()  # this worker at once; the others within a second
     return {"status": "success", "location": call.params.get("location"), "report": report}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geosite.core import jobs, ownership, service_admin, services
+from geosite.core import jobs, ownership, service_admin, services, utilities
 from geosite.core.models import Folder, Privilege, Service
 from geosite.core.permissions import EVERYONE
 from geosite.core.service_admin import STARTED, STOPPED
@@ -41,8 +41,14 @@ def _detail(folder: Folder) -> dict[str, Any]:
         "folderName": folder.name,
         "description": folder.description,
         "webEncrypted": False,
-        "isDefault": False,
+        "isDefault": utilities.is_utilities(folder.name),
     }
+
+
+def _folders(call: Call) -> list[Folder]:
+    """The stored folders, the default Utilities first (as ArcGIS lists its defaults)."""
+    found = call.state.require_site().site.store.list_folders()
+    return sorted(found, key=lambda f: not utilities.is_utilities(f.name))
 
 
 def _listing(call: Call, folder: str) -> list[Any]:
@@ -60,8 +66,7 @@ def _listing(call: Call, folder: str) -> list[Any]:
 
 def root(call: Call) -> dict[str, Any]:
     """``GET /admin/services``: the root folder, its folders (System first) and its services."""
-    store = call.state.require_site().site.store
-    folders = store.list_folders()
+    folders = _folders(call)
     return {
         "folderName": "/",
         "description": "Root folder",

@@ -86,10 +86,11 @@ _SQL_TYPES = {
 }
 
 
-def started_service(call: Call) -> Service:
-    """The URL's service, when the caller may use it and it is started (else ArcGIS's error)."""
+def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
+    """The URL's service of type ``kind``, when the caller may use it and it is started (else
+    ArcGIS's error)."""
     store = call.state.require_site().site.store
-    service = find_service(store, call.args.get("folder", ""), call.args["service"], FEATURE_SERVER)
+    service = find_service(store, call.args.get("folder", ""), call.args["service"], kind)
     call.service_key = service.resource
     permissions.check_access(store, service, call.principal, call.token_error)
     if service.configured_state != STARTED:
