@@ -2,20 +2,26 @@
 computed with shapely and pyproj, with no HTTP in them (``geosite.http.rest.geometry_server``
 routes to them).
 
-``OPERATIONS`` maps each operation's name (as in its URL) to its ``Operation``.
+``OPERATIONS`` maps each operation's name (as in its URL) to its ``Operation``; each module
+of this package lists its own in its ``OPERATIONS`` tuple.
 """
 
 from __future__ import annotations
 
+from geosite.engines.geometry_server import (
+    coordinates,
+    measure,
+    overlay,
+    projection,
+    reshape,
+    topology,
+)
 from geosite.engines.geometry_server._common import Getter, Operation
 
-OPERATIONS: dict[str, Operation] = {}
+OPERATIONS: dict[str, Operation] = {
+    operation.name: operation
+    for module in (projection, measure, reshape, coordinates, topology, overlay)
+    for operation in module.OPERATIONS
+}
 
-
-def register(*operations: Operation) -> None:
-    """Add operations to ``OPERATIONS`` (each module of this package registers its own)."""
-    for operation in operations:
-        OPERATIONS[operation.name] = operation
-
-
-__all__ = ["OPERATIONS", "Getter", "Operation", "register"]
+__all__ = ["OPERATIONS", "Getter", "Operation"]
