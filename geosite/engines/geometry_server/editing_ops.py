@@ -322,15 +322,21 @@ def _trim_extend(get: Getter) -> dict[str, Any]:
     return {"geometries": [geometry_json(s, POLYLINE) for s in shapes]}
 
 
-def _along(face: Any, lines: Any, tolerance: float) -> bool:
-    """Whether an edge of ``face`` lies along ``lines``."""
-    rings = shapely.get_parts(shapely.boundary(face))
-    for ring in rings:
-        xy = shapely.get_coordinates(ring)
-        middles = shapely.points((xy[:-1] + xy[1:]) / 2)
-        if bool((shapely.distance(middles, lines) <= tolerance).any()):
-            return True
-    return False
+#: Vertices one ``autoComplete`` may take (its polylines are noded with one another).
+MAX_AUTO_COMPLETE_VERTICES = 100_000
+
+
+def _along(faces: Any, guide: Guide) -> Any:
+    """For each face: whether an edge of it lies along the guide's lines."""
+    rings, face_of_ring = shapely.get_rings(faces, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[:-1] == ring_of[1:]
+    middles = (coords[:-1][same] + coords[1:][same]) / 2
+    found = np.zeros(len(faces), dtype=bool)
+    if len(middles):
+        _segment, distance = guide.nearest(middles)
+        np.logical_or.at(found, face_of_ring[ring_of[:-1][same]][distance <= guide.tolerance], True)
+    return found
 
 
 def _auto_complete(get: Getter) -> dict[str, Any]:
@@ -341,29 +347,37 @@ def _auto_complete(get: Getter) -> dict[str, Any]:
     if polylines.geometry_type != POLYLINE:
         raise invalid_parameter("polylines", "Expected polylines.")
     spatial_reference(get, "sr", polygons.spatial_reference or polylines.spatial_reference)
-    if sum(map(vertices, polygons.shapes)) + sum(map(vertices, polylines.shapes)) > 1_000_000:
-        raise invalid_parameter("polylines", "The request holds more than 1,000,000 vertices.")
+    total = sum(map(vertices, polygons.shapes)) + sum(map(vertices, polylines.shapes))
+    if total > MAX_AUTO_COMPLETE_VERTICES:
+        raise invalid_parameter(
+            "polylines", f"autoComplete takes at most {MAX_AUTO_COMPLETE_VERTICES:,} vertices."
+        )
+    lines = shapely.MultiLineString(
+        [line for shape in polylines.shapes for line in shapely.get_parts(shape)]
+    )
+    if shapely.is_empty(lines):
+        return {"geometries": []}
+    areas = shapely.union_all([valid(s) for s in polygons.shapes])
+    guide = Guide(lines, _tolerance(areas, lines))
+    # the lines cross one another or the polygons' boundaries at most MAX_CROSSINGS times
+    # (each segment meets itself and its neighbours besides)
+    met = len(guide.tree.query(guide.tree.geometries, predicate="intersects")[0])
+    if met > MAX_CROSSINGS + 3 * len(guide.starts):
+        raise invalid_parameter("polylines", "The polylines cross one another too many times.")
+    bounded_edits("polygons", [areas], guide)
 
     def compute() -> list[Any]:
-        areas = shapely.union_all([valid(s) for s in polygons.shapes])
-        lines = shapely.union_all(polylines.shapes)
         linework = shapely.node(
             shapely.MultiLineString(
-                [
-                    *shapely.get_parts(parts(lines, 1)),
-                    *shapely.get_parts(parts(shapely.boundary(areas), 1)),
-                ]
+                [*shapely.get_parts(lines), *shapely.get_parts(parts(shapely.boundary(areas), 1))]
             )
         )
         faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
-        tolerance = _tolerance(areas, lines)
-        kept = []
-        for face in faces:
-            if shapely.within(shapely.point_on_surface(face), areas):
-                continue
-            if _along(face, lines, tolerance):
-                kept.append(face)
-        return kept
+        if not len(faces):
+            return []
+        shapely.prepare(areas)
+        outside = ~shapely.within(shapely.point_on_surface(faces), areas)
+        return list(faces[outside & _along(faces, guide)])
 
     faces = guarded("polylines", compute)
     return {"geometries": [geometry_json(f, POLYGON) for f in faces]}

@@ -178,3 +178,38 @@ def test_cut_work_is_bounded() -> None:
     cutter = {"paths": [[[-2.0, y / 2], [3.0, y / 2 + 0.1]] for y in range(5000)]}
     with pytest.raises(InvalidParameter):
         run("cut", target=polygons({"rings": [ring]}), cutter=cutter)
+
+
+def test_auto_complete_of_lines_alone_and_of_nothing() -> None:
+    none: dict[str, Any] = {"geometryType": POLYGON, "geometries": []}
+    ring = path((0, 0), (0, 1), (1, 1), (1, 0), (0, 0))
+    (face,) = run("autoComplete", polygons=none, polylines=[ring])["geometries"]
+    assert shapely.equals(shape_of(face, POLYGON, "test"), shapely.box(0, 0, 1, 1))
+    empty = {"geometryType": POLYLINE, "geometries": []}
+    assert run("autoComplete", polygons=none, polylines=empty) == {"geometries": []}
+    grid = [path((i, 0), (i, 30)) for i in range(31)] + [path((0, i), (30, i)) for i in range(31)]
+    assert len(run("autoComplete", polygons=none, polylines=grid)["geometries"]) == 900
+
+
+def test_auto_complete_refuses_lines_crossing_too_often() -> None:
+    none: dict[str, Any] = {"geometryType": POLYGON, "geometries": []}
+    grid = [path((i, 0), (i, 1000)) for i in range(200)]
+    grid += [path((0, i), (1000, i)) for i in range(200)]
+    with pytest.raises(InvalidParameter):
+        run("autoComplete", polygons=none, polylines=grid)
+
+
+def test_cut_refuses_too_many_crossings() -> None:
+    teeth = [
+        [[2.0 * i, 10.0], [2.0 * i + 1, 10.0], [2.0 * i + 1, 1.0], [2.0 * i + 2, 1.0]]
+        for i in range(300)
+    ]
+    ring = [[0.0, 0.0], *[p for tooth in teeth for p in tooth], [600.0, 0.0], [0.0, 0.0]][::-1]
+    lines = {"paths": [[[-1.0, 1.5 + y / 20], [601.0, 1.5 + y / 20]] for y in range(160)]}
+    with pytest.raises(InvalidParameter):
+        run("cut", target=polygons({"rings": [ring]}), cutter=lines)
+    few = {"paths": [[[-1.0, 5.0], [601.0, 5.0]]]}
+    answer = run("cut", target=polygons({"rings": [ring]}), cutter=few)
+    assert answer["cutIndexes"] == [0, 0]
+    total = sum(area(g) for g in answer["geometries"])
+    assert total == pytest.approx(shapely.Polygon(ring).area)
