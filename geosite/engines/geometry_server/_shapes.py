@@ -88,7 +88,8 @@ def checked_sr(get: Getter, geometries: Geometries, name: str = "sr") -> None:
 def guarded(parameter: str, compute: Callable[[], Any]) -> Any:
     """``compute()``, with shapely's refusals of a shape as a 400 naming ``parameter``."""
     try:
-        return compute()
+        with np.errstate(all="ignore"):  # coordinates too large overflow: not finite, dropped
+            return compute()
     except InvalidParameter:
         raise
     except (shapely.errors.GEOSException, ValueError):

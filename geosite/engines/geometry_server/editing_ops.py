@@ -81,8 +81,12 @@ class Guide:
         (found, segment), distance = self.tree.query_nearest(
             points, return_distance=True, all_matches=False
         )
-        order = np.argsort(found)
-        return segment[order], distance[order]
+        # a point with no nearest segment (coordinates too large to measure) is far from all
+        nearest = np.zeros(len(points), dtype=np.int64)
+        far = np.full(len(points), np.inf)
+        nearest[found] = segment
+        far[found] = distance
+        return nearest, far
 
     def sides(self, xy: Any) -> Any:
         """LEFT or RIGHT of the nearest segment each point of ``xy`` lies, NONE on it."""

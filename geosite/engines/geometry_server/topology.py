@@ -68,8 +68,10 @@ def simplified(shape: Any, geometry_type: str) -> Any:
         noded = shapely.node(lines)
         kept = [p for p in shapely.get_parts(noded) if shapely.length(p) > 0]
         return shapely.MultiLineString(kept)
-    cleaned = shapely.make_valid(shapely.remove_repeated_points(shape))
-    return parts(shapely.normalize(parts(cleaned, 2)), 2)
+    cleaned = shapely.remove_repeated_points(shape)
+    if shapely.is_valid(cleaned):
+        return cleaned
+    return parts(shapely.normalize(parts(shapely.make_valid(cleaned), 2)), 2)
 
 
 def _simplify(get: Getter) -> dict[str, Any]:
@@ -100,9 +102,17 @@ def _convex_hull(get: Getter) -> dict[str, Any]:
     checked_sr(get, geometries)
     points = [shapely.get_coordinates(s) for s in geometries.shapes]
     cloud = shapely.MultiPoint([xy for block in points for xy in block.tolist()])
-    hull = shapely.convex_hull(cloud)
+    hull = guarded("geometries", lambda: shapely.convex_hull(cloud))
     kind = POLYGON if shapely.is_empty(hull) else type_of_shape(hull)
     return {"geometryType": kind, "geometry": geometry_json(hull, kind)}
+
+
+def _label(shape: Any) -> dict[str, Any]:
+    areas = parts(shapely.make_valid(shape), 2) if not shapely.is_valid(shape) else shape
+    point = shapely.point_on_surface(areas) if not shapely.is_empty(areas) else None
+    if point is None or shapely.is_empty(point):
+        return {"x": "NaN", "y": "NaN"}
+    return geometry_json(point, POINT)
 
 
 def _label_points(get: Getter) -> dict[str, Any]:
@@ -110,14 +120,7 @@ def _label_points(get: Getter) -> dict[str, Any]:
     if answered_type(polygons.geometry_type) != POLYGON:
         raise invalid_parameter("polygons", "Expected polygons.")
     checked_sr(get, polygons)
-    labels = []
-    for shape in polygons.shapes:
-        areas = parts(shapely.make_valid(shape), 2) if not shapely.is_valid(shape) else shape
-        point = shapely.point_on_surface(areas) if not shapely.is_empty(areas) else None
-        if point is None or shapely.is_empty(point):
-            labels.append({"x": "NaN", "y": "NaN"})
-        else:
-            labels.append(geometry_json(point, POINT))
+    labels = guarded("polygons", lambda: [_label(s) for s in polygons.shapes])
     return {"labelPoints": labels}
 
 

@@ -3,6 +3,7 @@ checked against shapely computed here, with their answer shapes and bad inputs."
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from typing import Any
@@ -539,3 +540,37 @@ def test_answers_are_esri_json() -> None:
     answer = run("union", geometries=polygons(A, B))
     expected = esri_geometry(shapely.union_all([shapely.box(0, 0, 2, 2), shapely.box(1, 1, 3, 3)]))
     assert shapely.equals(shape(answer["geometry"], POLYGON), shape(expected, POLYGON))
+
+
+HUGE = square(0, 0, 1e300, 1e300)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("convexHull", {"geometries": polygons(HUGE, A)}),
+        ("union", {"geometries": polygons(HUGE, A)}),
+        ("simplify", {"geometries": polygons(HUGE)}),
+        ("labelPoints", {"polygons": [HUGE]}),
+        (
+            "intersect",
+            {"geometries": polygons(HUGE), "geometry": {"geometryType": POLYGON, "geometry": B}},
+        ),
+        (
+            "difference",
+            {"geometries": polygons(A), "geometry": {"geometryType": POLYGON, "geometry": HUGE}},
+        ),
+        (
+            "relation",
+            {
+                "geometries1": polygons(HUGE),
+                "geometries2": polygons(A),
+                "relation": "esriGeometryRelationLineTouch",
+            },
+        ),
+        ("offset", {"geometries": polygons(HUGE), "offsetDistance": "1"}),
+    ],
+)
+def test_huge_coordinates_answer_json_or_a_400(name: str, params: dict[str, Any]) -> None:
+    with contextlib.suppress(InvalidParameter):
+        run(name, **params)  # valid JSON, no warning (warnings are errors in the tests)
