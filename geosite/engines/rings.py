@@ -1,7 +1,7 @@
 """Esri polygon rings made into a valid MultiPolygon: shared by the server and the repair worker.
 
 ArcGIS's rule: clockwise rings are shells, counter-clockwise ones holes (when no ring is
-clockwise, every ring is a shell). A hole belongs to the smallest shell that contains it
+clockwise, every ring is a shell). A hole belongs to the smallest shell that covers it
 (found with an STRtree over the holes and prepared shells, never every shell against every hole). An
 invalid result is repaired with ``shapely.make_valid`` (the "linework" method: odd-even fill,
 as ArcGIS fills polygons) and only its polygons are kept.
@@ -32,8 +32,11 @@ def assemble(coords: np.ndarray, offsets: np.ndarray) -> Any:
     outlines = shapely.polygons(shells)
     inner: list[list[Any]] = [[] for _ in range(len(shells))]
     if len(holes):
-        points = shapely.point_on_surface(shapely.polygons(holes))
-        shell_at, hole_at = shapely.STRtree(points).query(outlines, predicate="contains")
+        # Whole rings, not a point inside each hole: that point can fall in an island that
+        # lies inside the hole, and the hole would go to the island.
+        shell_at, hole_at = shapely.STRtree(shapely.polygons(holes)).query(
+            outlines, predicate="covers"
+        )
         if len(hole_at):
             # Each hole to the smallest shell that contains it (an island's hole to the island).
             order = np.lexsort((shapely.area(outlines)[shell_at], hole_at))
