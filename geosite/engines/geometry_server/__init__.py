@@ -10,17 +10,28 @@ from __future__ import annotations
 
 from geosite.engines.geometry_server import (
     coordinates,
+    editing_ops,
     measure,
     overlay,
     projection,
     reshape,
+    reshaping,
     topology,
 )
 from geosite.engines.geometry_server._common import Getter, Operation
 
 OPERATIONS: dict[str, Operation] = {
     operation.name: operation
-    for module in (projection, measure, reshape, coordinates, topology, overlay)
+    for module in (
+        projection,
+        measure,
+        reshape,
+        coordinates,
+        topology,
+        overlay,
+        editing_ops,
+        reshaping,
+    )
     for operation in module.OPERATIONS
 }
 
