@@ -121,6 +121,31 @@ def move(shape: Any, mover: Transformer | None, parameter: str) -> Any:
     return _moved(shape, mover, parameter)
 
 
+@lru_cache(maxsize=128)
+def _from_datum(source: SpatialReference, target: SpatialReference) -> Transformer | None:
+    geographic = source.crs.geodetic_crs
+    if geographic is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Transformer.from_crs(geographic, target.crs, always_xy=True)
+    except (CRSError, ProjError):
+        return None
+
+
+def lonlat_to(
+    shape: Any, source: SpatialReference, target: SpatialReference, parameter: str
+) -> Any:
+    """``shape``, in longitudes and latitudes on ``source``'s datum, moved to ``target``."""
+    if source.same_as(target) and is_geographic(target):
+        return shape
+    mover = _from_datum(source, target)
+    if mover is None:
+        raise invalid_parameter(parameter, "No transformation to this spatial reference.")
+    return _moved(shape, mover, parameter)
+
+
 def local_crs(lon: float, lat: float, parameter: str) -> CRS:
     """An azimuthal equidistant CRS in metres centred on (lon, lat) on WGS 84."""
     if not (np.isfinite(lon) and np.isfinite(lat) and -90 <= lat <= 90):
@@ -129,6 +154,18 @@ def local_crs(lon: float, lat: float, parameter: str) -> CRS:
         return CRS.from_proj4(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +units=m +datum=WGS84")
     except CRSError:
         raise invalid_parameter(parameter, "The geometry lies outside the world.") from None
+
+
+def segmentized(shape: Any, step: float, parameter: str) -> Any:
+    """``shape`` with no segment longer than ``step`` (a 400 when GEOS cannot: it runs out of
+    memory on some self-crossing rings)."""
+    if shapely.get_type_id(shape) in (3, 6) and not shapely.is_valid(shape):
+        # GEOS took 270 s and then ran out of memory on a 200,000-vertex self-crossing ring.
+        raise invalid_parameter(parameter, "A self-crossing polygon cannot be densified.")
+    try:
+        return shapely.segmentize(shape, step)
+    except shapely.errors.GEOSException:
+        raise invalid_parameter(parameter, "The geometry cannot be densified.") from None
 
 
 def checked(value: float, parameter: str) -> float | str:
@@ -149,8 +186,10 @@ __all__ = [
     "geodesic_failure",
     "is_geographic",
     "local_crs",
+    "lonlat_to",
     "metres_per_unit",
     "move",
+    "segmentized",
     "to_lonlat",
     "within",
 ]

@@ -38,6 +38,7 @@ from geosite.engines.geometry_server.geodesy import (
     local_crs,
     metres_per_unit,
     move,
+    segmentized,
     to_lonlat,
     within,
 )
@@ -65,7 +66,7 @@ def calculation_type(get: Getter, default: str = "planar") -> str:
     )
 
 
-def _densified(shapes: list[Any], sr: SpatialReference) -> list[Any]:
+def _densified(shapes: list[Any], sr: SpatialReference, parameter: str) -> list[Any]:
     step = (
         PRESERVE_SHAPE_STEP_DEGREES
         if is_geographic(sr)
@@ -75,7 +76,7 @@ def _densified(shapes: list[Any], sr: SpatialReference) -> list[Any]:
     step = max(step, total / MAX_VERTICES)
     if not math.isfinite(step) or step <= 0:
         return shapes
-    return [shapely.segmentize(s, step) for s in shapes]
+    return [segmentized(s, step, parameter) for s in shapes]
 
 
 def _geodesic(
@@ -84,7 +85,7 @@ def _geodesic(
     """(area m², length m) of each shape on ``sr``'s ellipsoid."""
     ellipsoid = geod(sr, "sr")
     if preserve:
-        shapes = _densified(shapes, sr)
+        shapes = _densified(shapes, sr, parameter)
     found = []
     for shape in shapes:
         lonlat = to_lonlat(shape, sr, parameter)

@@ -37,7 +37,7 @@ from geosite.engines.geometry_server._common import (
     required_sr,
     shape_of,
 )
-from geosite.engines.geometry_server.geodesy import move, to_lonlat, within
+from geosite.engines.geometry_server.geodesy import move, segmentized, to_lonlat, within
 from geosite.errors import invalid_parameter
 
 #: The most operations ``findTransformations`` answers.
@@ -117,7 +117,7 @@ def _project(get: Getter) -> dict[str, Any]:
     kind = geometries.geometry_type
     shapes = geometries.shapes
     if kind == ENVELOPE and mover is not None:  # its edges bend: project them densified
-        shapes = [shapely.segmentize(s, max(shapely.length(s) / 400, 1e-9)) for s in shapes]
+        shapes = [segmentized(s, max(shapely.length(s) / 400, 1e-9), "geometries") for s in shapes]
     answered = []
     for shape in shapes:
         moved = move(shape, mover, "geometries")
@@ -160,7 +160,9 @@ def _extent_in_degrees(box: dict[str, Any], source: SpatialReference) -> Any:
     if box.get("spatialReference") is not None:
         source = resolve(box["spatialReference"], "extentOfInterest")
     return to_lonlat(
-        shapely.segmentize(shape, max(shapely.length(shape) / 40, 1e-9)), source, "extentOfInterest"
+        segmentized(shape, max(shapely.length(shape) / 40, 1e-9), "extentOfInterest"),
+        source,
+        "extentOfInterest",
     )
 
 

@@ -229,3 +229,35 @@ def test_bad_input_is_a_400_naming_the_parameter(
     with pytest.raises(InvalidParameter) as raised:
         run(name, **params)
     assert f"'{parameter}'" in " ".join(raised.value.details or [])
+
+
+@pytest.mark.parametrize(("lon", "lat"), [(150.0, 75.0), (-20.0, -80.0)])
+def test_geodesic_buffer_round_a_pole_is_a_cap(lon: float, lat: float) -> None:
+    radius = 2_000_000.0
+    answer = run(
+        "buffer",
+        geometries=[{"x": lon, "y": lat}],
+        inSR=4326,
+        distances=str(radius),
+        unit="9001",
+        geodesic="true",
+    )
+    cap = polygon(answer["geometries"][0])
+    assert cap.is_valid
+    pole = 90.0 if lat > 0 else -90.0
+    assert cap.covers(shapely.Point(lon, pole - math.copysign(0.5, pole)))
+    assert geodesic_area(cap) == pytest.approx(math.pi * radius**2, rel=0.01)
+
+
+def test_geodesic_buffer_across_the_antimeridian_stays_whole() -> None:
+    answer = run(
+        "buffer",
+        geometries=[{"x": 179.5, "y": 10}],
+        inSR=4326,
+        distances="200",
+        unit="9036",
+        geodesic="true",
+    )
+    circle = polygon(answer["geometries"][0])
+    assert circle.is_valid and shapely.bounds(circle)[2] > 180
+    assert geodesic_area(circle) == pytest.approx(math.pi * 200_000**2, rel=0.01)
