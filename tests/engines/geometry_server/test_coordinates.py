@@ -3,22 +3,15 @@ back, UTM checked against pyproj's EPSG zones; MGRS and the others are refused."
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from pyproj import Transformer
 
-from geosite.engines.geometry_server.coordinates import OPERATIONS, utm_zone
-from geosite.errors import InvalidParameter
+from geosite.engines.geometry_server.coordinates import utm_zone
+from tests.engines.geometry_server._run import refused, run
 
-RUN = {operation.name: operation.run for operation in OPERATIONS}
 PLACES = [(-117.1956, 34.0569), (10.0, 20.0), (5.0, 60.0), (20.0, -30.0), (-0.5, 51.5)]
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return RUN[name](lambda key: text.get(key))
 
 
 def test_formats() -> None:
@@ -186,6 +179,4 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as raised:
-        run(name, **params)
-    assert f"'{parameter}'" in " ".join(raised.value.details or [])
+    refused(name, params, parameter)

@@ -3,24 +3,14 @@ shapes and bad inputs."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 import shapely
 
-from geosite.engines.geometry_server import editing_ops
 from geosite.engines.geometry_server._common import POLYGON, POLYLINE, shape_of
 from geosite.errors import InvalidParameter
-
-OPS = {op.name: op for op in editing_ops.OPERATIONS}
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    answer = OPS[name].run(lambda n: raw.get(n))
-    json.dumps(answer, allow_nan=False)
-    return answer
+from tests.engines.geometry_server._run import refused, run
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -164,9 +154,7 @@ BAD = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as caught:
-        run(name, **params)
-    assert f"'{parameter}'" in str(caught.value.details[0])
+    refused(name, params, parameter)
 
 
 def test_cut_work_is_bounded() -> None:

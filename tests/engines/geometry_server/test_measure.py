@@ -3,7 +3,6 @@ here, on Natural Earth's countries and small shapes, in every unit; bad inputs a
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -15,17 +14,10 @@ from pyproj import CRS, Geod, Transformer
 
 from geosite.demo import DATA_DIR
 from geosite.engines.features import esri_geometry
-from geosite.engines.geometry_server.measure import OPERATIONS
 from geosite.engines.geometry_server.units import AREA_UNITS, LINEAR_UNITS
-from geosite.errors import InvalidParameter
+from tests.engines.geometry_server._run import refused, run
 
-RUN = {operation.name: operation.run for operation in OPERATIONS}
 WGS84 = Geod(ellps="WGS84")
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return RUN[name](lambda key: text.get(key))
 
 
 def _countries() -> dict[str, Any]:
@@ -247,9 +239,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as raised:
-        run(name, **params)
-    assert f"'{parameter}'" in " ".join(raised.value.details or [])
+    refused(name, params, parameter)
 
 
 def test_answers_are_valid_json() -> None:

@@ -3,16 +3,13 @@ EPSG and Esri spatial references; bad inputs are 400s."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from pyproj import CRS, Transformer
 
-from geosite.engines.geometry_server.projection import OPERATIONS
-from geosite.errors import InvalidParameter
+from tests.engines.geometry_server._run import refused, run
 
-RUN = {operation.name: operation.run for operation in OPERATIONS}
 #: (wkid, authority code pyproj knows it by)
 SPATIAL_REFERENCES = [
     (4326, "EPSG:4326"),
@@ -29,11 +26,6 @@ SPATIAL_REFERENCES = [
     (3395, "EPSG:3395"),
 ]
 PLACES = [(-74.0, 40.7), (2.35, 48.85), (13.4, 52.5), (-0.12, 51.5)]
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return RUN[name](lambda key: text.get(key))
 
 
 @pytest.mark.parametrize(("wkid", "code"), SPATIAL_REFERENCES[1:])
@@ -182,6 +174,4 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as raised:
-        run(name, **params)
-    assert f"'{parameter}'" in " ".join(raised.value.details or [])
+    refused(name, params, parameter)

@@ -3,7 +3,6 @@ unbounded work are 400s."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -14,16 +13,9 @@ from pyproj import Geod, Transformer
 
 from geosite.engines.features import esri_geometry
 from geosite.engines.geometry_server._common import shape_of
-from geosite.engines.geometry_server.reshape import OPERATIONS
-from geosite.errors import InvalidParameter
+from tests.engines.geometry_server._run import refused, run
 
-RUN = {operation.name: operation.run for operation in OPERATIONS}
 WGS84 = Geod(ellps="WGS84")
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return RUN[name](lambda key: text.get(key))
 
 
 def polygon(answer: dict[str, Any]) -> Any:
@@ -226,9 +218,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as raised:
-        run(name, **params)
-    assert f"'{parameter}'" in " ".join(raised.value.details or [])
+    refused(name, params, parameter)
 
 
 @pytest.mark.parametrize(("lon", "lat"), [(150.0, 75.0), (-20.0, -80.0)])

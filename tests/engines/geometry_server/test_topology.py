@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from typing import Any
 
-import orjson
 import pytest
 import shapely
 
 from geosite.engines.features import esri_geometry
-from geosite.engines.geometry_server import overlay, topology
 from geosite.engines.geometry_server._common import POLYGON, POLYLINE, shape_of
 from geosite.errors import InvalidParameter
-
-OPS = {op.name: op for op in topology.OPERATIONS + overlay.OPERATIONS}
-
-
-def run(name: str, **params: Any) -> dict[str, Any]:
-    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    answer = OPS[name].run(lambda n: raw.get(n))
-    orjson.dumps(answer)  # valid JSON: orjson refuses NaN only as a float, never writes one
-    assert "NaN" not in json.dumps(answer, allow_nan=False).replace('"NaN"', "")
-    return answer
+from tests.engines.geometry_server._run import refused, run
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -512,9 +500,7 @@ BAD = [
 def test_bad_input_is_a_400_naming_the_parameter(
     name: str, params: dict[str, Any], parameter: str
 ) -> None:
-    with pytest.raises(InvalidParameter) as caught:
-        run(name, **params)
-    assert f"'{parameter}'" in str(caught.value.details[0])
+    refused(name, params, parameter)
 
 
 def test_relation_refuses_too_many_pairs() -> None:
