@@ -184,7 +184,7 @@ def _run(recorder: _Recorder, work: Work) -> None:
             _log.warning("Job %s failed: %s", recorder.job.job_id, "; ".join(exc.private))
         shown = [redact(text) for text in [*exc.messages, *exc.details]]
         recorder.save(recorder.job.failed(exc.code, [t for t in shown if t is not None]))
-    except Exception:
+    except Exception:  # the job thread's last resort: logged with its traceback, recorded as failed
         _log.exception("Job %s failed", recorder.job.job_id)
         failure = ["The job failed unexpectedly; see the server's log."]
         recorder.save(recorder.job.failed(500, failure))
