@@ -482,6 +482,22 @@ def test_arcgis_query_as_dataframe(feature_layer: Any, cities: dict[int, City]) 
 # -- ArcGIS REST JS ---------------------------------------------------------------------------
 
 
+def run_js(script: str, env: dict[str, str], timeout: float = 120) -> Any:
+    """Run ``tests/compat/js/<script>`` with Node and ``env`` added to the environment; the
+    JSON document it prints (the test fails with its stderr when it exits non-zero)."""
+    done = subprocess.run(
+        [_node(), str(JS_DIR / script)],
+        cwd=JS_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"node failed ({done.returncode}):\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
 def _node() -> str:
     node = shutil.which("node")
     if node is None:

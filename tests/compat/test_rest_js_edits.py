@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.compat.test_feature_clients import JS_DIR, _node
+from tests.compat.test_feature_clients import _node, run_js
 from tests.conftest import LiveSite
 from tests.http.test_publishing import publish
 
@@ -28,7 +26,7 @@ def _rows(site: LiveSite) -> dict[int, dict[str, Any]]:
 
 
 def test_rest_js_edits(site: LiveSite, admin_token: str, tmp_path: Path) -> None:
-    node = _node()
+    _node()  # skips, with the reason, when Node or REST JS is missing
     data = tmp_path / "edits.geojson"
     feature = {
         "type": "Feature",
@@ -39,21 +37,10 @@ def test_rest_js_edits(site: LiveSite, admin_token: str, tmp_path: Path) -> None
     answer = publish(site, admin_token, data, "Edits", capabilities="Query,Create,Update,Delete")
     assert answer["status"] == "success"
     env = {
-        **os.environ,
         "GEOSITE_LAYER": f"{site.http}/arcgis/rest/services/Edits/FeatureServer/0",
         "GEOSITE_TOKEN": site.token(),
     }
-    done = subprocess.run(
-        [node, str(JS_DIR / "edits.mjs")],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = run_js("edits.mjs", env)
     assert out["add"]["ok"], out["add"]
     first, second = (r["objectId"] for r in out["add"]["answer"]["addResults"])
     assert [r["success"] for r in out["add"]["answer"]["addResults"]] == [True, True]

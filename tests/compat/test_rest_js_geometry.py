@@ -4,38 +4,22 @@ pyproj and shapely (issue 17, item 2)."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
 
 import pytest
 import shapely
 from pyproj import Geod, Transformer
 
-from tests.compat.test_feature_clients import JS_DIR, _node
+from tests.compat.test_feature_clients import _node, run_js
 from tests.conftest import LiveSite
 
 pytestmark = pytest.mark.compat
 
 
 def test_rest_js_geometry_service(site: LiveSite) -> None:
-    node = _node()
-    env = {
-        **os.environ,
-        "GEOSITE_GEOMETRY": f"{site.http}/arcgis/rest/services/Utilities/Geometry/GeometryServer",
-    }
-    done = subprocess.run(
-        [node, str(JS_DIR / "geometry.mjs")],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    _node()  # skips, with the reason, when Node or REST JS is missing
+    service = f"{site.http}/arcgis/rest/services/Utilities/Geometry/GeometryServer"
+    out = run_js("geometry.mjs", {"GEOSITE_GEOMETRY": service})
 
     assert out["project"]["ok"], out["project"]
     (point,) = out["project"]["answer"]["geometries"]
