@@ -110,8 +110,9 @@ def service_json(service: Service, private: bool = False) -> dict[str, Any]:
     out["isDefault"] = False
     out["allowedUploadFileTypes"] = d.get("allowedUploadFileTypes", "")
     properties = dict(d.get("properties") or {})
-    properties["maxRecordCount"] = str(d.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT))
-    properties.setdefault(ANONYMOUS_EDITS, "false")  # services published before it existed
+    if service.type not in utilities.DATALESS_TYPES:  # feature services: their records and edits
+        properties["maxRecordCount"] = str(d.get("maxRecordCount", DEFAULT_MAX_RECORD_COUNT))
+        properties.setdefault(ANONYMOUS_EDITS, "false")  # services published before it existed
     out["properties"] = properties
     out["extensions"] = list(d.get("extensions") or [])
     out["frameworkProperties"] = dict(d.get("frameworkProperties") or {})

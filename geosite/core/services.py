@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geosite.core import datastores, ownership, uploads
+from geosite.core import datastores, ownership, uploads, utilities
 from geosite.core.clock import Clock
 from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
@@ -55,6 +55,18 @@ RESERVED_FOLDERS = frozenset(
         "stopServices",
     )
 )
+
+
+def service_types() -> list[dict[str, Any]]:
+    """The service types this server hosts, as ``/admin/services/types`` lists them."""
+    feature = {
+        "name": "FeatureServer",
+        "description": "Feature access: query (and, with its capabilities, editing).",
+        "capabilities": ",".join(ALLOWED_CAPABILITIES),
+        "extensions": [],
+        "providers": ["geosite"],
+    }
+    return [feature, utilities.geometry_type()]
 
 
 def valid_service_name(name: str) -> str:

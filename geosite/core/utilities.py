@@ -46,6 +46,18 @@ def geometry_definition() -> dict[str, Any]:
     }
 
 
+def geometry_type() -> dict[str, Any]:
+    """The GeometryServer's entry in ``/admin/services/types``."""
+    return {
+        "name": GEOMETRY_SERVER,
+        "description": "Geometric operations on geometries sent with the request "
+        "(one per site, Utilities/Geometry; it holds no data).",
+        "capabilities": "",
+        "extensions": [],
+        "providers": ["geosite"],
+    }
+
+
 def is_utilities(folder: str) -> bool:
     """Whether ``folder`` names the Utilities folder (in any case)."""
     return folder.lower() == UTILITIES_FOLDER.lower()

@@ -107,7 +107,27 @@ def test_roles_and_privileges(fresh_site: LiveSite) -> None:
         "users": ["ana", "ben"],
         "hasMore": False,
     }
-    assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": ["Analysts"]}
+    assert _post(site, "/users/getRoles", admin, username="ana") == {
+        "roles": ["Analysts"],
+        "hasMore": False,
+    }
+    # roles/getRolesForUser is the name the ArcGIS API for Python and the reference use.
+    assert _post(site, "/roles/add", admin, rolename="Auditors") == OK
+    assert _post(site, "/users/assignRoles", admin, username="ana", roles="Auditors") == OK
+    assert _post(site, "/roles/getRolesForUser", admin, username="ana") == {
+        "roles": ["Analysts", "Auditors"],
+        "hasMore": False,
+    }
+    assert _post(site, "/roles/getRolesForUser", admin, username="ana", filter="AUD") == {
+        "roles": ["Auditors"],
+        "hasMore": False,
+    }
+    assert _post(site, "/roles/getRolesForUser", admin, username="ana", maxCount="1") == {
+        "roles": ["Analysts"],
+        "hasMore": True,
+    }
+    assert _post(site, "/roles/getRolesForUser", admin, username="nobody")["code"] == 404
+    assert _post(site, "/roles/remove", admin, rolename="Auditors") == OK
     assert _post(site, "/users/getPrivilege", admin, username="ana") == {"privilege": "ACCESS"}
     assert _post(site, "/roles/getPrivilege", admin, rolename="Analysts") == {"privilege": "ACCESS"}
 
@@ -124,19 +144,20 @@ def test_roles_and_privileges(fresh_site: LiveSite) -> None:
     )
     ana = _token(site, "ana", "ana-Password-1")["token"]
     assert "users" in _post(site, "/users/getUsers", ana)
+    # The reference answers role names here, not role objects.
     assert _post(site, "/roles/getRolesByPrivilege", admin, privilege="administer") == {
-        "roles": [{"rolename": "Analysts", "description": "read"}]
+        "roles": ["Analysts"]
     }
     assert _post(site, "/roles/update", admin, rolename="Analysts", description="all") == OK
     assert _post(site, "/roles/getRoles", admin)["roles"] == [
         {"rolename": "Analysts", "description": "all"}
     ]
     assert _post(site, "/users/removeRoles", admin, username="ben", roles="Analysts") == OK
-    assert _post(site, "/users/getRoles", admin, username="ben") == {"roles": []}
+    assert _post(site, "/users/getRoles", admin, username="ben") == {"roles": [], "hasMore": False}
     assert _post(site, "/users/assignRoles", admin, username="ben", roles="Analysts") == OK
     assert _post(site, "/roles/removeUsersFromRole", admin, rolename="Analysts", users="ben") == OK
     assert _post(site, "/roles/remove", admin, rolename="Analysts") == OK
-    assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": []}
+    assert _post(site, "/users/getRoles", admin, username="ana") == {"roles": [], "hasMore": False}
     assert _post(site, "/users/getPrivilege", admin, username="ana") == {"privilege": "ACCESS"}
     # The role, and its privilege, are gone; so are the tokens issued while ana had it.
     assert _post(site, "/users/getUsers", ana)["code"] == 498
@@ -162,6 +183,7 @@ def test_roles_and_privileges(fresh_site: LiveSite) -> None:
         "/roles/addUsersToRole",
         "/roles/assignPrivilege",
         "/roles/getRolesByPrivilege",
+        "/roles/getRolesForUser",
     ],
 )
 def test_account_operations_need_an_administrator(site: LiveSite, path: str) -> None:

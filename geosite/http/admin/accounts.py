@@ -83,9 +83,16 @@ def change_password(call: Call) -> dict[str, Any]:
 
 
 def get_user_roles(call: Call) -> dict[str, Any]:
-    """``users/getRoles`` (``username``)."""
+    """``users/getRoles`` and ``roles/getRolesForUser`` (``username``, ``filter``, ``maxCount``).
+
+    The names of the user's roles; ``filter`` keeps those whose name contains it (any case),
+    ``maxCount`` cuts the list, and ``hasMore`` says whether it did.
+    """
     found = accounts.user(_store(call), call.params.get("username"))
-    return {"roles": _store(call).user_roles(found.username)}
+    wanted = (call.params.get("filter") or "").casefold()
+    size = call.params.integer("maxCount", 100_000, minimum=1, maximum=100_000) or 100_000
+    names = [r for r in _store(call).user_roles(found.username) if wanted in r.casefold()]
+    return {"roles": names[:size], "hasMore": len(names) > size}
 
 
 def assign_roles(call: Call) -> dict[str, Any]:
@@ -196,7 +203,7 @@ def roles_by_privilege(call: Call) -> dict[str, Any]:
     """``roles/getRolesByPrivilege`` (``privilege``)."""
     level = accounts.privilege(call.params.get("privilege"))
     found, _ = _store(call).search_roles("", 100_000)
-    return {"roles": [r.public() for r in found if r.privilege == level]}
+    return {"roles": [r.rolename for r in found if r.privilege == level]}
 
 
 def _op(path: str, handler: Any, title: str, *fields: Field, read: bool = False) -> Endpoint:
@@ -230,6 +237,7 @@ ROLE_OPERATIONS = (
     "assignPrivilege",
     "getPrivilege",
     "getRolesByPrivilege",
+    "getRolesForUser",
 )
 
 ENDPOINTS = [
@@ -245,7 +253,15 @@ ENDPOINTS = [
     _op("/security/users/update", update_user, "Update User", _USER, *_PROFILE, _PASSWORD),
     _op("/security/users/remove", remove_user, "Remove User", _USER),
     _op("/security/users/changePassword", change_password, "Change Password", _USER, _PASSWORD),
-    _op("/security/users/getRoles", get_user_roles, "Get Roles", _USER, read=True),
+    _op(
+        "/security/users/getRoles",
+        get_user_roles,
+        "Get Roles",
+        _USER,
+        Field("filter"),
+        Field("maxCount"),
+        read=True,
+    ),
     _op(
         "/security/users/assignRoles", assign_roles, "Assign Roles", _USER, Field("roles", "Roles")
     ),
@@ -297,6 +313,15 @@ ENDPOINTS = [
     ),
     _op("/security/roles/assignPrivilege", assign_privilege, "Assign Privilege", _ROLE, _PRIVILEGE),
     _op("/security/roles/getPrivilege", role_privilege, "Get Privilege", _ROLE, read=True),
+    _op(
+        "/security/roles/getRolesForUser",
+        get_user_roles,
+        "Get Roles For User",
+        _USER,
+        Field("filter"),
+        Field("maxCount"),
+        read=True,
+    ),
     _op(
         "/security/roles/getRolesByPrivilege",
         roles_by_privilege,

@@ -60,7 +60,14 @@ def _listing(call: Call, folder: str) -> list[Any]:
             for p in store.list_permissions()
             if p.is_allowed and p.principal.lower() == EVERYONE.lower()
         }
-        return [service_admin.service_json(s, s.resource.lower() not in public) for s in found]
+        # Scripts index folderName on every item of a listing, detailed or not.
+        return [
+            {
+                "folderName": s.folder or "/",
+                **service_admin.service_json(s, s.resource.lower() not in public),
+            }
+            for s in found
+        ]
     return [entry(s) for s in found]
 
 
@@ -231,17 +238,7 @@ def stop_services(call: Call) -> dict[str, Any]:
 
 def types(call: Call) -> dict[str, Any]:
     """``GET /admin/services/types``: the service types this server can host."""
-    return {
-        "types": [
-            {
-                "name": "FeatureServer",
-                "description": "Feature access: query (and, with its capabilities, editing).",
-                "capabilities": ",".join(services.ALLOWED_CAPABILITIES),
-                "extensions": [],
-                "providers": ["geosite"],
-            }
-        ]
-    }
+    return {"types": services.service_types()}
 
 
 SERVICE_FIELDS = (
