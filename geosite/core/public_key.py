@@ -8,6 +8,10 @@ other token parameters each RSA-encrypted with PKCS#1 v1.5 and hex-encoded, with
 - the key pair (2048 bits) is made with the site, or on first use by a site made before it;
   ``SiteStore.add_setting`` makes the workers agree on one pair. The private key lives in the
   site's store (a file only the server's user may read), never in a backup.
+- a machine that belongs to no site yet answers ``publicKey`` from a pair of its own
+  (:class:`MachineKeyFile`, a file only the server's user may read), so that ``createNewSite``
+  takes the new administrator's credentials encrypted too; the site it creates adopts that
+  pair (a client that fetched the key before goes on using it) and the file is removed.
 - ``rotate`` makes a new pair at once: what was encrypted with the old one no longer
   decrypts (clients fetch the key before each login, as Esri's own software does).
 - a value that is not hex, or not of the key's length, or whose plaintext is not UTF-8, is a
@@ -18,15 +22,19 @@ other token parameters each RSA-encrypted with PKCS#1 v1.5 and hex-encoded, with
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from geosite.core.clock import Clock
 from geosite.errors import BadRequest
-from geosite.storage.base import SiteStore
+from geosite.files import FILE_MODE, private_dir
 
 SETTING = "security.rsaKeyPair"
 KEY_BITS = 2048
@@ -61,10 +69,67 @@ def _pair(raw: object) -> KeyPair | None:
     return KeyPair(str(raw["current"]), created if isinstance(created, int) else 0)
 
 
-class SiteKeys:
-    """The site's key pair, read from its store (parsed keys are kept by their PEM text)."""
+class KeySettings(Protocol):
+    """Where a key pair is kept: the site's store (``SiteStore``) or a machine's file."""
 
-    def __init__(self, store: SiteStore, clock: Clock) -> None:
+    def get_setting(self, key: str) -> object | None:
+        """The JSON value kept under ``key``, or None."""
+
+    def add_setting(self, key: str, value: dict[str, object]) -> object:
+        """Keep ``value`` unless ``key`` holds one already; the value kept."""
+
+    def put_setting(self, key: str, value: dict[str, object]) -> None:
+        """Keep ``value`` under ``key`` in place of what was there."""
+
+
+class MachineKeyFile:
+    """The key pair of a machine that belongs to no site, in one JSON file (mode 0600).
+
+    ``add_setting`` creates the file exclusively, so that the worker processes of one machine
+    agree on one pair, as ``SiteStore.add_setting`` makes them agree on the site's.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def get_setting(self, key: str) -> object | None:
+        """The JSON value kept under ``key``, or None (no file, or not ours)."""
+        try:
+            stored = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return stored.get(key) if isinstance(stored, dict) else None
+
+    def add_setting(self, key: str, value: dict[str, object]) -> object:
+        """Create the file with ``value`` unless another worker did first; the value kept."""
+        private_dir(self.path.parent)
+        try:
+            handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            found = self.get_setting(key)
+            return found if found is not None else value
+        with os.fdopen(handle, "w") as out:
+            json.dump({key: value}, out)
+        return value
+
+    def put_setting(self, key: str, value: dict[str, object]) -> None:
+        """Replace the file atomically (a rotation before the site exists)."""
+        private_dir(self.path.parent)
+        staged = self.path.with_suffix(".tmp")
+        handle = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(handle, "w") as out:
+            json.dump({key: value}, out)
+        os.replace(staged, self.path)
+
+    def remove(self) -> None:
+        """Forget the pair (once a site has adopted it)."""
+        self.path.unlink(missing_ok=True)
+
+
+class SiteKeys:
+    """A key pair, read from where it is kept (parsed keys are kept by their PEM text)."""
+
+    def __init__(self, store: KeySettings, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         self._parsed: dict[str, rsa.RSAPrivateKey] = {}
@@ -94,6 +159,10 @@ class SiteKeys:
         """``{publicKey, modulus}`` as ArcGIS answers them: lowercase hex, no prefix."""
         numbers = self._key(self.pair().current).public_key().public_numbers()
         return {"publicKey": format(numbers.e, "x"), "modulus": format(numbers.n, "x")}
+
+    def adopt(self, pair: KeyPair) -> None:
+        """Keep ``pair`` as the current one (a new site takes its machine's pair)."""
+        self._store.put_setting(SETTING, pair.stored())
 
     def rotate(self) -> None:
         """A new pair in place of the current one."""

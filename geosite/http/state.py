@@ -20,7 +20,7 @@ from geosite.core import (
 )
 from geosite.core.clock import Clock
 from geosite.core.logs import LogCode, LogWriter
-from geosite.core.public_key import SiteKeys
+from geosite.core.public_key import MachineKeyFile, SiteKeys
 from geosite.core.security import Authenticator
 from geosite.core.security_config import SecurityConfig
 from geosite.core.site import Site, local_machine_name, read_pointer
@@ -215,6 +215,18 @@ class AppState:
             self._last_prune_ms = now
             log_settings.prune(site.store, site.logs, now)
             usage_reports.prune(site.store, site.logs, now)
+
+    def machine_key_file(self) -> MachineKeyFile:
+        """Where this machine keeps its key pair while it belongs to no site."""
+        return MachineKeyFile(self.settings.data_dir / "machine-key.json")
+
+    def keys(self) -> SiteKeys:
+        """The key pair that ``publicKey`` shows and ``encrypted=true`` decrypts with: the
+        site's, or this machine's own while it belongs to none (for ``createNewSite``)."""
+        runtime = self.open_site()
+        if runtime is not None:
+            return runtime.keys
+        return SiteKeys(self.machine_key_file(), self.clock)
 
     def require_site(self) -> SiteRuntime:
         """The open site, or ``NoSite`` for a machine that belongs to none."""

@@ -39,7 +39,7 @@ def decrypted(call: Call, names: Sequence[str]) -> Params:
     (``/admin/publicKey``); a 400 naming the first that does not decrypt."""
     if not call.params.boolean("encrypted"):
         return call.params
-    keys = call.state.require_site().keys
+    keys = call.state.keys()
     values = {name: call.params.get(name) for name in names}
     return call.params.replaced(
         {name: keys.decrypt(name, value) for name, value in values.items() if value is not None}

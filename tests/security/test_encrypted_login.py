@@ -8,13 +8,14 @@ same key pair serves ``users/add``, ``users/update`` and ``users/changePassword`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
 
 
 def _public(site: LiveSite) -> dict[str, str]:
@@ -162,3 +163,41 @@ def test_rotation_replaces_the_pair(fresh_site: LiveSite) -> None:
     stale = _login(fresh_site, "/arcgis/admin/generateToken", old)
     assert "token" not in stale and stale["code"] == 400, stale
     assert "token" in _login(fresh_site, "/arcgis/admin/generateToken", new)
+
+
+def test_create_new_site_takes_encrypted_credentials(tmp_path: Path) -> None:
+    """A machine with no site shows a key of its own; createNewSite decrypts the new
+    administrator's name and password with it, and the site keeps that key (a client that
+    fetched it before goes on using it); the machine's copy is gone, readable only by us."""
+    bare = make_site(tmp_path / "machine", create=False)
+    try:
+        key = _public(bare)
+        assert set(key) == {"publicKey", "modulus"}
+        kept = tmp_path / "machine" / "machine-key.json"
+        assert kept.stat().st_mode & 0o077 == 0
+        assert _public(bare) == key  # one pair until the site exists
+        refused = httpx.post(
+            bare.admin + "/createNewSite",
+            data={"username": "psa", "password": "not-hex", "encrypted": "true", "f": "json"},
+        ).json()
+        assert refused["code"] == 400 and "'username'" in refused["messages"][0], refused
+        assert not (bare.data_dir / "machine.json").exists()
+        credentials = _encrypt(key, {"username": "psa", "password": "a-long-password-1"})
+        created = httpx.post(
+            bare.admin + "/createNewSite",
+            data={**credentials, "encrypted": "true", "f": "json"},
+            timeout=60,
+        ).json()
+        assert created == {"status": "success"}, created
+        assert not kept.exists()
+        assert _public(bare) == key
+        assert _signs_in(bare, "psa", "a-long-password-1")
+        again = _encrypt(
+            key, {"username": "psa", "password": "a-long-password-1", "client": "requestip"}
+        )
+        token = httpx.post(
+            bare.admin + "/generateToken", data={**again, "encrypted": "true", "f": "json"}
+        ).json()
+        assert "token" in token, token
+    finally:
+        bare.stop()

@@ -10,8 +10,8 @@ from geosite.http.routing import OPERATION, Call, Endpoint
 
 def public_key(call: Call) -> dict[str, Any]:
     """``GET /admin/publicKey``: ``{publicKey, modulus}`` in hex (no token needed: a client
-    reads it before it logs in)."""
-    return call.state.require_site().keys.public()
+    reads it before it logs in; a machine with no site answers its own, for createNewSite)."""
+    return call.state.keys().public()
 
 
 def rotate(call: Call) -> dict[str, Any]:
@@ -29,6 +29,7 @@ ENDPOINTS = [
         "/publicKey",
         public_key,
         privilege=None,
+        needs_site=False,
         title="Public Key",
         children=_children,
         operations=["rotate"],

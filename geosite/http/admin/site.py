@@ -11,6 +11,7 @@ from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__, in
 from geosite.core import ownership
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege, ServerDirectory
+from geosite.core.public_key import SETTING, SiteKeys
 from geosite.core.security import INVALID_CREDENTIALS, LOCKED
 from geosite.core.site import SiteRequest, create_site
 from geosite.errors import (
@@ -22,7 +23,8 @@ from geosite.errors import (
     TokenRequired,
 )
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
-from geosite.http.tokens import TOKEN_FIELDS, generate_token, login
+from geosite.http.state import AppState
+from geosite.http.tokens import TOKEN_FIELDS, decrypted, generate_token, login
 from geosite.storage import load_stores
 
 SOURCE = "Admin"
@@ -94,9 +96,10 @@ def create_new_site(call: Call) -> dict[str, Any]:
     log_settings = _json_object(call, "logsSettings", "logSettings", "settings") or {}
     if not isinstance(log_settings, dict):
         raise InvalidParameter("The log settings must be a JSON object.")
+    credentials = decrypted(call, ("username", "password"))
     request = SiteRequest(
-        username=call.params.require("username"),
-        password=call.params.require("password"),
+        username=credentials.require("username"),
+        password=credentials.require("password"),
         config_store_path=(settings.data_dir / str(location)) if location else None,
         directories=_directories(_json_object(call, "directories")),
         log_settings=log_settings,
@@ -112,6 +115,7 @@ def create_new_site(call: Call) -> dict[str, Any]:
         open_stores=load_stores,
     )
     runtime = state.require_site()
+    _adopt_machine_keys(state)
     runtime.log.log(
         "INFO",
         LogCode.SITE_CREATED,
@@ -120,6 +124,16 @@ def create_new_site(call: Call) -> dict[str, Any]:
         request_id=call.request_id,
     )
     return {"status": "success"}
+
+
+def _adopt_machine_keys(state: AppState) -> None:
+    """The new site keeps the key pair this machine showed before it had one (a client that
+    encrypted with it goes on working); the machine's own copy is removed."""
+    machine = state.machine_key_file()
+    pair = SiteKeys(machine, state.clock)
+    if machine.get_setting(SETTING) is not None:
+        state.require_site().keys.adopt(pair.pair())
+    machine.remove()
 
 
 def _admin_url(call: Call) -> str:
