@@ -202,6 +202,20 @@ def edit_capabilities(value: Any) -> set[str]:
     return allowed
 
 
+def advertised_capabilities(value: Any) -> str:
+    """A capabilities string as a FeatureServer's REST JSON shows it: ``Editing`` added when
+    edits are allowed, as ArcGIS Server writes it (``Create,Delete,Query,Update,Editing``).
+
+    The ArcGIS Maps SDK for JavaScript reads edits as supported only when ``Editing`` is listed
+    (``Query,Create,Update,Delete`` alone made every ``applyEdits`` fail in the browser with
+    "Editing is disabled for layer")."""
+    text = str(value or "")
+    granted = [c.strip() for c in text.split(",") if c.strip()]
+    if edit_capabilities(text) and "Editing" not in granted:
+        granted.append("Editing")
+    return ",".join(granted)
+
+
 def max_record_count(definition: dict[str, Any]) -> int:
     """``properties.maxRecordCount`` (or top-level) of a service JSON, validated."""
     properties = definition.get("properties") or {}

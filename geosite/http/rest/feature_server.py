@@ -9,7 +9,7 @@ from geosite import ARCGIS_CURRENT_VERSION, integers
 from geosite.core import permissions
 from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
-from geosite.core.services import edit_capabilities, find_service
+from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
 from geosite.data.geopackage import GeoPackageLayer
 from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
@@ -209,7 +209,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "tileMaxRecordCount": max_records,
         "maxRecordCountFactor": 1,
         "supportedQueryFormats": SUPPORTED_QUERY_FORMATS,
-        "capabilities": definition["capabilities"],
+        "capabilities": advertised_capabilities(definition["capabilities"]),
         "useStandardizedQueries": True,
         "supportedSpatialRelationships": SPATIAL_RELATIONSHIPS,
         "supportsPagination": True,
@@ -228,7 +228,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
             "supportsSqlExpression": True,
         },
         "dateFieldsTimeReference": {"timeZone": "UTC", "respectsDaylightSaving": False},
-        "hasStaticData": "Create" not in definition["capabilities"],
+        "hasStaticData": not edit_capabilities(definition["capabilities"]),
     }
 
 
@@ -245,10 +245,10 @@ def service_root(call: Call) -> dict[str, Any]:
         "serviceDescription": definition.get("description", ""),
         "hasVersionedData": False,
         "supportsDisconnectedEditing": False,
-        "hasStaticData": "Create" not in definition["capabilities"],
+        "hasStaticData": not edit_capabilities(definition["capabilities"]),
         "maxRecordCount": int(definition["maxRecordCount"]),
         "supportedQueryFormats": SUPPORTED_QUERY_FORMATS,
-        "capabilities": definition["capabilities"],
+        "capabilities": advertised_capabilities(definition["capabilities"]),
         "description": definition.get("description", ""),
         "copyrightText": "",
         "spatialReference": srs,
