@@ -8,7 +8,10 @@ records than ``pageSize`` is returned whole.)
 
 ``filter`` is JSON (``codes``, ``processIds``, ``requestIds``, ``services``, ``machines``,
 ``server``, ``users``; ``"*"`` or an absent key means all), also in the single-quoted form
-the classic Python 2 sample sends.
+the classic Python 2 sample sends. An empty list of ``codes``, ``processIds`` or
+``requestIds`` also means all: it is what the Administrator Directory's filter form sends for
+a blank box, and what Esri's own samples send (``{"codes": [], "processIds": [], ...}``); an
+empty ``services`` or ``server`` list means none of those sources, as the reference says.
 """
 
 from __future__ import annotations
@@ -166,7 +169,9 @@ def parse_filter(value: str | None) -> LogFilter:
             known = ", ".join(sorted(set(_FILTER_KEYS) - {"requestIDs", "servers"}))
             raise InvalidParameter(f"Unknown filter key '{str(key)[:32]}'. Use {known}.")
         if field in ("codes", "process_ids"):
-            found[field] = _numbers(str(key), item)
+            found[field] = _numbers(str(key), item) or None  # [] (a blank box): all
+        elif field == "request_ids":
+            found[field] = _values(str(key), item, lambda v: str(v).strip()) or None
         else:
             found[field] = _values(str(key), item, lambda v: str(v).strip())
     return LogFilter(**found)

@@ -119,6 +119,13 @@ FILTERS: list[tuple[dict[str, Any], dict[str, Any]]] = [
         },
     ),
     ({"services": "*", "machines": "*", "server": "*"}, {}),
+    # Empty codes, processIds and requestIds: all (a blank box of the filter form). The Esri
+    # Developer Summit 2014 getLogs.py sends this one, its services list left empty: none.
+    ({"codes": [], "processIds": [], "requestIds": []}, {}),
+    (
+        {"codes": [], "processIds": [], "server": "*", "services": [], "machines": "*"},
+        {"services": lambda _: False},
+    ),
 ]
 
 
