@@ -85,6 +85,10 @@ READ_ONLY_KEYS = frozenset(
     }
 )
 KNOWN_KEYS = EDITABLE_KEYS | READ_ONLY_KEYS
+#: Keys published clients put in the service JSON that ArcGIS Server ignores, and ``edit`` too:
+#: python-ags 0.3.2 sends ``"f": "json"`` and ``"enabled": true`` with every edit. Any other
+#: unknown key is still refused (a typo must not pass for a change).
+IGNORED_KEYS = frozenset({"f", "enabled"})
 _MAX_DESCRIPTION = 32_000
 _MAX_JSON_ITEMS = 200
 
@@ -171,7 +175,7 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
     """
     if not isinstance(new, dict):
         raise InvalidParameter("'service' must be a JSON object.")
-    unknown = sorted(str(key)[:64] for key in new if key not in KNOWN_KEYS)
+    unknown = sorted(str(key)[:64] for key in new if key not in KNOWN_KEYS | IGNORED_KEYS)
     if unknown:
         listed = "', '".join(unknown[:10])
         raise InvalidParameter(

@@ -114,7 +114,7 @@ def item_info(call: Call) -> dict[str, Any]:
 
 
 def edit_item_info(call: Call) -> dict[str, Any]:
-    """``iteminfo/edit`` with ``serviceItemInfo`` (JSON)."""
+    """``iteminfo/edit`` with ``serviceItemInfo`` (JSON) and perhaps a ``thumbnail`` (ignored)."""
     raw = call.params.json("serviceItemInfo")
     if not isinstance(raw, dict):
         raise InvalidParameter("'serviceItemInfo' must be a JSON object.")
@@ -253,7 +253,13 @@ def _rows(prefix: str) -> list[Endpoint]:
             privilege=_PUBLISH,
             kind=OPERATION,
             title="Edit Item Information",
-            fields=(Field("serviceItemInfo", "Item information (JSON)", kind="textarea"),),
+            # ArcGIS takes a ``thumbnail`` file part here; python-ags 0.3.2 always sends one
+            # (empty). It is read and not kept: geosite's items have no thumbnails.
+            accepts_files=True,
+            fields=(
+                Field("serviceItemInfo", "Item information (JSON)", kind="textarea"),
+                Field("thumbnail", "Thumbnail (not kept)", kind="file"),
+            ),
         ),
         *permission_rows(base),
     ]

@@ -1,0 +1,200 @@
+"""Published administration libraries and toolkits, run against a live site (issue 17, item 7).
+
+Each library is kept as published under ``tests/compat/scripts/<slug>/original`` (where it came
+from, its licence and why it counts as used: ``SOURCE.md``), ported to Python 3 by the reviewed
+``py3.diff`` when it needs one, and driven by a small ``driver.py`` of ours next to it that makes
+the calls the library's README and samples show. Every test then checks the effect through
+geosite's own API: the service really stopped, the user really exists with its role, the logs
+really gone; not only that the library raised nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.compat import published, pypi_release
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
+from tests.http.test_publishing import publish
+
+pytestmark = pytest.mark.compat
+
+# The services every test starts from: (folder, name); "" is the root folder.
+SERVICES = (("", "Parks"), ("", "Lakes"), ("Maps", "Trails"))
+
+
+def _points(path: Path, count: int = 3) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [i, i]},
+            "properties": {"n": i},
+        }
+        for i in range(count)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def services(
+    site: LiveSite, admin_token: str, tmp_path_factory: pytest.TempPathFactory
+) -> LiveSite:
+    data = _points(tmp_path_factory.mktemp("data") / "points.geojson")
+    for folder, name in SERVICES:
+        assert publish(site, admin_token, data, name, folder)["status"] == "success"
+    return site
+
+
+def _admin(site: LiveSite, path: str, **params: Any) -> Any:
+    answer = httpx.post(
+        f"{site.admin}/{path}", data={"f": "json", "token": site.token(), **params}, timeout=60
+    )
+    return answer.json()
+
+
+def _service_path(folder: str, name: str, kind: str = "FeatureServer") -> str:
+    return f"services/{folder + '/' if folder else ''}{name}.{kind}"
+
+
+def _state(site: LiveSite, folder: str, name: str) -> str:
+    return str(_admin(site, _service_path(folder, name) + "/status")["realTimeState"])
+
+
+def _start_all(site: LiveSite) -> None:
+    for folder, name in SERVICES:
+        _admin(site, _service_path(folder, name) + "/start")
+
+
+def _library(slug: str, into: Path) -> Path:
+    """The library as published, ported, with our driver beside it; the driver's path."""
+    try:
+        pypi_release.fetch(slug)
+    except pypi_release.ReleaseUnavailable as error:
+        pytest.skip(str(error))
+    home = published.ported(slug, into)
+    shutil.copy(published.SCRIPTS / slug / "driver.py", home / "driver.py")
+    return home / "driver.py"
+
+
+def _drive(driver: Path, *args: str) -> Any:
+    ran = published.run(driver, *args)
+    assert ran.returncode == 0, ran.explain()
+    assert "Traceback" not in ran.stderr, ran.explain()
+    return json.loads(ran.stdout.strip().splitlines()[-1])
+
+
+# --- python-ags 0.3.2 (Conservation Biology Institute, BSD-3-Clause) --------------------------
+
+
+@pytest.fixture
+def python_ags(services: LiveSite, tmp_path: Path) -> Any:
+    driver = _library("python-ags", tmp_path)
+    host = services.http.removeprefix("http://")
+
+    def call(*args: str) -> Any:
+        return _drive(driver, host, ADMIN_USER, ADMIN_PASSWORD, *args)
+
+    yield call
+    _start_all(services)
+
+
+def test_python_ags_lists_folders_and_services(python_ags: Any) -> None:
+    root = python_ags("list")
+    assert "error" not in root, root
+    assert {"name": "Maps", "description": ""} in root["folders"]
+    assert {f["name"] for f in root["folders"]} >= {"System", "Utilities", "Maps"}
+    assert {(s["name"], s["type"]) for s in root["services"]} == {
+        ("Parks", "FeatureServer"),
+        ("Lakes", "FeatureServer"),
+    }
+    maps = python_ags("list", "Maps")
+    assert [(s["name"], s["type"]) for s in maps["services"]] == [("Trails", "FeatureServer")]
+
+
+def test_python_ags_generates_a_token_for_the_duration_asked(
+    services: LiveSite, python_ags: Any
+) -> None:
+    answer = python_ags("token", "30")
+    assert "error" not in answer, answer
+    now_ms = services.clock.now_ms()
+    assert 29 * 60_000 <= answer["expires"] - now_ms <= 31 * 60_000
+    info = httpx.get(services.admin + "/info", params={"f": "json", "token": answer["token"]})
+    assert "error" not in info.json()
+
+
+def test_python_ags_stops_and_starts_a_service(services: LiveSite, python_ags: Any) -> None:
+    assert python_ags("status", "Trails", "FeatureServer", "Maps") == {
+        "configured": "STARTED",
+        "realtime": "STARTED",
+    }
+    assert python_ags("stop", "Trails", "FeatureServer", "Maps") == {}
+    assert _state(services, "Maps", "Trails") == "STOPPED"
+    query = httpx.get(
+        f"{services.http}/arcgis/rest/services/Maps/Trails/FeatureServer/0/query",
+        params={"f": "json", "where": "1=1", "returnCountOnly": "true"},
+    ).json()
+    assert "error" in query
+    assert python_ags("status", "Trails", "FeatureServer", "Maps")["realtime"] == "STOPPED"
+    assert python_ags("start", "Trails", "FeatureServer", "Maps") == {}
+    assert _state(services, "Maps", "Trails") == "STARTED"
+
+
+def test_python_ags_service_exists(python_ags: Any) -> None:
+    assert python_ags("exists", "Parks", "FeatureServer") == {"exists": True}
+    assert python_ags("exists", "Trails", "FeatureServer", "Maps") == {"exists": True}
+    assert python_ags("exists", "Nowhere", "FeatureServer") == {"exists": False}
+
+
+def test_python_ags_uploads_creates_edits_and_deletes_a_service(
+    services: LiveSite, python_ags: Any, tmp_path: Path
+) -> None:
+    """Its main use: upload data, create a service from it, edit it, delete it."""
+    data = _points(tmp_path / "wells.geojson", 5)
+    item = python_ags("upload", str(data), "wells for python-ags")
+    assert "error" not in item, item
+    uploaded = _admin(services, f"uploads/{item['id']}")
+    assert uploaded["itemName"] == item["name"]
+
+    assert python_ags("create-folder", "Water", "Water services") == {}
+    folder = _admin(services, "services/Water")
+    assert folder["folderName"] == "Water"
+    assert folder["description"] == "Water services"
+
+    assert python_ags("create", item["id"], "Wells", "Water") == {}
+    assert _state(services, "Water", "Wells") == "STARTED"
+    count = httpx.get(
+        f"{services.http}/arcgis/rest/services/Water/Wells/FeatureServer/0/query",
+        params={"f": "json", "where": "1=1", "returnCountOnly": "true"},
+    ).json()
+    assert count == {"count": 5}
+
+    edited = python_ags("edit-wait", "Wells", "FeatureServer", "Water", "45")
+    assert edited["maxWaitTime"] == 45
+    assert _admin(services, _service_path("Water", "Wells"))["maxWaitTime"] == 45
+
+    info = python_ags("iteminfo", "Wells", "FeatureServer", "Water", "Wells in the valley")
+    assert info["summary"] == "Wells in the valley"
+    assert _admin(services, _service_path("Water", "Wells") + "/iteminfo")["summary"] == (
+        "Wells in the valley"
+    )
+
+    assert python_ags("delete", "Wells", "FeatureServer", "Water") == {}
+    assert python_ags("exists", "Wells", "FeatureServer", "Water") == {"exists": False}
+    missing = _admin(services, _service_path("Water", "Wells"))
+    assert missing["status"] == "error"
+
+
+def test_python_ags_delete_folder_fails_in_the_library(services: LiveSite, python_ags: Any) -> None:
+    """``delete_folder`` and ``edit_folder`` never reach any server: their path patterns read
+    ``%(folder)/deleteFolder`` (no ``s``), and Python's ``%`` refuses the format. Wrong for
+    ArcGIS Server too (SOURCE.md)."""
+    assert python_ags("create-folder", "Scratch", "to delete") == {}
+    answer = python_ags("delete-folder", "Scratch")
+    assert answer["error"] == "ValueError"
+    assert _admin(services, "services/Scratch")["folderName"] == "Scratch"
