@@ -9,8 +9,9 @@ HTTPS_PORT ?= $(or $(GEOSITE_HTTPS_PORT),6443)
 # The exact versions CI installs; pyproject.toml holds the ranges users may get.
 CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
+SDK_DIR := tests/compat/sdk
 
-.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps clean
+.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,19 @@ js-deps:
 		fi; \
 	else echo "npm not found: the ArcGIS REST JS tests will be skipped"; fi
 
+# The ArcGIS Maps SDK for JavaScript (@arcgis/core 4.x and 5.x), esbuild and playwright-core,
+# then the page bundled once per SDK line (tests/compat/test_arcgis_js_sdk.py; skipped with a
+# reason when npm is missing). About 720 MB in node_modules.
+sdk-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d $(SDK_DIR)/node_modules ] || [ $(SDK_DIR)/package-lock.json -nt $(SDK_DIR)/node_modules ]; then \
+			npm ci --prefix $(SDK_DIR) --no-audit --no-fund --loglevel=error && touch $(SDK_DIR)/node_modules; \
+		fi; \
+		if [ ! -f $(SDK_DIR)/dist/5/page.js ] || [ -n "$$(find $(SDK_DIR)/src $(SDK_DIR)/build.mjs $(SDK_DIR)/package-lock.json -newer $(SDK_DIR)/dist/5/page.js)" ]; then \
+			node $(SDK_DIR)/build.mjs; \
+		fi; \
+	else echo "npm not found: the ArcGIS Maps SDK tests will be skipped"; fi
+
 serve: $(VENV)/.installed
 	$(BIN)/geosite serve --data-dir $(DATA_DIR) --port $(PORT) --https-port $(HTTPS_PORT) --demo
 
@@ -51,7 +65,7 @@ typecheck: $(VENV)/.installed-test
 
 check: lint typecheck
 
-test: $(VENV)/.installed-test js-deps check
+test: $(VENV)/.installed-test js-deps sdk-deps check
 	$(BIN)/pytest
 
 # wrk is the load generator (Debian's package); without it the runner falls back to Python.
@@ -105,4 +119,4 @@ bench-features: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/features.py $(FEATURES_ARGS)
 
 clean:
-	rm -rf $(VENV) $(JS_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .mypy_cache .ruff_cache .pytest_cache
