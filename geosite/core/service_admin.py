@@ -86,8 +86,9 @@ READ_ONLY_KEYS = frozenset(
 )
 KNOWN_KEYS = EDITABLE_KEYS | READ_ONLY_KEYS
 #: Keys published clients put in the service JSON that ArcGIS Server ignores, and ``edit`` too:
-#: python-ags 0.3.2 sends ``"f": "json"`` and ``"enabled": true`` with every edit. Any other
-#: unknown key is still refused (a typo must not pass for a change).
+#: python-ags 0.3.2 sends ``"f": "json"`` and ``"enabled": true`` with every edit. A key whose
+#: value is ``null`` changes nothing either (ArcREST 3.5.9 sends ``"interceptor": null``). Any
+#: other unknown key is still refused: a typo must not pass for a change.
 IGNORED_KEYS = frozenset({"f", "enabled"})
 _MAX_DESCRIPTION = 32_000
 _MAX_JSON_ITEMS = 200
@@ -175,7 +176,11 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
     """
     if not isinstance(new, dict):
         raise InvalidParameter("'service' must be a JSON object.")
-    unknown = sorted(str(key)[:64] for key in new if key not in KNOWN_KEYS | IGNORED_KEYS)
+    unknown = sorted(
+        str(key)[:64]
+        for key, value in new.items()
+        if key not in KNOWN_KEYS | IGNORED_KEYS and value is not None
+    )
     if unknown:
         listed = "', '".join(unknown[:10])
         raise InvalidParameter(

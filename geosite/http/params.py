@@ -17,6 +17,36 @@ from starlette.requests import Request
 from geosite import integers
 from geosite.errors import BadRequest, InvalidParameter
 
+
+def _double_quoted(text: str) -> str:
+    """``text`` with its single-quoted strings written double-quoted, as JSON has them.
+
+    ArcGIS Server's JSON reader takes ``{'services': [{'serviceName': 'A'}]}``, and clients
+    send it: ArcREST 3.5.9 url-encodes a dict parameter as its Python repr (stopServices,
+    startServices). Double-quoted strings are copied as they are. ``ValueError`` when a string
+    is not closed.
+    """
+    out: list[str] = []
+    i, size = 0, len(text)
+    while i < size:
+        char = text[i]
+        if char not in "'\"":
+            out.append(char)
+            i += 1
+            continue
+        end = i + 1
+        while end < size and text[end] != char:
+            end += 2 if text[end] == "\\" else 1
+        if end >= size:
+            raise ValueError("unterminated string")
+        body = text[i + 1 : end]
+        if char == "'":
+            body = body.replace("\\'", "'").replace('"', '\\"')
+        out.append('"' + body + '"')
+        i = end + 1
+    return "".join(out)
+
+
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -104,6 +134,10 @@ class Params:
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
+            pass
+        try:  # ArcGIS Server also reads single-quoted JSON (a Python dict's repr)
+            return orjson.loads(_double_quoted(value))
+        except (orjson.JSONDecodeError, ValueError):
             raise InvalidParameter(f"Parameter '{name}' is not valid JSON.") from None
 
     def in_query(self, name: str) -> bool:

@@ -198,3 +198,119 @@ def test_python_ags_delete_folder_fails_in_the_library(services: LiveSite, pytho
     answer = python_ags("delete-folder", "Scratch")
     assert answer["error"] == "ValueError"
     assert _admin(services, "services/Scratch")["folderName"] == "Scratch"
+
+
+# --- ArcREST 3.5.9 (Esri, Apache-2.0): arcrest.manageags -------------------------------------
+
+
+@pytest.fixture
+def arcrest(services: LiveSite, tmp_path: Path) -> Any:
+    driver = _library("arcrest-manageags", tmp_path)
+
+    def call(*args: str) -> Any:
+        return _drive(driver, services.http + "/arcgis", ADMIN_USER, ADMIN_PASSWORD, *args)
+
+    yield call
+    _start_all(services)
+
+
+def test_arcrest_logs_in_and_reads_the_site(services: LiveSite, arcrest: Any) -> None:
+    """The token URL comes from ``rest/info``'s ``authInfo``, as ArcREST reads it."""
+    info = arcrest("info")
+    assert "error" not in info, info
+    assert info["token_url"] == services.http + "/arcgis/tokens/"
+    assert float(info["currentVersion"]) >= 10.1
+    assert "services" in info["resources"]
+
+
+def test_arcrest_lists_every_folder_and_its_services(arcrest: Any) -> None:
+    listing = arcrest("list")
+    assert "error" not in listing, listing
+    assert listing["/"] == ["Lakes.FeatureServer", "Parks.FeatureServer"]
+    assert listing["Maps"] == ["Trails.FeatureServer"]
+    assert "Geometry.GeometryServer" in listing["Utilities"]
+
+
+def test_arcrest_stops_and_starts_a_service(services: LiveSite, arcrest: Any) -> None:
+    assert arcrest("stop", "Maps", "Trails", "FeatureServer") == {"status": "success"}
+    assert _state(services, "Maps", "Trails") == "STOPPED"
+    assert arcrest("status", "Maps", "Trails", "FeatureServer")["realTimeState"] == "STOPPED"
+    assert arcrest("start", "Maps", "Trails", "FeatureServer") == {"status": "success"}
+    assert _state(services, "Maps", "Trails") == "STARTED"
+    assert arcrest("stop", "/", "Parks", "FeatureServer") == {"status": "success"}
+    assert _state(services, "", "Parks") == "STOPPED"
+
+
+def test_arcrest_stops_and_starts_services_in_a_batch(services: LiveSite, arcrest: Any) -> None:
+    assert arcrest("stop-services", "", "Lakes", "FeatureServer")["status"] == "success"
+    assert _state(services, "", "Lakes") == "STOPPED"
+    assert arcrest("start-services", "", "Lakes", "FeatureServer")["status"] == "success"
+    assert _state(services, "", "Lakes") == "STARTED"
+
+
+def test_arcrest_edits_a_service(services: LiveSite, arcrest: Any) -> None:
+    assert arcrest("edit-instances", "Maps", "Trails", "FeatureServer", "1", "3") == {
+        "status": "success"
+    }
+    service = _admin(services, _service_path("Maps", "Trails"))
+    assert (service["minInstancesPerNode"], service["maxInstancesPerNode"]) == (1, 3)
+
+
+def test_arcrest_adds_a_user_with_a_role(services: LiveSite, arcrest: Any) -> None:
+    added = arcrest("add-user", "mapper", "Mapper-password-1", "mappers", "PUBLISH")
+    assert "error" not in added, added
+    for step in ("addRole", "assignPrivilege", "addUser", "addUsersToRole"):
+        assert added[step] == {"status": "success"}, (step, added)
+    assert added["getRolesForUser"]["roles"] == ["mappers"]
+    assert added["getPrivilegeForUser"]["privilege"] == "PUBLISH"
+    assert added["getUsersWithinRole"]["users"] == ["mapper"]
+    # Through geosite's own API: the user exists, holds the role, and can sign in as a publisher.
+    users = _admin(services, "security/users/search", filter="mapper")["users"]
+    assert [u["username"] for u in users] == ["mapper"]
+    assert users[0]["fullname"] == "Made By ArcREST"
+    roles = _admin(services, "security/roles/getRolesForUser", username="mapper")
+    assert roles["roles"] == ["mappers"]
+    token = services.token("mapper", "Mapper-password-1")
+    uploads = httpx.get(services.admin + "/uploads", params={"f": "json", "token": token}).json()
+    assert "items" in uploads
+
+    removed = arcrest("remove-user", "mapper", "mappers")
+    assert removed == {
+        "removeRoles": {"status": "success"},
+        "removeUser": {"status": "success"},
+        "removeRole": {"status": "success"},
+    }
+    assert _admin(services, "security/users/search", filter="mapper")["users"] == []
+    assert _admin(services, "security/roles/search", filter="mappers")["roles"] == []
+
+
+def test_arcrest_queries_and_cleans_the_logs(services: LiveSite, arcrest: Any) -> None:
+    missing = _admin(services, "services/NoSuchService.FeatureServer/start")
+    assert missing["status"] == "error"
+    services.flush_logs()
+    queried = arcrest("logs-query", "WARNING")
+    assert "error" not in queried, queried
+    assert any("NoSuchService" in m["message"] for m in queried["logMessages"])
+    assert arcrest("logs-settings")["logLevel"] == "FINE"
+    assert arcrest("logs-clean") == {"status": "success"}
+    services.flush_logs()
+    left = _admin(services, "logs/query", level="DEBUG", pageSize=10000, filter="{}")
+    assert not any("NoSuchService" in m["message"] for m in left["logMessages"])
+
+
+def test_arcrest_reads_the_licenses(arcrest: Any) -> None:
+    licenses = arcrest("licenses")
+    assert "error" not in licenses, licenses
+    assert {"edition", "level", "features", "extensions"} <= set(licenses)
+    assert licenses["edition"]["canExpire"] is False
+
+
+def test_arcrest_exports_the_site(services: LiveSite, arcrest: Any) -> None:
+    """geosite writes backups only inside its server directories (docs/admin-guide.md); ArcGIS
+    Server anywhere its account may write. The folder given is one of them."""
+    directories = _admin(services, "system/directories")["directories"]
+    folder = Path(directories[0]["physicalPath"])
+    exported = arcrest("export-site", str(folder))
+    assert exported.get("status") == "success", exported
+    written = Path(exported["location"])
+    assert written.parent == folder and written.stat().st_size > 0

@@ -91,6 +91,33 @@ def test_booleans_in_any_case(value: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ('{"a": [1, "b"]}', {"a": [1, "b"]}),
+        # A Python dict's repr, as ArcREST 3.5.9 sends stopServices' 'services'.
+        (
+            "{'services': [{'folderName': '', 'type': 'MapServer'}]}",
+            {"services": [{"folderName": "", "type": "MapServer"}]},
+        ),
+        ("{'a': 'it\\'s \"so\"', \"b\": \"q'q\"}", {"a": 'it\'s "so"', "b": "q'q"}),
+    ],
+)
+def test_json_parameters_may_be_single_quoted(text: str, parsed: object) -> None:
+    from geosite.http.params import Params
+
+    assert Params({"j": text}).json("j") == parsed
+
+
+@pytest.mark.parametrize("text", ["{'a", "{'a': }", "[1,", "'unclosed"])
+def test_broken_json_parameters_are_refused(text: str) -> None:
+    from geosite.errors import InvalidParameter
+    from geosite.http.params import Params
+
+    with pytest.raises(InvalidParameter, match="'j' is not valid JSON"):
+        Params({"j": text}).json("j")
+
+
 def test_jsonp_on_rest(site: LiveSite) -> None:
     answer = httpx.get(
         site.http + "/arcgis/rest/info", params={"f": "json", "callback": "window._cb.c0"}
