@@ -1,10 +1,11 @@
 """The GeometryServer's ``toGeoCoordinateString`` and ``fromGeoCoordinateString``.
 
-Supported ``conversionType``s: ``DD``, ``DDM``, ``DMS`` and ``UTM`` (modes ``utmDefault``, a
-latitude band after the zone, and ``utmNorthSouth``, N or S); the others ArcGIS knows
-(``MGRS``, ``USNG``, ``GeoRef``, ``GARS``) are refused with a 400 saying so. Coordinates are
-read and written in longitude/latitude on ``sr``'s own datum (UTM: on its ellipsoid), with
-the Norway and Svalbard zone exceptions; UTM covers 80°S to 84°N (UPS is not supported).
+Every ``conversionType`` ArcGIS knows: ``DD``, ``DDM``, ``DMS``, ``UTM`` (modes
+``utmDefault``, a latitude band after the zone, and ``utmNorthSouth``, N or S), and through
+:mod:`.grids` ``MGRS``, ``USNG``, ``GeoRef`` and ``GARS``. Coordinates are read and written in
+longitude/latitude on ``sr``'s own datum (UTM and MGRS: on its ellipsoid), with the Norway and
+Svalbard zone exceptions; UTM covers 80°S to 84°N (MGRS and USNG go on into UPS at the poles).
+A ``conversionMode`` meant for another conversion type is ignored; an unknown one is a 400.
 
 Strings are written latitude first: ``DD`` ``34.056900N 117.195600W`` (``numOfDigits``
 decimals, 6 by default), ``DDM`` ``34 03.4140N 117 11.7360W`` (4), ``DMS``
@@ -37,11 +38,21 @@ from geosite.engines.geometry_server._common import (
     required_sr,
 )
 from geosite.engines.geometry_server.geodesy import from_lonlat, to_lonlat
+from geosite.engines.geometry_server.grids import (
+    GARS_MODES,
+    GRID_DIGITS,
+    GRID_TYPES,
+    MAX_GRID_DIGITS,
+    MGRS_MODES,
+    GridOptions,
+    from_grid,
+    to_grid,
+)
 from geosite.errors import invalid_parameter
 
-SUPPORTED = ("DD", "DDM", "DMS", "UTM")
-UNSUPPORTED = ("MGRS", "USNG", "GeoRef", "GARS")
-DEFAULT_DIGITS = {"DD": 6, "DDM": 4, "DMS": 2, "UTM": 0}
+SUPPORTED = ("DD", "DDM", "DMS", "UTM", *GRID_TYPES)
+DEFAULT_DIGITS = {"DD": 6, "DDM": 4, "DMS": 2, "UTM": 0, **GRID_DIGITS}
+UTM_MODES = ("utmdefault", "utmnorthsouth")
 MAX_DIGITS = 12
 #: Latitude bands of UTM, 8° each from 80°S (X spans 72°N to 84°N).
 BANDS = "CDEFGHJKLMNPQRSTUVWX"
@@ -54,22 +65,49 @@ def _conversion_type(get: Getter) -> str:
     if raw is None:
         raise invalid_parameter("conversionType", "The parameter is required.")
     for known in SUPPORTED:
-        if raw.strip().upper() == known:
-            return known
-    for known in UNSUPPORTED:
         if raw.strip().upper() == known.upper():
-            raise invalid_parameter(
-                "conversionType",
-                f"{known} is not supported; supported: {', '.join(SUPPORTED)}.",
-            )
-    raise invalid_parameter("conversionType", f"Unknown conversion type '{raw[:40]}'.")
+            return known
+    raise invalid_parameter(
+        "conversionType",
+        f"Unknown conversion type '{raw[:40]}'; expected one of {', '.join(SUPPORTED)}.",
+    )
+
+
+def _mode(get: Getter, kind: str) -> str:
+    """``conversionMode`` in lower case if it is meant for ``kind``, else its default."""
+    raw = (get("conversionMode") or "").strip().lower()
+    own = {"UTM": UTM_MODES, "MGRS": tuple(MGRS_MODES), "GARS": tuple(GARS_MODES)}.get(kind, ())
+    if raw in own:
+        return raw
+    if raw and raw not in (*UTM_MODES, *MGRS_MODES, *GARS_MODES):
+        raise invalid_parameter("conversionMode", f"Unknown conversion mode '{raw[:40]}'.")
+    return own[0] if own else ""
 
 
 def _north_south(get: Getter) -> bool:
-    raw = (get("conversionMode") or "utmDefault").strip().lower()
-    if raw not in ("utmdefault", "utmnorthsouth"):
-        raise invalid_parameter("conversionMode", f"Unsupported conversion mode '{raw[:40]}'.")
-    return raw == "utmnorthsouth"
+    return _mode(get, "UTM") == "utmnorthsouth"
+
+
+def _grid_options(get: Getter, kind: str, writing: bool) -> GridOptions:
+    mode = _mode(get, kind)
+    old, zone01 = MGRS_MODES.get(mode, (None, False))
+    if not writing:
+        return GridOptions(kind, old=old, zone01=zone01, center=GARS_MODES.get(mode, False))
+    digits = DEFAULT_DIGITS[kind]
+    if kind != "GARS":  # GARS is always written to the 5-minute key
+        digits = int(number(get, "numOfDigits", digits))
+        if not 0 <= digits <= MAX_GRID_DIGITS[kind]:
+            raise invalid_parameter(
+                "numOfDigits", f"Expected 0 to {MAX_GRID_DIGITS[kind]} for {kind}."
+            )
+    return GridOptions(
+        kind,
+        digits=digits,
+        rounding=boolean(get, "rounding", True),
+        spaces=boolean(get, "addSpaces", kind == "USNG"),
+        old=old,
+        zone01=zone01,
+    )
 
 
 def utm_zone(lon: float, lat: float) -> int:
@@ -155,15 +193,21 @@ def _coordinates(get: Getter) -> np.ndarray:
 def _to_geo_coordinate_string(get: Getter) -> dict[str, Any]:
     sr = required_sr(get, "sr")
     kind = _conversion_type(get)
+    grid = _grid_options(get, kind, True) if kind in GRID_TYPES else None
     ns = _north_south(get) if kind == "UTM" else False
-    digits = int(number(get, "numOfDigits", DEFAULT_DIGITS[kind]))
-    if not 0 <= digits <= MAX_DIGITS:
-        raise invalid_parameter("numOfDigits", f"Expected 0 to {MAX_DIGITS}.")
+    digits = 0
+    if grid is None:
+        digits = int(number(get, "numOfDigits", DEFAULT_DIGITS[kind]))
+        if not 0 <= digits <= MAX_DIGITS:
+            raise invalid_parameter("numOfDigits", f"Expected 0 to {MAX_DIGITS}.")
     spaces = boolean(get, "addSpaces", True)
     points = shapely.points(_coordinates(get))
     lonlat = shapely.get_coordinates(to_lonlat(shapely.MultiPoint(points), sr, "coordinates"))
     if lonlat.size and not (np.abs(lonlat[:, 1]) <= 90 + 1e-9).all():
         raise invalid_parameter("coordinates", "A latitude lies beyond a pole.")
+    lonlat[:, 1] = np.clip(lonlat[:, 1], -90, 90)
+    if grid is not None:
+        return {"strings": [to_grid(float(x), float(y), grid, sr) for x, y in lonlat]}
     strings = [_to_string(float(x), float(y), kind, digits, spaces, ns, sr) for x, y in lonlat]
     return {"strings": strings}
 
@@ -259,6 +303,7 @@ def _from_geo_coordinate_string(get: Getter) -> dict[str, Any]:
     sr = required_sr(get, "sr")
     kind = _conversion_type(get)
     ns = _north_south(get) if kind == "UTM" else False
+    grid = _grid_options(get, kind, False) if kind in GRID_TYPES else None
     raw = get("strings")
     if raw is None:
         raise invalid_parameter("strings", "The parameter is required.")
@@ -272,7 +317,9 @@ def _from_geo_coordinate_string(get: Getter) -> dict[str, Any]:
     for item in value:
         if not isinstance(item, str) or len(item) > 200:
             raise invalid_parameter("strings", "Expected strings.")
-        if kind == "UTM":
+        if grid is not None:
+            found.append(from_grid(item, grid, sr, "strings"))
+        elif kind == "UTM":
             found.append(_parse_utm(item, ns, sr, "strings"))
         else:
             found.append(_parse_latlon(item, "strings"))
@@ -291,7 +338,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "toGeoCoordinateString",
         _to_geo_coordinate_string,
-        "Coordinates written as DD, DDM, DMS or UTM strings.",
+        "Coordinates written as DD, DDM, DMS, UTM, MGRS, USNG, GeoRef or GARS strings.",
         (
             ("sr", "Spatial Reference"),
             ("coordinates", "Coordinates"),
@@ -305,7 +352,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "fromGeoCoordinateString",
         _from_geo_coordinate_string,
-        "Coordinates read from DD, DDM, DMS or UTM strings.",
+        "Coordinates read from DD, DDM, DMS, UTM, MGRS, USNG, GeoRef or GARS strings.",
         (
             ("sr", "Spatial Reference"),
             ("strings", "Strings"),
