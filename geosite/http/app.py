@@ -64,7 +64,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         Area(REST, f"{context}/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
     ]
     folded_context = context.lower()
-    elsewhere = Area(REST, "", Router([]), "Rest")
+    # Outside the ArcGIS areas a JSON answer carries a real 404, as ArcGIS Server's web
+    # server answers there: arcrest tries /tokens/generateToken first and moves on to the
+    # next URL only on an HTTP error.
+    elsewhere = Area(REST, "", Router([]), "Rest", error_status=True)
     api = orjson.dumps(openapi.document([(a.prefix, a.router.endpoints) for a in areas]))
 
     async def entry(request: Request) -> Response:

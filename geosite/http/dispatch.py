@@ -35,7 +35,7 @@ from geosite.errors import (
 )
 from geosite.http import access_log, audit, caching, origin, pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
-from geosite.http.errors import ADMIN, envelope
+from geosite.http.errors import ADMIN, envelope, html_status
 from geosite.http.origin import Origin
 from geosite.http.params import Params, read_params
 from geosite.http.policy import check_transport
@@ -66,6 +66,10 @@ class Area:
     #: Whether answers given without a token may be cached by anyone (the Services
     #: Directory); the Administrator API and the token service are always private.
     public_answers: bool = False
+    #: Whether a JSON error answer carries the error's HTTP status rather than 200: outside
+    #: the ArcGIS areas, where ArcGIS Server's web server answers a plain HTTP 404 (clients
+    #: try URLs there and move on only when the status says so).
+    error_status: bool = False
 
 
 @dataclass
@@ -143,7 +147,7 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         finally:
             await params.close()
     except GeositeError as exc:
-        answer = json_response(envelope(exc, area.name, request_id))
+        answer = json_response(envelope(exc, area.name, request_id), status=_status(area, exc))
         outcome = Outcome(answer, code=exc.code, error=exc)
     access_log.log_request(
         state,
@@ -395,8 +399,14 @@ def _failure(
     if callback is not None and not valid_callback(callback):
         callback = None
     return Outcome(
-        json_response(envelope(error, area.name, request_id), fmt, callback),
+        json_response(envelope(error, area.name, request_id), fmt, callback, _status(area, error)),
         user,
         error.code,
         error,
     )
+
+
+def _status(area: Area, error: GeositeError) -> int:
+    """The HTTP status of a JSON error answer in ``area`` (200, as ArcGIS answers, but
+    outside its areas)."""
+    return html_status(error) if area.error_status else 200
