@@ -3,9 +3,16 @@
 ``project`` moves geometries from ``inSR`` to ``outSR`` with PROJ's best available
 operation, or with the datum transformation ``transformation`` names (a wkid or
 ``{"wkid": n}``): among the operations PROJ knows between the two spatial references, the one
-that goes through that EPSG transformation, in whichever direction the two need
-(``transformForward`` is accepted; the direction follows from the spatial references).
-A transformation PROJ does not know between them is a 400.
+that goes through that EPSG transformation. ``transformForward`` says in which direction it
+is applied, as in ArcGIS: ``true`` as it is defined (EPSG:1173 takes NAD27 to WGS 84),
+``false`` inversely. Left out, the direction is the one the spatial references need. Asked
+the other way than they need, the transformation is still applied as asked: ``inSR``'s
+longitudes and latitudes are read as lying on the transformation's other datum, moved, and
+written in ``outSR`` (so a NAD27 point projected to WGS 84 with EPSG:1173 and
+``transformForward=false`` moves twice its shift the wrong way, as ArcGIS's does). A
+transformation PROJ does not know between them is a 400 naming ``transformation``; one that
+PROJ can apply only in the direction the references need (as part of a chain) is a 400
+naming ``transformForward``.
 
 ``findTransformations`` lists the operations PROJ knows between ``inSR`` and ``outSR``, best
 first, each as ArcGIS writes one: ``{"wkid", "latestWkid", "transformForward", "name"}`` for
@@ -22,7 +29,7 @@ from typing import Any
 
 import orjson
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 from pyproj.transformer import TransformerGroup
 
@@ -31,6 +38,7 @@ from geosite.engines.geometry_server._common import (
     ENVELOPE,
     Getter,
     Operation,
+    boolean,
     geometry_json,
     number,
     parse_geometries,
@@ -46,10 +54,14 @@ MAX_RESULTS = 100
 
 @lru_cache(maxsize=64)
 def _group(source: SpatialReference, target: SpatialReference) -> tuple[Transformer, ...]:
+    return _candidates(source.crs, target.crs)
+
+
+def _candidates(source: CRS, target: CRS) -> tuple[Transformer, ...]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            group = TransformerGroup(source.crs, target.crs, always_xy=True)
+            group = TransformerGroup(source, target, always_xy=True)
     except (CRSError, ProjError):
         return ()
     return tuple(group.transformers)
@@ -95,13 +107,55 @@ def _transformation_code(get: Getter) -> int | None:
     return code
 
 
-def _mover(get: Getter, source: SpatialReference, target: SpatialReference) -> Transformer | None:
+@lru_cache(maxsize=64)
+def _against(
+    code: int, source: SpatialReference, target: SpatialReference
+) -> tuple[Transformer, ...]:
+    """The moves that apply transformation ``code`` the other way than ``source`` to
+    ``target`` needs: ``source`` to its longitudes and latitudes, those read as lying on
+    ``target``'s datum and taken by ``code`` to ``source``'s, then written in ``target``."""
+    start, end = source.crs.geodetic_crs, target.crs.geodetic_crs
+    if start is None or end is None:
+        return ()
+    for candidate in _candidates(end, start):
+        steps = _steps(candidate)
+        if len(steps) == 1 and steps[0]["wkid"] == code:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return (
+                    Transformer.from_crs(source.crs, start, always_xy=True),
+                    candidate,
+                    Transformer.from_crs(end, target.crs, always_xy=True),
+                )
+    return ()
+
+
+def _movers(
+    get: Getter, source: SpatialReference, target: SpatialReference
+) -> tuple[Transformer, ...]:
+    """The transformers that take ``source`` to ``target``, applied one after the other."""
     code = _transformation_code(get)
     if code is None:
-        return transformer(source, target, "outSR")
+        plain = transformer(source, target, "outSR")
+        return () if plain is None else (plain,)
+    raw = get("transformForward")
+    asked = boolean(get, "transformForward") if raw is not None and raw.strip() else None
     for candidate in _group(source, target):
-        if any(step["wkid"] == code for step in _steps(candidate)):
-            return candidate
+        directions = [
+            step["transformForward"] for step in _steps(candidate) if step["wkid"] == code
+        ]
+        if not directions:
+            continue
+        if asked is None or asked == directions[0]:
+            return (candidate,)
+        against = _against(code, source, target)
+        if not against:
+            raise invalid_parameter(
+                "transformForward",
+                f"Transformation {code} applies here only with transformForward="
+                f"{str(directions[0]).lower()}.",
+            )
+        return against
     raise invalid_parameter(
         "transformation",
         f"Transformation {code} is unknown or does not apply between these spatial references.",
@@ -113,14 +167,16 @@ def _project(get: Getter) -> dict[str, Any]:
     source = required_sr(get, "inSR", geometries.spatial_reference)
     target = required_sr(get, "outSR")
     within(geometries.shapes, source, "geometries")
-    mover = _mover(get, source, target)
+    movers = _movers(get, source, target)
     kind = geometries.geometry_type
     shapes = geometries.shapes
-    if kind == ENVELOPE and mover is not None:  # its edges bend: project them densified
+    if kind == ENVELOPE and movers:  # its edges bend: project them densified
         shapes = [segmentized(s, max(shapely.length(s) / 400, 1e-9), "geometries") for s in shapes]
     answered = []
     for shape in shapes:
-        moved = move(shape, mover, "geometries")
+        moved = shape
+        for mover in movers:
+            moved = move(moved, mover, "geometries")
         answered.append(geometry_json(moved, kind))
     return {"geometries": answered}
 

@@ -105,6 +105,45 @@ def test_named_transformation_is_applied_in_either_direction() -> None:
     assert backward["geometries"][0]["y"] == pytest.approx(35.0, abs=1e-6)
 
 
+def test_transform_forward_applies_the_transformation_as_asked() -> None:
+    """transformForward=true applies EPSG:1173 (NAD27 to WGS 84) as defined, false inversely,
+    whatever the spatial references need; compared with PROJ's own operation run both ways."""
+    operation = Transformer.from_pipeline("urn:ogc:def:coordinateOperation:EPSG::1173")
+    ahead = operation.transform(35.0, -90.0)  # EPSG's order: latitude, longitude
+    back = operation.transform(35.0, -90.0, direction="INVERSE")
+    assert abs(ahead[0] - back[0]) > 1e-4  # the two directions differ (by about 25 m)
+    point = {"geometryType": "esriGeometryPoint", "geometries": [{"x": -90.0, "y": 35.0}]}
+    for source, target in ((4267, 4326), (4326, 4267)):
+        for forward, (lat, lon) in (("true", ahead), ("false", back)):
+            answer = run(
+                "project",
+                geometries=point,
+                inSR=source,
+                outSR=target,
+                transformation=1173,
+                transformForward=forward,
+            )
+            assert answer["geometries"][0] == pytest.approx({"x": lon, "y": lat}, abs=1e-9)
+    # From a projected NAD27 to Web Mercator: the inverse applied to NAD27's own lon/lat
+    x, y = Transformer.from_crs(4267, 26715, always_xy=True).transform(-90.0, 35.0)
+    answer = run(
+        "project",
+        geometries={"geometryType": "esriGeometryPoint", "geometries": [{"x": x, "y": y}]},
+        inSR=26715,
+        outSR=3857,
+        transformation={"wkid": 1173},
+        transformForward="false",
+    )
+    ex, ey = Transformer.from_crs(4326, 3857, always_xy=True).transform(back[1], back[0])
+    assert answer["geometries"][0] == pytest.approx({"x": ex, "y": ey}, abs=1e-6)
+    # NAD27 to NAD83(CSRS) goes through 1173 only in a chain (then EPSG:1946 inversely):
+    # forward it applies, inversely PROJ has no such operation
+    chained = {"geometries": point, "inSR": 4267, "outSR": 4617, "transformation": 1173}
+    assert run("project", **chained, transformForward="true")["geometries"][0]["x"] != -90.0
+    refused("project", {**chained, "transformForward": "false"}, "transformForward")
+    refused("project", {**chained, "transformForward": "sideways"}, "transformForward")
+
+
 def test_find_transformations() -> None:
     found = run("findTransformations", inSR=4267, outSR=4326, numOfResults=5)
     items = found["transformations"]
