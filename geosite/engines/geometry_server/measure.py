@@ -3,11 +3,15 @@
 ``calculationType`` is ``planar`` (2D Cartesian in ``sr``'s own unit), ``geodesic`` (the
 vertices joined by geodesics on ``sr``'s ellipsoid, with pyproj's ``Geod``) or
 ``preserveShape`` (the shape as drawn in ``sr``, densified there, then measured on the
-ellipsoid). A planar measure in a geographic ``sr`` would be in degrees, which no unit
-parameter can express: it is measured geodesically, as ArcGIS recommends for such data.
+ellipsoid).
 
-Units: measures in ``sr``'s own unit (metres for a geographic ``sr``) unless ``lengthUnit``,
-``areaUnit`` or ``distanceUnit`` name another.
+Units: measures in ``sr``'s own unit unless ``lengthUnit``, ``areaUnit`` or ``distanceUnit``
+name another. Geodesic and preserveShape measures in a geographic ``sr`` default to metres. A
+planar measure in a geographic ``sr`` is what the REST reference says planar is, 2D Cartesian
+in the input spatial reference's units: lengths in its angular unit (degrees; ``lengthUnit``
+may name another angular unit, such as ``esriSRUnit_Radian`` or 9104 for arc-seconds) and
+areas in that unit squared (square degrees). No linear or area unit can express those, so
+naming one is a 400 that points to ``geodesic`` and ``preserveShape``.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from geosite.engines.geometry_server.geodesy import (
     to_lonlat,
     within,
 )
-from geosite.engines.geometry_server.units import area_unit, linear_unit
+from geosite.engines.geometry_server.units import angular_unit, area_unit, linear_unit
 from geosite.errors import invalid_parameter
 
 CALCULATION_TYPES = ("planar", "geodesic", "preserveShape")
@@ -119,6 +123,36 @@ def _default_unit(sr: SpatialReference) -> float:
     return 1.0 if is_geographic(sr) else metres_per_unit(sr)
 
 
+def _planar_in_angles(
+    get: Getter, sr: SpatialReference, shapes: list[Any], area_parameter: str | None
+) -> tuple[list[float], list[float]]:
+    """(areas, lengths) of ``shapes`` measured flat in geographic ``sr``'s own angular unit:
+    lengths in ``lengthUnit`` when it is angular, areas in the sr's unit squared."""
+    radians = sr.crs.axis_info[0].unit_conversion_factor if sr.crs.axis_info else math.pi / 180
+    per_length = 1.0
+    if get("lengthUnit") is not None:
+        wanted = angular_unit(get, "lengthUnit")
+        if wanted is None:
+            linear_unit(get, "lengthUnit")  # an unknown unit is refused as such
+            raise invalid_parameter(
+                "lengthUnit",
+                "A planar measure in a geographic spatial reference is in angles (degrees): "
+                "name an angular unit, or use calculationType geodesic or preserveShape.",
+            )
+        per_length = wanted / radians
+    if area_parameter is not None and get(area_parameter) is not None:
+        area_unit(get, area_parameter)  # an unknown unit is refused as such
+        raise invalid_parameter(
+            area_parameter,
+            "A planar area in a geographic spatial reference is in square degrees, which no "
+            "area unit expresses: leave areaUnit out, or use calculationType geodesic or "
+            "preserveShape.",
+        )
+    areas = [float(shapely.area(s)) for s in shapes]
+    lengths = [float(shapely.length(s)) / per_length for s in shapes]
+    return areas, lengths
+
+
 def _areas_and_lengths(get: Getter) -> dict[str, Any]:
     polygons = parse_geometries(get, "polygons")
     if polygons.geometry_type not in (POLYGON, ENVELOPE):
@@ -126,6 +160,12 @@ def _areas_and_lengths(get: Getter) -> dict[str, Any]:
     sr = required_sr(get, "sr", polygons.spatial_reference)
     within(polygons.shapes, sr, "polygons")
     calculation = calculation_type(get)
+    if calculation == "planar" and is_geographic(sr):
+        areas, lengths = _planar_in_angles(get, sr, polygons.shapes, "areaUnit")
+        return {
+            "areas": [checked(a, "areas") for a in areas],
+            "lengths": [checked(p, "lengths") for p in lengths],
+        }
     length_m = linear_unit(get, "lengthUnit") or _default_unit(sr)
     area_m2 = area_unit(get, "areaUnit") or _default_unit(sr) ** 2
     areas, lengths = measures(polygons.shapes, sr, calculation, "polygons")
@@ -142,6 +182,9 @@ def _lengths(get: Getter) -> dict[str, Any]:
     sr = required_sr(get, "sr", polylines.spatial_reference)
     within(polylines.shapes, sr, "polylines")
     calculation = calculation_type(get)
+    if calculation == "planar" and is_geographic(sr):
+        _, lengths = _planar_in_angles(get, sr, polylines.shapes, None)
+        return {"lengths": [checked(p, "lengths") for p in lengths]}
     length_m = linear_unit(get, "lengthUnit") or _default_unit(sr)
     _, lengths = measures(polylines.shapes, sr, calculation, "polylines")
     return {"lengths": [checked(p / length_m, "lengths") for p in lengths]}

@@ -9,6 +9,7 @@ factory code (109414 for the square kilometre). Sizes are the EPSG and Projectio
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -167,3 +168,31 @@ def area_unit(get: Getter, name: str = "areaUnit") -> float | None:
     if found is None:
         raise invalid_parameter(name, f"Unknown area unit '{raw[:40]}'.")
     return found
+
+
+#: Radians per angular unit, by esriSRUnit name, factory code and esriUnits name: the units a
+#: planar measure in a geographic spatial reference can be written in.
+ANGULAR_UNITS: dict[str, float] = {}
+for _angle_name, _angle_code, _radians in (
+    ("Radian", 9101, 1.0),
+    ("Degree", 9102, math.pi / 180),
+    ("ArcMinute", 9103, math.pi / 10_800),
+    ("ArcSecond", 9104, math.pi / 648_000),
+    ("Grad", 9105, math.pi / 200),
+    ("Gon", 9106, math.pi / 200),
+    ("Microradian", 9109, 1e-6),
+    ("ArcMinuteCentesimal", 9112, math.pi / 20_000),
+    ("ArcSecondCentesimal", 9113, math.pi / 2_000_000),
+    ("Mil6400", 9114, 2 * math.pi / 6400),
+):
+    ANGULAR_UNITS[f"esriSRUnit_{_angle_name}"] = _radians
+    ANGULAR_UNITS[str(_angle_code)] = _radians
+ANGULAR_UNITS["esriDecimalDegrees"] = math.pi / 180
+
+
+def angular_unit(get: Getter, name: str) -> float | None:
+    """Radians per unit of parameter ``name`` when it names an angular unit, else None."""
+    raw = get(name)
+    if raw is None:
+        return None
+    return ANGULAR_UNITS.get(_named(raw, ANGULAR_UNITS, "unit"))

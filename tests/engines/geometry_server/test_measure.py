@@ -135,13 +135,50 @@ def test_lengths_in_linear_units(unit: str, metres: float) -> None:
 def test_geodesic_and_planar_lengths() -> None:
     line = {"paths": [[[-74, 40.7], [2.35, 48.85]]]}  # New York to Paris
     _, _, expected = WGS84.inv(-74, 40.7, 2.35, 48.85)
-    for calculation in ("geodesic", "planar"):  # planar in a geographic sr: geodesic
-        answer = run("lengths", polylines=[line], sr=4326, calculationType=calculation)
-        assert answer["lengths"][0] == pytest.approx(expected, rel=1e-9)
+    answer = run("lengths", polylines=[line], sr=4326, calculationType="geodesic")
+    assert answer["lengths"][0] == pytest.approx(expected, rel=1e-9)
     old_form = run("lengths", polylines=[line], sr=4326, geodesic="true", lengthUnit=9036)
     assert old_form["lengths"][0] == pytest.approx(expected / 1000, rel=1e-9)
     preserved = run("lengths", polylines=[line], sr=4326, calculationType="preserveShape")
     assert preserved["lengths"][0] > expected  # the straight line in degrees is no geodesic
+
+
+def test_planar_measures_in_a_geographic_sr_are_in_degrees() -> None:
+    """The REST reference: planar is 2D Cartesian in the input spatial reference's units, so
+    in a geographic one degrees and square degrees (not metres, as geosite answered)."""
+    line = {"paths": [[[-74, 40.7], [2.35, 48.85]]]}
+    degrees = math.hypot(2.35 + 74, 48.85 - 40.7)
+    answer = run("lengths", polylines=[line], sr=4326, calculationType="planar")
+    assert answer["lengths"] == [pytest.approx(degrees, rel=1e-12)]
+    default = run("lengths", polylines=[line], sr=4326)  # planar is the default
+    assert default == answer
+    for unit, per_degree in (
+        ("esriSRUnit_Radian", math.pi / 180),
+        ("9104", 3600.0),
+        ("esriDecimalDegrees", 1.0),
+        ('{"unit": "esriSRUnit_ArcMinute"}', 60.0),
+    ):
+        other = run("lengths", polylines=[line], sr=4326, lengthUnit=unit)
+        assert other["lengths"] == [pytest.approx(degrees * per_degree, rel=1e-12)]
+    rectangle = {"rings": [[[0, 0], [0, 2], [3, 2], [3, 0], [0, 0]]]}
+    measured = run("areasAndLengths", polygons=[rectangle], sr=4267, calculationType="planar")
+    assert measured == {"areas": [pytest.approx(6.0)], "lengths": [pytest.approx(10.0)]}
+    # A geographic sr in grads measures in grads
+    grads = run("areasAndLengths", polygons=[rectangle], sr=4807)
+    assert grads == {"areas": [pytest.approx(6.0)], "lengths": [pytest.approx(10.0)]}
+    in_degrees = run("areasAndLengths", polygons=[rectangle], sr=4807, lengthUnit=9102)
+    assert in_degrees["lengths"] == [pytest.approx(9.0)]
+    # No metre or square metre can express a planar measure in degrees
+    for name, params, parameter in (
+        ("lengths", {"polylines": [line], "lengthUnit": 9001}, "lengthUnit"),
+        ("lengths", {"polylines": [line], "lengthUnit": "furlong"}, "lengthUnit"),
+        ("areasAndLengths", {"polygons": [rectangle], "areaUnit": "esriAcres"}, "areaUnit"),
+        ("areasAndLengths", {"polygons": [rectangle], "lengthUnit": 9036}, "lengthUnit"),
+    ):
+        refused(name, {**params, "sr": 4326, "calculationType": "planar"}, parameter)
+    # In a projected sr, planar stays in its linear unit; geodesic in a geographic one in metres
+    metres = run("areasAndLengths", polygons=[rectangle], sr=4326, calculationType="geodesic")
+    assert metres["areas"][0] > 1e10
 
 
 def test_geodesic_area_on_another_ellipsoid() -> None:
