@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.compat import published, pypi_release
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
 from tests.http.test_publishing import publish
 
 pytestmark = pytest.mark.compat
@@ -314,3 +314,96 @@ def test_arcrest_exports_the_site(services: LiveSite, arcrest: Any) -> None:
     assert exported.get("status") == "success", exported
     written = Path(exported["location"])
     assert written.parent == folder and written.stat().st_size > 0
+
+
+# --- slap 3.3.1 (Ian Firkin, MIT): the Administrator API client of a publishing tool --------
+
+
+def _slap(services: LiveSite, driver: Path, *args: str) -> Any:
+    return _drive(driver, services.admin, ADMIN_USER, ADMIN_PASSWORD, *args)
+
+
+@pytest.fixture
+def slap(services: LiveSite, tmp_path: Path) -> Any:
+    driver = _library("slap", tmp_path)
+
+    def call(*args: str) -> Any:
+        return _slap(services, driver, *args)
+
+    yield call
+    _start_all(services)
+
+
+def test_slap_reads_and_updates_a_service(services: LiveSite, slap: Any) -> None:
+    """``Publisher.update_service``: the service JSON read, merged with the config, edited."""
+    params = slap("params", "Lakes", "", "FeatureServer")
+    assert params["serviceName"] == "Lakes" and params["type"] == "FeatureServer"
+    changes = json.dumps({"description": "Lakes, by slap", "maxWaitTime": 75})
+    assert slap("update", "Lakes", "", "FeatureServer", changes) == {"status": "success"}
+    service = _admin(services, _service_path("", "Lakes"))
+    assert (service["description"], service["maxWaitTime"]) == ("Lakes, by slap", 75)
+    changes = json.dumps({"minInstancesPerNode": 2, "maxInstancesPerNode": 4})
+    assert slap("update", "Trails", "Maps", "FeatureServer", changes) == {"status": "success"}
+    service = _admin(services, _service_path("Maps", "Trails"))
+    assert (service["minInstancesPerNode"], service["maxInstancesPerNode"]) == (2, 4)
+
+
+def test_slap_asks_whether_a_service_exists(slap: Any) -> None:
+    """slap posts to ``services/exists/exists`` (SOURCE.md)."""
+    assert slap("exists", "Parks", "", "FeatureServer") == {"exists": True}
+    assert slap("exists", "Trails", "Maps", "FeatureServer") == {"exists": True}
+    assert slap("exists", "Parks", "", "MapServer") == {"exists": False}  # slap's default type
+    assert slap("exists", "Nowhere", "", "FeatureServer") == {"exists": False}
+
+
+def test_slap_deletes_a_service_that_exists(
+    services: LiveSite, slap: Any, admin_token: str, tmp_path: Path
+) -> None:
+    """``Publisher.delete_service``: ``service_exists``, then ``delete_service``."""
+    data = _points(tmp_path / "old.geojson")
+    assert publish(services, admin_token, data, "Old", "Maps")["status"] == "success"
+    assert slap("delete", "Old", "Maps", "FeatureServer") == {"status": "success"}
+    gone = _admin(services, _service_path("Maps", "Old"))
+    assert gone["status"] == "error" and gone["code"] == 404
+    # Nothing to delete: it only asks.
+    assert slap("delete", "Old", "Maps", "FeatureServer") == {"exists": False}
+
+
+def test_slap_creates_the_site(tmp_path: Path) -> None:
+    """``slap publish --site`` on a machine with no site: ``createNewSite`` with the config's
+    store and directories (the default ones are /home/arcgis paths, so the test's own)."""
+    fresh = make_site(tmp_path / "machine", create=False)
+    try:
+        driver = _library("slap", tmp_path / "lib")
+        root = tmp_path / "machine" / "directories"
+        directories = [
+            {
+                "name": name,
+                "physicalPath": str(root / name),
+                "directoryType": kind,
+                "cleanupMode": "NONE",
+                "maxFileAge": 0,
+                "description": "",
+                "virtualPath": "",
+            }
+            for name, kind in (("arcgissystem", "SYSTEM"), ("arcgisoutput", "OUTPUT"))
+        ]
+        site = {
+            "configStoreConnection": json.dumps(
+                {"connectionString": "config-store", "type": "FILESYSTEM"}
+            ),
+            "directories": json.dumps({"directories": directories}),
+        }
+        created = _drive(
+            driver, fresh.admin, "slapadmin", "Slap-password-1", "create-site", json.dumps(site)
+        )
+        assert created.get("status") == "success", created
+        token = fresh.token("slapadmin", "Slap-password-1")
+        info = httpx.get(fresh.admin + "/", params={"f": "json", "token": token}).json()
+        assert "services" in info["resources"]
+        registered = httpx.get(
+            fresh.admin + "/system/directories", params={"f": "json", "token": token}
+        ).json()
+        assert {d["name"] for d in registered["directories"]} >= {"arcgissystem", "arcgisoutput"}
+    finally:
+        fresh.stop()

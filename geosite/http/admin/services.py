@@ -355,6 +355,21 @@ ENDPOINTS = [
         title="Create Service",
         fields=SERVICE_FIELDS,
     ),
+    # slap 3.3.1 asks ``services/exists/exists`` before every publish, against ArcGIS Server
+    # 10.2 and later, which answers it as ``services/exists``: the folderName parameter says
+    # where to look, the folder in the path is not read (not advertised as an operation).
+    Endpoint(
+        "/services/{folder}/exists",
+        exists,
+        privilege=_PUBLISH,
+        kind=OPERATION,
+        title="Exists",
+        fields=(
+            Field("folderName", "Folder name"),
+            Field("serviceName", "Service name"),
+            Field("type", "Type", default="FeatureServer"),
+        ),
+    ),
     Endpoint(
         "/services/{folder}/renameService",
         rename_service,
