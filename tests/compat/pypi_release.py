@@ -10,9 +10,11 @@ and the files of it the tests need::
     root = ""            # the folder inside the archive the kept paths are relative to
     keep = ["ags/admin/server.py", ...]
 
-:func:`fetch` downloads that file with pip (``--require-hashes``: any other file is refused),
-checks its digest again, and extracts the kept files, byte for byte, into ``original/``; a
-finished ``original/`` records the digest in ``.release`` and is used as it is afterwards.
+:func:`fetch` downloads that file with pip (``--require-hashes``: any other file is refused;
+a wheel or an sdist, whose metadata pip prepares in its isolated build environment, as the
+``setuptools`` of ours has no ``bdist_wheel``), checks its digest again, and extracts the kept
+files, byte for byte, into ``original/``; a finished ``original/`` records the digest in
+``.release`` and is used as it is afterwards.
 """
 
 from __future__ import annotations
@@ -65,7 +67,6 @@ def fetch(slug: str) -> Path:
                 "pip",
                 "download",
                 "--no-deps",
-                "--no-build-isolation",
                 "--require-hashes",
                 "--dest",
                 str(Path(tmp) / "files"),
