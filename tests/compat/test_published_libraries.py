@@ -256,6 +256,31 @@ def test_arcrest_edits_a_service(services: LiveSite, arcrest: Any) -> None:
     assert (service["minInstancesPerNode"], service["maxInstancesPerNode"]) == (1, 3)
 
 
+def test_arcrest_creates_renames_secures_and_deletes(
+    services: LiveSite, arcrest: Any, admin_token: str, tmp_path: Path
+) -> None:
+    assert arcrest("create-folder", "Hydro", "Water and rivers") == {"status": "success"}
+    assert _admin(services, "services/Hydro")["description"] == "Water and rivers"
+    data = _points(tmp_path / "rivers.geojson")
+    assert publish(services, admin_token, data, "Rivers", "Hydro")["status"] == "success"
+    assert arcrest("rename", "Hydro", "Rivers", "FeatureServer", "Streams") == {"status": "success"}
+    assert _state(services, "Hydro", "Streams") == "STARTED"
+    assert _admin(services, _service_path("Hydro", "Rivers"))["code"] == 404
+    secured = arcrest("deny-everyone", "Hydro", "Streams", "FeatureServer")
+    assert secured.get("add") == {"status": "success"}, secured
+    everyone = [
+        p for p in secured["permissions"]["permissions"] if p["principal"] == "esriEveryone"
+    ]
+    assert [p["permission"]["isAllowed"] for p in everyone] == [False]
+    anonymous = httpx.get(
+        f"{services.http}/arcgis/rest/services/Hydro/Streams/FeatureServer/0/query",
+        params={"f": "json", "where": "1=1", "returnCountOnly": "true"},
+    ).json()
+    assert anonymous["error"]["code"] in (401, 403, 499), anonymous
+    assert arcrest("delete-folder", "Hydro") == {"status": "success"}
+    assert "Hydro" not in _admin(services, "services")["folders"]
+
+
 def test_arcrest_adds_a_user_with_a_role(services: LiveSite, arcrest: Any) -> None:
     added = arcrest("add-user", "mapper", "Mapper-password-1", "mappers", "PUBLISH")
     assert "error" not in added, added

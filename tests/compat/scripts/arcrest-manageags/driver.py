@@ -74,6 +74,19 @@ def main(site, user, password, operation, *args):
         definition["minInstancesPerNode"] = int(low)
         definition["maxInstancesPerNode"] = int(high)
         return service.edit(definition)
+    if operation == "create-folder":
+        return admin.services.createFolder(args[0], args[1])
+    if operation == "delete-folder":
+        return admin.services.deleteFolder(args[0])
+    if operation == "rename":
+        folder, name, kind, new_name = args
+        return admin.services.rename_service(name, kind, new_name, folder=folder or None)
+    if operation == "deny-everyone":
+        service = _service(admin, *args)
+        return {
+            "add": service.addPermission("esriEveryone", isAllowed=False),
+            "permissions": service.permissions,
+        }
     if operation == "add-user":
         username, user_password, rolename, privilege = args
         security = admin.security
