@@ -83,14 +83,64 @@ def _points(items: Any, parameter: str, budget: _Budget, least: int = 1) -> np.n
     if not isinstance(items, list) or len(items) < least:
         raise invalid_parameter(parameter, f"Expected a list of at least {least} [x, y] points.")
     budget.take(len(items))
-    try:
-        rows = [(float(p[0]), float(p[1])) for p in items]
-    except (TypeError, ValueError, IndexError, KeyError):
-        raise invalid_parameter(parameter, "Coordinates must be [x, y] numbers.") from None
-    array = np.array(rows, dtype=float).reshape(-1, 2)
+    array = _rows(items)
+    if array is None:
+        try:
+            rows = [(float(p[0]), float(p[1])) for p in items]
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise invalid_parameter(parameter, "Coordinates must be [x, y] numbers.") from None
+        array = np.array(rows, dtype=float).reshape(-1, 2)
     if not np.isfinite(array).all():
         raise invalid_parameter(parameter, "Coordinates must be finite numbers.")
     return array
+
+
+def _rows(items: list[Any]) -> np.ndarray | None:
+    """``items``' [x, y, ...] rows as an n by 2 array in one numpy call, or None when they are
+    not all lists of as many numbers (the caller then reads them one by one, and says which
+    is wrong)."""
+    try:
+        array = np.array(items, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if array.ndim != 2 or array.shape[1] < 2:
+        return None
+    return array[:, :2]
+
+
+def _point_shapes(items: list[Any], parameter: str, budget: _Budget) -> list[Any]:
+    """Esri JSON points made in one vectorised shapely call (a point at a time costs some
+    50 µs in Python; 10,000 points this way take about 10 ms)."""
+    if not all(isinstance(item, dict) for item in items):
+        raise invalid_parameter(parameter, "Expected a geometry object.")
+    xy = _points([[item.get("x"), item.get("y")] for item in items], parameter, budget, least=0)
+    return list(shapely.points(xy))
+
+
+def _single_ring_polygons(items: list[Any], parameter: str, budget: _Budget) -> list[Any] | None:
+    """Polygons of one ring each (most are) made all at once, as ``assemble`` makes each: a
+    lone ring is a shell whatever its orientation. None when any has another number of
+    rings (or is not an object): the caller then reads them one by one."""
+    rings = []
+    before = budget.vertices
+    for item in items:
+        found = item.get("rings") if isinstance(item, dict) else None
+        if not isinstance(found, list) or len(found) != 1:
+            budget.vertices = before  # the caller counts them again
+            return None
+        rings.append(_points(found[0], parameter, budget, least=3))
+    if not rings:
+        return []
+    sizes = np.array([len(ring) for ring in rings])
+    try:
+        made = shapely.linearrings(
+            np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), sizes)
+        )
+        polygons = shapely.multipolygons(shapely.polygons(made), indices=np.arange(len(rings)))
+    except (ValueError, shapely.errors.GEOSException):
+        budget.vertices = before
+        return None  # one is not a valid ring: read one by one, which says so
+    return list(polygons)
 
 
 def infer_type(value: Any) -> str:
@@ -176,6 +226,12 @@ def parse_geometries(
         raise invalid_parameter(name, f"The request holds more than {MAX_GEOMETRIES:,} geometries.")
     geometry_type = _checked_type(given_type or (infer_type(value[0]) if value else POINT), name)
     budget = _Budget(name)
+    if geometry_type == POINT:
+        return Geometries(geometry_type, _point_shapes(value, name, budget), spatial_reference)
+    if geometry_type == POLYGON:
+        single = _single_ring_polygons(value, name, budget)
+        if single is not None:
+            return Geometries(geometry_type, single, spatial_reference)
     shapes = [shape_of(item, geometry_type, name, budget) for item in value]
     return Geometries(geometry_type, shapes, spatial_reference)
 
@@ -261,6 +317,42 @@ def geometry_json(shape: Any, geometry_type: str) -> dict[str, Any]:
         ENVELOPE: {"xmin": "NaN", "ymin": "NaN", "xmax": "NaN", "ymax": "NaN"},
     }
     return dict(empty[geometry_type])
+
+
+def geometries_json(shapes: list[Any], geometry_type: str) -> list[dict[str, Any]]:
+    """``geometry_json`` of each shape, written with a few vectorised shapely calls when
+    every shape is a non-empty, finite geometry of the answer's type (else one at a time)."""
+    kinds = {POINT: (0,), POLYLINE: (1, 5), POLYGON: (3, 6)}.get(geometry_type)
+    if not shapes or kinds is None:
+        return [geometry_json(shape, geometry_type) for shape in shapes]
+    array = np.array(shapes, dtype=object)
+    coords = shapely.get_coordinates(array)
+    if (
+        shapely.is_empty(array).any()
+        or not np.isin(shapely.get_type_id(array), kinds).all()
+        or not np.isfinite(coords).all()
+    ):
+        return [geometry_json(shape, geometry_type) for shape in shapes]
+    if geometry_type == POINT:
+        return [{"x": x, "y": y} for x, y in coords.tolist()]
+    if geometry_type == POLYGON:  # ArcGIS's orientation: shells clockwise, holes not
+        parts, owner = shapely.get_parts(
+            shapely.orient_polygons(array, exterior_cw=True), return_index=True
+        )
+        lines, line_part = shapely.get_rings(parts, return_index=True)
+        owner, key = owner[line_part], "rings"
+    else:
+        lines, owner = shapely.get_parts(array, return_index=True)
+        key = "paths"
+    flat, line_of = shapely.get_coordinates(lines, return_index=True)
+    ends = np.cumsum(np.bincount(line_of, minlength=len(lines))).tolist()
+    rows = flat.tolist()
+    answered: list[dict[str, Any]] = [{key: []} for _ in shapes]
+    start = 0
+    for end, shape in zip(ends, owner.tolist(), strict=True):
+        answered[shape][key].append(rows[start:end])
+        start = end
+    return answered
 
 
 def type_of_shape(shape: Any) -> str:

@@ -114,6 +114,13 @@ def from_lonlat(shape: Any, sr: SpatialReference, parameter: str) -> Any:
     return _moved(shape, movers[1], parameter)
 
 
+def move_all(shapes: list[Any], mover: Transformer | None, parameter: str) -> list[Any]:
+    """``move`` of each shape, all their coordinates in one pyproj call."""
+    if mover is None or not shapes:
+        return shapes
+    return list(_moved(np.array(shapes, dtype=object), mover, parameter))
+
+
 def move(shape: Any, mover: Transformer | None, parameter: str) -> Any:
     """``shape`` moved by ``mover`` (unchanged when None); a 400 when it leaves the world."""
     if mover is None:

@@ -39,13 +39,13 @@ from geosite.engines.geometry_server._common import (
     Getter,
     Operation,
     boolean,
-    geometry_json,
+    geometries_json,
     number,
     parse_geometries,
     required_sr,
     shape_of,
 )
-from geosite.engines.geometry_server.geodesy import move, segmentized, to_lonlat, within
+from geosite.engines.geometry_server.geodesy import move_all, segmentized, to_lonlat, within
 from geosite.errors import invalid_parameter
 
 #: The most operations ``findTransformations`` answers.
@@ -172,13 +172,9 @@ def _project(get: Getter) -> dict[str, Any]:
     shapes = geometries.shapes
     if kind == ENVELOPE and movers:  # its edges bend: project them densified
         shapes = [segmentized(s, max(shapely.length(s) / 400, 1e-9), "geometries") for s in shapes]
-    answered = []
-    for shape in shapes:
-        moved = shape
-        for mover in movers:
-            moved = move(moved, mover, "geometries")
-        answered.append(geometry_json(moved, kind))
-    return {"geometries": answered}
+    for mover in movers:
+        shapes = move_all(shapes, mover, "geometries")
+    return {"geometries": geometries_json(shapes, kind)}
 
 
 def _find_transformations(get: Getter) -> dict[str, Any]:
