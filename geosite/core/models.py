@@ -97,6 +97,11 @@ class ServerDirectory:
             "cleanupMode": self.cleanup_mode,
             "maxFileAge": self.max_file_age,
             "description": self.description,
+            # ArcGIS Server's per-machine copy of a directory, which geosite never uses: the
+            # keys as a 10.5.1 site lists them (a string); none is served under /rest.
+            "useLocalDir": "false",
+            "localDirectoryPath": "",
+            "virtualPath": "",
         }
 
 

@@ -127,7 +127,18 @@ def test_site_listings(populated: LiveSite, admin_token: str) -> None:
     )
     _keys(
         _post(populated, admin_token, "system/directories")["directories"],
-        {"name", "physicalPath", "directoryType", "cleanupMode", "maxFileAge", "description"},
+        # agsadmin 0.5.3 reads the last three of every directory (tests/compat/scripts/agsadmin).
+        {
+            "name",
+            "physicalPath",
+            "directoryType",
+            "cleanupMode",
+            "maxFileAge",
+            "description",
+            "useLocalDir",
+            "localDirectoryPath",
+            "virtualPath",
+        },
         "directories",
     )
     _keys(
