@@ -75,6 +75,16 @@ def test_directories_exist_on_disk(site: LiveSite, admin_token: str) -> None:
     assert all(Path(d["physicalPath"]).is_dir() for d in dirs)
 
 
+def test_one_directory(site: LiveSite, admin_token: str) -> None:
+    """``system/directories/<name>``, which agsadmin 0.5.3's ``directories.get`` reads."""
+    listed = _get(site, "/system/directories", admin_token)["directories"]
+    output = next(d for d in listed if d["name"] == "arcgisoutput")
+    assert _get(site, "/system/directories/arcgisoutput", admin_token) == output
+    assert _get(site, "/system/directories/ArcGISOutput", admin_token) == output
+    missing = _get(site, "/system/directories/nowhere", admin_token)
+    assert missing["code"] == 404 and "nowhere" in missing["messages"][0]
+
+
 def test_mode_and_log_settings(site: LiveSite, admin_token: str) -> None:
     assert _get(site, "/mode", admin_token)["siteMode"] == "EDITABLE"
     # FINE: the test site asks for it; a site created without log settings gets WARNING.

@@ -9,6 +9,7 @@ import orjson
 from geosite.core import licenses as license_info
 from geosite.core import system_properties
 from geosite.core.models import Privilege
+from geosite.errors import NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
@@ -42,6 +43,19 @@ def _property_values(call: Call) -> dict[str, str]:
 def directories(call: Call) -> dict[str, Any]:
     """``GET /admin/system/directories``: the server directories of the site."""
     return {"directories": [d.public() for d in _site(call).store.list_directories()]}
+
+
+def directory(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/directories/{name}``: one server directory (names ignore case)."""
+    name = call.args["name"]
+    for found in _site(call).store.list_directories():
+        if found.name.lower() == name.lower():
+            return found.public()
+    raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
+
+
+def _directory_names(call: Call, payload: dict[str, Any]) -> list[str]:
+    return [d["name"] for d in payload.get("directories", [])]
 
 
 def licenses(call: Call) -> dict[str, Any]:
@@ -93,7 +107,13 @@ ENDPOINTS = [
         form_values=_property_values,
         description="Replaces all the properties: send the ones to keep too.",
     ),
-    Endpoint("/system/directories", directories, title="Server Directories"),
+    Endpoint(
+        "/system/directories",
+        directories,
+        title="Server Directories",
+        children=_directory_names,
+    ),
+    Endpoint("/system/directories/{name}", directory, title="Server Directory"),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/mode", mode, title="Mode"),
 ]
