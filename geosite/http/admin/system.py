@@ -8,7 +8,7 @@ import orjson
 
 from geosite.core import licenses as license_info
 from geosite.core import system_properties
-from geosite.core.models import Privilege
+from geosite.core.models import Privilege, ServerDirectory
 from geosite.errors import NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -48,7 +48,8 @@ def directories(call: Call) -> dict[str, Any]:
 def directory(call: Call) -> dict[str, Any]:
     """``GET /admin/system/directories/{name}``: one server directory (names ignore case)."""
     name = call.args["name"]
-    for found in _site(call).store.list_directories():
+    listed: list[ServerDirectory] = _site(call).store.list_directories()
+    for found in listed:
         if found.name.lower() == name.lower():
             return found.public()
     raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
