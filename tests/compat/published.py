@@ -1,15 +1,20 @@
 """Published administration scripts and libraries, run as their authors wrote them.
 
-Each one lives in ``tests/compat/scripts/<slug>/``:
+Each one has a folder ``tests/compat/scripts/<slug>/``:
 
-* ``original/``: the files exactly as published (never edited; ``SOURCE.md`` says where from);
-* ``SOURCE.md``: the address, the commit or release, the path, the licence, the author, and
-  why it counts as used (stars, forks, downloads, copies);
-* ``py3.diff``: the mechanical Python 3 port (``print`` statements, ``urllib2`` and
-  ``httplib`` imports, bytes and text), as a unified diff against ``original/`` with paths
-  ``a/<file>`` and ``b/<file>``; empty or absent when the original already runs on Python 3.
-  It changes nothing else: no host, port or behaviour is edited, those come in as the
-  script's own arguments or prompts.
+* ``SOURCE.md``: where it comes from (the PyPI release or the repository and commit, the
+  files and their sha256), the licence, the author, why it counts as used, what is exercised;
+* ``original/``: the published files, byte for byte. They are **not committed**: other
+  people's code stays out of this repository's history. Releases on PyPI are downloaded,
+  hash-checked, at test time by :mod:`tests.compat.pypi_release` (``release.toml``), so they
+  run in CI; scripts published only on GitHub are downloaded by
+  ``python -m tests.compat.scripts.fetch`` where GitHub can be reached, and their tests skip
+  with that instruction elsewhere (CI reaches only the package registries);
+* the Python 3 port, mechanical only: none when the release runs on Python 3; the standard
+  ``2to3`` fixers applied on every run (:mod:`tests.compat.py3port`); or, for a one-line
+  change, ``py3.diff`` (paths ``a/<file>`` and ``b/<file>``). Host, port and credentials reach
+  a script through its own arguments, prompts or the settings its README says to edit;
+* ``driver.py`` (ours, for libraries): the calls the library's README shows.
 
 :func:`ported` copies ``original/`` into a temporary directory and applies ``py3.diff`` with
 ``patch -p1``, so the diff is checked on every run; :func:`run` runs a script there with the
