@@ -296,7 +296,6 @@ def test_agsadmin_uploads_a_file(services: LiveSite, agsadmin: Drive, tmp_path: 
     assert agsadmin("list-uploads") == {"error": "KeyError", "message": "'serviceName'"}
 
 
-@pytest.mark.xfail(strict=True, reason="geosite has no system/handlers/rest/cache/clear yet")
 def test_agsadmin_clears_the_rest_cache(agsadmin: Drive) -> None:
     assert agsadmin("clear-cache", "Parks", "FeatureServer", "") == {"status": "success"}
 

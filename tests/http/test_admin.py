@@ -36,7 +36,10 @@ def test_root(site: LiveSite, admin_token: str) -> None:
         ("data", {"resources": ["items"]}),
         ("uploads", {"items": []}),
         ("usagereports", {"metrics": []}),
-        ("system", {"resources": ["properties", "directories", "licenses", "quarantine"]}),
+        (
+            "system",
+            {"resources": ["properties", "directories", "handlers", "licenses", "quarantine"]},
+        ),
         (
             "logs",
             {"resources": ["settings"], "operations": ["query", "clean", "countErrorReports"]},
@@ -73,6 +76,21 @@ def test_directories_exist_on_disk(site: LiveSite, admin_token: str) -> None:
         "arcgissystem",
     }
     assert all(Path(d["physicalPath"]).is_dir() for d in dirs)
+
+
+def test_rest_handler_cache_clear(site: LiveSite, admin_token: str) -> None:
+    """``system/handlers/rest/cache/clear`` (agsadmin 0.5.3's ``handlers.rest.cache.clear``):
+    nothing is cached, so it succeeds, for the whole cache, a folder or a service."""
+    assert _get(site, "/system/handlers", admin_token) == {"resources": ["rest"]}
+    assert _get(site, "/system/handlers/rest", admin_token) == {"resources": ["cache"]}
+    clear = site.admin + "/system/handlers/rest/cache/clear"
+    for params in ({}, {"folderName": "Maps"}, {"serviceName": "Parks", "type": "FeatureServer"}):
+        answer = httpx.post(clear, data={"f": "json", "token": admin_token, **params}).json()
+        assert answer == {"status": "success"}, params
+    no_type = httpx.post(clear, data={"f": "json", "token": admin_token, "serviceName": "Parks"})
+    assert no_type.json()["code"] == 400 and "type" in no_type.json()["messages"][0]
+    anonymous = httpx.post(clear, data={"f": "json"}).json()
+    assert anonymous["code"] in (401, 499)
 
 
 def test_one_directory(site: LiveSite, admin_token: str) -> None:

@@ -9,7 +9,7 @@ import orjson
 from geosite.core import licenses as license_info
 from geosite.core import system_properties
 from geosite.core.models import Privilege, ServerDirectory
-from geosite.errors import NotFound
+from geosite.errors import InvalidParameter, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
@@ -20,7 +20,7 @@ def _site(call: Call) -> Any:
 def system(call: Call) -> dict[str, Any]:
     """``GET /admin/system``."""
     _site(call)
-    return {"resources": ["properties", "directories", "licenses", "quarantine"]}
+    return {"resources": ["properties", "directories", "handlers", "licenses", "quarantine"]}
 
 
 def properties(call: Call) -> dict[str, Any]:
@@ -57,6 +57,36 @@ def directory(call: Call) -> dict[str, Any]:
 
 def _directory_names(call: Call, payload: dict[str, Any]) -> list[str]:
     return [d["name"] for d in payload.get("directories", [])]
+
+
+def handlers(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/handlers``: the web handlers (geosite's is the REST one)."""
+    _site(call)
+    return {"resources": ["rest"]}
+
+
+def rest_handler(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/handlers/rest``."""
+    _site(call)
+    return {"resources": ["cache"]}
+
+
+def rest_cache(call: Call) -> dict[str, Any]:
+    """``GET /admin/system/handlers/rest/cache`` (the reference: "for future use only")."""
+    _site(call)
+    return {}
+
+
+def clear_rest_cache(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/handlers/rest/cache/clear``: geosite's REST answers read the
+    catalog as it is now and keep no cache of it, so there is nothing to clear; the
+    parameters are checked as ArcGIS documents them."""
+    _site(call)
+    if call.params.get("serviceName") and not call.params.get("type"):
+        raise InvalidParameter(
+            "When serviceName is given, type must be given too (e.g. type=FeatureServer)."
+        )
+    return {"status": "success"}
 
 
 def licenses(call: Call) -> dict[str, Any]:
@@ -115,6 +145,24 @@ ENDPOINTS = [
         children=_directory_names,
     ),
     Endpoint("/system/directories/{name}", directory, title="Server Directory"),
+    Endpoint("/system/handlers", handlers, title="Handlers", children=_children),
+    Endpoint("/system/handlers/rest", rest_handler, title="REST Handler", children=_children),
+    Endpoint("/system/handlers/rest/cache", rest_cache, title="REST Cache", operations=["clear"]),
+    Endpoint(
+        "/system/handlers/rest/cache/clear",
+        clear_rest_cache,
+        kind=OPERATION,
+        title="Clear REST Cache",
+        allow_get=True,
+        fields=[
+            Field("folderName", "Folder name"),
+            Field("serviceName", "Service name"),
+            Field("type", "Service type"),
+        ],
+        description="geosite keeps no REST cache: every answer reads the current catalog, so "
+        "this succeeds with nothing to clear (scripts written for ArcGIS Server call it after "
+        "changes).",
+    ),
     Endpoint("/clusters", clusters, title="Clusters"),
     Endpoint("/mode", mode, title="Mode"),
 ]
