@@ -84,13 +84,19 @@ def _start_all(site: LiveSite) -> None:
         _admin(site, _service_path(folder, name) + "/start")
 
 
-def _library(slug: str, into: Path) -> tuple[Path, dict[str, str]]:
-    """The release ported into ``into`` with our driver beside it, and the driver's variables."""
+def _fetched(slug: str) -> dict[str, str]:
+    """The release and its dependencies in place (the release first: a new ``original/``
+    replaces the old one whole); the variables a script of it runs with."""
     try:
         pypi_release.fetch(slug)
-        env = pypi_deps.environment(slug)
+        return pypi_deps.environment(slug)
     except pypi_release.ReleaseUnavailable as error:
         pytest.skip(str(error))
+
+
+def _library(slug: str, into: Path) -> tuple[Path, dict[str, str]]:
+    """The release ported into ``into`` with our driver beside it, and the driver's variables."""
+    env = _fetched(slug)
     home = published.ported(slug, into)
     shutil.copy(published.SCRIPTS / slug / "driver.py", home / "driver.py")
     return home / "driver.py", env
@@ -477,7 +483,7 @@ def test_restapi_admin_sample_runs_against_a_site(tmp_path: Path) -> None:
         site.clock.advance(minutes=4 * 24 * 60)
         assert _admin(site, "services/NewNoSuchService.FeatureServer/start")["status"] == "error"
         site.flush_logs()
-        env = pypi_deps.environment("restapi")
+        env = _fetched("restapi")
         library = published.ported("restapi", tmp_path / "lib")
         env["PYTHONPATH"] += ":" + str(library)
         script = _configured_sample(
