@@ -141,7 +141,8 @@ def test_agsadmin_logs_in_with_encrypted_credentials(services: LiveSite, agsadmi
         assert len(data[name]) == len(modulus), name  # one RSA block each, in hex
     assert ADMIN_PASSWORD not in json.dumps(data)
     answer = sent["answer"]
-    assert set(answer) >= {"token", "expires"} and answer["token"] == login["token"]
+    assert set(answer) == {"token", "expires", "ssl"}  # ArcGIS Server's generateToken answer
+    assert answer["token"] == login["token"] and answer["ssl"] is False
     # expiration (15 minutes, agsadmin's default) and client=requestip were decrypted too.
     assert 14 * 60_000 <= answer["expires"] - services.clock.now_ms() <= 16 * 60_000
     info = httpx.get(services.admin + "/info", params={"f": "json", "token": login["token"]})
