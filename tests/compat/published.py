@@ -23,12 +23,18 @@ test interpreter, answers its prompts from ``stdin`` and fails loudly on a timeo
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import LiveSite
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -84,3 +90,41 @@ def run(
         check=False,
     )
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+# -- what the tests of published clients share ---------------------------------------------
+
+_TOKENS: dict[str, str] = {}
+
+
+def points(path: Path, count: int = 3) -> Path:
+    """A GeoJSON file of ``count`` points (attribute ``n``) to publish."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [i, i]},
+            "properties": {"n": i},
+        }
+        for i in range(count)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def admin(site: LiveSite, path: str, **params: Any) -> Any:
+    """``POST /arcgis/admin/<path>`` as the site's administrator (one token per site)."""
+    token = _TOKENS.get(site.http) or _TOKENS.setdefault(site.http, site.token())
+    answer = httpx.post(
+        f"{site.admin}/{path}", data={"f": "json", "token": token, **params}, timeout=60
+    )
+    return answer.json()
+
+
+def service_path(folder: str, name: str, kind: str = "FeatureServer") -> str:
+    """``services/[folder/]name.kind``."""
+    return f"services/{folder + '/' if folder else ''}{name}.{kind}"
+
+
+def state(site: LiveSite, folder: str, name: str, kind: str = "FeatureServer") -> str:
+    """The service's ``realTimeState`` as the Administrator API reports it."""
+    return str(admin(site, service_path(folder, name, kind) + "/status")["realTimeState"])

@@ -20,6 +20,10 @@ import httpx
 import pytest
 
 from tests.compat import published, py3port, pypi_release
+from tests.compat.published import admin as _admin
+from tests.compat.published import points as _points
+from tests.compat.published import service_path as _path
+from tests.compat.published import state as _state
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
 from tests.http.test_publishing import publish
 
@@ -53,15 +57,6 @@ def ported(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
-def _points(path: Path) -> Path:
-    features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i, i]}, "properties": {}}
-        for i in range(3)
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _points(tmp_path_factory.mktemp("data") / "points.geojson")
@@ -79,25 +74,6 @@ def started(services: LiveSite) -> Any:
     yield services
     for folder, name in SERVICES:
         _admin(services, _path(folder, name) + "/start")
-
-
-_TOKENS: dict[str, str] = {}
-
-
-def _admin(site: LiveSite, path: str, **params: Any) -> Any:
-    token = _TOKENS.get(site.http) or _TOKENS.setdefault(site.http, site.token())
-    answer = httpx.post(
-        f"{site.admin}/{path}", data={"f": "json", "token": token, **params}, timeout=60
-    )
-    return answer.json()
-
-
-def _path(folder: str, name: str, kind: str = "FeatureServer") -> str:
-    return f"services/{folder + '/' if folder else ''}{name}.{kind}"
-
-
-def _state(site: LiveSite, folder: str, name: str) -> str:
-    return str(_admin(site, _path(folder, name) + "/status")["realTimeState"])
 
 
 def _count(site: LiveSite, folder: str, name: str) -> Any:

@@ -19,6 +19,10 @@ import httpx
 import pytest
 
 from tests.compat import published, pypi_release
+from tests.compat.published import admin as _admin
+from tests.compat.published import points as _points
+from tests.compat.published import service_path as _service_path
+from tests.compat.published import state as _state
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
 from tests.http.test_publishing import publish
 
@@ -26,19 +30,6 @@ pytestmark = pytest.mark.compat
 
 # The services every test starts from: (folder, name); "" is the root folder.
 SERVICES = (("", "Parks"), ("", "Lakes"), ("Maps", "Trails"))
-
-
-def _points(path: Path, count: int = 3) -> Path:
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [i, i]},
-            "properties": {"n": i},
-        }
-        for i in range(count)
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +40,6 @@ def services(
     for folder, name in SERVICES:
         assert publish(site, admin_token, data, name, folder)["status"] == "success"
     return site
-
-
-def _admin(site: LiveSite, path: str, **params: Any) -> Any:
-    answer = httpx.post(
-        f"{site.admin}/{path}", data={"f": "json", "token": site.token(), **params}, timeout=60
-    )
-    return answer.json()
-
-
-def _service_path(folder: str, name: str, kind: str = "FeatureServer") -> str:
-    return f"services/{folder + '/' if folder else ''}{name}.{kind}"
-
-
-def _state(site: LiveSite, folder: str, name: str) -> str:
-    return str(_admin(site, _service_path(folder, name) + "/status")["realTimeState"])
 
 
 def _start_all(site: LiveSite) -> None:

@@ -24,6 +24,10 @@ import httpx
 import pytest
 
 from tests.compat import published, py3port, pypi_deps, pypi_release
+from tests.compat.published import admin as _admin
+from tests.compat.published import points as _points
+from tests.compat.published import service_path as _service_path
+from tests.compat.published import state as _state
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
 from tests.http.test_publishing import publish
 
@@ -31,15 +35,6 @@ pytestmark = pytest.mark.compat
 
 SERVICES = (("", "Parks"), ("", "Lakes"), ("Maps", "Trails"))
 Drive = Callable[..., Any]
-
-
-def _points(path: Path, count: int = 3) -> Path:
-    features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i, i]}, "properties": {}}
-        for i in range(count)
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
 
 
 def _populate(site: LiveSite, token: str, folder: Path) -> LiveSite:
@@ -54,21 +49,6 @@ def services(
     site: LiveSite, admin_token: str, tmp_path_factory: pytest.TempPathFactory
 ) -> LiveSite:
     return _populate(site, admin_token, tmp_path_factory.mktemp("data"))
-
-
-def _admin(site: LiveSite, path: str, **params: Any) -> Any:
-    answer = httpx.post(
-        f"{site.admin}/{path}", data={"f": "json", "token": site.token(), **params}, timeout=60
-    )
-    return answer.json()
-
-
-def _service_path(folder: str, name: str, kind: str = "FeatureServer") -> str:
-    return f"services/{folder + '/' if folder else ''}{name}.{kind}"
-
-
-def _state(site: LiveSite, folder: str, name: str, kind: str = "FeatureServer") -> str:
-    return str(_admin(site, _service_path(folder, name, kind) + "/status")["realTimeState"])
 
 
 def _anonymous_count(site: LiveSite, folder: str, name: str) -> Any:

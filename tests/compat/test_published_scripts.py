@@ -20,6 +20,9 @@ import pytest
 
 from tests.compat import published
 from tests.compat.published import Ran
+from tests.compat.published import admin as _admin
+from tests.compat.published import service_path as _service_path
+from tests.compat.published import state as _state
 from tests.compat.py3port import configure, port
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite
 from tests.http.test_publishing import publish
@@ -46,34 +49,10 @@ def _ported(slug: str, into: Path) -> Path:
 def services(
     site: LiveSite, admin_token: str, tmp_path_factory: pytest.TempPathFactory
 ) -> LiveSite:
-    data = tmp_path_factory.mktemp("data") / "points.geojson"
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [i, i]},
-            "properties": {"n": i},
-        }
-        for i in range(3)
-    ]
-    data.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    data = published.points(tmp_path_factory.mktemp("data") / "points.geojson")
     for folder, name in SERVICES:
         assert publish(site, admin_token, data, name, folder)["status"] == "success"
     return site
-
-
-def _admin(site: LiveSite, path: str, **params: Any) -> Any:
-    answer = httpx.post(
-        f"{site.admin}/{path}", data={"f": "json", "token": site.token(), **params}, timeout=60
-    )
-    return answer.json()
-
-
-def _service_path(folder: str, name: str) -> str:
-    return f"services/{folder + '/' if folder else ''}{name}.FeatureServer"
-
-
-def _state(site: LiveSite, folder: str, name: str) -> str:
-    return str(_admin(site, _service_path(folder, name) + "/status")["realTimeState"])
 
 
 def _start_all(site: LiveSite) -> None:

@@ -241,6 +241,11 @@ def types(call: Call) -> dict[str, Any]:
     return {"types": services.service_types()}
 
 
+_EXISTS_FIELDS = (
+    Field("folderName", "Folder name"),
+    Field("serviceName", "Service name"),
+    Field("type", "Type", default="FeatureServer"),
+)
 SERVICE_FIELDS = (
     Field(
         "service",
@@ -315,11 +320,7 @@ ENDPOINTS = [
         privilege=_PUBLISH,
         kind=OPERATION,
         title="Exists",
-        fields=(
-            Field("folderName", "Folder name"),
-            Field("serviceName", "Service name"),
-            Field("type", "Type", default="FeatureServer"),
-        ),
+        fields=_EXISTS_FIELDS,
         description="Whether a folder, or a service in a folder, exists.",
     ),
     Endpoint(
@@ -364,11 +365,7 @@ ENDPOINTS = [
         privilege=_PUBLISH,
         kind=OPERATION,
         title="Exists",
-        fields=(
-            Field("folderName", "Folder name"),
-            Field("serviceName", "Service name"),
-            Field("type", "Type", default="FeatureServer"),
-        ),
+        fields=_EXISTS_FIELDS,
     ),
     Endpoint(
         "/services/{folder}/renameService",
