@@ -228,6 +228,15 @@ class SiteStore(VersionedStore):
     def list_directories(self) -> list[ServerDirectory]:
         """Every registered server directory, by name."""
 
+    @abc.abstractmethod
+    def update_directory(self, directory: ServerDirectory) -> bool:
+        """Replace the directory of that name (any case; the name is kept as registered);
+        False when there is none."""
+
+    @abc.abstractmethod
+    def remove_directory(self, name: str) -> bool:
+        """Forget the directory of that name (any case; its files stay); False when none."""
+
     # -- failed logins ----------------------------------------------------------------------------
     @abc.abstractmethod
     def record_login_failure(

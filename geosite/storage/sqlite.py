@@ -512,6 +512,28 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         )
         return [ServerDirectory(*r) for r in rows]
 
+    def update_directory(self, directory: ServerDirectory) -> bool:
+        """Change a directory's path, type, cleanup and description."""
+        with self._db.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE directories SET physical_path=?, directory_type=?, cleanup_mode=?,"
+                " max_file_age=?, description=? WHERE name=?",
+                (
+                    directory.physical_path,
+                    directory.directory_type,
+                    directory.cleanup_mode,
+                    directory.max_file_age,
+                    directory.description,
+                    directory.name,
+                ),
+            ).rowcount
+        return changed > 0
+
+    def remove_directory(self, name: str) -> bool:
+        """Unregister a directory."""
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM directories WHERE name=?", (name,)).rowcount > 0
+
     def record_login_failure(
         self, keys: Sequence[str], now_ms: int, prune_before_ms: int | None = None
     ) -> None:

@@ -254,6 +254,14 @@ class SiteStoreContract(abc.ABC):
         store.add_directory(directory)
         expect_conflict(lambda: store.add_directory(directory))
         assert store.list_directories() == [directory]
+        moved = ServerDirectory("ArcGISCache", "/tmp/elsewhere", "CACHE", "NONE", 5, "moved")
+        assert store.update_directory(moved)
+        assert store.list_directories() == [
+            ServerDirectory("arcgiscache", "/tmp/elsewhere", "CACHE", "NONE", 5, "moved")
+        ]
+        assert not store.update_directory(ServerDirectory("nope", "/tmp/n", "CACHE"))
+        assert store.remove_directory("ARCGISCACHE") and not store.remove_directory("arcgiscache")
+        assert store.list_directories() == []
 
     def test_login_failures(self) -> None:
         """Failures are counted per key inside a time window and can be cleared."""

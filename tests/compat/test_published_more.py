@@ -8,7 +8,7 @@ driven by a ``driver.py`` of ours making the calls its README and samples show; 
 as a script, ported by 2to3 and configured as it asks, on the fly. Every effect is checked
 through geosite's own API. Where a library is wrong for ArcGIS Server too, the test asserts
 what it really does (``scripts/<slug>/SOURCE.md`` says why); what geosite does not implement
-yet is an ``xfail(strict=True)`` naming the gap.
+yet (machine stop and start, issue 19) is an ``xfail(strict=True)`` naming the gap.
 """
 
 from __future__ import annotations
@@ -253,9 +253,6 @@ def test_agsadmin_lists_and_reads_directories(services: LiveSite, agsadmin: Driv
     assert set(listed) >= {"arcgiscache", "arcgisjobs", "arcgisoutput", "arcgissystem"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="geosite has no system/directories/register, <name>/edit, clean yet"
-)
 def test_agsadmin_registers_and_cleans_a_directory(
     services: LiveSite, agsadmin: Drive, tmp_path: Path
 ) -> None:
@@ -265,8 +262,16 @@ def test_agsadmin_registers_and_cleans_a_directory(
     assert registered.get("name") == "extra", registered
     updated = agsadmin("update-directory", "extra", "older output", "30")
     assert updated["max_file_age"] == 30
+    shown = _admin(services, "system/directories/extra")
+    assert (shown["physicalPath"], shown["directoryType"], shown["maxFileAge"]) == (
+        str(target),
+        "OUTPUT",
+        30,
+    )
+    assert shown["cleanupMode"] == "TIME_ELAPSED_SINCE_LAST_MODIFIED"
     assert "extra" in agsadmin("clean-directory", "extra")["names"]
     assert "extra" not in agsadmin("unregister-directory", "extra")["names"]
+    assert _admin(services, "system/directories/extra")["code"] == 404
 
 
 def test_agsadmin_uploads_a_file(services: LiveSite, agsadmin: Drive, tmp_path: Path) -> None:

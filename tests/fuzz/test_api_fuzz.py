@@ -30,7 +30,10 @@ input handling (each is covered by its own tests in tests/http):
 - ``POST /arcgis/admin/security/config/update``: HTTPS only, or an admin address allow-list,
   shuts the run (plain HTTP from 127.0.0.1) out of the Administrator API;
 - ``POST /arcgis/admin/logs/clean`` and ``/logs/settings/edit``: they would delete, or stop
-  writing, the log records the last test searches for unhandled errors.
+  writing, the log records the last test searches for unhandled errors;
+- ``POST /arcgis/admin/system/directories/register`` and ``/{name}/edit``: they make a folder
+  wherever the generated ``physicalPath`` says, anywhere this process may write
+  (``tests/http/test_server_directories.py`` tests them, refusals included).
 
 The existing services are never given to ``stop``, ``delete`` or ``deleteFolder`` (those get
 generated names only), so that the services stay there and started for the REST operations.
@@ -70,6 +73,9 @@ EXCLUDED = [
     "post:/arcgis/admin/security/psa/update",
     "post:/arcgis/admin/security/tokens/update",
     "post:/arcgis/admin/security/config/update",
+    # These make folders wherever the generated physicalPath says (tested by hand instead).
+    "post:/arcgis/admin/system/directories/register",
+    "post:/arcgis/admin/system/directories/{name}/edit",
     # These would hide what the run is checking: the log records of unhandled errors.
     "post:/arcgis/admin/logs/clean",
     "post:/arcgis/admin/logs/settings/edit",

@@ -6,10 +6,11 @@ from typing import Any
 
 import orjson
 
+from geosite.core import directories as server_directories
 from geosite.core import licenses as license_info
 from geosite.core import system_properties
 from geosite.core.models import Privilege, ServerDirectory
-from geosite.errors import InvalidParameter, NotFound
+from geosite.errors import InvalidParameter
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
 
@@ -47,12 +48,59 @@ def directories(call: Call) -> dict[str, Any]:
 
 def directory(call: Call) -> dict[str, Any]:
     """``GET /admin/system/directories/{name}``: one server directory (names ignore case)."""
-    name = call.args["name"]
-    listed: list[ServerDirectory] = _site(call).store.list_directories()
-    for found in listed:
-        if found.name.lower() == name.lower():
-            return found.public()
-    raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
+    found: ServerDirectory = server_directories.find(_site(call).store, call.args["name"])
+    return found.public()
+
+
+def _max_file_age(call: Call) -> int | None:
+    return call.params.integer("maxFileAge", None, minimum=0, maximum=2**31 - 1)
+
+
+def register_directory(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/directories/register``."""
+    site = _site(call)
+    server_directories.register(
+        site.store,
+        site.data_dir,
+        name=call.params.get("name"),
+        physical_path=call.params.get("physicalPath"),
+        directory_type=call.params.get("directoryType"),
+        cleanup_mode=call.params.get("cleanupMode"),
+        max_file_age=_max_file_age(call),
+        description=call.params.get("description"),
+    )
+    return {"status": "success"}
+
+
+def edit_directory(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/directories/{name}/edit``."""
+    site = _site(call)
+    server_directories.edit(
+        site.store,
+        site.data_dir,
+        call.args["name"],
+        physical_path=call.params.get("physicalPath"),
+        cleanup_mode=call.params.get("cleanupMode"),
+        max_file_age=_max_file_age(call),
+        description=call.params.get("description"),
+    )
+    return {"status": "success"}
+
+
+def clean_directory(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/directories/{name}/clean``."""
+    site = _site(call)
+    server_directories.clean(site.store, site.clock, call.args["name"])
+    return {"status": "success"}
+
+
+def unregister_directory(call: Call) -> dict[str, Any]:
+    """``POST /admin/system/directories/{name}/unregister``."""
+    server_directories.unregister(_site(call).store, call.args["name"])
+    return {"status": "success"}
+
+
+_CLEANUP = ("", *server_directories.CLEANUP_MODES)
 
 
 def _directory_names(call: Call, payload: dict[str, Any]) -> list[str]:
@@ -143,8 +191,59 @@ ENDPOINTS = [
         directories,
         title="Server Directories",
         children=_directory_names,
+        operations=["register"],
     ),
-    Endpoint("/system/directories/{name}", directory, title="Server Directory"),
+    Endpoint(
+        "/system/directories/register",
+        register_directory,
+        kind=OPERATION,
+        title="Register Directory",
+        fields=[
+            Field("name", "Name", required=True),
+            Field("physicalPath", "Physical path", required=True),
+            Field("directoryType", "Type", kind="select", options=server_directories.TYPES),
+            Field("cleanupMode", "Cleanup mode", kind="select", options=_CLEANUP),
+            Field("maxFileAge", "Maximum file age (minutes)", kind="number"),
+            Field("description"),
+        ],
+        description="The folder is made if missing and must belong to the server's user; it "
+        "may not hold the site's own files. A site has one SYSTEM directory.",
+    ),
+    Endpoint(
+        "/system/directories/{name}",
+        directory,
+        title="Server Directory",
+        operations=["edit", "clean", "unregister"],
+    ),
+    Endpoint(
+        "/system/directories/{name}/edit",
+        edit_directory,
+        kind=OPERATION,
+        title="Edit Directory",
+        fields=[
+            Field("physicalPath", "Physical path"),
+            Field("cleanupMode", "Cleanup mode", kind="select", options=_CLEANUP),
+            Field("maxFileAge", "Maximum file age (minutes)", kind="number"),
+            Field("description"),
+        ],
+        description="What is not sent stays as it is. The SYSTEM directory cannot be moved.",
+    ),
+    Endpoint(
+        "/system/directories/{name}/clean",
+        clean_directory,
+        kind=OPERATION,
+        title="Clean Directory",
+        description="Deletes the files not modified for maxFileAge minutes when the cleanup "
+        "mode is TIME_ELAPSED_SINCE_LAST_MODIFIED (nothing with NONE).",
+    ),
+    Endpoint(
+        "/system/directories/{name}/unregister",
+        unregister_directory,
+        kind=OPERATION,
+        title="Unregister Directory",
+        description="The site forgets the directory; its files stay. The SYSTEM directory "
+        "cannot be unregistered.",
+    ),
     Endpoint("/system/handlers", handlers, title="Handlers", children=_children),
     Endpoint("/system/handlers/rest", rest_handler, title="REST Handler", children=_children),
     Endpoint("/system/handlers/rest/cache", rest_cache, title="REST Cache", operations=["clear"]),
