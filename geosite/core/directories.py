@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geosite.core.clock import Clock
@@ -45,6 +45,16 @@ CLEANUP_MODES = ("NONE", "TIME_ELAPSED_SINCE_LAST_MODIFIED")
 SYSTEM = "SYSTEM"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MAX_DESCRIPTION = 4096
+
+
+@dataclass(frozen=True)
+class DirectoryChange:
+    """What ``register`` and ``edit`` are given (None: not sent)."""
+
+    physical_path: str | None = None
+    cleanup_mode: str | None = None
+    max_file_age: int | None = None
+    description: str | None = None
 
 
 def find(store: SiteStore, name: str) -> ServerDirectory:
@@ -103,13 +113,9 @@ def _description(raw: str | None) -> str:
 def register(
     store: SiteStore,
     data_dir: Path,
-    *,
     name: str | None,
-    physical_path: str | None,
     directory_type: str | None,
-    cleanup_mode: str | None,
-    max_file_age: int | None,
-    description: str | None,
+    given: DirectoryChange,
 ) -> ServerDirectory:
     """``register``: a new server directory (its folder made when missing)."""
     if not name or not _NAME.match(name):
@@ -126,29 +132,20 @@ def register(
             )
     directory = ServerDirectory(
         name=name,
-        physical_path=str(_folder(physical_path, data_dir)),
+        physical_path=str(_folder(given.physical_path, data_dir)),
         directory_type=kind,
-        cleanup_mode=_choice(cleanup_mode, CLEANUP_MODES, "cleanupMode", "NONE"),
-        max_file_age=max_file_age or 0,
-        description=_description(description),
+        cleanup_mode=_choice(given.cleanup_mode, CLEANUP_MODES, "cleanupMode", "NONE"),
+        max_file_age=given.max_file_age or 0,
+        description=_description(given.description),
     )
     store.add_directory(directory)
     return directory
 
 
-def edit(
-    store: SiteStore,
-    data_dir: Path,
-    name: str,
-    *,
-    physical_path: str | None,
-    cleanup_mode: str | None,
-    max_file_age: int | None,
-    description: str | None,
-) -> ServerDirectory:
+def edit(store: SiteStore, data_dir: Path, name: str, given: DirectoryChange) -> ServerDirectory:
     """``{name}/edit``: what is not sent stays as it was; the type never changes."""
     found = find(store, name)
-    path = found.physical_path
+    path, physical_path = found.physical_path, given.physical_path
     if physical_path and Path(physical_path).resolve() != Path(found.physical_path).resolve():
         if found.directory_type == SYSTEM:
             raise InvalidParameter(
@@ -158,9 +155,11 @@ def edit(
     changed = replace(
         found,
         physical_path=path,
-        cleanup_mode=_choice(cleanup_mode, CLEANUP_MODES, "cleanupMode", found.cleanup_mode),
-        max_file_age=found.max_file_age if max_file_age is None else max_file_age,
-        description=found.description if description is None else _description(description),
+        cleanup_mode=_choice(given.cleanup_mode, CLEANUP_MODES, "cleanupMode", found.cleanup_mode),
+        max_file_age=found.max_file_age if given.max_file_age is None else given.max_file_age,
+        description=(
+            found.description if given.description is None else _description(given.description)
+        ),
     )
     if not store.update_directory(changed):
         raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")

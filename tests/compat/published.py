@@ -56,6 +56,7 @@ def ported(slug: str, into: Path) -> Path:
         raise FileNotFoundError(f"{home}/SOURCE.md: every published script says where it came from")
     target = into / slug
     shutil.copytree(home / "original", target)
+    shutil.copy(SCRIPTS / "_answer.py", target)  # how our drivers answer (ours, not theirs)
     diff = home / "py3.diff"
     if diff.is_file() and diff.stat().st_size:
         patched = subprocess.run(

@@ -52,38 +52,28 @@ def directory(call: Call) -> dict[str, Any]:
     return found.public()
 
 
-def _max_file_age(call: Call) -> int | None:
-    return call.params.integer("maxFileAge", None, minimum=0, maximum=2**31 - 1)
+def _change(call: Call) -> server_directories.DirectoryChange:
+    params = call.params
+    return server_directories.DirectoryChange(
+        physical_path=params.get("physicalPath"),
+        cleanup_mode=params.get("cleanupMode"),
+        max_file_age=params.integer("maxFileAge", None, minimum=0, maximum=2**31 - 1),
+        description=params.get("description"),
+    )
 
 
 def register_directory(call: Call) -> dict[str, Any]:
     """``POST /admin/system/directories/register``."""
     site = _site(call)
-    server_directories.register(
-        site.store,
-        site.data_dir,
-        name=call.params.get("name"),
-        physical_path=call.params.get("physicalPath"),
-        directory_type=call.params.get("directoryType"),
-        cleanup_mode=call.params.get("cleanupMode"),
-        max_file_age=_max_file_age(call),
-        description=call.params.get("description"),
-    )
+    name, kind = call.params.get("name"), call.params.get("directoryType")
+    server_directories.register(site.store, site.data_dir, name, kind, _change(call))
     return {"status": "success"}
 
 
 def edit_directory(call: Call) -> dict[str, Any]:
     """``POST /admin/system/directories/{name}/edit``."""
     site = _site(call)
-    server_directories.edit(
-        site.store,
-        site.data_dir,
-        call.args["name"],
-        physical_path=call.params.get("physicalPath"),
-        cleanup_mode=call.params.get("cleanupMode"),
-        max_file_age=_max_file_age(call),
-        description=call.params.get("description"),
-    )
+    server_directories.edit(site.store, site.data_dir, call.args["name"], _change(call))
     return {"status": "success"}
 
 

@@ -6,9 +6,6 @@ prints what they returned as one JSON document, or ``{"error": ..., "message": .
 library raised.
 """
 
-import json
-import sys
-
 from ags.admin.server import ServerAdmin
 from ags.admin.services.base import ServiceDefinition
 
@@ -73,8 +70,6 @@ def main(host, user, password, operation, *args):
 
 
 if __name__ == "__main__":
-    try:
-        answer = main(*sys.argv[1:])
-    except Exception as error:  # reported to the test, which decides
-        answer = {"error": type(error).__name__, "message": str(error)}
-    print(json.dumps(answer, default=str))
+    from _answer import serve  # copied beside this driver by tests/compat/published.py
+
+    serve(main)

@@ -9,9 +9,6 @@ logs. Prints one JSON document as its last line (the library itself echoes every
 answer before it), or ``{"error": ..., "message": ...}`` when the library raised.
 """
 
-import json
-import sys
-
 from restapi import admin
 
 
@@ -76,8 +73,6 @@ def main(url, user, password, operation, *args):
 
 
 if __name__ == "__main__":
-    try:
-        answer = main(*sys.argv[1:])
-    except Exception as error:  # reported to the test, which decides
-        answer = {"error": type(error).__name__, "message": str(error)}
-    print(json.dumps(answer, default=str))
+    from _answer import serve  # copied beside this driver by tests/compat/published.py
+
+    serve(main)
