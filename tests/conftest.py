@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Generator, Iterator
@@ -25,6 +26,8 @@ from geosite.core.tls import ensure_certificate
 from geosite.http.app import create_app
 from geosite.settings import Settings
 from geosite.storage import load_stores
+from tests import pg
+from tests.pg import PgServer
 
 # Every error answer any test sees is checked for what it must never carry (issue 16): a
 # file-system path, SQL text or a traceback. The test that saw one fails. (A client's own
@@ -274,3 +277,18 @@ def fresh_site(tmp_path: Path) -> Iterator[LiveSite]:
 @pytest.fixture(scope="module")
 def admin_token(site: LiveSite) -> str:
     return site.token()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """One PostgreSQL server with PostGIS for the session (``tests/pg.py``); each user makes
+    its own database with ``create_database``. Skips, with the reason, where none can run."""
+    why = pg.missing()
+    if why is not None:
+        pytest.skip(why)
+    # Not under pytest's basetemp: that folder is private to this user, and as root the
+    # server runs as ``postgres``, which must reach its own directory.
+    home = Path(tempfile.mkdtemp(prefix="geosite-pg-"))
+    server = pg.start_server(home)
+    yield server
+    server.remove()
