@@ -100,6 +100,7 @@ class PgServer:
             "trust",
             "-E",
             "UTF8",
+            "--locale=C.UTF-8",  # Unicode UPPER/LOWER, as GeoPackage layers fold case
             "--no-sync",
         )
 
