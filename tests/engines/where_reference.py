@@ -372,9 +372,18 @@ SQL_WORDS = {
     "trunc", "instr", "substr", "strftime",
 }  # fmt: skip
 SQL_CONSTANTS = {"1", "2440587.5", "86400000", "10", "1000.0", "'unixepoch'"}
+# What the PostgreSQL dialect writes besides (geosite.engines.query.dialects).
+POSTGRESQL_WORDS = {
+    "true", "ILIKE", "bigint", "double", "precision", "numeric", "text", "char_length",
+    "strpos", "substring", "FROM", "FOR", "integer", "stddev_samp", "var_samp", "extract", "epoch",
+    "to_timestamp", "AT", "TIME", "ZONE", "'utc'", "''", "1000", "YEAR", "MONTH", "DAY", "HOUR",
+    "MINUTE", "SECOND",
+}  # fmt: skip
 
 
-def assert_only_parameters(sql: str, field_names: Iterable[str]) -> None:
+def assert_only_parameters(
+    sql: str, field_names: Iterable[str], words: frozenset[str] | set[str] = frozenset()
+) -> None:
     """The SQL holds no text from the client: every value is a ``?`` parameter.
 
     Each token must be a parameter, an operator, one of the layer's fields (quoted), or a
@@ -389,4 +398,4 @@ def assert_only_parameters(sql: str, field_names: Iterable[str]) -> None:
         at = match.end()
         if token.isspace() or token in "()+-*/=<>,?" or token in ("<>", "<=", ">=", "||"):
             continue
-        assert token in SQL_WORDS | SQL_CONSTANTS | quoted, f"{token!r} in SQL: {sql}"
+        assert token in SQL_WORDS | SQL_CONSTANTS | words | quoted, f"{token!r} in SQL: {sql}"

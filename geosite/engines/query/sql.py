@@ -1,16 +1,18 @@
-"""Compiling a ``where`` tree to SQLite SQL with bound parameters.
+"""Compiling a ``where`` tree to SQL with bound parameters, in a dialect (SQLite by default,
+or PostgreSQL: ``geosite.engines.query.dialects``).
 
 Identifiers come only from the layer's field list (already resolved by the parser) and are
-quoted; every literal becomes a ``?`` parameter; functions map through a fixed table.
+quoted; every literal becomes a parameter; functions map through the dialect's fixed table.
 Date fields are compared as epoch milliseconds, as ArcGIS clients send them.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from geosite.engines.query.dialects import SQLITE, Dialect, quote
 from geosite.engines.query.where import (
     Arithmetic,
     Between,
@@ -28,41 +30,6 @@ from geosite.engines.query.where import (
 )
 from geosite.errors import invalid_parameter
 
-_AGGREGATES = {
-    "COUNT": "count",
-    "SUM": "sum",
-    "MIN": "min",
-    "MAX": "max",
-    "AVG": "avg",
-    "STDDEV": "geosite_stddev",
-    "VAR": "geosite_var",
-}
-_SIMPLE_FUNCTIONS = {
-    "ABS": "abs",
-    "CEILING": "ceil",
-    "FLOOR": "floor",
-    "ROUND": "round",
-    "LOG": "ln",
-    "LOG10": "log10",
-    "POWER": "power",
-    "MOD": "mod",
-    "CHAR_LENGTH": "length",
-    "LOWER": "lower",
-    "UPPER": "upper",
-    "NULLIF": "nullif",
-    "COALESCE": "coalesce",
-    "TRIM": "trim",
-}
-_CAST = {
-    "INTEGER": "INTEGER",
-    "INT": "INTEGER",
-    "SMALLINT": "INTEGER",
-    "FLOAT": "REAL",
-    "REAL": "REAL",
-    "DOUBLE": "REAL",
-    "VARCHAR": "TEXT",
-    "CHAR": "TEXT",
-}
 _LEVEL = {"+": 1, "-": 1, "*": 2, "/": 2, "||": 3}  # SQLite's precedence, all left-associative
 # SQLite's parser has a fixed stack (YYSTACKDEPTH, 100 entries): the compiled SQL may nest
 # parentheses this deep, which needs at most ~5 entries each (as in coalesce(?, coalesce(...).
@@ -70,15 +37,13 @@ MAX_NESTING = 16
 _EXTRACT = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "MINUTE": "%M", "SECOND": "%S"}
 
 
-def quote(name: str) -> str:
-    """A double-quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
+__all__ = ["Compiled", "compile_where", "field_sql", "quote"]
 
 
-def field_sql(name: str, esri_type: str) -> str:
+def field_sql(name: str, esri_type: str, dialect: Dialect = SQLITE) -> str:
     """The SQL for reading a field (dates as epoch milliseconds)."""
     if esri_type == "esriFieldTypeDate":
-        return f"CAST(ROUND((julianday({quote(name)}) - 2440587.5) * 86400000) AS INTEGER)"
+        return dialect.date_field(quote(name))
     return quote(name)
 
 
@@ -91,35 +56,44 @@ class Compiled:
 
 
 class _Compiler:
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, now_ms: int, dialect: Dialect) -> None:
         self.params: list[Any] = []
         self.now_ms = now_ms
+        self.dialect = dialect
 
     def bind(self, value: Any) -> str:
-        # Parameters are positional: bind them in the order their ``?`` appear in the text.
+        # Parameters are positional: bind them in the order their placeholders appear.
         self.params.append(value)
-        return "?"
+        return self.dialect.placeholder
 
     def emit(self, node: Node) -> str:
         if isinstance(node, Literal):
-            return "NULL" if node.value is None else self.bind(node.value)
+            if node.value is None:
+                return "NULL"
+            return self.dialect.literal(self.bind(node.value), node.value)
         if isinstance(node, Field):
-            return field_sql(node.name, node.type)
+            return field_sql(node.name, node.type, self.dialect)
         if isinstance(node, Negate):
             return f"(-{self.emit(node.operand)})"
         if isinstance(node, Arithmetic):
-            left = self.emit(node.left)
+            left, right = self.emit(node.left), self.emit(node.right)
             if isinstance(node.left, Arithmetic) and _LEVEL[node.left.op] == _LEVEL[node.op]:
                 left = left[1:-1]  # a + b + c, not ((a + b) + c): SQLite's parser stack is small
-            return f"({left} {node.op} {self.emit(node.right)})"
+            if node.op == "||":
+                left, right = self.dialect.text(left), self.dialect.text(right)
+            return f"({left} {node.op} {right})"
         if isinstance(node, Function):
             return self.function(node)
         if isinstance(node, Compare):
             return f"({self.emit(node.left)} {node.op} {self.emit(node.right)})"
         if isinstance(node, Like):
             value, pattern = self.emit(node.value), self.emit(node.pattern)
-            escape = f" ESCAPE {self.bind(node.escape)}" if node.escape else ""
-            op = "NOT LIKE" if node.negated else "LIKE"
+            escape = (
+                f" ESCAPE {self.emit(Literal(node.escape))}"
+                if node.escape
+                else self.dialect.like_default_escape
+            )
+            op = f"NOT {self.dialect.like}" if node.negated else self.dialect.like
             return f"({value} {op} {pattern}{escape})"
         if isinstance(node, In):
             value = self.emit(node.value)
@@ -139,34 +113,31 @@ class _Compiler:
         raise TypeError(f"unknown node {type(node).__name__}")
 
     def function(self, node: Function) -> str:
-        name = node.name
-        if name in _AGGREGATES:
+        name, dialect = node.name, self.dialect
+        if name in dialect.aggregates:
             inner = "*" if node.option == "*" else self.emit(node.args[0])
-            return f"{_AGGREGATES[name]}({inner})"
+            return f"{dialect.aggregates[name]}({inner})"
         if name == "POSITION":
             haystack = self.emit(node.args[1])
-            return f"instr({haystack}, {self.emit(node.args[0])})"
+            return dialect.position(self.emit(node.args[0]), haystack)
         if name == "EXTRACT":
-            fmt = self.bind(_EXTRACT[node.option])
-            moment = self.emit(node.args[0])
-            return f"CAST(strftime({fmt}, ({moment}) / 1000.0, 'unixepoch') AS INTEGER)"
+            part = node.option or ""
+            return dialect.extract(
+                part, lambda: self.bind(_EXTRACT[part]), lambda: self.emit(node.args[0])
+            )
         args = [self.emit(a) for a in node.args]
-        if name == "COALESCE" and len(args) == 1:
-            args.append("NULL")  # SQLite's coalesce() wants at least two arguments
-        if name in _SIMPLE_FUNCTIONS:
-            return f"{_SIMPLE_FUNCTIONS[name]}({', '.join(args)})"
+        if name in dialect.functions:
+            return dialect.call(name, args)
         if name == "CONCAT":
-            return f"({args[0]} || {args[1]})"
+            return f"({dialect.text(args[0])} || {dialect.text(args[1])})"
         if name == "TRUNCATE":
-            if len(args) == 1:
-                return f"trunc({args[0]})"
-            # The digits appear twice in the SQL, so their parameters are bound twice.
-            again = self.emit(node.args[1])
-            return f"(trunc({args[0]} * power(10, {args[1]})) / power(10, {again}))"
+            # The digits may appear twice in the SQL, so their parameters are bound again.
+            digits = args[1] if len(args) == 2 else None
+            return dialect.truncate(args[0], digits, lambda: self.emit(node.args[1]))
         if name == "SUBSTRING":
-            return f"substr({', '.join(args)})"
+            return dialect.substring(args)
         if name == "CAST":
-            return f"CAST({args[0]} AS {_CAST[node.option]})"
+            return f"CAST({args[0]} AS {dialect.casts[node.option or '']})"
         if name == "CURRENT_TIMESTAMP":
             return self.bind(self.now_ms)
         if name == "CURRENT_DATE":
@@ -176,11 +147,13 @@ class _Compiler:
         raise TypeError(f"unknown function {name}")
 
 
-def compile_where(node: Node | None, now_ms: int) -> Compiled:
-    """SQL for a parsed ``where`` (``1`` for none)."""
+def compile_where(node: Node | None, now_ms: int, dialect: Dialect = SQLITE) -> Compiled:
+    """SQL for a parsed ``where`` (``1``, or ``true`` in PostgreSQL, for none)."""
     if node is None:
-        return Compiled("1")
-    compiler = _Compiler(now_ms)
+        return Compiled("1" if dialect is SQLITE else "true")
+    if dialect.fold_nulls:
+        node = fold_nulls(node)
+    compiler = _Compiler(now_ms, dialect)
     sql = compiler.emit(node)
     if _nesting(sql) > MAX_NESTING:
         raise invalid_parameter("where", "The where clause is nested too deeply.")
@@ -202,3 +175,61 @@ def _nesting(sql: str) -> int:
         elif char == ")":
             depth -= 1
     return deepest
+
+
+#: Functions that are NULL when any argument is (COALESCE and NULLIF are not).
+_NULLABLE_FUNCTIONS = frozenset(
+    {
+        "ABS", "CEILING", "FLOOR", "ROUND", "TRUNCATE", "LOG", "LOG10", "POWER", "MOD",
+        "CHAR_LENGTH", "LOWER", "UPPER", "CONCAT", "TRIM", "POSITION", "SUBSTRING", "EXTRACT",
+    }
+)  # fmt: skip
+_NULL = Literal(None)
+
+
+def fold_nulls(node: Node) -> Node:
+    """The same condition with the NULL literals folded where SQL's rules make the result
+    NULL anyway: a NULL operand of arithmetic, negation or a strict function; COALESCE
+    without its NULL arguments; NULLIF(NULL, x) is NULL and NULLIF(x, NULL) is x. Comparisons
+    and predicates keep their NULLs (their three-valued answers are the engines' own)."""
+    if isinstance(node, Negate):
+        operand = fold_nulls(node.operand)
+        return _NULL if operand == _NULL else Negate(operand)
+    if isinstance(node, Arithmetic):
+        left, right = fold_nulls(node.left), fold_nulls(node.right)
+        return _NULL if _NULL in (left, right) else Arithmetic(node.op, left, right)
+    if isinstance(node, Function):
+        args = tuple(fold_nulls(a) for a in node.args)
+        if node.name == "COALESCE":
+            kept = tuple(a for a in args if a != _NULL)
+            return Function(node.name, kept, node.option) if kept else _NULL
+        if node.name == "NULLIF":
+            if args[0] == _NULL:
+                return _NULL
+            if args[1] == _NULL:
+                return args[0]
+        if node.name in _NULLABLE_FUNCTIONS and _NULL in args:
+            return _NULL
+        return Function(node.name, args, node.option)
+    if isinstance(node, Compare):
+        return Compare(node.op, fold_nulls(node.left), fold_nulls(node.right))
+    if isinstance(node, Like):
+        return replace(node, value=fold_nulls(node.value), pattern=fold_nulls(node.pattern))
+    if isinstance(node, In):
+        return replace(
+            node, value=fold_nulls(node.value), items=tuple(fold_nulls(i) for i in node.items)
+        )
+    if isinstance(node, Between):
+        return replace(
+            node,
+            value=fold_nulls(node.value),
+            low=fold_nulls(node.low),
+            high=fold_nulls(node.high),
+        )
+    if isinstance(node, IsNull):
+        return replace(node, value=fold_nulls(node.value))
+    if isinstance(node, Logical):
+        return Logical(node.op, fold_nulls(node.left), fold_nulls(node.right))
+    if isinstance(node, Not):
+        return Not(fold_nulls(node.operand))
+    return node
