@@ -145,13 +145,16 @@ def register(
 def edit(store: SiteStore, data_dir: Path, name: str, given: DirectoryChange) -> ServerDirectory:
     """``{name}/edit``: what is not sent stays as it was; the type never changes."""
     found = find(store, name)
-    path, physical_path = found.physical_path, given.physical_path
-    if physical_path and Path(physical_path).resolve() != Path(found.physical_path).resolve():
-        if found.directory_type == SYSTEM:
-            raise InvalidParameter(
-                "The SYSTEM directory cannot be moved: the site's uploads and backups are there."
-            )
-        path = str(_folder(physical_path, data_dir))
+    path = found.physical_path
+    if given.physical_path:
+        moved = _folder(given.physical_path, data_dir)  # validated before it is compared
+        if moved != Path(found.physical_path).resolve():
+            if found.directory_type == SYSTEM:
+                raise InvalidParameter(
+                    "The SYSTEM directory cannot be moved: the site's uploads and backups are "
+                    "there."
+                )
+            path = str(moved)
     changed = replace(
         found,
         physical_path=path,

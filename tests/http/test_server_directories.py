@@ -138,6 +138,11 @@ def test_what_is_refused(fresh_site: LiveSite, tmp_path: Path) -> None:
     name = system["name"]
     assert _post(site, token, f"/{name}/unregister")["code"] == 400
     assert _post(site, token, f"/{name}/edit", physicalPath=str(tmp_path / "y"))["code"] == 400
+    # A NUL byte is refused as a bad path, never a 500; the SYSTEM folder itself may be named.
+    assert _post(site, token, f"/{name}/edit", physicalPath="/tmp/a\x00b")["code"] == 400
+    assert _post(site, token, f"/{name}/edit", physicalPath=system["physicalPath"]) == {
+        "status": "success"
+    }
     assert _post(site, token, "/nope/clean")["code"] == 404
     # Administrators only, and by POST.
     assert _post(site, "", "/register", name="b", physicalPath=str(tmp_path / "b"))["code"] == 499
