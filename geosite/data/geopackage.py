@@ -66,7 +66,17 @@ def reading(path: str) -> Iterator[sqlite3.Connection]:
             conn = _open_reader(path)
         if pool is None:
             pool = _lend_new(path)
-        yield conn
+        try:
+            yield conn
+        except sqlite3.DatabaseError:
+            if _identity(path) == pool.identity:
+                raise
+            # The service was deleted or replaced under the query (its files unlinked): the
+            # reader sees what a request a moment later would, not SQLite's "disk I/O error",
+            # and the connection to the old file is not kept.
+            conn.close()
+            conn = None
+            raise NotFound("The service's data is missing.") from None
     finally:
         if pool is not None:
             _give_back(pool, conn)

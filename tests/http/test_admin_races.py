@@ -176,6 +176,15 @@ def _check_agreement(site: LiveSite, token: str) -> None:
     assert [p.name for p in data_dir.glob(".import-*")] == []
 
 
+def _severe(site: LiveSite, token: str) -> list[str]:
+    """The server log's SEVERE messages, to say why a request failed."""
+    answer = httpx.post(
+        site.admin + "/logs/query",
+        data={"f": "json", "token": token, "level": "SEVERE", "filter": "{}", "pageSize": 50},
+    ).json()
+    return [str(m.get("message")) for m in answer.get("logMessages", [])]
+
+
 def test_admin_operations_race(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     try:
@@ -202,7 +211,7 @@ def test_admin_operations_race(tmp_path: Path) -> None:
         race.stop.set()
         for thread in threads:
             thread.join(timeout=180)
-        assert race.problems == []
+        assert race.problems == [], _severe(site, token)
         assert race.codes[200] > 0 and sum(race.codes.values()) > 100, race.codes
         print(f"requests by code: {dict(sorted(race.codes.items()))}")
         _check_agreement(site, token)
