@@ -11,7 +11,7 @@ None (never raise) for a missing row. Any other failure is a bug in the backend.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from geosite.core.models import (
@@ -65,6 +65,13 @@ class SiteStore(VersionedStore):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections held by this process."""
+
+    def watch(self, on_change: Callable[[], None]) -> bool:
+        """Call ``on_change`` soon after any process changes the store (within a second), when
+        the backend announces changes (PostgreSQL: LISTEN/NOTIFY); False when it does not
+        (SQLite), and the caller reads again on its own schedule."""
+        del on_change
+        return False
 
     # -- site -------------------------------------------------------------------------------
     @abc.abstractmethod
