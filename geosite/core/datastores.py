@@ -8,26 +8,36 @@ ArcGIS's data item JSON, for a folder::
 A service is then published from a file inside it by naming it in the service JSON as
 ``properties.dataPath`` = ``/fileShares/<name>/<path inside the folder>``; the data is copied
 into the site's own GeoPackage, as for uploads. Paths are resolved on disk and must stay inside
-the registered folder (no ``..``, no symbolic link out of it). Databases (PostGIS) will be
-another item type behind the same functions.
+the registered folder (no ``..``, no symbolic link out of it).
+
+PostgreSQL databases are the other item type, ``/enterpriseDatabases/<name>`` (type ``egdb``,
+:mod:`geosite.core.databases`): registering or validating one connects to it (the ``Probe``
+the caller gives, from the data layer) and checks that PostGIS is installed. A service
+published from one keeps ``properties.dataPath`` = ``/enterpriseDatabases/<name>/<schema.table>``
+in its definition (:func:`services_using`), and the item cannot be unregistered while any does.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from geosite.core import databases
 from geosite.core.clock import Clock
-from geosite.core.models import DataItem
-from geosite.errors import Conflict, InvalidParameter, NotFound
+from geosite.core.models import DatabaseConnection, DataItem, Service
+from geosite.errors import Conflict, GeositeError, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
 
 ROOT_ITEMS = ("/fileShares", "/enterpriseDatabases", "/cloudStores", "/nosqlDatabases")
 FILE_SHARES = "/fileShares"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$")
 _CONNECTION_TYPES = ("shared", "replicated")
+#: Connects to a database and checks that it can serve (PostGIS installed); raises a
+#: ``GeositeError`` that says why not. The data layer's job: core speaks no SQL.
+Probe = Callable[[DatabaseConnection], None]
 
 
 def _item_path(path: Any) -> str:
@@ -35,8 +45,8 @@ def _item_path(path: Any) -> str:
     parent, _, name = text.rpartition("/")
     if parent.lower() != FILE_SHARES.lower() or not _NAME.match(name) or ".." in name:
         raise InvalidParameter(
-            "Only folders can be registered, at '/fileShares/<name>' "
-            "(letters, digits, '_', '-', '.')."
+            "Folders are registered at '/fileShares/<name>' (letters, digits, '_', '-', '.'), "
+            "databases with type 'egdb' at '/enterpriseDatabases/<name>'."
         )
     return f"{FILE_SHARES}/{name}"
 
@@ -47,7 +57,7 @@ def checked_item(raw: Any) -> DataItem:
         raise InvalidParameter("'item' must be a JSON object.")
     if str(raw.get("type", "folder")).lower() != "folder":
         raise InvalidParameter(
-            f"Data items of type '{str(raw.get('type'))[:32]}' are not supported."
+            f"Data items of type '{str(raw.get('type'))[:32]}' are not supported (folder or egdb)."
         )
     path = _item_path(raw.get("path"))
     info = raw.get("info")
@@ -77,19 +87,97 @@ def checked_item(raw: Any) -> DataItem:
     )
 
 
-def register(store: SiteStore, clock: Clock, raw: Any) -> DataItem:
-    """``registerItem``."""
-    item = checked_item(raw)
+def _is_database(raw: Any) -> bool:
+    return isinstance(raw, dict) and str(raw.get("type") or "").lower() == databases.TYPE
+
+
+def _checked(store: SiteStore, raw: Any, probe: Probe) -> DataItem:
+    """The item to store: a folder that can be read, or a database that answers."""
+    if not _is_database(raw):
+        return checked_item(raw)
+    item, connection = databases.checked_item(store, raw)
+    probe(connection)
+    return item
+
+
+def register(store: SiteStore, clock: Clock, raw: Any, probe: Probe) -> DataItem:
+    """``registerItem``: a database is connected to first (``probe``)."""
+    if _is_database(raw):  # before connecting
+        path = databases.item_path(raw.get("path"))
+        if store.get_data_item(path) is not None:
+            raise Conflict(f"A data item is already registered at '{path}'.")
+    item = _checked(store, raw, probe)
     registered = DataItem(item.path, item.type, item.info, item.client_path, clock.now_ms())
     store.add_data_item(registered)
     return registered
 
 
+def validate(store: SiteStore, raw: Any, probe: Probe) -> None:
+    """``validateDataItem``: a folder must be readable and not registered yet; a database
+    must answer, registered or not (clients retest a registered database with the item
+    ``findItems`` gave them, its ``ENCRYPTED_PASSWORD`` included)."""
+    if _is_database(raw):
+        _checked(store, raw, probe)
+    else:
+        exists_conflict(store, raw)
+
+
+def services_using(store: SiteStore, item_path: str) -> list[Service]:
+    """The services whose ``properties.dataPath`` is the item's path or lies under it
+    (``/enterpriseDatabases/<name>/<schema.table>``), ignoring case."""
+    prefix = item_path.strip().rstrip("/").lower()
+    found = []
+    for service in store.list_services():
+        properties = service.definition.get("properties")
+        data_path = properties.get("dataPath") if isinstance(properties, dict) else None
+        if isinstance(data_path, str) and (
+            data_path.lower() == prefix or data_path.lower().startswith(prefix + "/")
+        ):
+            found.append(service)
+    return found
+
+
 def unregister(store: SiteStore, path: Any) -> None:
-    """``unregisterItem``: services published from it keep their own copy of the data."""
+    """``unregisterItem``: refused while a service reads from the item (services published
+    from a folder keep their own copy of the data, and name none)."""
     item_path = str(path or "").strip().rstrip("/")
-    if not item_path or not store.delete_data_item(item_path):
+    item = store.get_data_item(item_path) if item_path else None
+    if item is None:
         raise NotFound(f"No data item is registered at '{item_path[:128]}'.")
+    users = services_using(store, item.path)
+    if users:
+        names = ", ".join(f"{s.qualified_name}.{s.type}" for s in users[:10])
+        raise Conflict(
+            f"The data item '{item.path}' cannot be unregistered: {len(users)} service(s) use "
+            f"it ({names}{', ...' if len(users) > 10 else ''}). Delete them first."
+        )
+    if not store.delete_data_item(item.path):
+        raise NotFound(f"No data item is registered at '{item_path[:128]}'.")
+
+
+def ref_count(store: SiteStore, path: Any) -> int:
+    """``computeTotalRefCount``: how many services use the item."""
+    item_path = str(path or "").strip().rstrip("/")
+    item = store.get_data_item(item_path) if item_path else None
+    if item is None:
+        raise NotFound(f"No data item is registered at '{item_path[:128]}'.")
+    return len(services_using(store, item.path))
+
+
+def validate_all(store: SiteStore, probe: Probe) -> None:
+    """``validateAllDataItems``: every folder readable, every database answering; one
+    message per item that is not."""
+    failures = []
+    for item in store.list_data_items():
+        try:
+            if item.type == databases.TYPE:
+                probe(databases.database_connection(store, item.path))
+            else:
+                checked_item(item.public())
+        except GeositeError as exc:
+            failures.append(f"{item.path}: {exc.messages[0]}")
+    if failures:
+        raise InvalidParameter("Some data items are not valid.", details=failures)
 
 
 def find(

@@ -278,6 +278,19 @@ class DataItem:
 
 
 @dataclass(frozen=True)
+class DatabaseConnection:
+    """How to reach a registered PostgreSQL database (``/enterpriseDatabases/<name>``), its
+    password decrypted: never shown, logged or stored as it is (``repr`` leaves it out)."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str = field(repr=False)
+    sslmode: str = "prefer"
+
+
+@dataclass(frozen=True)
 class UploadItem:
     """A file uploaded through ``/admin/uploads/upload``."""
 

@@ -1,10 +1,12 @@
-"""``/arcgis/admin/data``: registered data stores (folders on the server's disk)."""
+"""``/arcgis/admin/data``: registered data stores (folders on the server's disk, and
+PostgreSQL databases, which registering and validating connect to)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from geosite.core import datastores
+from geosite.data.postgis_check import check_postgis
 from geosite.errors import BadRequest, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -51,20 +53,37 @@ def _item_param(call: Call) -> Any:
 
 def register_item(call: Call) -> dict[str, Any]:
     """``registerItem`` (``item``: the data item JSON)."""
-    registered = datastores.register(_store(call), call.state.clock, _item_param(call))
+    registered = datastores.register(
+        _store(call), call.state.clock, _item_param(call), check_postgis
+    )
     return {"status": "success", "path": registered.path}
 
 
 def validate_item(call: Call) -> dict[str, Any]:
-    """``validateDataItem`` (``item``): whether ``registerItem`` would accept it."""
-    datastores.exists_conflict(_store(call), _item_param(call))
+    """``validateDataItem`` (``item``): a folder ``registerItem`` would accept, or a database
+    that answers, with PostGIS."""
+    datastores.validate(_store(call), _item_param(call), check_postgis)
+    return {"status": "success"}
+
+
+def validate_all(call: Call) -> dict[str, Any]:
+    """``validateAllDataItems``: every registered item still reachable."""
+    datastores.validate_all(_store(call), check_postgis)
     return {"status": "success"}
 
 
 def unregister_item(call: Call) -> dict[str, Any]:
-    """``unregisterItem`` (``itempath``; ``force`` is accepted: nothing depends on the folder)."""
+    """``unregisterItem`` (``itempath``): refused while a service uses the item, ``force``
+    or not (the service would break)."""
     datastores.unregister(_store(call), call.params.require("itempath"))
     return {"status": "success"}
+
+
+def ref_count(call: Call) -> dict[str, Any]:
+    """``computeTotalRefCount`` (``path``, or ``itemPath`` as the ArcGIS API for Python
+    sends it): how many services use the item."""
+    path = call.params.get("path") or call.params.require("itemPath")
+    return {"totalRefCount": datastores.ref_count(_store(call), path)}
 
 
 def find_items(call: Call) -> dict[str, Any]:
@@ -86,16 +105,28 @@ ENDPOINTS = [
         data,
         title="Data",
         children=("items",),
-        operations=("registerItem", "unregisterItem", "findItems", "validateDataItem"),
+        operations=(
+            "registerItem",
+            "unregisterItem",
+            "findItems",
+            "validateDataItem",
+            "validateAllDataItems",
+            "computeTotalRefCount",
+        ),
     ),
-    Endpoint("/data/items", items, title="Data Items", children=("fileShares",)),
+    Endpoint(
+        "/data/items", items, title="Data Items", children=("fileShares", "enterpriseDatabases")
+    ),
     Endpoint(
         "/data/registerItem",
         register_item,
         kind=OPERATION,
         title="Register Item",
         fields=_ITEM_FIELD,
-        description="Registers a folder on the server, to publish services from its files.",
+        description=(
+            "Registers a folder on the server, to publish services from its files, or a "
+            "PostgreSQL database with PostGIS (type egdb, at /enterpriseDatabases/<name>)."
+        ),
     ),
     Endpoint(
         "/data/validateDataItem",
@@ -103,6 +134,19 @@ ENDPOINTS = [
         kind=OPERATION,
         title="Validate Data Item",
         fields=_ITEM_FIELD,
+    ),
+    Endpoint(
+        "/data/validateAllDataItems",
+        validate_all,
+        kind=OPERATION,
+        title="Validate All Data Items",
+    ),
+    Endpoint(
+        "/data/computeTotalRefCount",
+        ref_count,
+        kind=OPERATION,
+        title="Compute Total Reference Count",
+        fields=(Field("path", "Item path"),),
     ),
     Endpoint(
         "/data/unregisterItem",
