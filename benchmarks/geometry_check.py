@@ -29,6 +29,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from geosite.core.models import LayerDescription  # noqa: E402
 from geosite.data.spatial_reference import resolve  # noqa: E402
 from geosite.engines.edit_geometry import EditError, GeometryLimits, prepare  # noqa: E402
 from geosite.engines.repair_pool import POOL  # noqa: E402
@@ -114,8 +115,12 @@ def _old_time(rings: Rings, cap: float) -> str:
     return f"{done.get():.2f} s"
 
 
+def _polygons() -> LayerDescription:
+    return LayerDescription(0, "polygons", "polygons", "esriGeometryPolygon", {}, {}, ())
+
+
 def _new_time(rings: Rings, tries: int) -> tuple[float, str]:
-    layer = {"geometryType": "esriGeometryPolygon"}
+    layer = _polygons()
     sr = resolve(4326, "layer")
     best, outcome = math.inf, ""
     for _ in range(tries):
@@ -151,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     prepare(
         {"rings": [[[0, 0], [0, 2], [2, 0], [2, 2]]]},
-        {"geometryType": "esriGeometryPolygon"},
+        _polygons(),
         resolve(3857, "layer"),
     )  # start the repair workers
     print(f"{'geometry':44} {'vertices':>9} {'old':>9} {'new':>8}  outcome (new)")

@@ -62,8 +62,8 @@ def _idle(stack: Stack) -> bool:
 QUERY_BUCKETS: list[tuple[str, Callable[[Stack], bool]]] = [
     ("log writer thread (batched SQLite INSERTs)", _has("(geosite/core/logs.py")),
     (
-        "SQLite: rows and counts (geopackage.select/count)",
-        _has("select (geosite/data/geopackage.py", "count (geosite/data/geopackage.py"),
+        "SQLite: rows and counts (GeoPackageSource.select/count)",
+        _has("select (geosite/data/gpkg_source.py", "count (geosite/data/gpkg_source.py"),
     ),
     ("GeoPackage blobs to shapely (geopackage.geometries)", _has("(geosite/data/geopackage.py")),
     ("Esri JSON geometries (esri_geometries/esri_geometry)", _has("esri_geometr")),

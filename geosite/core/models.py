@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,131 @@ class Service:
     def resource(self) -> str:
         """The key its permissions are stored under."""
         return service_resource(self.folder, self.name, self.type)
+
+    @functools.cached_property
+    def data(self) -> ServiceData:
+        """Where its feature data lives, and its layers."""
+        return ServiceData.of(self.definition)
+
+
+@dataclass(frozen=True)
+class LayerDescription:
+    """One layer of a service's feature data, as written at publish time.
+
+    ``table`` names the layer's table in its source (a GeoPackage table, or ``schema.table``
+    in PostGIS); ``fields`` are ArcGIS field JSON, the object id field first. Stored in the
+    service's definition as ArcGIS-style JSON (``to_json``), read back with ``from_json``.
+    """
+
+    id: int
+    name: str
+    table: str
+    geometry_type: str
+    spatial_reference: dict[str, Any]
+    extent: dict[str, Any]
+    fields: tuple[dict[str, Any], ...]
+    count: int = 0
+    object_id_field: str = "OBJECTID"
+    geometry_field: str = "Shape"
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> LayerDescription:
+        """A description from its stored JSON."""
+        return cls(
+            id=int(raw["id"]),
+            name=str(raw["name"]),
+            table=str(raw["table"]),
+            geometry_type=str(raw["geometryType"]),
+            spatial_reference=dict(raw["spatialReference"]),
+            extent=dict(raw["extent"]),
+            fields=tuple(dict(f) for f in raw["fields"]),
+            count=int(raw.get("count") or 0),
+            object_id_field=str(raw.get("objectIdField") or "OBJECTID"),
+            geometry_field=str(raw.get("geometryField") or "Shape"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "table": self.table,
+            "geometryType": self.geometry_type,
+            "fields": [dict(f) for f in self.fields],
+            "spatialReference": dict(self.spatial_reference),
+            "extent": dict(self.extent),
+            "count": self.count,
+        }
+        if self.object_id_field != "OBJECTID":
+            out["objectIdField"] = self.object_id_field
+        if self.geometry_field != "Shape":
+            out["geometryField"] = self.geometry_field
+        return out
+
+    @property
+    def field_names(self) -> list[str]:
+        """The names of the fields, in order."""
+        return [str(f["name"]) for f in self.fields]
+
+    @property
+    def field_types(self) -> dict[str, str]:
+        """Each field's ArcGIS type by name."""
+        return {str(f["name"]): str(f["type"]) for f in self.fields}
+
+    def field(self, name: str) -> dict[str, Any] | None:
+        """The field JSON named exactly ``name``."""
+        for spec in self.fields:
+            if spec["name"] == name:
+                return spec
+        return None
+
+    @property
+    def global_id_field(self) -> str | None:
+        """The name of the GlobalID field, if the layer has one."""
+        for spec in self.fields:
+            if spec["type"] == "esriFieldTypeGlobalID":
+                return str(spec["name"])
+        return None
+
+
+@dataclass(frozen=True)
+class ServiceData:
+    """Where a service's feature data lives and what its layers are (the typed form of the
+    definition's private ``_geosite`` part).
+
+    ``location`` is what the feature-source registry opens (``geosite.data.sources``): the
+    path of a GeoPackage, or a ``postgis:`` location; "" for a service without data (the
+    Geometry service).
+    """
+
+    location: str = ""
+    layers: tuple[LayerDescription, ...] = ()
+    source_item: str = ""
+
+    @classmethod
+    def of(cls, definition: dict[str, Any]) -> ServiceData:
+        """The data part of a stored service definition."""
+        raw = definition.get("_geosite") or {}
+        return cls(
+            location=str(raw.get("data") or ""),
+            layers=tuple(LayerDescription.from_json(layer) for layer in raw.get("layers") or ()),
+            source_item=str(raw.get("sourceItem") or ""),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (kept in the definition as ``_geosite``)."""
+        return {
+            "data": self.location,
+            "layers": [layer.to_json() for layer in self.layers],
+            "sourceItem": self.source_item,
+        }
+
+    def layer(self, layer_id: int) -> LayerDescription | None:
+        """The layer with ``layer_id``."""
+        for layer in self.layers:
+            if layer.id == layer_id:
+                return layer
+        return None
 
 
 def service_resource(folder: str, name: str, type_: str) -> str:

@@ -14,13 +14,15 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import shapely
 
+from geosite.core.models import LayerDescription
 from geosite.data.geopackage import _ENVELOPE_BYTES, file_identity, quote_identifier, wkb_of
+from geosite.data.source import EditSession, EncodedGeometry
 from geosite.errors import NotFound
 
 _writers: dict[str, _Writer] = {}
@@ -135,21 +137,19 @@ class _Writer:
             os.close(self.lock_file)
 
 
-class EditTransaction:
+class EditTransaction(EditSession):
     """The writes of one request to one GeoPackage (see ``edit_transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._savepoints = 0
         self._extents: dict[str, list[float]] = {}
+        self._srs_ids: dict[str, int] = {}
 
-    def grow_extent(self, table: str, blob: bytes | None) -> None:
+    def _grow_extent(self, table: str, bounds: tuple[float, float, float, float]) -> None:
         """Widen the table's extent to take in a written geometry (kept in ``gpkg_contents``,
         written once, just before the commit)."""
-        found = _bounds(blob)
-        if found is None:
-            return
-        minx, maxx, miny, maxy = found
+        minx, miny, maxx, maxy = bounds
         box = self._extents.get(table)
         if box is None:
             self._extents[table] = [minx, miny, maxx, maxy]
@@ -173,70 +173,97 @@ class EditTransaction:
         """A part that is undone alone when it fails (``rollbackOnFailure=false``)."""
         self._savepoints += 1
         name = f"edit_{self._savepoints}"
+        extents = {table: list(box) for table, box in self._extents.items()}
         self._conn.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             self._conn.execute(f"ROLLBACK TO {name}")
             self._conn.execute(f"RELEASE {name}")
+            self._extents = extents  # a failed part's geometry does not widen the extent
             raise
         self._conn.execute(f"RELEASE {name}")
 
-    def insert(self, table: str, values: dict[str, Any]) -> int:
-        """Add a row; returns its new OBJECTID."""
+    def _srs_id(self, table: str) -> int:
+        """The GeoPackage ``srs_id`` of the table's geometry column."""
+        found = self._srs_ids.get(table)
+        if found is None:
+            row = self._conn.execute(
+                "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name)=lower(?)",
+                (table,),
+            ).fetchone()
+            found = self._srs_ids[table] = int(row[0]) if row else 0
+        return found
+
+    def _encoded(self, layer: LayerDescription, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with the geometry as a GeoPackage blob (and the extent widened)."""
+        shape = layer.geometry_field
+        if shape not in values:
+            return values
+        geometry: EncodedGeometry | None = values[shape]
+        out = dict(values)
+        if geometry is None:
+            return out
+        out[shape] = geometry.blob(self._srs_id(layer.table))
+        self._grow_extent(layer.table, geometry.bounds())
+        return out
+
+    def insert(self, layer: LayerDescription, values: dict[str, Any]) -> int:
+        """``INSERT``; the new OBJECTID is the row id SQLite assigns."""
+        values = self._encoded(layer, values)
         names = list(values)
+        oid = quote_identifier(layer.object_id_field)
         sql = (
-            f"INSERT INTO {quote_identifier(table)} "  # noqa: S608
-            f"({', '.join(quote_identifier(n) for n in names) or 'OBJECTID'}) "
+            f"INSERT INTO {quote_identifier(layer.table)} "  # noqa: S608
+            f"({', '.join(quote_identifier(n) for n in names) or oid}) "
             f"VALUES ({', '.join('?' for _ in names) or 'NULL'})"
         )
         cursor = self._conn.execute(sql, [values[n] for n in names])
         return int(cursor.lastrowid or 0)
 
-    def update(self, table: str, object_id: int, values: dict[str, Any]) -> bool:
-        """Change some columns of a row; False when there is no such row."""
+    def update(self, layer: LayerDescription, object_id: int, values: dict[str, Any]) -> bool:
+        """``UPDATE`` of the given columns by object id."""
         if not values:
-            return self.exists(table, object_id)
+            return self._exists(layer, object_id)
+        values = self._encoded(layer, values)
         assignments = ", ".join(f"{quote_identifier(n)}=?" for n in values)
-        sql = f"UPDATE {quote_identifier(table)} SET {assignments} WHERE OBJECTID=?"  # noqa: S608
+        sql = (
+            f"UPDATE {quote_identifier(layer.table)} SET {assignments} "  # noqa: S608
+            f"WHERE {quote_identifier(layer.object_id_field)}=?"
+        )
         cursor = self._conn.execute(sql, [*values.values(), object_id])
         return cursor.rowcount > 0
 
-    def delete(self, table: str, object_id: int) -> bool:
-        """Remove a row; False when there is no such row."""
-        sql = f"DELETE FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+    def delete(self, layer: LayerDescription, object_id: int) -> bool:
+        """``DELETE`` by object id."""
+        sql = (
+            f"DELETE FROM {quote_identifier(layer.table)} "  # noqa: S608
+            f"WHERE {quote_identifier(layer.object_id_field)}=?"
+        )
         return self._conn.execute(sql, (object_id,)).rowcount > 0
 
-    def exists(self, table: str, object_id: int) -> bool:
-        """Whether the row exists (in this transaction's view)."""
-        sql = f"SELECT 1 FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+    def _exists(self, layer: LayerDescription, object_id: int) -> bool:
+        oid = quote_identifier(layer.object_id_field)
+        sql = f"SELECT 1 FROM {quote_identifier(layer.table)} WHERE {oid}=?"  # noqa: S608
         return self._conn.execute(sql, (object_id,)).fetchone() is not None
 
-    def find(self, table: str, column: str, value: Any) -> int | None:
-        """The OBJECTID of the row whose ``column`` holds ``value``, or None."""
+    def find(self, layer: LayerDescription, field: str, value: Any) -> int | None:
+        """``SELECT`` the object id by one column's value."""
         sql = (
-            f"SELECT OBJECTID FROM {quote_identifier(table)} "  # noqa: S608
-            f"WHERE {quote_identifier(column)}=?"
+            f"SELECT {quote_identifier(layer.object_id_field)} "  # noqa: S608
+            f"FROM {quote_identifier(layer.table)} WHERE {quote_identifier(field)}=?"
         )
         row = self._conn.execute(sql, (value,)).fetchone()
         return int(row[0]) if row else None
 
-    def value(self, table: str, column: str, object_id: int) -> Any:
-        """One column of one row (None when there is no such row)."""
-        sql = f"SELECT {quote_identifier(column)} FROM {quote_identifier(table)} WHERE OBJECTID=?"  # noqa: S608
+    def value(self, layer: LayerDescription, field: str, object_id: int) -> Any:
+        """``SELECT`` one column by object id."""
+        sql = (
+            f"SELECT {quote_identifier(field)} FROM {quote_identifier(layer.table)} "  # noqa: S608
+            f"WHERE {quote_identifier(layer.object_id_field)}=?"
+        )
         row = self._conn.execute(sql, (object_id,)).fetchone()
         return row[0] if row else None
-
-    def srs_id(self, table: str) -> int:
-        """The GeoPackage ``srs_id`` of the table's geometry column."""
-        row = self._conn.execute(
-            "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name)=lower(?)", (table,)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def ids(self, table: str, object_ids: Sequence[int]) -> list[int]:
-        """Those of ``object_ids`` that exist, in the given order."""
-        return [i for i in object_ids if self.exists(table, i)]
 
 
 @contextmanager

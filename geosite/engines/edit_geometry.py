@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from geosite.core.models import LayerDescription
 from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.geometry import reproject
 from geosite.engines.repair_pool import MEMORY_CAP_BYTES, POOL, RepairFailed
@@ -106,6 +107,18 @@ class PreparedGeometry:
     def blob(self, srs_id: int) -> bytes:
         """The GeoPackage blob."""
         return self.head + struct.pack("<i", srs_id) + self.body
+
+    def wkb(self) -> bytes:
+        """The geometry as little-endian ISO WKB (the blob without its header)."""
+        return self.body[32:] if self.head[3] & 0b1110 else self.body
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax)."""
+        if self.head[3] & 0b1110:
+            xmin, xmax, ymin, ymax = struct.unpack_from("<4d", self.body)
+            return xmin, ymin, xmax, ymax
+        x, y = struct.unpack_from("<dd", self.body, 5)
+        return x, y, x, y
 
 
 def _pairs(items: Any, what: str) -> list[tuple[float, float]]:
@@ -239,7 +252,7 @@ def _within(shape: Any, sr: SpatialReference) -> None:
 
 def prepare(
     geometry: Any,
-    layer: dict[str, Any],
+    layer: LayerDescription,
     sr: SpatialReference,
     limits: GeometryLimits | None = None,
     budget: GeometryBudget | None = None,
@@ -250,7 +263,7 @@ def prepare(
     if not isinstance(geometry, dict):
         raise EditError(_INVALID, "The geometry must be a JSON object.")
     budget = budget or GeometryBudget(limits or GeometryLimits())
-    shape = _shape(geometry, str(layer["geometryType"]), budget)
+    shape = _shape(geometry, layer.geometry_type, budget)
     own = geometry.get("spatialReference")
     if own:
         try:

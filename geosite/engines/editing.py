@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from geosite.data.editing import EditTransaction, edit_transaction
+from geosite.core.models import LayerDescription
+from geosite.data.source import EditSession, FeatureData
 from geosite.data.spatial_reference import resolve
 from geosite.engines.edit_geometry import INVALID as _INVALID
 from geosite.engines.edit_geometry import (
@@ -53,12 +54,9 @@ EDITOR_TRACKING = {
 _GUID = re.compile(r"^\{?[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?$")
 
 
-def global_id_field(layer: dict[str, Any]) -> str | None:
+def global_id_field(layer: LayerDescription) -> str | None:
     """The name of the layer's GlobalID field, if it has one."""
-    for spec in layer["fields"]:
-        if spec["type"] == "esriFieldTypeGlobalID":
-            return str(spec["name"])
-    return None
+    return layer.global_id_field
 
 
 def global_id(value: Any) -> str:
@@ -68,9 +66,9 @@ def global_id(value: Any) -> str:
     return "{" + value.strip().strip("{}").upper() + "}"
 
 
-def editor_fields(layer: dict[str, Any]) -> dict[str, str]:
+def editor_fields(layer: LayerDescription) -> dict[str, str]:
     """The layer's editor-tracking fields by role (``editFieldsInfo``), when it has them."""
-    by_name = {str(f["name"]).lower(): f for f in layer["fields"]}
+    by_name = {str(f["name"]).lower(): f for f in layer.fields}
     found = {}
     for role, (name, kind) in EDITOR_TRACKING.items():
         spec = by_name.get(name)
@@ -83,7 +81,7 @@ def editor_fields(layer: dict[str, Any]) -> dict[str, str]:
 class LayerEdits:
     """The edits of one layer in one request."""
 
-    layer: dict[str, Any]
+    layer: LayerDescription
     adds: list[Any] = field(default_factory=list)
     updates: list[Any] = field(default_factory=list)
     deletes: Sequence[int | str] = ()  # GlobalIDs with useGlobalIds
@@ -102,8 +100,8 @@ def result(
 # -- attributes -------------------------------------------------------------------------------
 
 
-def _field_map(layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(f["name"]).lower(): f for f in layer["fields"]}
+def _field_map(layer: LayerDescription) -> dict[str, dict[str, Any]]:
+    return {str(f["name"]).lower(): f for f in layer.fields}
 
 
 def _value(spec: dict[str, Any], value: Any) -> Any:
@@ -178,7 +176,7 @@ def _given_object_id(value: Any) -> int:
 
 
 def attribute_values(
-    layer: dict[str, Any], attributes: Any, *, adding: bool
+    layer: LayerDescription, attributes: Any, *, adding: bool
 ) -> tuple[int | None, dict[str, Any]]:
     """(OBJECTID given, column values) of a feature's attributes, checked.
 
@@ -204,7 +202,7 @@ def attribute_values(
             continue  # on adds the server assigns it
         values[str(spec["name"])] = _value(spec, value)
     if adding:
-        for spec in layer["fields"]:
+        for spec in layer.fields:
             required = spec.get("nullable", True) is False and spec["type"] not in (
                 "esriFieldTypeOID",
                 "esriFieldTypeGlobalID",
@@ -217,7 +215,7 @@ def attribute_values(
 # -- applying ---------------------------------------------------------------------------------
 
 
-def given_global_id(layer: dict[str, Any], attributes: Any) -> str | None:
+def given_global_id(layer: LayerDescription, attributes: Any) -> str | None:
     """The GlobalID among a feature's attributes (any case of the field's name), checked."""
     name = global_id_field(layer)
     if name is None or not isinstance(attributes, dict):
@@ -243,12 +241,11 @@ class Editor:
 
 
 class _Layer:
-    """One layer's context while editing: its CRS, srs_id and editor-tracking values."""
+    """One layer's context while editing: its GlobalID and editor-tracking values."""
 
     def __init__(
         self,
-        layer: dict[str, Any],
-        tx: EditTransaction,
+        layer: LayerDescription,
         editor: Editor,
         use_global_ids: bool,
         geometries: Geometries,
@@ -256,9 +253,7 @@ class _Layer:
         self.layer = layer
         self.gid_field = global_id_field(layer)
         self.use_global_ids = use_global_ids
-        self.table = str(layer["table"])
         self.geometries = geometries
-        self.srs_id = tx.srs_id(self.table)
         tracked = editor_fields(layer)
         stamp = {
             "esriFieldTypeString": editor.user,
@@ -272,7 +267,7 @@ class _Layer:
             if role in ("editorField", "editDateField")
         }
 
-    def add(self, tx: EditTransaction, item: Any) -> tuple[int, str | None]:
+    def add(self, tx: EditSession, item: Any) -> tuple[int, str | None]:
         feature = _feature(item)
         attributes = feature.get("attributes")
         _, values = attribute_values(self.layer, attributes, adding=True)
@@ -282,18 +277,17 @@ class _Layer:
             given = given_global_id(self.layer, attributes) if self.use_global_ids else None
             gid = given or "{" + str(uuid.uuid4()).upper() + "}"
             values[self.gid_field] = gid
-        values["Shape"] = self._blob(feature)
-        tx.grow_extent(self.table, values["Shape"])
-        return tx.insert(self.table, values), gid
+        values[self.layer.geometry_field] = self._geometry(feature)
+        return tx.insert(self.layer, values), gid
 
-    def _blob(self, feature: dict[str, Any]) -> bytes | None:
+    def _geometry(self, feature: dict[str, Any]) -> PreparedGeometry | None:
         """The feature's geometry as prepared before the transaction (``_prepared``)."""
         found = self.geometries.get(id(feature))
         if isinstance(found, EditError):
             raise EditError(found.code, found.description)
-        return None if found is None else found.blob(self.srs_id)
+        return found
 
-    def update(self, tx: EditTransaction, item: Any) -> tuple[int, str | None]:
+    def update(self, tx: EditSession, item: Any) -> tuple[int, str | None]:
         feature = _feature(item)
         attributes = feature.get("attributes")
         object_id, values = attribute_values(self.layer, attributes, adding=False)
@@ -306,34 +300,32 @@ class _Layer:
             raise EditError(_INVALID, "An update needs the feature's OBJECTID in its attributes.")
         values.update(self.on_update)
         if "geometry" in feature:
-            values["Shape"] = self._blob(feature)
-            tx.grow_extent(self.table, values["Shape"])
-        if not tx.update(self.table, object_id, values):
+            values[self.layer.geometry_field] = self._geometry(feature)
+        if not tx.update(self.layer, object_id, values):
             raise EditError(*NOT_FOUND_UPDATE)
         return object_id, gid if self.use_global_ids else self._global_id(tx, object_id)
 
-    def delete(self, tx: EditTransaction, target: int | str) -> tuple[int, str | None]:
+    def delete(self, tx: EditSession, target: int | str) -> tuple[int, str | None]:
         gid: str | None
         if isinstance(target, str):
             gid = global_id(target)
             object_id = self._object_id(tx, gid, NOT_FOUND_DELETE)
         else:
             object_id, gid = target, self._global_id(tx, target)
-        if not tx.delete(self.table, object_id):
+        if not tx.delete(self.layer, object_id):
             raise EditError(*NOT_FOUND_DELETE)
         return object_id, gid
 
-    def _object_id(self, tx: EditTransaction, gid: str, missing: tuple[int, str]) -> int:
-        assert self.gid_field is not None
-        found = tx.find(self.table, self.gid_field, gid)
+    def _object_id(self, tx: EditSession, gid: str, missing: tuple[int, str]) -> int:
+        found = None if self.gid_field is None else tx.find(self.layer, self.gid_field, gid)
         if found is None:
             raise EditError(*missing)
         return found
 
-    def _global_id(self, tx: EditTransaction, object_id: int) -> str | None:
+    def _global_id(self, tx: EditSession, object_id: int) -> str | None:
         if self.gid_field is None:
             return None
-        value = tx.value(self.table, self.gid_field, object_id)
+        value = tx.value(self.layer, self.gid_field, object_id)
         return value if isinstance(value, str) else None
 
 
@@ -354,7 +346,7 @@ Geometries = dict[int, PreparedGeometry | EditError | None]
 def _prepared(edit: LayerEdits, budget: GeometryBudget) -> Geometries:
     """The geometries of one layer's adds and updates, checked, repaired and projected: the
     slow part of an edit, done before the layer's write lock is taken."""
-    sr = resolve(edit.layer["spatialReference"], "layer")
+    sr = resolve(edit.layer.spatial_reference, "layer")
     out: Geometries = {}
     for item in (*edit.adds, *edit.updates):
         if isinstance(item, dict) and "geometry" in item:
@@ -366,7 +358,7 @@ def _prepared(edit: LayerEdits, budget: GeometryBudget) -> Geometries:
 
 
 def apply_edits(
-    data_path: str,
+    data: FeatureData,
     edits: Sequence[LayerEdits],
     rollback_on_failure: bool = True,
     editor: Editor | None = None,
@@ -387,13 +379,13 @@ def apply_edits(
         pass
 
     try:
-        with edit_transaction(data_path) as tx:
+        with data.edit() as tx:
             for edit, prepared in zip(edits, geometries, strict=True):
                 if use_global_ids and global_id_field(edit.layer) is None:
                     raise InvalidParameter(
-                        f"useGlobalIds: layer {edit.layer['id']} has no GlobalID field."
+                        f"useGlobalIds: layer {edit.layer.id} has no GlobalID field."
                     )
-                layer = _Layer(edit.layer, tx, editor or Editor(), use_global_ids, prepared)
+                layer = _Layer(edit.layer, editor or Editor(), use_global_ids, prepared)
                 done: dict[str, list[dict[str, Any]]] = {
                     "addResults": [],
                     "updateResults": [],

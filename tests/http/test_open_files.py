@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from geosite.core import service_admin
+from geosite.core.models import LayerDescription
 from geosite.data import editing, geopackage, handles
 from tests.conftest import LiveSite
 from tests.e2e.test_serve import PASSWORD, Server, publish_file
@@ -142,6 +143,10 @@ def test_a_change_made_by_another_worker_is_swept(served: tuple[LiveSite, str, s
     assert open_files(os.getpid(), data) == []
 
 
+#: The table ``_gpkg`` makes (no geometry: the writer's bookkeeping is not under test).
+_T = LayerDescription(0, "t", "t", "esriGeometryPoint", {}, {}, ())
+
+
 def _gpkg(path: Path) -> str:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -174,19 +179,19 @@ def test_a_writer_in_use_is_closed_after_its_edit(tmp_path: Path) -> None:
     with editing.edit_transaction(path) as tx:
         entered.set()
         assert not released.wait(0.3), "the writer was closed under its edit"
-        tx.insert("t", {"v": "c"})
+        tx.insert(_T, {"v": "c"})
     thread.join(10)
     assert released.is_set()
     assert open_files(os.getpid(), path) == []
     with editing.edit_transaction(path) as tx:  # the next edit opens a writer again
-        assert tx.exists("t", 3)
+        assert tx.value(_T, "v", 3) == "c"
     handles.release(path)
 
 
 def test_an_edit_after_the_file_is_gone_makes_no_new_file(tmp_path: Path) -> None:
     path = _gpkg(tmp_path / "gone.gpkg")
     with editing.edit_transaction(path) as tx:
-        tx.insert("t", {"v": "c"})
+        tx.insert(_T, {"v": "c"})
     for suffix in SUFFIXES:
         Path(path + suffix).unlink(missing_ok=True)
     handles.release(path)

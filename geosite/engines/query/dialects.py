@@ -195,3 +195,5 @@ class PostgresDialect(Dialect):
 
 SQLITE = Dialect()
 POSTGRESQL = PostgresDialect()
+#: The dialect of each feature source's ``dialect`` name.
+DIALECTS = {SQLITE.name: SQLITE, POSTGRESQL.name: POSTGRESQL}

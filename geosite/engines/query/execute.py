@@ -16,8 +16,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
 
-from geosite.data import geopackage
-from geosite.data.geopackage import GeoPackageLayer
+from geosite.data.source import FeatureSource, Grouping, RowFilter
 from geosite.data.spatial_reference import SpatialReference, resolve, transformer
 from geosite.engines.features import (
     attribute_rows,
@@ -26,10 +25,10 @@ from geosite.engines.features import (
     finite_points,
     finite_shapes,
 )
+from geosite.engines.query.dialects import DIALECTS
 from geosite.engines.query.geometry import ENVELOPE_ONLY, PREDICATES, in_layer
 from geosite.engines.query.params import QuerySpec
 from geosite.engines.query.sql import compile_where, field_sql, quote
-from geosite.engines.query.statistics import TYPES
 
 POINT = "esriGeometryPoint"
 #: GeoJSON's coordinates are WGS84 unless ``outSR`` says otherwise (RFC 7946).
@@ -57,14 +56,16 @@ def _reproject(geoms: Sequence[Any], mover: Transformer | None) -> list[Any]:
 class LayerQuery:
     """One query against one layer of a service."""
 
-    def __init__(self, data_path: str, layer: dict[str, Any], spec: QuerySpec, now_ms: int):
-        self.layer = layer
-        self.source = GeoPackageLayer(data_path, layer)
+    def __init__(self, source: FeatureSource, spec: QuerySpec, now_ms: int):
+        self.layer = layer = source.layer
+        self.source = source
+        self.dialect = DIALECTS[source.dialect]
         self.spec = spec
         self.now_ms = now_ms
-        self.compiled = compile_where(spec.where, now_ms)
-        self.types = {str(f["name"]): str(f["type"]) for f in layer["fields"]}
-        self.sr = resolve(layer["spatialReference"], "layer")
+        self.compiled = compile_where(spec.where, now_ms, self.dialect)
+        self.types = layer.field_types
+        self._oid = quote(layer.object_id_field)
+        self.sr = resolve(layer.spatial_reference, "layer")
         self.filter_shape, self.bbox, self.exact = self._spatial_filter()
         # A point layer queried with a plain box is answered by the index plus a check of the
         # points near the box's edges, in SQL, so that paging stays in the database.
@@ -83,7 +84,7 @@ class LayerQuery:
             query.is_box
             and query.distance_m is None
             and (spec.in_sr is None or spec.in_sr.same_as(self.sr))
-            and self.layer["geometryType"] == POINT
+            and self.layer.geometry_type == POINT
             and spec.spatial_rel == "esriSpatialRelIntersects"
         )
         exact = spec.spatial_rel not in ENVELOPE_ONLY and not box_is_exact
@@ -100,14 +101,9 @@ class LayerQuery:
         offset: int = 0,
     ) -> list[tuple[Any, ...]]:
         """Rows matching the where clause, object ids and the box, in the query's order."""
-        return geopackage.select(
-            self.source,
+        return self.source.select(
+            self._filter(points_in_box=points_in_box),
             columns,
-            self.compiled.sql,
-            self.compiled.params,
-            object_ids=self.spec.object_ids,
-            bbox=self.bbox,
-            points_in_box=points_in_box,
             with_geometry=with_geometry,
             order_by=self.spec.order_by,
             limit=limit,
@@ -131,7 +127,7 @@ class LayerQuery:
             )
         rows = self._select(columns, with_geometry=True)
         test = PREDICATES[self.spec.spatial_rel]
-        shapes = geopackage.geometries([row[-1] for row in rows])
+        shapes = self.source.geometries([row[-1] for row in rows])
         kept = [
             row if with_geometry else row[:-1]
             for row, shape in zip(rows, shapes, strict=True)
@@ -151,7 +147,7 @@ class LayerQuery:
         """
         assert self.bbox is not None
         rows = self._select(columns, with_geometry=True, limit=limit)
-        coords = geopackage.point_coordinates([row[-1] for row in rows])
+        coords = self.source.point_coordinates([row[-1] for row in rows])
         if coords is None:
             return None
         xmin, ymin, xmax, ymax = self.bbox
@@ -181,7 +177,7 @@ class LayerQuery:
             # Never capped by maxRecordCount, but paged when asked to: the ArcGIS API for
             # Python reads the ids of query(result_offset=, result_record_count=) that way.
             rows = self._rows(
-                ["OBJECTID"], with_geometry=False, limit=spec.record_count, offset=spec.offset
+                [self._oid], with_geometry=False, limit=spec.record_count, offset=spec.offset
             )
             return {"objectIdFieldName": "OBJECTID", "objectIds": [row[0] for row in rows]}
         if spec.distinct:
@@ -194,16 +190,9 @@ class LayerQuery:
         """``{count}``, and the extent with ``returnExtentOnly``."""
         spec = self.spec
         total = (
-            len(self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0))
+            len(self._rows([self._oid], with_geometry=False, limit=None, offset=0))
             if self.exact
-            else geopackage.count(
-                self.source,
-                self.compiled.sql,
-                self.compiled.params,
-                object_ids=spec.object_ids,
-                bbox=self.bbox,
-                points_in_box=self.points_in_box,
-            )
+            else self.source.count(self._filter(points_in_box=self.points_in_box))
         )
         answer: dict[str, Any] = {"count": total}
         if spec.extent_only:
@@ -214,7 +203,7 @@ class LayerQuery:
         """Object ids and box to filter by; an exact spatial test becomes the ids it keeps."""
         if not self.exact:
             return self.spec.object_ids, self.bbox
-        rows = self._rows(["OBJECTID"], with_geometry=False, limit=None, offset=0)
+        rows = self._rows([self._oid], with_geometry=False, limit=None, offset=0)
         return [row[0] for row in rows], None
 
     def _grouped(self, fmt: str) -> dict[str, Any]:
@@ -226,39 +215,44 @@ class LayerQuery:
             group_by = spec.aggregation.group_by
             stats = spec.aggregation.statistics
             names = [*group_by, *(s.out_name for s in stats)]
-            expressions = [f"{field_sql(g, self.types[g])} AS {quote(g)}" for g in group_by]
+            expressions = [f"{self._field_sql(g)} AS {quote(g)}" for g in group_by]
+            aggregates = self.dialect.aggregates
             expressions += [
-                f"{TYPES[s.kind]}({field_sql(s.field, s.field_type)}) AS {quote(s.out_name)}"
+                f"{aggregates[s.kind.upper()]}({field_sql(s.field, s.field_type, self.dialect)})"
+                f" AS {quote(s.out_name)}"
                 for s in stats
             ]
             out_fields = [self._field(g) for g in group_by] + [
                 {"name": s.out_name, "type": s.out_type(), "alias": s.out_name} for s in stats
             ]
             having = (
-                compile_where(spec.aggregation.having, self.now_ms)
+                compile_where(spec.aggregation.having, self.now_ms, self.dialect)
                 if spec.aggregation.having is not None
                 else None
             )
-            grouping = [field_sql(g, self.types[g]) for g in group_by]
+            grouping = [self._field_sql(g) for g in group_by]
         else:
             names = list(spec.out_fields)
-            expressions = [f"{field_sql(n, self.types[n])} AS {quote(n)}" for n in names]
+            expressions = [f"{self._field_sql(n)} AS {quote(n)}" for n in names]
             out_fields = [self._field(n) for n in names]
             having, grouping = None, []
         limit = None if counting else spec.limit + 1
-        rows = geopackage.grouped(
-            self.source,
-            expressions,
-            self.compiled.sql,
-            self.compiled.params,
-            object_ids=object_ids,
-            bbox=bbox,
-            points_in_box=self.points_in_box and bbox is not None,
-            group_by=grouping,
-            having_sql=having.sql if having else None,
-            having_params=having.params if having else (),
+        rows = self.source.grouped(
+            RowFilter(
+                self.compiled.sql,
+                tuple(self.compiled.params),
+                None if object_ids is None else tuple(object_ids),
+                bbox,
+                self.points_in_box and bbox is not None,
+            ),
+            Grouping(
+                tuple(expressions),
+                tuple(grouping),
+                having.sql if having else None,
+                tuple(having.params) if having else (),
+                distinct=spec.aggregation is None,
+            ),
             order_by=spec.order_by,
-            distinct=spec.aggregation is None,
             limit=limit,
             offset=0 if counting else spec.offset,
         )
@@ -297,9 +291,7 @@ class LayerQuery:
         """
         spec = self.spec
         mover = _transformer(self.sr, target)
-        coords = (
-            geopackage.point_coordinates(blobs) if self.layer["geometryType"] == POINT else None
-        )
+        coords = self.source.point_coordinates(blobs) if self.layer.geometry_type == POINT else None
         if coords is not None:
             if mover is not None and len(coords):
                 x, y = mover.transform(coords[:, 0], coords[:, 1])
@@ -312,7 +304,7 @@ class LayerQuery:
                     None if xy is None else {"type": "Point", "coordinates": xy} for xy in points
                 ]
             return [None if xy is None else {"x": xy[0], "y": xy[1]} for xy in points]
-        shapes = finite_shapes(_reproject(geopackage.geometries(blobs), mover))
+        shapes = finite_shapes(_reproject(self.source.geometries(blobs), mover))
         if spec.max_allowable_offset is not None:
             tolerance = spec.max_allowable_offset
             shapes = [None if s is None else shapely.simplify(s, tolerance) for s in shapes]
@@ -321,10 +313,24 @@ class LayerQuery:
         return esri_geometries(shapes, spec.precision)
 
     def _field(self, name: str) -> dict[str, Any]:
-        for field in self.layer["fields"]:
-            if field["name"] == name:
-                return dict(field)
-        raise KeyError(name)
+        found = self.layer.field(name)
+        if found is None:
+            raise KeyError(name)
+        return dict(found)
+
+    def _field_sql(self, name: str) -> str:
+        return field_sql(name, self.types[name], self.dialect)
+
+    def _filter(self, *, points_in_box: bool) -> RowFilter:
+        """The rows the where clause, object ids and box choose."""
+        ids = self.spec.object_ids
+        return RowFilter(
+            self.compiled.sql,
+            tuple(self.compiled.params),
+            None if ids is None else tuple(ids),
+            self.bbox,
+            points_in_box,
+        )
 
     def _target(self, fmt: str) -> SpatialReference | None:
         """The spatial reference of the answer's coordinates (None: the layer's own)."""
@@ -333,16 +339,16 @@ class LayerQuery:
         return resolve(GEOJSON_WKID, "outSR") if fmt == "geojson" else None
 
     def _extent(self, fmt: str) -> dict[str, Any] | None:
-        rows = self._rows(["OBJECTID"], with_geometry=True, limit=None, offset=0)
+        rows = self._rows([self._oid], with_geometry=True, limit=None, offset=0)
         target = self._target(fmt)
         shapes = _reproject(
-            geopackage.geometries([r[-1] for r in rows]), _transformer(self.sr, target)
+            self.source.geometries([r[-1] for r in rows]), _transformer(self.sr, target)
         )
         present = [s for s in finite_shapes(shapes) if s is not None]  # the others: no extent
         if not present:
             return None
         xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))
-        sr = target.to_json() if target else self.layer["spatialReference"]
+        sr = target.to_json() if target else self.layer.spatial_reference
         if fmt == "geojson":
             named = target.authority if target else ""
             crs = {"crs": {"type": "name", "properties": {"name": named}}} if named else {}
@@ -353,9 +359,9 @@ class LayerQuery:
         spec = self.spec
         names = list(spec.out_fields)
         hidden_id = "OBJECTID" not in names  # GeoJSON ids need it even when not asked for
-        columns = [field_sql(name, self.types[name]) for name in names]
+        columns = [self._field_sql(name) for name in names]
         if hidden_id:
-            columns.append('"OBJECTID"')
+            columns.append(quote(self.layer.object_id_field))
         rows = self._rows(
             columns, with_geometry=spec.return_geometry, limit=spec.limit + 1, offset=spec.offset
         )
@@ -367,14 +373,14 @@ class LayerQuery:
             if spec.return_geometry
             else [None] * len(rows)
         )
-        attributes = attribute_rows(self.layer["fields"], names, rows)
+        attributes = attribute_rows(list(self.layer.fields), names, rows)
         if fmt == "geojson":
             ids = [
                 row[len(names)] if hidden_id else attrs["OBJECTID"]
                 for row, attrs in zip(rows, attributes, strict=True)
             ]
             return _geojson(attributes, ids, geometries, exceeded)
-        sr = target.to_json() if target else self.layer["spatialReference"]
+        sr = target.to_json() if target else self.layer.spatial_reference
         if spec.return_geometry:
             features = [
                 {"attributes": attrs, "geometry": geometry}
@@ -382,17 +388,14 @@ class LayerQuery:
             ]
         else:
             features = [{"attributes": attrs} for attrs in attributes]
-        fields = [f for f in self.layer["fields"] if f["name"] in names]
+        fields = [f for f in self.layer.fields if f["name"] in names]
         fields.sort(key=lambda f: names.index(f["name"]))
         return {
             "objectIdFieldName": "OBJECTID",
             "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
-            "globalIdFieldName": next(
-                (f["name"] for f in self.layer["fields"] if f["type"] == "esriFieldTypeGlobalID"),
-                "",
-            ),
+            "globalIdFieldName": self.layer.global_id_field or "",
             "displayFieldName": "",
-            "geometryType": self.layer["geometryType"],
+            "geometryType": self.layer.geometry_type,
             "spatialReference": sr,
             "hasZ": False,
             "hasM": False,

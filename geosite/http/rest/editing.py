@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from geosite.core.models import Service
+from geosite.core.models import LayerDescription, Service
 from geosite.core.services import anonymous_edits, edit_capabilities, geometry_limits
+from geosite.data.registry import open_data
+from geosite.data.source import FeatureData
 from geosite.engines.edit_geometry import GeometryLimits
 from geosite.engines.editing import (
     Editor,
@@ -20,7 +22,7 @@ from geosite.engines.editing import (
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
 from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
-from geosite.http.rest.feature_server import layer_of, layers_of, started_service
+from geosite.http.rest.feature_server import layer_of, layers_of, source_of, started_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 
@@ -76,8 +78,8 @@ def _moment(call: Call, answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _data(service: Service) -> str:
-    return str(service.definition["_geosite"]["data"])
+def _data(service: Service) -> FeatureData:
+    return open_data(service.data.location)
 
 
 def _limits(service: Service) -> GeometryLimits:
@@ -138,7 +140,7 @@ _NOT_FOR_DELETE = frozenset(
 )
 
 
-def _ids_to_delete(call: Call, service: Service, layer: dict[str, Any]) -> list[int]:
+def _ids_to_delete(call: Call, service: Service, layer: LayerDescription) -> list[int]:
     ids = parse_ids(call.params.get("objectIds"), "objectIds")
     if call.params.get("where") is None and call.params.get("geometry") is None:
         if not ids:
@@ -151,8 +153,8 @@ def _ids_to_delete(call: Call, service: Service, layer: dict[str, Any]) -> list[
             return None
         return "true" if name == "returnIdsOnly" else call.params.get(name)
 
-    spec = parse_query(get, layer["fields"], int(service.definition["maxRecordCount"]))
-    found = LayerQuery(_data(service), layer, spec, call.state.clock.now_ms()).run("json")
+    spec = parse_query(get, list(layer.fields), int(service.definition["maxRecordCount"]))
+    found = LayerQuery(source_of(service, layer), spec, call.state.clock.now_ms()).run("json")
     return [int(i) for i in found["objectIds"]]
 
 
@@ -200,7 +202,7 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
     if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
         raise InvalidParameter("'edits' must be a JSON array of {id, adds, updates, deletes}.")
     service = started_service(call)
-    known = {str(layer["id"]) for layer in layers_of(service)}
+    known = {str(layer.id) for layer in layers_of(service)}
     edits, needed = [], set()
     for entry in raw:
         layer_id = str(entry.get("id"))
@@ -213,9 +215,7 @@ def apply_service_edits(call: Call) -> dict[str, Any] | Reply:
         edits.append(LayerEdits(layer_of(service, layer_id), adds, updates, deletes))
     service = _editable(call, needed)
     results = _apply(call, service, edits)
-    answer = [
-        {"id": int(edit.layer["id"]), **done} for edit, done in zip(edits, results, strict=True)
-    ]
+    answer = [{"id": edit.layer.id, **done} for edit, done in zip(edits, results, strict=True)]
     if call.params.boolean("returnEditMoment"):
         moment = call.state.clock.now_ms()
         answer = [{**item, "editMoment": moment} for item in answer]

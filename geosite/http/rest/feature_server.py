@@ -7,10 +7,11 @@ from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, integers
 from geosite.core import permissions
-from geosite.core.models import Service
+from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
-from geosite.data.geopackage import GeoPackageLayer
+from geosite.data.registry import open_data
+from geosite.data.source import FeatureSource
 from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import esri_attributes, esri_geometry
@@ -98,22 +99,27 @@ def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
     return service
 
 
-def layers_of(service: Service) -> list[dict[str, Any]]:
+def layers_of(service: Service) -> list[LayerDescription]:
     """The service's layer descriptions."""
-    return list(service.definition["_geosite"]["layers"])
+    return list(service.data.layers)
 
 
-def layer_of(service: Service, raw_id: str) -> dict[str, Any]:
+def layer_of(service: Service, raw_id: str) -> LayerDescription:
     """The layer with id ``raw_id`` (as in the URL), or NotFound."""
     for layer in layers_of(service):
-        if str(layer["id"]) == raw_id:
+        if str(layer.id) == raw_id:
             return layer
     raise NotFound(f"Layer '{raw_id[:32]}' does not exist in this service.")
 
 
-def _fields(layer: dict[str, Any]) -> list[dict[str, Any]]:
+def source_of(service: Service, layer: LayerDescription) -> FeatureSource:
+    """The feature source of one of the service's layers."""
+    return open_data(service.data.location).source(layer)
+
+
+def _fields(layer: LayerDescription) -> list[dict[str, Any]]:
     out = []
-    for field in layer["fields"]:
+    for field in layer.fields:
         oid = field["type"] == "esriFieldTypeOID"
         out.append(
             {
@@ -127,34 +133,34 @@ def _fields(layer: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _display_field(layer: dict[str, Any]) -> str:
-    names = [f["name"] for f in layer["fields"] if f["type"] == "esriFieldTypeString"]
+def _display_field(layer: LayerDescription) -> str:
+    names = [f["name"] for f in layer.fields if f["type"] == "esriFieldTypeString"]
     for preferred in ("name", "NAME", "Name"):
         if preferred in names:
             return preferred
     return names[0] if names else "OBJECTID"
 
 
-def live_extent(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
+def live_extent(service: Service, layer: LayerDescription) -> dict[str, Any]:
     """The layer's extent now: as published, widened by the edits since."""
-    found = GeoPackageLayer(service.definition["_geosite"]["data"], layer).extent()
+    found = source_of(service, layer).extent()
     if found is None or not all(math.isfinite(v) for v in found):
         # Never Infinity or NaN (JSON has neither): data written by other programs may hold them.
-        return dict(layer["extent"])
+        return dict(layer.extent)
     xmin, ymin, xmax, ymax = found
-    sr = layer["extent"].get("spatialReference", layer["spatialReference"])
+    sr = layer.extent.get("spatialReference", layer.spatial_reference)
     return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": sr}
 
 
-def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
+def layer_json(service: Service, layer: LayerDescription) -> dict[str, Any]:
     """The full layer resource (services-api §3.2)."""
     definition = service.definition
-    geometry_type = layer["geometryType"]
+    geometry_type = layer.geometry_type
     max_records = int(definition["maxRecordCount"])
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
-        "id": layer["id"],
-        "name": layer["name"],
+        "id": layer.id,
+        "name": layer.name,
         "type": "Feature Layer",
         "description": "",
         "copyrightText": "",
@@ -198,7 +204,7 @@ def layer_json(service: Service, layer: dict[str, Any]) -> dict[str, Any]:
         "types": [],
         "templates": [
             {
-                "name": layer["name"],
+                "name": layer.name,
                 "description": "",
                 "drawingTool": _DRAWING_TOOLS[geometry_type],
                 "prototype": {"attributes": {}},
@@ -237,7 +243,7 @@ def service_root(call: Call) -> dict[str, Any]:
     service = started_service(call)
     layers = layers_of(service)
     first = layers[0]
-    srs = first["spatialReference"]
+    srs = first.spatial_reference
     extent = live_extent(service, first)
     definition = service.definition
     return {
@@ -259,14 +265,14 @@ def service_root(call: Call) -> dict[str, Any]:
         "syncEnabled": False,
         "layers": [
             {
-                "id": layer["id"],
-                "name": layer["name"],
+                "id": layer.id,
+                "name": layer.name,
                 "parentLayerId": -1,
                 "defaultVisibility": True,
                 "subLayerIds": None,
                 "minScale": 0,
                 "maxScale": 0,
-                "geometryType": layer["geometryType"],
+                "geometryType": layer.geometry_type,
             }
             for layer in layers
         ],
@@ -348,15 +354,14 @@ def feature(call: Call) -> dict[str, Any]:
     object_id = integers.in_range(number, integers.OBJECT_ID_MIN, integers.OBJECT_ID_MAX)
     if object_id is None:
         raise InvalidParameter(f"Invalid object id '{name[:32]}'.")
-    source = GeoPackageLayer(service.definition["_geosite"]["data"], info)
-    found = source.feature(object_id, source.field_names, with_geometry=True)
+    found = source_of(service, info).feature(object_id, info.field_names, with_geometry=True)
     if found is None:
         raise NotFound(f"Feature {object_id} does not exist.")
     attributes, geometry = found
-    result: dict[str, Any] = {"attributes": esri_attributes(info["fields"], attributes)}
+    result: dict[str, Any] = {"attributes": esri_attributes(list(info.fields), attributes)}
     shape = esri_geometry(geometry)
     if shape is not None:
-        shape["spatialReference"] = info["spatialReference"]
+        shape["spatialReference"] = info.spatial_reference
         result["geometry"] = shape
     return {"feature": result}
 
@@ -373,10 +378,9 @@ def query(call: Call) -> dict[str, Any] | Reply:
 
     def run() -> dict[str, Any]:
         max_records = int(service.definition["maxRecordCount"])
-        spec = parse_query(call.params.get, info["fields"], max_records)
+        spec = parse_query(call.params.get, list(info.fields), max_records)
         fmt = "geojson" if call.fmt == "geojson" else "json"
-        data = service.definition["_geosite"]["data"]
-        return LayerQuery(data, info, spec, call.state.clock.now_ms()).run(fmt)
+        return LayerQuery(source_of(service, info), spec, call.state.clock.now_ms()).run(fmt)
 
     if call.fmt == "html":
         return query_page(call, info, run)
@@ -391,9 +395,9 @@ def service_query(call: Call) -> dict[str, Any]:
             "Requested operation is not supported by this service.",
             details=["The requested capability is not supported."],
         )
-    layers = {int(layer["id"]): layer for layer in layers_of(service)}
+    layers = {layer.id: layer for layer in layers_of(service)}
     max_records = int(service.definition["maxRecordCount"])
-    data = service.definition["_geosite"]["data"]
+    data = open_data(service.data.location)
     answers = []
     for definition in parse_layer_defs(call.params.get("layerDefs"), list(layers)):
         overrides = {"where": definition.where, "outFields": definition.out_fields}
@@ -403,8 +407,8 @@ def service_query(call: Call) -> dict[str, Any]:
             return value if value is not None else call.params.get(name)
 
         info = layers[definition.layer_id]
-        spec = parse_query(get, info["fields"], max_records)
-        answer = LayerQuery(data, info, spec, call.state.clock.now_ms()).run("json")
+        spec = parse_query(get, list(info.fields), max_records)
+        answer = LayerQuery(data.source(info), spec, call.state.clock.now_ms()).run("json")
         answers.append({"id": definition.layer_id, **answer})
     return {"layers": answers}
 

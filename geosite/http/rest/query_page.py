@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from geosite.core.models import LayerDescription
 from geosite.engines.query.geometry import SPATIAL_RELS
 from geosite.errors import GeositeError
 from geosite.http.errors import public_texts
@@ -41,7 +42,7 @@ _SUBMITTED = (
 )
 
 
-def query_page(call: Call, layer: dict[str, Any], run: Callable[[], dict[str, Any]]) -> Reply:
+def query_page(call: Call, layer: LayerDescription, run: Callable[[], dict[str, Any]]) -> Reply:
     """The form, and the answer of ``run`` when the form was submitted."""
     names = [name for name, _ in INPUTS] + [name for name, _ in FLAGS] + ["spatialRel"]
     values = {name: call.params.get(name) or "" for name in names}
@@ -60,9 +61,9 @@ def query_page(call: Call, layer: dict[str, Any], run: Callable[[], dict[str, An
     return Reply(
         template="query.html",
         context={
-            "title": f"Query: {layer['name']}",
-            "layer_name": layer["name"],
-            "layer_id": layer["id"],
+            "title": f"Query: {layer.name}",
+            "layer_name": layer.name,
+            "layer_id": layer.id,
             "inputs": INPUTS,
             "flags": FLAGS,
             "spatial_rels": SPATIAL_RELS,
