@@ -122,6 +122,25 @@ def validate(store: SiteStore, raw: Any, probe: Probe) -> None:
         exists_conflict(store, raw)
 
 
+def edit(store: SiteStore, path: str, raw: Any, probe: Probe) -> DataItem:
+    """``items/<root>/<name>/edit``: the item replaced by ``raw`` (same path and type), checked
+    as ``registerItem`` checks it: a database's new password, or its new host, is connected
+    to first. The store has no update of an item: it is removed and added again at once."""
+    old = get(store, path)
+    if not isinstance(raw, dict):
+        raise InvalidParameter("'item' must be a JSON object.")
+    given = {"path": old.path, "type": old.type, **raw}
+    if str(given["path"]).strip().rstrip("/").lower() != old.path.lower():
+        raise InvalidParameter("An item's path cannot change: register a new item instead.")
+    if str(given["type"]).lower() != old.type.lower():
+        raise InvalidParameter("An item's type cannot change: register a new item instead.")
+    item = _checked(store, {**given, "path": old.path}, probe)
+    edited = DataItem(old.path, old.type, item.info, item.client_path, old.created_ms)
+    store.delete_data_item(old.path)
+    store.add_data_item(edited)
+    return edited
+
+
 def services_using(store: SiteStore, item_path: str) -> list[Service]:
     """The services whose ``properties.dataPath`` is the item's path or lies under it
     (``/enterpriseDatabases/<name>/<schema.table>``), ignoring case."""

@@ -310,6 +310,29 @@ def test_a_key_that_does_not_fit(fresh: tuple[LiveSite, str], database: Database
     answer = _post(site, "/data/validateAllDataItems", token)
     assert answer["code"] == 400 and "/enterpriseDatabases/gis" in json.dumps(answer)
 
+    # The password is given again with edit; a wrong one, or another path, changes nothing.
+    before = site.store.get_data_item("/enterpriseDatabases/gis")
+    edit = "/data/items/enterpriseDatabases/gis/edit"
+    for raw, code in (
+        (_item("gis", database.pairs(PASSWORD="wrong")), 400),
+        (_item("other", database.pairs()), 400),
+        (json.dumps({"type": "folder", "info": {"path": "/tmp"}}), 400),
+        ("[]", 400),
+    ):
+        assert _post(site, edit, token, item=raw)["code"] == code, raw
+    assert _post(site, "/data/items/enterpriseDatabases/nope/edit", token, item=item)["code"] == (
+        404
+    )
+    assert site.store.get_data_item("/enterpriseDatabases/gis") == before
+    again = json.dumps({"info": json.loads(item)["info"]})  # path and type may be left out
+    assert _post(site, edit, token, item=again) == {"status": "success"}
+    connection = databases.database_connection(site.store, "/enterpriseDatabases/gis")
+    assert connection.password == database.password
+    after = site.store.get_data_item("/enterpriseDatabases/gis")
+    assert after is not None and before is not None and after.created_ms == before.created_ms
+    assert after.info["connectionString"] != before.info["connectionString"]
+    assert _post(site, "/data/validateAllDataItems", token) == {"status": "success"}
+
 
 def test_no_document_example_names_a_database() -> None:
     """The API fuzz (tests/fuzz) sends the document's examples and generated JSON whose keys
@@ -317,3 +340,22 @@ def test_no_document_example_names_a_database() -> None:
     generated item can make the server connect anywhere."""
     document = json.dumps(openapi.document([("/arcgis/admin", admin.ENDPOINTS)]))
     assert "connectionString" not in document
+
+
+def test_a_folder_is_edited_too(fresh: tuple[LiveSite, str], tmp_path: Path) -> None:
+    site, token = fresh
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+
+    def folder(path: Path) -> str:
+        return json.dumps(
+            {"path": "/fileShares/gis", "type": "folder", "info": {"path": str(path)}}
+        )
+
+    assert _post(site, "/data/registerItem", token, item=folder(first))["status"] == "success"
+    edit = "/data/items/fileShares/gis/edit"
+    assert _post(site, edit, token, item=folder(tmp_path / "missing"))["code"] == 400
+    assert _post(site, edit, token, item=folder(second)) == {"status": "success"}
+    found = _post(site, "/data/findItems", token, parentPath="/fileShares")["items"]
+    assert [i["info"]["path"] for i in found] == [str(second.resolve())]

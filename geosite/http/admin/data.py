@@ -66,6 +66,14 @@ def validate_item(call: Call) -> dict[str, Any]:
     return {"status": "success"}
 
 
+def edit_item(call: Call) -> dict[str, Any]:
+    """``items/<root>/<name>/edit`` (``item``): new connection details (a database's new
+    password), checked as ``registerItem`` checks them."""
+    path = f"/{call.args['root']}/{call.args['name']}"
+    datastores.edit(_store(call), path, _item_param(call), check_postgis)
+    return {"status": "success"}
+
+
 def validate_all(call: Call) -> dict[str, Any]:
     """``validateAllDataItems``: every registered item still reachable."""
     datastores.validate_all(_store(call), check_postgis)
@@ -168,5 +176,13 @@ ENDPOINTS = [
         ),
     ),
     Endpoint("/data/items/{root}", item, title="Data Items"),
-    Endpoint("/data/items/{root}/{name}", item, title="Data Item"),
+    Endpoint("/data/items/{root}/{name}", item, title="Data Item", operations=("edit",)),
+    Endpoint(
+        "/data/items/{root}/{name}/edit",
+        edit_item,
+        kind=OPERATION,
+        title="Edit Data Item",
+        fields=_ITEM_FIELD,
+        description="New connection details for the item (its path and type stay).",
+    ),
 ]
