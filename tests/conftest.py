@@ -230,6 +230,7 @@ def make_site(
     *,
     create: bool = True,
     lockout: LockoutPolicy | None = None,
+    config_store: str | None = None,
     **overrides: Any,
 ) -> LiveSite:
     clock = AdjustableClock()
@@ -247,7 +248,10 @@ def make_site(
             data_dir,
             # FINE: the tests read the per-request records (the default is WARNING).
             SiteRequest(
-                username=ADMIN_USER, password=ADMIN_PASSWORD, log_settings={"logLevel": "FINE"}
+                username=ADMIN_USER,
+                password=ADMIN_PASSWORD,
+                log_settings={"logLevel": "FINE"},
+                config_store_url=config_store,  # None: SQLite in the data directory
             ),
             clock,
             admin_url=f"http://{MACHINE.lower()}:6080/arcgis/admin",

@@ -37,7 +37,7 @@ from geosite.errors import GeositeError
 from geosite.files import private_dir, private_umask
 from geosite.http.app import create_app
 from geosite.settings import Settings, normalize_context_path, parse_networks, split_list
-from geosite.storage import load_stores
+from geosite.storage import display_url, is_postgresql, load_stores
 
 
 class _Server(uvicorn.Server):
@@ -176,8 +176,11 @@ def _certificate(settings: Settings) -> tuple[Path, Path]:
     return cert.resolve(), key.resolve()
 
 
-def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
-    """Create the site on first start; True when it was created now."""
+def _bootstrap(
+    settings: Settings, machine_name: str, log_level: str, config_store: str | None = None
+) -> bool:
+    """Create the site on first start (in ``config_store`` when given: a store that holds a
+    site already is opened, this machine joining it); True when it was created now."""
     data_dir = settings.data_dir
     if settings.no_site or read_pointer(data_dir) is not None:
         return False
@@ -192,6 +195,7 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
                 username=settings.admin_user,
                 password=password,
                 log_settings={"logLevel": log_level},
+                config_store_url=config_store,
             ),
             SystemClock(),
             machine_name=machine_name,
@@ -200,9 +204,12 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
                 "ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}
             },
             open_stores=load_stores,
+            open_existing=config_store is not None,
         )
     except GeositeError as exc:
         raise click.ClickException(" ".join(exc.messages + exc.details)) from None
+    if config_store is not None:
+        click.echo(f"The site's configuration store: {display_url(config_store)}")
     click.echo(f"Created a new site in {data_dir.resolve()}")
     click.echo(f"  Primary site administrator: {settings.admin_user}")
     if generated:
@@ -254,6 +261,14 @@ def _bootstrap(settings: Settings, machine_name: str, log_level: str) -> bool:
     envvar="GEOSITE_WORKERS",
     type=click.IntRange(1, 64),
     help="Worker processes.",
+)
+@click.option(
+    "--config-store",
+    default=None,
+    envvar="GEOSITE_CONFIG_STORE",
+    help="The configuration store of a new site: postgresql://user@host:port/database (the "
+    "password in ~/.pgpass or PGPASSWORD rather than the URL); a site already there is "
+    "opened. Default: SQLite files in the data directory.",
 )
 @click.option(
     "--no-site", is_flag=True, help="Do not create a site: wait for createNewSite over the API."
@@ -332,6 +347,7 @@ def serve(
     admin_password: str | None,
     workers: int,
     no_site: bool,
+    config_store: str | None,
     log_level: str,
     demo: bool,
     log_format: str | None,
@@ -389,7 +405,12 @@ def serve(
     # The ports first: a busy port must fail before a site (and its password) is made.
     sockets = [_bind(host, port), _bind(host, https_port)]
     private_dir(data_dir)
-    if _bootstrap(settings, machine_name, log_level.upper()) and demo:
+    if config_store is not None and not is_postgresql(config_store):
+        raise click.BadParameter(
+            "a configuration store is postgresql://user@host:port/database",
+            param_hint="--config-store",
+        )
+    if _bootstrap(settings, machine_name, log_level.upper(), config_store) and demo:
         for name in publish_demo(data_dir):
             click.echo(f"  Published the demo service {name} (FeatureServer)")
     if settings.cert_file is None:

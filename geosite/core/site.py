@@ -61,6 +61,9 @@ class SiteRequest:
     username: str
     password: str
     config_store_path: Path | None = None
+    #: The configuration store as a URL (``postgresql://...``); when given it is used, and
+    #: ``config_store_path`` (an SQLite store's folder) is not.
+    config_store_url: str | None = None
     directories: list[ServerDirectory] = field(default_factory=list)
     log_settings: dict[str, Any] = field(default_factory=dict)
 
@@ -105,8 +108,9 @@ def secure_site(data_dir: Path, open_stores: StoreOpener) -> int:
     roots = [data_dir]
     folders: list[Path] = []
     pointer = read_pointer(data_dir)
-    if pointer is not None and pointer.config_store.startswith("sqlite:///"):
-        roots.append(Path(pointer.config_store.removeprefix("sqlite:///")))
+    if pointer is not None:
+        if pointer.config_store.startswith("sqlite:///"):  # a database server keeps its own
+            roots.append(Path(pointer.config_store.removeprefix("sqlite:///")))
         site_store, log_store = open_stores(pointer.config_store)
         try:
             folders += [Path(d.physical_path) for d in site_store.list_directories()]
@@ -123,6 +127,10 @@ def secure_site(data_dir: Path, open_stores: StoreOpener) -> int:
         if folder.is_dir() and not any(r == resolved or r in resolved.parents for r in inside):
             changed += tighten([folder], recursive=False)
     return changed
+
+
+def _sqlite_url(directory: Path) -> str:
+    return f"sqlite:///{directory.resolve()}"
 
 
 def validate_username(username: str) -> str:
@@ -143,8 +151,14 @@ def create_site(
     machine_name: str | None = None,
     machine_properties: dict[str, Any] | None = None,
     open_stores: StoreOpener,
+    open_existing: bool = False,
 ) -> SitePointer:
-    """Create a site with this machine as its first member (raises Conflict when one exists)."""
+    """Create a site with this machine as its first member (raises Conflict when one exists).
+
+    With ``open_existing``, a store that holds a site already (a PostgreSQL store shared by
+    machines, or one whose machine was rebuilt) is opened instead: this machine is registered
+    in it when missing, and the site's administrator and settings stay as they are.
+    """
     validate_username(request.username)
     problems = passwords.check_policy(request.password)
     if problems:
@@ -156,24 +170,28 @@ def create_site(
         if read_pointer(data_dir) is not None:
             raise Conflict("This machine already participates in a site.")
         name = machine_name or local_machine_name()
-        store_dir = (request.config_store_path or data_dir / "config-store").resolve()
-        store_url = f"sqlite:///{store_dir}"
+        store_url = request.config_store_url or _sqlite_url(
+            request.config_store_path or data_dir / "config-store"
+        )
         site_store, log_store = open_stores(store_url)
         try:
             site_store.initialize_schema()
             log_store.initialize_schema()
             if site_store.get_setting("site") is not None:
-                raise Conflict("The configuration store already holds a site.")
-            _populate(
-                site_store,
-                data_dir,
-                request,
-                clock,
-                name,
-                admin_url,
-                level,
-                machine_properties or {},
-            )
+                if not open_existing:
+                    raise Conflict("The configuration store already holds a site.")
+                _register(site_store, clock, name, admin_url, machine_properties or {})
+            else:
+                _populate(
+                    site_store,
+                    data_dir,
+                    request,
+                    clock,
+                    name,
+                    admin_url,
+                    level,
+                    machine_properties or {},
+                )
         finally:
             site_store.close()
             log_store.close()
@@ -182,6 +200,29 @@ def create_site(
         tmp.write_bytes(orjson.dumps({"machineName": name, "configStore": store_url}))
         os.replace(tmp, data_dir / POINTER)
         return pointer
+
+
+def _register(
+    store: SiteStore,
+    clock: Clock,
+    machine_name: str,
+    admin_url: str,
+    machine_properties: dict[str, Any],
+) -> None:
+    """Register this machine in the site (kept as it is when registered already)."""
+    if store.get_machine(machine_name) is not None:
+        return
+    now = clock.now_ms()
+    store.add_machine(
+        Machine(
+            name=machine_name,
+            admin_url=admin_url,
+            registered_ms=now,
+            last_seen_ms=now,
+            platform=f"{platform.system()} {platform.release()}-{platform.machine()}",
+            properties=machine_properties,
+        )
+    )
 
 
 def _populate(
@@ -216,16 +257,7 @@ def _populate(
             is_psa=True,
         )
     )
-    store.add_machine(
-        Machine(
-            name=machine_name,
-            admin_url=admin_url,
-            registered_ms=now,
-            last_seen_ms=now,
-            platform=f"{platform.system()} {platform.release()}-{platform.machine()}",
-            properties=machine_properties,
-        )
-    )
+    _register(store, clock, machine_name, admin_url, machine_properties)
     store.put_setting(
         "tokenPolicy", {"shortTimeout": 60, "longTimeout": 1440, "allowHttpGet": False}
     )

@@ -36,34 +36,46 @@ PRUNE_INTERVAL_MS = 3600 * 1000
 #: How long a worker trusts its copy of the security configuration (other workers' changes
 #: apply within this time; this worker's own apply at once).
 SECURITY_CONFIG_TTL_S = 1.0
+#: The same for a store that announces its changes (PostgreSQL's NOTIFY, with polling while
+#: its connection is down): the copy is dropped on each announcement, so this is a backstop.
+WATCHED_TTL_S = 60.0
 
 
 T = TypeVar("T")
 
 
 class _Shared(Generic[T]):
-    """A value of the site store that each worker reads at most once a second.
+    """A value of the site store that each worker reads at most once per ``ttl_s``.
 
-    Other workers' changes apply within ``SECURITY_CONFIG_TTL_S``; this worker's own at once.
+    Other workers' changes apply within ``ttl_s``, or within a second when the store announces
+    them (``forget``); this worker's own at once. A value read while a change was announced is
+    not kept: it may predate the change.
     """
 
     def __init__(self, load: Callable[[], T], save: Callable[[T], None]) -> None:
         self._load, self._save = load, save
+        #: How long a copy is trusted.
+        self.ttl_s = SECURITY_CONFIG_TTL_S
         self._cached: tuple[float, T] | None = None
+        self._generation = 0
 
     def get(self) -> T:
         cached, now = self._cached, time.monotonic()
-        if cached is not None and now - cached[0] < SECURITY_CONFIG_TTL_S:
+        if cached is not None and now - cached[0] < self.ttl_s:
             return cached[1]
+        generation = self._generation
         value = self._load()
-        self._cached = (now, value)
+        if generation == self._generation:
+            self._cached = (now, value)
         return value
 
     def forget(self) -> None:
+        self._generation += 1
         self._cached = None
 
     def set(self, value: T) -> None:
         self._save(value)
+        self._generation += 1
         self._cached = (time.monotonic(), value)
 
 
@@ -93,6 +105,16 @@ class SiteRuntime:
         self._properties = _Shared(
             lambda: system_properties.load(store), lambda p: system_properties.save(store, p)
         )
+        # A store that announces changes (PostgreSQL) calls ``store_changed`` within a second
+        # of any worker's change; the copies are then kept until the next announcement.
+        if store.watch(self.store_changed):
+            self._security.ttl_s = self._properties.ttl_s = WATCHED_TTL_S
+
+    def store_changed(self) -> None:
+        """Another process changed the site store: read the shared settings and the log level
+        again (called by the store's watcher thread)."""
+        self.reload_settings()
+        self.log.refresh_level()
 
     def reload_settings(self) -> None:
         """Read the shared settings again on next use (after a restore replaced them)."""

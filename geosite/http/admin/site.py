@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__, integers
 from geosite.core import ownership
@@ -25,7 +26,7 @@ from geosite.errors import (
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 from geosite.http.state import AppState
 from geosite.http.tokens import TOKEN_FIELDS, decrypted, generate_token, login
-from geosite.storage import load_stores
+from geosite.storage import is_postgresql, load_stores
 
 SOURCE = "Admin"
 
@@ -87,12 +88,13 @@ def create_new_site(call: Call) -> dict[str, Any]:
     if not isinstance(store, dict):
         raise InvalidParameter("'configStoreConnection' must be a JSON object.")
     kind = str(store.get("type", "FILESYSTEM")).upper()
-    if kind not in ("FILESYSTEM", "SQLITE"):
+    if kind not in ("FILESYSTEM", "SQLITE", "POSTGRESQL"):
         raise InvalidParameter(
             f"Unsupported configuration store type '{kind[:32]}'.",
-            details=["Supported types are FILESYSTEM and SQLITE."],
+            details=["Supported types are FILESYSTEM, SQLITE and POSTGRESQL."],
         )
     location = store.get("connectionString")
+    store_url = _postgresql_url(store) if kind == "POSTGRESQL" else None
     log_settings = _json_object(call, "logsSettings", "logSettings", "settings") or {}
     if not isinstance(log_settings, dict):
         raise InvalidParameter("The log settings must be a JSON object.")
@@ -100,7 +102,10 @@ def create_new_site(call: Call) -> dict[str, Any]:
     request = SiteRequest(
         username=credentials.require("username"),
         password=credentials.require("password"),
-        config_store_path=(settings.data_dir / str(location)) if location else None,
+        config_store_path=(settings.data_dir / str(location))
+        if location and not store_url
+        else None,
+        config_store_url=store_url,
         directories=_directories(_json_object(call, "directories")),
         log_settings=log_settings,
     )
@@ -124,6 +129,25 @@ def create_new_site(call: Call) -> dict[str, Any]:
         request_id=call.request_id,
     )
     return {"status": "success"}
+
+
+def _postgresql_url(store: dict[str, Any]) -> str:
+    """The database of a ``{"type": "POSTGRESQL", "connectionString": "postgresql://..."}``
+    store; ``connectionSecret`` (as ArcGIS's cloud stores name it) is its password when the
+    URL carries none."""
+    url = store.get("connectionString")
+    if not isinstance(url, str) or not is_postgresql(url):
+        raise InvalidParameter(
+            "A POSTGRESQL configuration store needs a connectionString of the form "
+            "postgresql://user@host:port/database."
+        )
+    secret = store.get("connectionSecret")
+    if isinstance(secret, str) and secret:
+        parts = urlsplit(url)
+        if parts.password is None and parts.username and parts.hostname:
+            netloc = f"{parts.username}:{quote(secret, safe='')}@{parts.netloc.split('@', 1)[1]}"
+            url = urlunsplit(parts._replace(netloc=netloc))
+    return url
 
 
 def _adopt_machine_keys(state: AppState) -> None:
