@@ -207,6 +207,14 @@ class ServiceNotStarted(GeositeError):
         super().__init__(f"Service {qualified_name}/{service_type} not started ")
 
 
+class DataUnavailable(GeositeError):
+    """A service's database cannot be reached (down, refusing, or every connection busy):
+    a clear, retryable failure, never a driver's exception."""
+
+    code = 503
+    default_message = "The service's database is not available."
+
+
 class InternalError(GeositeError):
     """An unexpected failure; the public message never carries the internal cause."""
 

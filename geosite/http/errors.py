@@ -22,7 +22,17 @@ ADMIN = "admin"
 REST = "rest"
 
 # HTTP statuses for HTML pages (JSON answers always use 200, as ArcGIS does).
-_HTML_STATUS = {400: 400, 403: 403, 404: 404, 405: 405, 409: 409, 498: 401, 499: 401, 500: 500}
+_HTML_STATUS = {
+    400: 400,
+    403: 403,
+    404: 404,
+    405: 405,
+    409: 409,
+    498: 401,
+    499: 401,
+    500: 500,
+    503: 503,
+}
 
 
 def html_status(error: GeositeError) -> int:

@@ -1,0 +1,440 @@
+"""PostGIS feature data: a service's layers as tables of one schema in a PostgreSQL database.
+
+A location is ``postgis://<connection>/<schema>``: ``connection`` names a database the site
+knows (``site`` for the site's own data store, or a registered database's item path), and is
+turned into a connection string by the resolver the application installs
+(``set_resolver``), so no password is ever stored in a service's definition. Each
+connection string gets one ``psycopg_pool.ConnectionPool``.
+
+The tables hold the columns the layer description names, quoted exactly (``OBJECTID``,
+``Shape``, the fields); dates are ``timestamptz``; geometries are ``geometry`` with the
+layer's SRID and a GiST index. Each schema has ``geosite_layers`` with the extent edits have
+widened (as ``gpkg_contents`` keeps it in a GeoPackage). Only bound parameters reach SQL;
+identifiers come from the layer description and are quoted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from geosite.core.models import LayerDescription
+from geosite.data.source import (
+    Box,
+    EditSession,
+    EncodedGeometry,
+    FeatureData,
+    FeatureSource,
+    Grouping,
+    Order,
+    RowFilter,
+)
+from geosite.errors import DataUnavailable, InvalidParameter, NotFound
+
+SCHEME = "postgis"
+#: Seconds a request waits for a pooled connection before it is told the database is busy.
+POOL_TIMEOUT_S = 10.0
+LAYERS_TABLE = "geosite_layers"
+
+
+_pools: dict[str, ConnectionPool] = {}
+_pools_lock = threading.Lock()
+_resolver: Callable[[str], str] | None = None
+
+
+def set_resolver(resolver: Callable[[str], str] | None) -> None:
+    """Install how a location's connection name becomes a connection string."""
+    global _resolver
+    _resolver = resolver
+
+
+def pool(conninfo: str) -> ConnectionPool:
+    """The connection pool of ``conninfo`` (opened on first use)."""
+    with _pools_lock:
+        found = _pools.get(conninfo)
+        if found is None:
+            found = _pools[conninfo] = ConnectionPool(
+                conninfo,
+                min_size=0,
+                max_size=8,
+                open=True,
+                kwargs={"autocommit": True},
+                check=ConnectionPool.check_connection,
+            )
+        return found
+
+
+def close_pools() -> None:
+    """Close every pool (at shutdown, and in tests)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for found in pools:
+        found.close()
+
+
+@contextmanager
+def connection(conninfo: str) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection; a database that cannot be reached is ``DataUnavailable``."""
+    try:
+        with pool(conninfo).connection(timeout=POOL_TIMEOUT_S) as conn:
+            yield conn
+    except PoolTimeout:
+        raise DataUnavailable(details=["No database connection could be made."]) from None
+    except psycopg.OperationalError as exc:
+        raise DataUnavailable(details=[_reason(exc)]) from None
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """What went wrong, without the connection string (it may hold a password)."""
+    state = getattr(exc, "sqlstate", None) or ""
+    return f"The database answered: {type(exc).__name__}" + (f" ({state})." if state else ".")
+
+
+def parse_location(location: str) -> tuple[str, str]:
+    """(connection name, schema) of a ``postgis://<connection>/<schema>`` location."""
+    rest = location.partition("://")[2]
+    connection_name, _, schema = rest.rpartition("/")
+    if not connection_name or not schema:
+        raise InvalidParameter("A PostGIS location is postgis://<connection>/<schema>.")
+    return connection_name, schema
+
+
+def location(connection_name: str, schema: str) -> str:
+    """The location of a schema in a named database."""
+    return f"{SCHEME}://{connection_name}/{schema}"
+
+
+def _table(schema: str, table: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def point_coordinates(values: Sequence[Any]) -> np.ndarray | None:
+    """An (n, 2) array when every value is a little-endian 2D WKB point, else None."""
+    if not values or any(not isinstance(v, bytes) or len(v) != 21 for v in values):
+        return None
+    rows = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(values), 21)
+    if not (rows[:, :5] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all():
+        return None
+    joined = rows.tobytes()
+    return np.ndarray(
+        (len(values), 2), dtype="<f8", buffer=joined, offset=5, strides=(21, 8)
+    ).copy()
+
+
+class PostGISSource(FeatureSource):
+    """One layer: a table of the service's schema."""
+
+    dialect = "postgresql"
+
+    def __init__(self, data: PostGISData, layer: LayerDescription) -> None:
+        super().__init__(layer)
+        self.data = data
+        self.table = _quote(data.schema) + "." + _quote(layer.table)
+        self.oid = _quote(layer.object_id_field)
+        self.shape = _quote(layer.geometry_field)
+
+    def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.data.rows(text, params)
+
+    def _filters(self, found: RowFilter) -> tuple[str, list[Any]]:
+        where = "TRUE" if found.where_sql.upper() in ("1", "TRUE") else found.where_sql
+        clauses, bound = [f"({where})"], list(found.params)
+        if found.object_ids is not None:
+            clauses.append(f"{self.oid} = ANY(%s)")
+            bound.append(list(found.object_ids))
+        if found.bbox is not None:
+            srid = self.data.srid(self.layer)
+            clauses.append(f"{self.shape} && ST_MakeEnvelope(%s, %s, %s, %s, {srid})")
+            bound.extend(found.bbox)
+            if found.points_in_box:
+                # && compares the index's float boxes (rounded outwards): test exactly.
+                clauses.append(
+                    f"ST_Intersects({self.shape}, ST_MakeEnvelope(%s, %s, %s, %s, {srid}))"
+                )
+                bound.extend(found.bbox)
+        return " AND ".join(clauses), bound
+
+    def count(self, rows: RowFilter) -> int:
+        """``count(*)`` over the filters."""
+        condition, bound = self._filters(rows)
+        return int(self._rows(f"SELECT count(*) FROM {self.table} WHERE {condition}", bound)[0][0])  # noqa: S608
+
+    def select(
+        self,
+        rows: RowFilter,
+        columns: Sequence[str],
+        *,
+        with_geometry: bool = False,
+        order_by: Order = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[Any, ...]]:
+        """One statement over the table, ordered and paged in SQL; geometries as WKB."""
+        condition, bound = self._filters(rows)
+        selected = list(columns) + ([f"ST_AsBinary({self.shape})"] if with_geometry else [])
+        order = _order(order_by)
+        text = (
+            f"SELECT {', '.join(selected)} FROM {self.table} WHERE {condition}"  # noqa: S608
+            + (f" ORDER BY {order}" if order else "")
+        )
+        if limit is not None:
+            text += " LIMIT %s"
+            bound.append(limit)
+        if offset:
+            text += " OFFSET %s"
+            bound.append(offset)
+        return [_plain(row) for row in self._rows(text, bound)]
+
+    def grouped(
+        self,
+        rows: RowFilter,
+        grouping: Grouping,
+        *,
+        order_by: Order = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[Any, ...]]:
+        """One aggregated or ``DISTINCT`` statement over the table."""
+        condition, bound = self._filters(rows)
+        text = (
+            f"SELECT {'DISTINCT ' if grouping.distinct else ''}"  # noqa: S608
+            f"{', '.join(grouping.expressions)} FROM {self.table} WHERE {condition}"
+        )
+        if grouping.group_by:
+            text += " GROUP BY " + ", ".join(grouping.group_by)
+        if grouping.having_sql is not None:
+            text += f" HAVING {grouping.having_sql}"
+            bound.extend(grouping.having_params)
+        if order_by:
+            text += " ORDER BY " + _order(order_by)
+        if limit is not None:
+            text += " LIMIT %s OFFSET %s"
+            bound.extend([limit, offset])
+        return [_plain(row) for row in self._rows(text, bound)]
+
+    def extent(self) -> Box | None:
+        """The extent kept in ``geosite_layers`` (widened by every edit)."""
+        found = self._rows(
+            f"SELECT min_x, min_y, max_x, max_y FROM {_quote(self.data.schema)}.{LAYERS_TABLE} "  # noqa: S608
+            "WHERE table_name = %s",
+            [self.layer.table],
+        )
+        if not found or any(v is None for v in found[0]):
+            return None
+        xmin, ymin, xmax, ymax = found[0]
+        return float(xmin), float(ymin), float(xmax), float(ymax)
+
+    def feature(
+        self, object_id: int, fields: Sequence[str], with_geometry: bool
+    ) -> tuple[dict[str, Any], Any] | None:
+        """One feature by its object id."""
+        columns = [_quote(f) for f in fields]
+        if with_geometry:
+            columns.append(f"ST_AsBinary({self.shape})")
+        found = self._rows(
+            f"SELECT {', '.join(columns) or self.oid} FROM {self.table} WHERE {self.oid} = %s",  # noqa: S608
+            [object_id],
+        )
+        if not found:
+            return None
+        row = _plain(found[0])
+        attributes = dict(zip(fields, row[: len(fields)], strict=True))
+        geometry = self.geometries([row[-1]])[0] if with_geometry else None
+        return attributes, geometry
+
+    def geometries(self, values: Sequence[Any]) -> list[Any]:
+        """WKB to shapely in one vectorised pass (None for a missing or empty one)."""
+        shapes = shapely.from_wkb(np.array(list(values), dtype=object), on_invalid="ignore")
+        return [None if s is None or s.is_empty else s for s in shapes]
+
+    def point_coordinates(self, values: Sequence[Any]) -> np.ndarray | None:
+        """Little-endian WKB points read as numbers, without shapely."""
+        return point_coordinates(values)
+
+
+def _order(order_by: Order) -> str:
+    """ORDER BY terms with NULLs where SQLite (and so a GeoPackage) puts them: first when
+    ascending, last when descending."""
+    return ", ".join(
+        f"{_quote(name)} {direction} NULLS {'LAST' if direction.upper() == 'DESC' else 'FIRST'}"
+        for name, direction in order_by
+    )
+
+
+def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row with ``memoryview`` values (bytea, WKB) as bytes."""
+    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+
+class PostGISEdits(EditSession):
+    """One transaction on the service's schema."""
+
+    def __init__(self, data: PostGISData, conn: psycopg.Connection[Any]) -> None:
+        self.data = data
+        self.conn = conn
+        self._extents: dict[str, list[float]] = {}
+
+    def _table(self, layer: LayerDescription) -> str:
+        return _quote(self.data.schema) + "." + _quote(layer.table)
+
+    def _values(
+        self, layer: LayerDescription, values: dict[str, Any]
+    ) -> tuple[list[str], list[str], list[Any]]:
+        """(quoted columns, placeholders, parameters), the geometry as WKB with the SRID."""
+        names, marks, params = [], [], []
+        for name, value in values.items():
+            names.append(_quote(name))
+            if name == layer.geometry_field:
+                geometry: EncodedGeometry | None = value
+                if geometry is None:
+                    marks.append("NULL")
+                    continue
+                marks.append(f"ST_GeomFromWKB(%s, {self.data.srid(layer)})")
+                params.append(geometry.wkb())
+                self._grow(layer.table, geometry.bounds())
+            else:
+                marks.append("%s")
+                params.append(value)
+        return names, marks, params
+
+    def _grow(self, table: str, bounds: Box) -> None:
+        box = self._extents.get(table)
+        if box is None:
+            self._extents[table] = list(bounds)
+        else:
+            box[0], box[1] = min(box[0], bounds[0]), min(box[1], bounds[1])
+            box[2], box[3] = max(box[2], bounds[2]), max(box[3], bounds[3])
+
+    def write_extents(self) -> None:
+        """Widen the kept extents by what this transaction wrote."""
+        for table, (minx, miny, maxx, maxy) in self._extents.items():
+            self.conn.execute(
+                f"UPDATE {_quote(self.data.schema)}.{LAYERS_TABLE} SET "  # noqa: S608
+                "min_x = least(coalesce(min_x, %s), %s), min_y = least(coalesce(min_y, %s), %s), "
+                "max_x = greatest(coalesce(max_x, %s), %s), "
+                "max_y = greatest(coalesce(max_y, %s), %s) WHERE table_name = %s",
+                (minx, minx, miny, miny, maxx, maxx, maxy, maxy, table),
+            )
+        self._extents.clear()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction (a savepoint)."""
+        extents = {table: list(box) for table, box in self._extents.items()}
+        try:
+            with self.conn.transaction():
+                yield
+        except BaseException:
+            self._extents = extents
+            raise
+
+    def insert(self, layer: LayerDescription, values: dict[str, Any]) -> int:
+        """``INSERT ... RETURNING`` the new object id (the identity sequence's next)."""
+        names, marks, params = self._values(layer, values)
+        oid = _quote(layer.object_id_field)
+        if names:
+            text = (
+                f"INSERT INTO {self._table(layer)} ({', '.join(names)}) "  # noqa: S608
+                f"VALUES ({', '.join(marks)}) RETURNING {oid}"
+            )
+        else:
+            text = f"INSERT INTO {self._table(layer)} DEFAULT VALUES RETURNING {oid}"  # noqa: S608
+        row = self.conn.execute(text, params).fetchone()
+        return int(row[0]) if row else 0
+
+    def update(self, layer: LayerDescription, object_id: int, values: dict[str, Any]) -> bool:
+        """``UPDATE`` of the given columns by object id."""
+        oid = _quote(layer.object_id_field)
+        if not values:
+            text = f"SELECT 1 FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
+            return self.conn.execute(text, [object_id]).fetchone() is not None
+        names, marks, params = self._values(layer, values)
+        assignments = ", ".join(f"{n} = {m}" for n, m in zip(names, marks, strict=True))
+        text = f"UPDATE {self._table(layer)} SET {assignments} WHERE {oid} = %s"  # noqa: S608
+        return self.conn.execute(text, [*params, object_id]).rowcount > 0
+
+    def delete(self, layer: LayerDescription, object_id: int) -> bool:
+        """``DELETE`` by object id."""
+        oid = _quote(layer.object_id_field)
+        text = f"DELETE FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
+        return self.conn.execute(text, [object_id]).rowcount > 0
+
+    def find(self, layer: LayerDescription, field: str, value: Any) -> int | None:
+        """The object id of the row whose ``field`` holds ``value``."""
+        oid = _quote(layer.object_id_field)
+        text = f"SELECT {oid} FROM {self._table(layer)} WHERE {_quote(field)} = %s LIMIT 1"  # noqa: S608
+        row = self.conn.execute(text, [value]).fetchone()
+        return int(row[0]) if row else None
+
+    def value(self, layer: LayerDescription, field: str, object_id: int) -> Any:
+        """One column of one row."""
+        oid = _quote(layer.object_id_field)
+        text = f"SELECT {_quote(field)} FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
+        row = self.conn.execute(text, [object_id]).fetchone()
+        return row[0] if row else None
+
+
+class PostGISData(FeatureData):
+    """The schema of one service in a PostgreSQL database."""
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self.conninfo = conninfo
+        self.schema = schema
+        self._srids: dict[str, int] = {}
+
+    def rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """All rows of one read statement."""
+        with connection(self.conninfo) as conn:
+            try:
+                return conn.execute(text.encode(), list(params)).fetchall()
+            except psycopg.errors.UndefinedTable:
+                raise NotFound("The service's data is missing.") from None
+
+    def srid(self, layer: LayerDescription) -> int:
+        """The SRID of the layer's geometry column."""
+        found = self._srids.get(layer.table)
+        if found is None:
+            row = self.rows(
+                "SELECT srid FROM geometry_columns WHERE f_table_schema = %s "
+                "AND f_table_name = %s AND f_geometry_column = %s",
+                [self.schema, layer.table, layer.geometry_field],
+            )
+            found = self._srids[layer.table] = int(row[0][0]) if row else 0
+        return found
+
+    def source(self, layer: LayerDescription) -> PostGISSource:
+        """A source over one table of the schema."""
+        return PostGISSource(self, layer)
+
+    @contextmanager
+    def edit(self) -> Iterator[EditSession]:
+        """One transaction; PostgreSQL's row locks order concurrent writers."""
+        with connection(self.conninfo) as conn:
+            try:
+                with conn.transaction():
+                    session = PostGISEdits(self, conn)
+                    yield session
+                    session.write_extents()
+            except psycopg.errors.UndefinedTable:
+                raise NotFound("The service's data is missing.") from None
+
+
+def open_postgis(location_text: str) -> PostGISData:
+    """The data at a ``postgis://<connection>/<schema>`` location."""
+    name, schema = parse_location(location_text)
+    if _resolver is None:
+        raise DataUnavailable(details=["This machine knows no PostGIS database."])
+    return PostGISData(_resolver(name), schema)

@@ -1,0 +1,80 @@
+"""The feature-data contract on PostGIS: the published test layer loaded into a schema of a
+real PostgreSQL (the session's ``postgres`` fixture) answers as the GeoPackage does."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from geosite.core.models import LayerDescription
+from geosite.data import postgis_source
+from geosite.data.postgis_load import drop_schema, load_geopackage
+from geosite.data.registry import open_data, register
+from geosite.data.source import FeatureData, RowFilter
+from geosite.engines.source_contract import FeatureSourceContract, published_points
+from geosite.errors import DataUnavailable, NotFound
+from tests import pg
+from tests.pg import PgServer
+
+_schemas = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def database(postgres: PgServer) -> Iterator[str]:
+    url = postgres.create_database("feature_sources")
+    yield url
+    postgis_source.close_pools()
+
+
+class TestPostGISSource(FeatureSourceContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, database: str) -> None:
+        self.url = database
+
+    def make_data(self, gpkg: Path, layers: list[LayerDescription]) -> FeatureData:
+        return load_geopackage(gpkg, layers, self.url, f"s_{next(_schemas)}")
+
+
+def test_a_location_opens_through_the_resolver(database: str, tmp_path: Path) -> None:
+    """``postgis://<connection>/<schema>`` opens with the connection string the installed
+    resolver gives; no password lives in the location."""
+    gpkg, layers = published_points(tmp_path)
+    load_geopackage(gpkg, layers, database, "resolved")
+    register(postgis_source.SCHEME, postgis_source.open_postgis)
+    postgis_source.set_resolver(lambda name: database if name == "site" else "")
+    try:
+        data = open_data(postgis_source.location("site", "resolved"))
+        assert data.source(layers[0]).count(RowFilter()) == 40
+        drop_schema(database, "resolved")
+        with pytest.raises(NotFound):
+            data.source(layers[0]).count(RowFilter())
+    finally:
+        postgis_source.set_resolver(None)
+
+
+def test_a_database_that_goes_away_is_a_clear_error_then_recovers(
+    postgres: PgServer, tmp_path: Path
+) -> None:
+    """A stopped database answers DataUnavailable (code 503) without a driver's text; once it
+    is back, the same source reads again, and no acknowledged edit was lost."""
+    server = pg.start_server(Path(tempfile.mkdtemp(prefix="geosite-pg-fault-")))
+    try:
+        url = server.create_database("faults")
+        gpkg, layers = published_points(tmp_path)
+        data = load_geopackage(gpkg, layers, url, "faulty")
+        source = data.source(layers[0])
+        with data.edit() as tx:
+            tx.delete(layers[0], 1)
+        server.stop("immediate")
+        with pytest.raises(DataUnavailable) as caught:
+            source.count(RowFilter())
+        assert caught.value.code == 503 and url not in str(caught.value.details)
+        server.start()
+        assert source.count(RowFilter()) == 39
+    finally:
+        postgis_source.close_pools()
+        server.remove()
