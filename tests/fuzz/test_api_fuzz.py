@@ -35,6 +35,12 @@ input handling (each is covered by its own tests in tests/http):
   wherever the generated ``physicalPath`` says, anywhere this process may write
   (``tests/http/test_server_directories.py`` tests them, refusals included).
 
+``/data/registerItem``, ``validateDataItem`` and ``items/{root}/{name}/edit`` stay in: a
+database item connects to the host its ``info.connectionString`` names, but no generated item
+has that key (generated keys come from ``_JSON_KEYS`` or are at most 8 characters long) and the
+document's examples are folders (``tests/http/test_data_store_databases.py`` checks them), so
+the run never connects anywhere; folders are only looked at.
+
 The existing services are never given to ``stop``, ``delete`` or ``deleteFolder`` (those get
 generated names only), so that the services stay there and started for the REST operations.
 """
