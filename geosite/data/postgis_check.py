@@ -24,6 +24,8 @@ _CAUSES = (
     (("does not exist",), "the database '{database}' does not exist on {address}"),
     (("no pg_hba.conf entry", "pg_hba.conf rejects"),
      "{address} does not accept connections from this server for user '{user}' (pg_hba.conf)"),
+    (("invalid response", "unsupported frontend protocol",
+      "expected authentication request"), "the server at {address} is not a PostgreSQL server"),
     (("ssl", "certificate"), "the SSL connection to {address} failed (sslmode {sslmode})"),
     (("timeout", "timed out"), "{address} did not answer within {timeout} s"),
     (("connection refused", "could not translate host name", "failed to resolve host",

@@ -263,7 +263,12 @@ def _refusals(db: Database) -> list[tuple[str, str]]:
 
 
 def test_refusals(site: LiveSite, admin_token: str, database: Database) -> None:
-    for connection, why in _refusals(database):
+    web = int(site.http.rsplit(":", 1)[1])  # an HTTP server, not PostgreSQL
+    cases = [
+        *_refusals(database),
+        (database.pairs(DB_CONNECTION_PROPERTIES=f"127.0.0.1,{web}"), "not a PostgreSQL server"),
+    ]
+    for connection, why in cases:
         started = time.monotonic()
         answer = _post(site, "/data/registerItem", admin_token, item=_item("bad", connection))
         assert answer["status"] == "error" and answer["code"] == 400, (connection, answer)
@@ -359,3 +364,17 @@ def test_a_folder_is_edited_too(fresh: tuple[LiveSite, str], tmp_path: Path) -> 
     assert _post(site, edit, token, item=folder(second)) == {"status": "success"}
     found = _post(site, "/data/findItems", token, parentPath="/fileShares")["items"]
     assert [i["info"]["path"] for i in found] == [str(second.resolve())]
+
+
+def test_a_server_that_never_answers(site: LiveSite, admin_token: str, database: Database) -> None:
+    """A listener that accepts and says nothing: the answer comes after the timeout (5 s)."""
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        port = mute.getsockname()[1]
+        item = _item("mute", database.pairs(DB_CONNECTION_PROPERTIES=f"127.0.0.1,{port}"))
+        started = time.monotonic()
+        answer = _post(site, "/data/validateDataItem", admin_token, item=item)
+        took = time.monotonic() - started
+    assert answer["code"] == 400 and "did not answer within 5 s" in answer["messages"][0]
+    assert 4 < took < 12
