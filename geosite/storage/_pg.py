@@ -30,6 +30,8 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: How long a connection attempt waits for the server.
 CONNECT_TIMEOUT_S = 10
+#: How long a request waits for a connection (the database away: an error, never a hang).
+POOL_TIMEOUT_S = 5.0
 #: How many times a transaction broken off by a deadlock or serialization failure is retried.
 RETRIES = 8
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
@@ -59,8 +61,8 @@ def display_url(url: str) -> str:
 
 
 class StoreUnavailable(GeositeError):
-    """The configuration store's database cannot be reached (the message names it without
-    its password; the driver's words go to the log only)."""
+    """The configuration store's database cannot be reached (503; which database, without its
+    password, and the driver's words go to the log only)."""
 
     code = 503
 
@@ -121,7 +123,13 @@ class PgDatabase:
                         max_size=self._max_size,
                         kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
                         configure=self._configure,
-                        timeout=30,
+                        # A connection the server dropped (restarted, ended) is replaced
+                        # before use, so that no request fails on it.
+                        check=ConnectionPool.check_connection,
+                        timeout=POOL_TIMEOUT_S,
+                        # Short attempts (backing off 1, 2, 4 s): after one fails, the next
+                        # request starts another, so the pool comes back with the server.
+                        reconnect_timeout=10,
                         open=False,
                         name=f"geosite-{self.schema}",
                     )
@@ -137,8 +145,8 @@ class PgDatabase:
                 yield conn
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise StoreUnavailable(
-                f"The configuration store {display_url(self.url)} cannot be reached.",
-                private=[str(exc)],
+                "The site's configuration store cannot be reached. Try again later.",
+                private=[f"{display_url(self.url)} (schema {self.schema}): {exc}"],
             ) from None
 
     @contextmanager
