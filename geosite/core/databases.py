@@ -281,8 +281,10 @@ def parse_connection_string(store: SiteStore, text: Any) -> DatabaseConnection:
         raise InvalidParameter("'info.connectionString' must name the database.")
     if len(text) > _MAX_STRING:
         raise InvalidParameter(f"The connection string is longer than {_MAX_STRING} characters.")
-    if "\x00" in text:
-        raise InvalidParameter("The connection string must not hold NUL bytes.")
+    if any(unicodedata.category(c) == "Cc" for c in text):  # NUL, and what URLs drop
+        raise InvalidParameter(
+            "The connection string must not hold NUL bytes or other control characters."
+        )
     if re.match(r"^\s*postgres(?:ql)?://", text, re.IGNORECASE):
         return _from_url(text)
     return _from_pairs(store, text)
