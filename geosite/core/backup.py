@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from geosite.core import (
+    databases,
     log_settings,
     password_policy,
     security,
@@ -317,6 +318,9 @@ def _check_names(config: SiteConfiguration) -> None:
         services.normalise_folder(service.folder)
         if service.type not in services.SUPPORTED_TYPES and service.type not in DATALESS_TYPES:
             raise InvalidParameter(f"Service type '{service.type[:32]}' cannot be restored.")
+    for item in config.data_items:
+        if item.type == databases.TYPE:
+            databases.check_restored(item)
 
 
 def _checked_settings(raw: dict[str, Any]) -> dict[str, Any]:

@@ -346,6 +346,30 @@ def checked_item(store: SiteStore, raw: dict[str, Any]) -> tuple[DataItem, Datab
     return item, connection
 
 
+def check_restored(item: DataItem) -> None:
+    """A database item a backup brings: as this server writes them, its password encrypted
+    (never ``PASSWORD=`` or a URL). Not decrypted: the key may be another site's, and
+    ``edit`` gives the password again."""
+    path = item_path(item.path)
+    text = item.info.get("connectionString")
+    refused = InvalidParameter(
+        f"The backup's data item '{path}' is not a database item as geosite writes them "
+        "(its password encrypted)."
+    )
+    if (
+        not isinstance(text, str)
+        or len(text) > _MAX_STRING
+        or any(unicodedata.category(c) == "Cc" for c in text)
+    ):
+        raise refused
+    try:
+        pairs = _pairs(text)
+    except InvalidParameter:
+        raise refused from None
+    if "PASSWORD" in pairs or not pairs.get("ENCRYPTED_PASSWORD", "").startswith(_PREFIX):
+        raise refused
+
+
 def database_connection(store: SiteStore, path: str) -> DatabaseConnection:
     """How to reach the database registered at ``path`` (``/enterpriseDatabases/<name>``),
     its password decrypted: for the code that connects, never for an answer."""

@@ -203,6 +203,24 @@ def test_register_find_validate_unregister(
         for name in archive.namelist():
             assert database.password.encode() not in archive.read(name), name
         assert b"ENCRYPTED_PASSWORD=gs1." in archive.read("configuration.json")
+    # A backup whose item holds the password in clear is not restored.
+    tampered = Path(backup["location"]).with_name("tampered.agssite")
+    with zipfile.ZipFile(backup["location"]) as source, zipfile.ZipFile(tampered, "w") as out:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "configuration.json":
+                config = json.loads(data)
+                for raw in config["data_items"]:
+                    raw["info"]["connectionString"] = database.pairs()
+                data = json.dumps(config).encode()
+            out.writestr(name, data)
+    refused = _post(site, "/importSite", token, location=str(tampered))
+    assert refused["code"] == 400 and "not a database item" in refused["messages"][0]
+    tampered.unlink()
+    assert _post(site, "/importSite", token, location=backup["location"])["status"] == "success"
+    restored = databases.database_connection(site.store, "/enterpriseDatabases/gis")
+    assert restored.password == database.password
+
     for path in site.data_dir.rglob("*"):
         if path.is_file() and path.suffix != ".gpkg":
             assert database.password.encode() not in path.read_bytes(), path
