@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -35,6 +34,8 @@ POOL_TIMEOUT_S = 5.0
 #: How many times a transaction broken off by a deadlock or serialization failure is retried.
 RETRIES = 8
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+_PASSWORD_IN_AUTHORITY = re.compile(r"^([a-z]+://[^/?#@:]*):[^/?#]*@", re.IGNORECASE)
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -49,15 +50,10 @@ def is_postgresql(url: str) -> bool:
 
 
 def display_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: never show or log a password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """``url`` with its password (in the authority or as a ``password=`` parameter) replaced
+    by ``***``: never show or log a password. Works on URLs libpq would refuse too."""
+    url = _PASSWORD_IN_AUTHORITY.sub(r"\1:***@", url)
+    return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
 
 class StoreUnavailable(GeositeError):

@@ -115,3 +115,10 @@ def test_a_wrong_password_is_never_shown(postgres: PgServer) -> None:
     text = " ".join(raised.value.messages + raised.value.details)
     assert "s3cret" not in text and "nobody:***@127.0.0.1" in text
     assert display_url("postgresql://u:p@[::1]:5/db") == "postgresql://u:***@[::1]:5/db"
+    assert display_url("postgres://u:a@b@h:x/db") == "postgres://u:***@h:x/db"  # not a port
+    assert display_url("postgresql://h/db?sslmode=require&password=p&x=1") == (
+        "postgresql://h/db?sslmode=require&password=***&x=1"
+    )
+    with pytest.raises(InvalidParameter) as raised:
+        load_stores(f"postgresql://nobody@127.0.0.1:{postgres.port}/missing?password=s3cret")
+    assert "s3cret" not in str(raised.value.messages)
