@@ -75,6 +75,9 @@ class Settings:
     max_fields: int = 1000
     max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    #: The PostgreSQL database (with PostGIS) new services are published into, as a
+    #: ``postgresql://`` URL; None: each service gets a GeoPackage in the data directory.
+    data_store: str | None = None
     #: The URL path the site answers under (``/arcgis``; ArcGIS Enterprise uses ``/server``).
     context_path: str = "/arcgis"
     #: Addresses or networks of reverse proxies whose ``X-Forwarded-*``/``Forwarded``
@@ -106,6 +109,7 @@ class Settings:
             max_body_bytes=_env_int("GEOSITE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),
             max_upload_bytes=_env_int("GEOSITE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            data_store=os.environ.get("GEOSITE_DATA_STORE") or None,
             context_path=normalize_context_path(
                 os.environ.get("GEOSITE_CONTEXT_PATH", defaults.context_path)
             ),

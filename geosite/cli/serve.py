@@ -271,6 +271,14 @@ def _bootstrap(
     "opened. Default: SQLite files in the data directory.",
 )
 @click.option(
+    "--data-store",
+    default=None,
+    envvar="GEOSITE_DATA_STORE",
+    help="Publish new services into this PostgreSQL database with PostGIS, one schema each: "
+    "postgresql://user@host:port/database (the password in ~/.pgpass or PGPASSWORD rather "
+    "than the URL). Give every machine of the site the same. Default: a GeoPackage each.",
+)
+@click.option(
     "--no-site", is_flag=True, help="Do not create a site: wait for createNewSite over the API."
 )
 @click.option(
@@ -348,6 +356,7 @@ def serve(
     workers: int,
     no_site: bool,
     config_store: str | None,
+    data_store: str | None,
     log_level: str,
     demo: bool,
     log_format: str | None,
@@ -381,6 +390,7 @@ def serve(
         started_ms=SystemClock().now_ms(),
         log_format=(log_format or base.log_format).lower(),
         access_log=base.access_log if access_log is None else access_log,
+        data_store=data_store or None,
     )
     try:
         settings = dataclasses.replace(
@@ -410,6 +420,12 @@ def serve(
             "a configuration store is postgresql://user@host:port/database",
             param_hint="--config-store",
         )
+    if data_store is not None and not is_postgresql(data_store):
+        raise click.BadParameter(
+            "a data store is postgresql://user@host:port/database", param_hint="--data-store"
+        )
+    if data_store is not None:
+        click.echo(f"New services are published into: {display_url(data_store)}")
     if _bootstrap(settings, machine_name, log_level.upper(), config_store) and demo:
         for name in publish_demo(data_dir):
             click.echo(f"  Published the demo service {name} (FeatureServer)")

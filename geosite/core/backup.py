@@ -153,7 +153,9 @@ def export_site(
             zipfile.ZipFile(partial, "x", zipfile.ZIP_DEFLATED) as archive,
         ):
             for service in config.services:
-                if service.type in DATALESS_TYPES:  # the Geometry service: nothing to copy
+                if service.type in DATALESS_TYPES or not services.is_file_location(
+                    _data_path(service)
+                ):  # the Geometry service, or data a database keeps (backed up with it)
                     archived.append(service)
                     continue
                 source = Path(_data_path(service))
@@ -206,10 +208,10 @@ def import_site(
             try:
                 restored = []
                 for service in config.services:
-                    if service.type in DATALESS_TYPES:
+                    member = _data_path(service)
+                    if service.type in DATALESS_TYPES or not services.is_file_location(member):
                         restored.append(service)
                         continue
-                    member = _data_path(service)
                     if not _MEMBER.match(member) or not (root / member).is_file():
                         raise InvalidParameter("The backup's service data is incomplete.")
                     target = data_dir / f"{secrets.token_hex(16)}.gpkg"
@@ -225,10 +227,16 @@ def import_site(
                 for path in placed:
                     path.unlink(missing_ok=True)
                 raise
+            kept = {_data_path(service) for service in config.services}
             for service in earlier:  # the data the replaced services had
-                path = Path(_data_path(service))
+                location = _data_path(service)
+                if not services.is_file_location(location):
+                    if location not in kept:
+                        services.remove_data(service.definition, store)
+                    continue
+                path = Path(location)
                 if path.parent == data_dir and path not in placed:
-                    services.remove_data(service.definition)
+                    services.remove_data(service.definition, store)
     return {"status": "success", "createdMs": manifest.get("createdMs"), **_counts(config)}
 
 

@@ -143,16 +143,21 @@ def edit(store: SiteStore, path: str, raw: Any, probe: Probe) -> DataItem:
 
 def services_using(store: SiteStore, item_path: str) -> list[Service]:
     """The services whose ``properties.dataPath`` is the item's path or lies under it
-    (``/enterpriseDatabases/<name>/<schema.table>``), ignoring case."""
+    (``/enterpriseDatabases/<name>/<schema.table>``), or whose data was published into it
+    (``properties.dataStore``), ignoring case."""
     prefix = item_path.strip().rstrip("/").lower()
     found = []
     for service in store.list_services():
         properties = service.definition.get("properties")
-        data_path = properties.get("dataPath") if isinstance(properties, dict) else None
-        if isinstance(data_path, str) and (
-            data_path.lower() == prefix or data_path.lower().startswith(prefix + "/")
-        ):
-            found.append(service)
+        if not isinstance(properties, dict):
+            continue
+        for key in ("dataPath", "dataStore"):
+            named = properties.get(key)
+            if isinstance(named, str) and (
+                named.lower() == prefix or named.lower().startswith(prefix + "/")
+            ):
+                found.append(service)
+                break
     return found
 
 

@@ -323,7 +323,7 @@ def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Servi
         deleted = store.delete_service(service.folder, service.name, service.type)
         if deleted is None:
             raise NotFound(f"Service '{service.qualified_name}' does not exist.")
-        remove_data(deleted.definition)
+        remove_data(deleted.definition, store)
     return deleted
 
 
@@ -378,7 +378,7 @@ def delete_folder(store: SiteStore, name: str) -> list[Service]:
         if deleted is None:
             raise NotFound(f"Folder '{folder[:128]}' does not exist.")
         for service in deleted:
-            remove_data(service.definition)
+            remove_data(service.definition, store)
     return deleted
 
 

@@ -9,11 +9,13 @@ never shown as is to clients.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +31,14 @@ from geosite.storage.base import SiteStore
 
 #: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.
 Importer = Callable[[Path, Path], list[dict[str, Any]]]
+#: Loads an imported GeoPackage (and its layers) into another store, a PostGIS database;
+#: returns the data's location there (``postgis://...``).
+Placement = Callable[[Path, list[dict[str, Any]]], str]
+#: Removes data at a location of a scheme other than a file (by scheme: ``postgis``).
+Remover = Callable[[str], None]
+#: Each site store's removers by scheme (the application installs them with the site).
+_REMOVERS: weakref.WeakKeyDictionary[SiteStore, dict[str, Remover]] = weakref.WeakKeyDictionary()
+_log = logging.getLogger("geosite.services")
 
 SUPPORTED_TYPES = ("FeatureServer",)
 DEFAULT_MAX_RECORD_COUNT = 2000
@@ -381,10 +391,14 @@ def complete(
     limits: uploads.ArchiveLimits,
     publisher: Principal | None = None,
     progress: Progress | None = None,
+    placement: Placement | None = None,
 ) -> Service:
     """Import a prepared publication's data and add its service, or replace the one it
     overwrites (keeping its state, owner and permissions). The old service stays as it was
     whenever the import fails; its data is removed only once the new service is stored.
+
+    With ``placement`` the imported GeoPackage is loaded into a database (PostGIS) and the
+    service serves it from there; otherwise the GeoPackage is the service's data.
 
     The data is written in a workspace and moved into place only at the commit, under the
     data lock: a process killed before leaves an unfinished import, one killed between the
@@ -395,8 +409,17 @@ def complete(
     with workspace(store) as work:
         staged, layers = _import(work, publication.source, importer, limits)
         report(f"Imported {len(layers)} layer(s).")
+        location = placement(staged, layers) if placement is not None else None
+        if location is not None:
+            report("Loaded into the database.")
         found = store.get_folder(publication.folder_name) if publication.folder_name else None
         folder = found.name if found is not None else publication.folder_name
+        properties: dict[str, Any] = {
+            "maxRecordCount": str(publication.max_records),
+            **_limit_properties(publication.definition),
+        }
+        if location is not None:  # where the data went ("site": the machine's data store)
+            properties["dataStore"] = _data_store_of(publication.definition) or "site"
         record = {
             "serviceName": publication.name,
             "type": publication.kind,
@@ -404,13 +427,10 @@ def complete(
             "description": str(publication.definition.get("description") or ""),
             "capabilities": publication.capabilities,
             "maxRecordCount": publication.max_records,
-            "properties": {
-                "maxRecordCount": str(publication.max_records),
-                **_limit_properties(publication.definition),
-            },
+            "properties": properties,
             "_geosite": {"data": "", "layers": layers, "sourceItem": publication.source_name},
         }
-        service = _commit(store, clock, publication, staged, record, publisher)
+        service = _commit(store, clock, publication, staged, record, publisher, location)
     old = publication.replaces
     if old is not None:
         report(f"Service {old.qualified_name}.{old.type} overwritten.")
@@ -426,13 +446,18 @@ def _commit(
     staged: Path,
     record: dict[str, Any],
     publisher: Principal | None,
+    location: str | None = None,
 ) -> Service:
-    """Move the imported data into place and store the service that references it."""
+    """Move the imported data into place (unless it was loaded elsewhere, at ``location``)
+    and store the service that references it."""
     old = publication.replaces
     with data_lock(store) as directory:
-        target = directory / f"{secrets.token_hex(16)}.gpkg"
-        record["_geosite"]["data"] = str(target)
-        os.replace(staged, target)
+        if location is None:
+            target = directory / f"{secrets.token_hex(16)}.gpkg"
+            record["_geosite"]["data"] = str(target)
+            os.replace(staged, target)
+        else:
+            record["_geosite"]["data"] = location
         try:
             if old is None:
                 service = store.publish_service(
@@ -459,10 +484,10 @@ def _commit(
                     )
                 service = replaced
         except BaseException:
-            remove_data(record)
+            remove_data(record, store)
             raise
         if old is not None:
-            remove_data(old.definition)
+            remove_data(old.definition, store)
     return service
 
 
@@ -486,12 +511,48 @@ def create_service(
     return complete(store, clock, publication, importer, limits, publisher)
 
 
-def remove_data(definition: dict[str, Any]) -> None:
-    """Delete the GeoPackage a service's stored definition names (with its WAL and lock)."""
+def register_remover(store: SiteStore, scheme: str, remover: Remover) -> None:
+    """Make ``remove_data`` remove the site's data at locations of ``scheme`` (``postgis``)
+    with ``remover``."""
+    _REMOVERS.setdefault(store, {})[scheme] = remover
+
+
+def is_file_location(location: str) -> bool:
+    """Whether a service's data location is a file of the site's (not a database's)."""
+    return "://" not in location
+
+
+def data_store_of(definition: dict[str, Any]) -> str:
+    """What ``properties.dataStore`` of a service JSON asks for ("" when nothing)."""
+    return _data_store_of(definition)
+
+
+def _data_store_of(definition: dict[str, Any]) -> str:
+    properties = definition.get("properties")
+    value = properties.get("dataStore") if isinstance(properties, dict) else None
+    return str(value).strip() if value is not None else ""
+
+
+def remove_data(definition: dict[str, Any], store: SiteStore | None = None) -> None:
+    """Delete the data a service's stored definition names: its GeoPackage (with its WAL and
+    lock), or its schema in a database (through the remover of the location's scheme; a
+    database that cannot be reached leaves the schema, and says so in the log)."""
     data = (definition.get("_geosite") or {}).get("data")
-    if data:
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(data + suffix).unlink(missing_ok=True)
+    if not data:
+        return
+    if not is_file_location(data):
+        removers = _REMOVERS.get(store, {}) if store is not None else {}
+        remover = removers.get(data.partition("://")[0])
+        if remover is None:
+            _log.warning("No remover for the data of a deleted service (%s).", data[:16])
+            return
+        try:
+            remover(data)
+        except Exception as exc:  # the service is gone; its data may stay in its database
+            _log.warning("The data of a deleted service stays in its database: %s", exc)
+        return
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(data + suffix).unlink(missing_ok=True)
 
 
 def _import(

@@ -164,5 +164,10 @@ def _finish(conn: psycopg.Connection[Any], schema: str, layer: LayerDescription)
 
 def drop_schema(conninfo: str, schema: str) -> None:
     """Remove a service's schema and everything in it (the service was deleted)."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    except psycopg.OperationalError as exc:
+        raise DataUnavailable(
+            details=[f"The schema could not be removed ({type(exc).__name__})."]
+        ) from None

@@ -2,9 +2,9 @@
 
 A location is ``postgis://<connection>/<schema>``: ``connection`` names a database the site
 knows (``site`` for the site's own data store, or a registered database's item path), and is
-turned into a connection string by the resolver the application installs
-(``set_resolver``), so no password is ever stored in a service's definition. Each
-connection string gets one ``psycopg_pool.ConnectionPool``.
+turned into a connection string by the resolver the caller gives (``open_postgis``), so no
+password is ever stored in a service's definition. Each connection string gets one
+``psycopg_pool.ConnectionPool``.
 
 The tables hold the columns the layer description names, quoted exactly (``OBJECTID``,
 ``Shape``, the fields); dates are ``timestamptz``; geometries are ``geometry`` with the
@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -47,13 +48,6 @@ LAYERS_TABLE = "geosite_layers"
 
 _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
-_resolver: Callable[[str], str] | None = None
-
-
-def set_resolver(resolver: Callable[[str], str] | None) -> None:
-    """Install how a location's connection name becomes a connection string."""
-    global _resolver
-    _resolver = resolver
 
 
 def pool(conninfo: str) -> ConnectionPool:
@@ -275,8 +269,12 @@ def _order(order_by: Order) -> str:
 
 
 def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A row with ``memoryview`` values (bytea, WKB) as bytes."""
-    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+    """A row as a GeoPackage gives it: ``memoryview`` values (WKB) as bytes, and numerics (an
+    average or deviation of integers) as doubles."""
+    return tuple(
+        bytes(v) if isinstance(v, memoryview) else float(v) if isinstance(v, Decimal) else v
+        for v in row
+    )
 
 
 class PostGISEdits(EditSession):
@@ -432,9 +430,10 @@ class PostGISData(FeatureData):
                 raise NotFound("The service's data is missing.") from None
 
 
-def open_postgis(location_text: str) -> PostGISData:
-    """The data at a ``postgis://<connection>/<schema>`` location."""
+def open_postgis(location_text: str, resolve: Callable[[str], str] | None) -> PostGISData:
+    """The data at a ``postgis://<connection>/<schema>`` location (``resolve`` gives the
+    connection string of the connection's name)."""
     name, schema = parse_location(location_text)
-    if _resolver is None:
+    if resolve is None:
         raise DataUnavailable(details=["This machine knows no PostGIS database."])
-    return PostGISData(_resolver(name), schema)
+    return PostGISData(resolve(name), schema)

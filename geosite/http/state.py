@@ -27,6 +27,7 @@ from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.core.system_properties import SystemProperties
 from geosite.core.usage import UsageMeter
 from geosite.errors import InternalError, NoSite
+from geosite.http import feature_data
 from geosite.http.data_files import HandleSweeper
 from geosite.settings import Settings
 from geosite.storage import load_stores
@@ -226,6 +227,7 @@ class AppState:
                     f"Server process started on machine {site.machine_name}.",
                 )
                 utilities.ensure(site.store, site.clock)  # for a site made before it existed
+                feature_data.install(self.settings, site.store)
                 _tidy(site, log)
         return self.runtime
 

@@ -13,7 +13,7 @@ import pytest
 from geosite.core.models import LayerDescription
 from geosite.data import postgis_source
 from geosite.data.postgis_load import drop_schema, load_geopackage
-from geosite.data.registry import open_data, register
+from geosite.data.registry import open_data
 from geosite.data.source import FeatureData, RowFilter
 from geosite.engines.source_contract import FeatureSourceContract, published_points
 from geosite.errors import DataUnavailable, NotFound
@@ -44,16 +44,14 @@ def test_a_location_opens_through_the_resolver(database: str, tmp_path: Path) ->
     resolver gives; no password lives in the location."""
     gpkg, layers = published_points(tmp_path)
     load_geopackage(gpkg, layers, database, "resolved")
-    register(postgis_source.SCHEME, postgis_source.open_postgis)
-    postgis_source.set_resolver(lambda name: database if name == "site" else "")
-    try:
-        data = open_data(postgis_source.location("site", "resolved"))
-        assert data.source(layers[0]).count(RowFilter()) == 40
-        drop_schema(database, "resolved")
-        with pytest.raises(NotFound):
-            data.source(layers[0]).count(RowFilter())
-    finally:
-        postgis_source.set_resolver(None)
+    where = postgis_source.location("site", "resolved")
+    data = open_data(where, lambda name: database if name == "site" else "")
+    assert data.source(layers[0]).count(RowFilter()) == 40
+    drop_schema(database, "resolved")
+    with pytest.raises(NotFound):
+        data.source(layers[0]).count(RowFilter())
+    with pytest.raises(DataUnavailable):  # no resolver: no database known
+        open_data(where)
 
 
 def test_a_database_that_goes_away_is_a_clear_error_then_recovers(

@@ -12,6 +12,7 @@ from geosite.core.services import SYSTEM_FOLDER, find_service, normalise_folder
 from geosite.core.uploads import ArchiveLimits
 from geosite.data.isolated import import_isolated
 from geosite.errors import BadRequest, NotFound
+from geosite.http import feature_data
 from geosite.http.data_files import release_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 
@@ -143,12 +144,20 @@ def create_service(call: Call) -> dict[str, Any]:
     publication = services.prepare(
         store, definition, caller, overwrite=call.params.boolean("overwrite")
     )
+    placement = feature_data.placement(call.state.settings, store, publication.definition)
 
     def publish(progress: services.Progress | None = None) -> dict[str, Any]:
         # GDAL and the import's arrays live in a child process: the worker stays small.
         return _published(
             services.complete(
-                store, clock, publication, import_isolated, ArchiveLimits(), caller, progress
+                store,
+                clock,
+                publication,
+                import_isolated,
+                ArchiveLimits(),
+                caller,
+                progress,
+                placement,
             )
         )
 

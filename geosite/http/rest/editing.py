@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from geosite.core.models import LayerDescription, Service
 from geosite.core.services import anonymous_edits, edit_capabilities, geometry_limits
-from geosite.data.registry import open_data
 from geosite.data.source import FeatureData
 from geosite.engines.edit_geometry import GeometryLimits
 from geosite.engines.editing import (
@@ -22,7 +21,13 @@ from geosite.engines.editing import (
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
 from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
-from geosite.http.rest.feature_server import layer_of, layers_of, source_of, started_service
+from geosite.http.rest.feature_server import (
+    data_of,
+    layer_of,
+    layers_of,
+    source_of,
+    started_service,
+)
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 
@@ -78,8 +83,8 @@ def _moment(call: Call, answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _data(service: Service) -> FeatureData:
-    return open_data(service.data.location)
+def _data(call: Call, service: Service) -> FeatureData:
+    return data_of(call, service)
 
 
 def _limits(service: Service) -> GeometryLimits:
@@ -97,7 +102,7 @@ def _apply(call: Call, service: Service, edits: list[LayerEdits]) -> list[dict[s
     """Apply ``edits`` to the service's data with the request's options and the service's
     geometry limits; one result per layer."""
     return apply_edits(
-        _data(service),
+        _data(call, service),
         edits,
         _rollback(call),
         _editor(call),
@@ -154,7 +159,8 @@ def _ids_to_delete(call: Call, service: Service, layer: LayerDescription) -> lis
         return "true" if name == "returnIdsOnly" else call.params.get(name)
 
     spec = parse_query(get, list(layer.fields), int(service.definition["maxRecordCount"]))
-    found = LayerQuery(source_of(service, layer), spec, call.state.clock.now_ms()).run("json")
+    source = source_of(call, service, layer)
+    found = LayerQuery(source, spec, call.state.clock.now_ms()).run("json")
     return [int(i) for i in found["objectIds"]]
 
 
@@ -164,7 +170,7 @@ def delete_features(call: Call) -> dict[str, Any]:
     layer = layer_of(service, call.args["layer"])
     deletes = _ids_to_delete(call, service, layer)
     (done,) = apply_edits(
-        _data(service), [LayerEdits(layer, deletes=deletes)], _rollback(call), _editor(call)
+        _data(call, service), [LayerEdits(layer, deletes=deletes)], _rollback(call), _editor(call)
     )  # deleteFeatures names features by object id or where, never by GlobalID
     return _moment(call, {"deleteResults": done["deleteResults"]})
 

@@ -10,8 +10,7 @@ from geosite.core import permissions
 from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
-from geosite.data.registry import open_data
-from geosite.data.source import FeatureSource
+from geosite.data.source import FeatureData, FeatureSource
 from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import esri_attributes, esri_geometry
@@ -19,6 +18,7 @@ from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.params import parse_query
 from geosite.errors import InvalidParameter, NotFound, ServiceNotStarted
+from geosite.http import feature_data
 from geosite.http.rest.query_page import query_page
 from geosite.http.routing import Call, Endpoint, Reply
 
@@ -112,9 +112,15 @@ def layer_of(service: Service, raw_id: str) -> LayerDescription:
     raise NotFound(f"Layer '{raw_id[:32]}' does not exist in this service.")
 
 
-def source_of(service: Service, layer: LayerDescription) -> FeatureSource:
+def data_of(call: Call, service: Service) -> FeatureData:
+    """The feature data the service serves."""
+    store = call.state.require_site().site.store
+    return feature_data.open_service_data(call.state.settings, store, service)
+
+
+def source_of(call: Call, service: Service, layer: LayerDescription) -> FeatureSource:
     """The feature source of one of the service's layers."""
-    return open_data(service.data.location).source(layer)
+    return data_of(call, service).source(layer)
 
 
 def _fields(layer: LayerDescription) -> list[dict[str, Any]]:
@@ -141,9 +147,9 @@ def _display_field(layer: LayerDescription) -> str:
     return names[0] if names else "OBJECTID"
 
 
-def live_extent(service: Service, layer: LayerDescription) -> dict[str, Any]:
+def live_extent(call: Call, service: Service, layer: LayerDescription) -> dict[str, Any]:
     """The layer's extent now: as published, widened by the edits since."""
-    found = source_of(service, layer).extent()
+    found = source_of(call, service, layer).extent()
     if found is None or not all(math.isfinite(v) for v in found):
         # Never Infinity or NaN (JSON has neither): data written by other programs may hold them.
         return dict(layer.extent)
@@ -152,7 +158,7 @@ def live_extent(service: Service, layer: LayerDescription) -> dict[str, Any]:
     return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": sr}
 
 
-def layer_json(service: Service, layer: LayerDescription) -> dict[str, Any]:
+def layer_json(call: Call, service: Service, layer: LayerDescription) -> dict[str, Any]:
     """The full layer resource (services-api §3.2)."""
     definition = service.definition
     geometry_type = layer.geometry_type
@@ -176,7 +182,7 @@ def layer_json(service: Service, layer: LayerDescription) -> dict[str, Any]:
         "geometryType": geometry_type,
         "minScale": 0,
         "maxScale": 0,
-        "extent": live_extent(service, layer),
+        "extent": live_extent(call, service, layer),
         "drawingInfo": {
             "renderer": {
                 "type": "simple",
@@ -244,7 +250,7 @@ def service_root(call: Call) -> dict[str, Any]:
     layers = layers_of(service)
     first = layers[0]
     srs = first.spatial_reference
-    extent = live_extent(service, first)
+    extent = live_extent(call, service, first)
     definition = service.definition
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
@@ -296,13 +302,16 @@ def _layer_children(call: Call, payload: dict[str, Any]) -> list[str]:
 def layers(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/layers``: every layer's full JSON."""
     service = started_service(call)
-    return {"layers": [layer_json(service, layer) for layer in layers_of(service)], "tables": []}
+    return {
+        "layers": [layer_json(call, service, layer) for layer in layers_of(service)],
+        "tables": [],
+    }
 
 
 def layer(call: Call) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}``."""
     service = started_service(call)
-    return layer_json(service, layer_of(service, call.args["layer"]))
+    return layer_json(call, service, layer_of(service, call.args["layer"]))
 
 
 #: Layer operations of the ArcGIS REST API that geosite does not offer (yet): asked for, they
@@ -354,7 +363,8 @@ def feature(call: Call) -> dict[str, Any]:
     object_id = integers.in_range(number, integers.OBJECT_ID_MIN, integers.OBJECT_ID_MAX)
     if object_id is None:
         raise InvalidParameter(f"Invalid object id '{name[:32]}'.")
-    found = source_of(service, info).feature(object_id, info.field_names, with_geometry=True)
+    source = source_of(call, service, info)
+    found = source.feature(object_id, info.field_names, with_geometry=True)
     if found is None:
         raise NotFound(f"Feature {object_id} does not exist.")
     attributes, geometry = found
@@ -380,7 +390,8 @@ def query(call: Call) -> dict[str, Any] | Reply:
         max_records = int(service.definition["maxRecordCount"])
         spec = parse_query(call.params.get, list(info.fields), max_records)
         fmt = "geojson" if call.fmt == "geojson" else "json"
-        return LayerQuery(source_of(service, info), spec, call.state.clock.now_ms()).run(fmt)
+        source = source_of(call, service, info)
+        return LayerQuery(source, spec, call.state.clock.now_ms()).run(fmt)
 
     if call.fmt == "html":
         return query_page(call, info, run)
@@ -397,7 +408,7 @@ def service_query(call: Call) -> dict[str, Any]:
         )
     layers = {layer.id: layer for layer in layers_of(service)}
     max_records = int(service.definition["maxRecordCount"])
-    data = open_data(service.data.location)
+    data = data_of(call, service)
     answers = []
     for definition in parse_layer_defs(call.params.get("layerDefs"), list(layers)):
         overrides = {"where": definition.where, "outFields": definition.out_fields}

@@ -1,0 +1,111 @@
+"""Where a site's services keep their feature data, for the handlers: opening a service's
+data, choosing where a new service's data goes, and removing a database schema.
+
+Connection names in ``postgis://`` locations are resolved here, per site: ``site`` is the
+database this machine was started with (``--data-store``), ``/enterpriseDatabases/<name>``
+a database registered as a data item (its password decrypted only to connect).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from geosite.core import databases, services
+from geosite.core.models import LayerDescription, Service
+from geosite.data import postgis_source
+from geosite.data.postgis_load import drop_schema, load_geopackage
+from geosite.data.registry import Resolver, open_data
+from geosite.data.source import FeatureData
+from geosite.errors import DataUnavailable, InvalidParameter
+from geosite.settings import Settings
+from geosite.storage.base import SiteStore
+
+SITE = "site"
+#: ``properties.dataStore`` values that keep a service's data in a GeoPackage of its own.
+EMBEDDED = ("geopackage", "gpkg", "embedded")
+CONNECT_TIMEOUT_S = 5
+
+
+def conninfo(settings: Settings, store: SiteStore, name: str) -> str:
+    """The connection string of a connection name (see the module's text)."""
+    if name == SITE:
+        if not settings.data_store:
+            raise DataUnavailable(
+                details=["This machine was started without a data store (--data-store)."]
+            )
+        return _with_timeout(settings.data_store)
+    if name.lower().startswith(databases.ROOT.lower() + "/"):
+        found = databases.database_connection(store, name)
+        return make_conninfo(
+            host=found.host,
+            port=found.port,
+            dbname=found.database,
+            user=found.user,
+            password=found.password,
+            sslmode=found.sslmode,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            application_name="geosite",
+        )
+    raise DataUnavailable(details=[f"No database is known as '{name[:64]}'."])
+
+
+def _with_timeout(url: str) -> str:
+    params = conninfo_to_dict(url)
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    params.setdefault("application_name", "geosite")
+    return make_conninfo("", **params)
+
+
+def resolver(settings: Settings, store: SiteStore) -> Resolver:
+    """The resolver of one site's connection names."""
+    return lambda name: conninfo(settings, store, name)
+
+
+def open_service_data(settings: Settings, store: SiteStore, service: Service) -> FeatureData:
+    """The feature data a service serves."""
+    return open_data(service.data.location, resolver(settings, store))
+
+
+def install(settings: Settings, store: SiteStore) -> None:
+    """Let the core remove the schemas of deleted services in this site's databases."""
+
+    def remove(location: str) -> None:
+        name, schema = postgis_source.parse_location(location)
+        drop_schema(conninfo(settings, store, name), schema)
+
+    services.register_remover(store, postgis_source.SCHEME, remove)
+
+
+def placement(settings: Settings, store: SiteStore, definition: Any) -> services.Placement | None:
+    """Where ``createService``'s data goes: None for a GeoPackage of its own, or a loader into
+    a database. ``properties.dataStore`` chooses (``/enterpriseDatabases/<name>``, ``site``
+    for this machine's ``--data-store``, or ``GeoPackage``); without it, the machine's data
+    store when it has one. Checked before anything is imported."""
+    asked = services.data_store_of(definition) if isinstance(definition, dict) else ""
+    if asked.lower() in EMBEDDED or (not asked and not settings.data_store):
+        return None
+    if not asked or asked.lower() == SITE:
+        if not settings.data_store:
+            raise InvalidParameter(
+                "This machine has no data store to publish into (geosite serve --data-store)."
+            )
+        name = SITE
+    elif asked.lower().startswith(databases.ROOT.lower() + "/"):
+        name = databases.item_path(asked)
+    else:
+        raise InvalidParameter(
+            f"'properties.dataStore' must be '{databases.ROOT}/<name>', 'site' or 'GeoPackage'."
+        )
+    target = conninfo(settings, store, name)  # a database that is not known fails here
+
+    def load(staged: Path, layers: list[dict[str, Any]]) -> str:
+        schema = f"s_{secrets.token_hex(8)}"
+        described = [LayerDescription.from_json(layer) for layer in layers]
+        load_geopackage(staged, described, target, schema)
+        return postgis_source.location(name, schema)
+
+    return load

@@ -1,0 +1,297 @@
+"""Publishing into PostGIS (issue 18, item 2): a site whose machine has a data store
+(``--data-store postgresql://...``) loads new services into a schema of their own, and a
+service can be published into a registered database (``properties.dataStore``). The same
+data published into a GeoPackage answers every query, edit and rollback the same way."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LiveSite, make_site
+from tests.pg import PgServer
+
+ROLE = "gs_publisher"
+
+
+def _features() -> list[dict[str, Any]]:
+    kinds = ("river", "lake", "sea", None)
+    return [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [i % 10 - 5.0, i // 10 - 2.5]},
+            "properties": {
+                "name": f"Ort {i:02d}" if i % 9 else f"ÖRT {i:02d}",
+                "kind": kinds[i % 4],
+                "n": i,
+                "v": None if i % 6 == 5 else i / 4,
+                "day": f"2021-03-{1 + i % 28:02d}T12:00:00Z",
+            },
+        }
+        for i in range(50)
+    ]
+
+
+@pytest.fixture(scope="module")
+def pg_site(postgres: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    url = postgres.create_database("published")
+    site = make_site(tmp_path_factory.mktemp("pgsite"), data_store=url)
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def token(pg_site: LiveSite) -> str:
+    return pg_site.token()
+
+
+def _post(site: LiveSite, path: str, token: str, **data: Any) -> dict[str, Any]:
+    answer = httpx.post(site.admin + path, data={"f": "json", "token": token, **data}, timeout=120)
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _publish(site: LiveSite, token: str, name: str, tmp_path: Path, **properties: str) -> None:
+    path = tmp_path / "places.geojson"  # the layer's name: the same for every service
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()}))
+    item = httpx.post(
+        site.admin + "/uploads/upload",
+        data={"f": "json", "token": token},
+        files={"itemFile": (path.name, path.read_bytes())},
+    ).json()["item"]
+    service = {
+        "serviceName": name,
+        "type": "FeatureServer",
+        "capabilities": "Query,Create,Update,Delete",
+        "properties": {"itemID": item["itemID"], **properties},
+    }
+    answer = _post(site, "/services/createService", token, service=json.dumps(service))
+    assert answer.get("status") == "success", answer
+
+
+def _rest(site: LiveSite, name: str, path: str, method: str = "GET", **params: Any) -> Any:
+    url = f"{site.http}/arcgis/rest/services/{name}/FeatureServer/{path}"
+    fields = {"f": "json", **params}
+    if method == "GET":
+        return httpx.get(url, params=fields, timeout=60).json()
+    return httpx.post(url, data=fields, timeout=60).json()
+
+
+QUERIES: list[dict[str, str]] = [
+    {"where": "1=1", "outFields": "*", "orderByFields": "n"},
+    {"where": "kind = 'lake' AND v > 2", "outFields": "name,v", "orderByFields": "v DESC"},
+    {"where": "UPPER(name) LIKE 'ÖRT%'", "returnCountOnly": "true"},
+    {"where": "kind IS NULL OR n BETWEEN 3 AND 7", "returnIdsOnly": "true"},
+    {"where": "day >= DATE '2021-03-15'", "outFields": "n,day", "orderByFields": "day,n"},
+    {"where": "1=1", "outFields": "kind", "returnDistinctValues": "true", "orderByFields": "kind"},
+    {
+        "where": "n < 40",
+        "groupByFieldsForStatistics": "kind",
+        "orderByFields": "kind",
+        "outStatistics": json.dumps(
+            [
+                {"statisticType": t, "onStatisticField": f, "outStatisticFieldName": f"{t}_{f}"}
+                for t, f in (("count", "n"), ("sum", "v"), ("avg", "v"), ("stddev", "n"))
+            ]
+        ),
+    },
+    {
+        "geometry": "-2.5,-1.5,1.5,0.5",
+        "geometryType": "esriGeometryEnvelope",
+        "outFields": "n",
+        "orderByFields": "n",
+    },
+    {
+        "geometry": json.dumps({"rings": [[[-5, -3], [0, 2], [3, -3], [-5, -3]]]}),
+        "geometryType": "esriGeometryPolygon",
+        "spatialRel": "esriSpatialRelContains",
+        "returnCountOnly": "true",
+    },
+    {"where": "1=1", "outFields": "n", "resultOffset": "10", "resultRecordCount": "7"},
+    {"where": "n > 45", "outSR": "3857", "returnGeometry": "true", "outFields": "n"},
+    {"where": "1=1", "returnExtentOnly": "true"},
+]
+
+
+def _same(a: Any, b: Any) -> None:
+    """Equal, numbers within a relative 1e-9 (sums of doubles in another order)."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9), (a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (a, b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (a, b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    else:
+        assert a == b
+
+
+def test_published_into_the_data_store_answers_as_a_geopackage(
+    pg_site: LiveSite, token: str, tmp_path: Path
+) -> None:
+    _publish(pg_site, token, "InPostGIS", tmp_path)
+    _publish(pg_site, token, "InGeoPackage", tmp_path, dataStore="GeoPackage")
+    stored = pg_site.store.get_service("", "InPostGIS", "FeatureServer")
+    assert stored is not None and stored.data.location.startswith("postgis://site/s_")
+    assert stored.definition["properties"]["dataStore"] == "site"
+    embedded = pg_site.store.get_service("", "InGeoPackage", "FeatureServer")
+    assert embedded is not None and embedded.data.location.endswith(".gpkg")
+    for params in QUERIES:
+        for fmt in ("json", "geojson") if "outStatistics" not in params else ("json",):
+            a = _rest(pg_site, "InPostGIS", "0/query", **{**params, "f": fmt})
+            b = _rest(pg_site, "InGeoPackage", "0/query", **{**params, "f": fmt})
+            assert "error" not in a, (params, a)
+            _same(a, b)
+    assert _rest(pg_site, "InPostGIS", "0") == _rest(pg_site, "InGeoPackage", "0")
+    assert _rest(pg_site, "InPostGIS", "0/12") == _rest(pg_site, "InGeoPackage", "0/12")
+
+
+def test_edits_and_rollback_answer_the_same(pg_site: LiveSite, token: str) -> None:
+    edits = [
+        (
+            "addFeatures",
+            {
+                "features": json.dumps(
+                    [{"attributes": {"n": 100, "name": "neu"}, "geometry": {"x": 20.0, "y": 30.0}}]
+                )
+            },
+        ),
+        (
+            "updateFeatures",
+            {"features": json.dumps([{"attributes": {"OBJECTID": 3, "kind": "sea"}}])},
+        ),
+        ("deleteFeatures", {"objectIds": "4,5"}),
+        ("deleteFeatures", {"where": "n >= 48"}),
+        (
+            "applyEdits",
+            {
+                # No add here: a rolled-back add uses up its OBJECTID in PostGIS (a sequence,
+                # as ArcGIS's enterprise geodatabases do), which a GeoPackage gives again.
+                "updates": json.dumps(
+                    [{"attributes": {"OBJECTID": 6, "n": 1}}, {"attributes": {"OBJECTID": 999}}]
+                ),
+                "deletes": "7",
+                "rollbackOnFailure": "true",
+            },
+        ),
+        (
+            "applyEdits",
+            {
+                "adds": json.dumps([{"attributes": {"n": 102}, "geometry": {"x": 2, "y": 2}}]),
+                "updates": json.dumps([{"attributes": {"OBJECTID": 999, "n": 1}}]),
+                "rollbackOnFailure": "false",
+            },
+        ),
+    ]
+    for operation, params in edits:
+        a = _rest(pg_site, "InPostGIS", f"0/{operation}", "POST", token=token, **params)
+        b = _rest(pg_site, "InGeoPackage", f"0/{operation}", "POST", token=token, **params)
+        assert a == b, (operation, a, b)
+    query = {"where": "1=1", "outFields": "*", "orderByFields": "OBJECTID"}
+    _same(
+        _rest(pg_site, "InPostGIS", "0/query", **query),
+        _rest(pg_site, "InGeoPackage", "0/query", **query),
+    )
+    # The extent grew with the point added at (20, 30), in both.
+    assert _rest(pg_site, "InPostGIS", "0")["extent"]["xmax"] == 20.0
+
+
+def test_deleting_the_service_drops_its_schema(
+    pg_site: LiveSite, token: str, postgres: PgServer, tmp_path: Path
+) -> None:
+    _publish(pg_site, token, "ShortLived", tmp_path)
+    stored = pg_site.store.get_service("", "ShortLived", "FeatureServer")
+    assert stored is not None
+    schema = stored.data.location.rsplit("/", 1)[1]
+    count = f"SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
+    assert postgres.psql(count, "published").strip() == "1"
+    answer = _post(pg_site, "/services/ShortLived.FeatureServer/delete", token)
+    assert answer["status"] == "success"
+    assert postgres.psql(count, "published").strip() == "0"
+
+
+def test_into_a_registered_database(
+    pg_site: LiveSite, token: str, postgres: PgServer, tmp_path: Path
+) -> None:
+    password = secrets.token_urlsafe(16)
+    postgres.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'")
+    postgres.create_database("registered")
+    postgres.psql(f"GRANT CREATE ON DATABASE registered TO {ROLE}")
+    hba = postgres.data / "pg_hba.conf"
+    hba.write_text(f"host all {ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    postgres.psql("SELECT pg_reload_conf()")
+    item = {
+        "path": "/enterpriseDatabases/gis",
+        "type": "egdb",
+        "info": {
+            "dataStoreConnectionType": "shared",
+            "isManaged": False,
+            "connectionString": f"postgresql://{ROLE}:{password}@127.0.0.1:{postgres.port}/registered",
+        },
+    }
+    registered = _post(pg_site, "/data/registerItem", token, item=json.dumps(item))
+    assert registered["status"] == "success", registered
+    _publish(pg_site, token, "Registered", tmp_path, dataStore="/enterpriseDatabases/gis")
+    stored = pg_site.store.get_service("", "Registered", "FeatureServer")
+    assert stored is not None
+    assert stored.data.location.startswith("postgis:///enterpriseDatabases/gis/s_")
+    assert password not in json.dumps(stored.definition)
+    counted = _rest(pg_site, "Registered", "0/query", where="n < 10", returnCountOnly="true")
+    assert counted == {"count": 10}
+    owner = "SELECT nspowner::regrole FROM pg_namespace WHERE nspname LIKE 's\\_%'"
+    assert ROLE in postgres.psql(owner, "registered")
+    refused = _post(pg_site, "/data/unregisterItem", token, itempath="/enterpriseDatabases/gis")
+    assert refused["status"] == "error", refused
+    _post(pg_site, "/services/Registered.FeatureServer/delete", token)
+    done = _post(pg_site, "/data/unregisterItem", token, itempath="/enterpriseDatabases/gis")
+    assert done["status"] == "success", done
+
+
+def test_refusals(pg_site: LiveSite, token: str, tmp_path: Path) -> None:
+    for wrong in ("/enterpriseDatabases/nothing", "/fileShares/x", "elsewhere"):
+        path = tmp_path / "p.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()[:2]}))
+        item = httpx.post(
+            pg_site.admin + "/uploads/upload",
+            data={"f": "json", "token": token},
+            files={"itemFile": (path.name, path.read_bytes())},
+        ).json()["item"]
+        service = {
+            "serviceName": "Refused",
+            "type": "FeatureServer",
+            "properties": {"itemID": item["itemID"], "dataStore": wrong},
+        }
+        answer = _post(pg_site, "/services/createService", token, service=json.dumps(service))
+        assert answer["status"] == "error" and answer["code"] in (400, 404), answer
+    assert pg_site.store.get_service("", "Refused", "FeatureServer") is None
+
+
+def test_a_site_without_a_data_store_refuses_site(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "plain")
+    try:
+        token = site.token()
+        path = tmp_path / "p.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()[:2]}))
+        item = httpx.post(
+            site.admin + "/uploads/upload",
+            data={"f": "json", "token": token},
+            files={"itemFile": (path.name, path.read_bytes())},
+        ).json()["item"]
+        service = {
+            "serviceName": "NoStore",
+            "type": "FeatureServer",
+            "properties": {"itemID": item["itemID"], "dataStore": "site"},
+        }
+        answer = _post(site, "/services/createService", token, service=json.dumps(service))
+        assert answer["status"] == "error" and answer["code"] == 400, answer
+        assert "--data-store" in " ".join(answer["messages"])
+    finally:
+        site.stop()
