@@ -207,6 +207,20 @@ class ServiceNotStarted(GeositeError):
         super().__init__(f"Service {qualified_name}/{service_type} not started ")
 
 
+class QueryTooLong(BadRequest):
+    """A feature query or edit ran past the database's statement timeout and was cancelled."""
+
+    default_message = "The operation took too long and was cancelled."
+
+    def __init__(self) -> None:
+        super().__init__(
+            details=[
+                "The database cancelled it at its statement timeout: narrow the request "
+                "(a where clause, a smaller extent, fewer features) or ask the administrator."
+            ]
+        )
+
+
 class DataUnavailable(GeositeError):
     """A service's database cannot be reached (down, refusing, or every connection busy):
     a clear, retryable failure, never a driver's exception."""

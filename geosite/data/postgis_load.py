@@ -21,7 +21,8 @@ from psycopg import sql
 
 from geosite.core.models import LayerDescription
 from geosite.data.geopackage import quote_identifier, wkb_of
-from geosite.data.postgis_source import LAYERS_TABLE, PostGISData
+from geosite.data.postgis_edits import LAYERS_TABLE
+from geosite.data.postgis_source import PostGISData
 from geosite.errors import DataUnavailable
 
 #: PostgreSQL column types of ArcGIS field types (the object id and geometry are apart).
@@ -115,8 +116,9 @@ def load_geopackage(
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
             conn.execute(
                 sql.SQL(
-                    "CREATE TABLE {} (table_name text PRIMARY KEY, min_x double precision, "
-                    "min_y double precision, max_x double precision, max_y double precision)"
+                    "CREATE TABLE {} (table_name text PRIMARY KEY, feature_count bigint NOT NULL, "
+                    "min_x double precision, min_y double precision, max_x double precision, "
+                    "max_y double precision)"
                 ).format(sql.Identifier(schema, LAYERS_TABLE))
             )
             for layer in layers:
@@ -154,9 +156,9 @@ def _finish(conn: psycopg.Connection[Any], schema: str, layer: LayerDescription)
     )
     conn.execute(
         sql.SQL(
-            "INSERT INTO {} (table_name, min_x, min_y, max_x, max_y) "
-            "SELECT %s, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-            "FROM (SELECT ST_Extent({}) AS e FROM {}) AS extent"
+            "INSERT INTO {} (table_name, feature_count, min_x, min_y, max_x, max_y) "
+            "SELECT %s, n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT count(*) AS n, ST_Extent({}) AS e FROM {}) AS extent"
         ).format(sql.Identifier(schema, LAYERS_TABLE), sql.Identifier(layer.geometry_field), table),
         (layer.table,),
     )

@@ -28,22 +28,21 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geosite.core.models import LayerDescription
+from geosite.data.postgis_edits import LAYERS_TABLE, PostGISEdits
 from geosite.data.source import (
     Box,
     EditSession,
-    EncodedGeometry,
     FeatureData,
     FeatureSource,
     Grouping,
     Order,
     RowFilter,
 )
-from geosite.errors import DataUnavailable, InvalidParameter, NotFound
+from geosite.errors import DataUnavailable, InvalidParameter, NotFound, QueryTooLong
 
 SCHEME = "postgis"
 #: Seconds a request waits for a pooled connection before it is told the database is busy.
 POOL_TIMEOUT_S = 10.0
-LAYERS_TABLE = "geosite_layers"
 
 
 _pools: dict[str, ConnectionPool] = {}
@@ -162,7 +161,16 @@ class PostGISSource(FeatureSource):
         return " AND ".join(clauses), bound
 
     def count(self, rows: RowFilter) -> int:
-        """``count(*)`` over the filters."""
+        """The maintained count when nothing filters (in geosite's own schemas), else
+        ``count(*)`` over the filters."""
+        if rows.everything and self.data.kept():
+            found = self._rows(
+                f"SELECT feature_count FROM {_quote(self.data.schema)}.{LAYERS_TABLE} "  # noqa: S608
+                "WHERE table_name = %s",
+                [self.layer.table],
+            )
+            if found and found[0][0] is not None:
+                return int(found[0][0])
         condition, bound = self._filters(rows)
         return int(self._rows(f"SELECT count(*) FROM {self.table} WHERE {condition}", bound)[0][0])  # noqa: S608
 
@@ -220,12 +228,21 @@ class PostGISSource(FeatureSource):
         return [_plain(row) for row in self._rows(text, bound)]
 
     def extent(self) -> Box | None:
-        """The extent kept in ``geosite_layers`` (widened by every edit)."""
-        found = self._rows(
-            f"SELECT min_x, min_y, max_x, max_y FROM {_quote(self.data.schema)}.{LAYERS_TABLE} "  # noqa: S608
-            "WHERE table_name = %s",
-            [self.layer.table],
-        )
+        """The extent kept in ``geosite_layers`` (widened by every edit); for a table published
+        by reference, PostGIS's estimate from the table's statistics, else its exact extent."""
+        if self.data.kept():
+            found = self._rows(
+                f"SELECT min_x, min_y, max_x, max_y FROM {_quote(self.data.schema)}.{LAYERS_TABLE} "  # noqa: S608
+                "WHERE table_name = %s",
+                [self.layer.table],
+            )
+        else:
+            found = self._rows(
+                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "  # noqa: S608
+                f"coalesce(ST_EstimatedExtent(%s, %s, %s), (SELECT ST_Extent({self.shape}) "
+                f"FROM {self.table})) AS e) AS extent",
+                [self.data.schema, self.layer.table, self.layer.geometry_field],
+            )
         if not found or any(v is None for v in found[0]):
             return None
         xmin, ymin, xmax, ymax = found[0]
@@ -277,121 +294,12 @@ def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-class PostGISEdits(EditSession):
-    """One transaction on the service's schema."""
-
-    def __init__(self, data: PostGISData, conn: psycopg.Connection[Any]) -> None:
-        self.data = data
-        self.conn = conn
-        self._extents: dict[str, list[float]] = {}
-
-    def _table(self, layer: LayerDescription) -> str:
-        return _quote(self.data.schema) + "." + _quote(layer.table)
-
-    def _values(
-        self, layer: LayerDescription, values: dict[str, Any]
-    ) -> tuple[list[str], list[str], list[Any]]:
-        """(quoted columns, placeholders, parameters), the geometry as WKB with the SRID."""
-        names, marks, params = [], [], []
-        for name, value in values.items():
-            names.append(_quote(name))
-            if name == layer.geometry_field:
-                geometry: EncodedGeometry | None = value
-                if geometry is None:
-                    marks.append("NULL")
-                    continue
-                marks.append(f"ST_GeomFromWKB(%s, {self.data.srid(layer)})")
-                params.append(geometry.wkb())
-                self._grow(layer.table, geometry.bounds())
-            else:
-                marks.append("%s")
-                params.append(value)
-        return names, marks, params
-
-    def _grow(self, table: str, bounds: Box) -> None:
-        box = self._extents.get(table)
-        if box is None:
-            self._extents[table] = list(bounds)
-        else:
-            box[0], box[1] = min(box[0], bounds[0]), min(box[1], bounds[1])
-            box[2], box[3] = max(box[2], bounds[2]), max(box[3], bounds[3])
-
-    def write_extents(self) -> None:
-        """Widen the kept extents by what this transaction wrote."""
-        for table, (minx, miny, maxx, maxy) in self._extents.items():
-            self.conn.execute(
-                f"UPDATE {_quote(self.data.schema)}.{LAYERS_TABLE} SET "  # noqa: S608
-                "min_x = least(coalesce(min_x, %s), %s), min_y = least(coalesce(min_y, %s), %s), "
-                "max_x = greatest(coalesce(max_x, %s), %s), "
-                "max_y = greatest(coalesce(max_y, %s), %s) WHERE table_name = %s",
-                (minx, minx, miny, miny, maxx, maxx, maxy, maxy, table),
-            )
-        self._extents.clear()
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A nested transaction (a savepoint)."""
-        extents = {table: list(box) for table, box in self._extents.items()}
-        try:
-            with self.conn.transaction():
-                yield
-        except BaseException:
-            self._extents = extents
-            raise
-
-    def insert(self, layer: LayerDescription, values: dict[str, Any]) -> int:
-        """``INSERT ... RETURNING`` the new object id (the identity sequence's next)."""
-        names, marks, params = self._values(layer, values)
-        oid = _quote(layer.object_id_field)
-        if names:
-            text = (
-                f"INSERT INTO {self._table(layer)} ({', '.join(names)}) "  # noqa: S608
-                f"VALUES ({', '.join(marks)}) RETURNING {oid}"
-            )
-        else:
-            text = f"INSERT INTO {self._table(layer)} DEFAULT VALUES RETURNING {oid}"  # noqa: S608
-        row = self.conn.execute(text, params).fetchone()
-        return int(row[0]) if row else 0
-
-    def update(self, layer: LayerDescription, object_id: int, values: dict[str, Any]) -> bool:
-        """``UPDATE`` of the given columns by object id."""
-        oid = _quote(layer.object_id_field)
-        if not values:
-            text = f"SELECT 1 FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
-            return self.conn.execute(text, [object_id]).fetchone() is not None
-        names, marks, params = self._values(layer, values)
-        assignments = ", ".join(f"{n} = {m}" for n, m in zip(names, marks, strict=True))
-        text = f"UPDATE {self._table(layer)} SET {assignments} WHERE {oid} = %s"  # noqa: S608
-        return self.conn.execute(text, [*params, object_id]).rowcount > 0
-
-    def delete(self, layer: LayerDescription, object_id: int) -> bool:
-        """``DELETE`` by object id."""
-        oid = _quote(layer.object_id_field)
-        text = f"DELETE FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
-        return self.conn.execute(text, [object_id]).rowcount > 0
-
-    def find(self, layer: LayerDescription, field: str, value: Any) -> int | None:
-        """The object id of the row whose ``field`` holds ``value``."""
-        oid = _quote(layer.object_id_field)
-        text = f"SELECT {oid} FROM {self._table(layer)} WHERE {_quote(field)} = %s LIMIT 1"  # noqa: S608
-        row = self.conn.execute(text, [value]).fetchone()
-        return int(row[0]) if row else None
-
-    def value(self, layer: LayerDescription, field: str, object_id: int) -> Any:
-        """One column of one row."""
-        oid = _quote(layer.object_id_field)
-        text = f"SELECT {_quote(field)} FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
-        row = self.conn.execute(text, [object_id]).fetchone()
-        return row[0] if row else None
-
-
 class PostGISData(FeatureData):
     """The schema of one service in a PostgreSQL database."""
 
     def __init__(self, conninfo: str, schema: str) -> None:
         self.conninfo = conninfo
         self.schema = schema
-        self._srids: dict[str, int] = {}
 
     def rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of one read statement."""
@@ -400,18 +308,34 @@ class PostGISData(FeatureData):
                 return conn.execute(text.encode(), list(params)).fetchall()
             except psycopg.errors.UndefinedTable:
                 raise NotFound("The service's data is missing.") from None
+            except psycopg.errors.QueryCanceled:
+                raise QueryTooLong() from None
 
     def srid(self, layer: LayerDescription) -> int:
-        """The SRID of the layer's geometry column."""
-        found = self._srids.get(layer.table)
+        """The SRID of the layer's geometry column (kept for the life of the process: a
+        column's SRID does not change under a published service)."""
+        key = (self.conninfo, self.schema, layer.table, "srid")
+        found = _facts.get(key)
         if found is None:
             row = self.rows(
                 "SELECT srid FROM geometry_columns WHERE f_table_schema = %s "
                 "AND f_table_name = %s AND f_geometry_column = %s",
                 [self.schema, layer.table, layer.geometry_field],
             )
-            found = self._srids[layer.table] = int(row[0][0]) if row else 0
+            found = _facts[key] = int(row[0][0]) if row else 0
         return found
+
+    def kept(self) -> bool:
+        """Whether the schema is geosite's own, with ``geosite_layers`` keeping each layer's
+        count and extent (a table published by reference has none)."""
+        key = (self.conninfo, self.schema, "", "kept")
+        found = _facts.get(key)
+        if found is None:
+            row = self.rows(
+                "SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(self.schema)}.{LAYERS_TABLE}"]
+            )
+            found = _facts[key] = int(bool(row[0][0]))
+        return bool(found)
 
     def source(self, layer: LayerDescription) -> PostGISSource:
         """A source over one table of the schema."""
@@ -425,9 +349,16 @@ class PostGISData(FeatureData):
                 with conn.transaction():
                     session = PostGISEdits(self, conn)
                     yield session
-                    session.write_extents()
+                    session.write_bookkeeping()
             except psycopg.errors.UndefinedTable:
                 raise NotFound("The service's data is missing.") from None
+            except psycopg.errors.QueryCanceled:
+                raise QueryTooLong() from None
+
+
+#: Facts about tables that do not change while they are served: (conninfo, schema, table,
+#: what) -> value.
+_facts: dict[tuple[str, str, str, str], int] = {}
 
 
 def open_postgis(location_text: str, resolve: Callable[[str], str] | None) -> PostGISData:

@@ -90,6 +90,10 @@ class EditSession(abc.ABC):
     def insert(self, layer: LayerDescription, values: dict[str, Any]) -> int:
         """Add a row; its new object id (1 more than the largest ever given, as today)."""
 
+    def insert_many(self, layer: LayerDescription, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Add rows in order; their new object ids, in order (backends may send them in bulk)."""
+        return [self.insert(layer, values) for values in rows]
+
     @abc.abstractmethod
     def update(self, layer: LayerDescription, object_id: int, values: dict[str, Any]) -> bool:
         """Change some fields of a row; False when there is no such row."""

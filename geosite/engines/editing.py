@@ -267,7 +267,8 @@ class _Layer:
             if role in ("editorField", "editDateField")
         }
 
-    def add(self, tx: EditSession, item: Any) -> tuple[int, str | None]:
+    def add_values(self, item: Any) -> tuple[dict[str, Any], str | None]:
+        """The values an add writes (checked), and its GlobalID."""
         feature = _feature(item)
         attributes = feature.get("attributes")
         _, values = attribute_values(self.layer, attributes, adding=True)
@@ -278,7 +279,21 @@ class _Layer:
             gid = given or "{" + str(uuid.uuid4()).upper() + "}"
             values[self.gid_field] = gid
         values[self.layer.geometry_field] = self._geometry(feature)
+        return values, gid
+
+    def add(self, tx: EditSession, item: Any) -> tuple[int, str | None]:
+        values, gid = self.add_values(item)
         return tx.insert(self.layer, values), gid
+
+    def add_all(self, tx: EditSession, items: Sequence[Any]) -> list[dict[str, Any]] | None:
+        """Every add at once (the backend may send them in bulk), when all of them are valid;
+        None when one is not (then they are written one by one, to say which failed)."""
+        try:
+            checked = [self.add_values(item) for item in items]
+        except EditError:
+            return None
+        ids = tx.insert_many(self.layer, [values for values, _ in checked])
+        return [result(i, None, gid) for i, (_, gid) in zip(ids, checked, strict=True)]
 
     def _geometry(self, feature: dict[str, Any]) -> PreparedGeometry | None:
         """The feature's geometry as prepared before the transaction (``_prepared``)."""
@@ -391,8 +406,15 @@ def apply_edits(
                     "updateResults": [],
                     "deleteResults": [],
                 }
+                added = (
+                    layer.add_all(tx, edit.adds)
+                    if rollback_on_failure and len(edit.adds) > 1
+                    else None
+                )
+                if added is not None:
+                    done["addResults"] = added
                 steps: list[tuple[str, Any, Any]] = [
-                    *(("addResults", layer.add, item) for item in edit.adds),
+                    *(("addResults", layer.add, item) for item in edit.adds if added is None),
                     *(("updateResults", layer.update, item) for item in edit.updates),
                     *(("deleteResults", layer.delete, item) for item in edit.deletes),
                 ]

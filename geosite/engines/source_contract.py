@@ -280,3 +280,21 @@ class FeatureSourceContract(abc.ABC):
         found = source.feature(new, ["n"], with_geometry=True)
         assert found == ({"n": 7}, None)
         assert source.geometries([None]) == [None]
+
+    def test_many_adds_in_order(self, tmp_path: Path) -> None:
+        """``insert_many`` adds rows in order (rows with different columns too), the ids
+        ascending; the count everything-queries read follows."""
+        data, source = self._open(tmp_path)
+        rows: list[dict[str, Any]] = [
+            {"n": 200 + i, "Shape": self._point(source, i, -i)} for i in range(5)
+        ]
+        rows.insert(2, {"name": "no geometry", "n": 299})
+        with data.edit() as tx:
+            ids = tx.insert_many(source.layer, rows)
+        assert ids == sorted(ids) and len(set(ids)) == 6 and ids[0] > COUNT
+        assert source.count(RowFilter()) == COUNT + 6
+        found = source.feature(ids[2], ["name", "n"], with_geometry=True)
+        assert found == ({"name": "no geometry", "n": 299}, None)
+        last = source.feature(ids[5], ["n"], with_geometry=True)
+        assert last is not None and last[0] == {"n": 204} and (last[1].x, last[1].y) == (4, -4)
+        assert source.extent() == (0.0, -4.0, 7.0, 4.0)

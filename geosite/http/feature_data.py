@@ -28,6 +28,10 @@ SITE = "site"
 #: ``properties.dataStore`` values that keep a service's data in a GeoPackage of its own.
 EMBEDDED = ("geopackage", "gpkg", "embedded")
 CONNECT_TIMEOUT_S = 5
+#: No statement of a feature query or edit runs longer (PostgreSQL cancels it; the request
+#: gets a clear error, and the connection serves the next one).
+STATEMENT_TIMEOUT_MS = 60_000
+_OPTIONS = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
 
 
 def conninfo(settings: Settings, store: SiteStore, name: str) -> str:
@@ -49,6 +53,7 @@ def conninfo(settings: Settings, store: SiteStore, name: str) -> str:
             sslmode=found.sslmode,
             connect_timeout=CONNECT_TIMEOUT_S,
             application_name="geosite",
+            options=_OPTIONS,
         )
     raise DataUnavailable(details=[f"No database is known as '{name[:64]}'."])
 
@@ -57,6 +62,7 @@ def _with_timeout(url: str) -> str:
     params = conninfo_to_dict(url)
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     params.setdefault("application_name", "geosite")
+    params["options"] = f"{params.get('options') or ''} {_OPTIONS}".strip()
     return make_conninfo("", **params)
 
 

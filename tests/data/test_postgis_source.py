@@ -8,15 +8,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from geosite.core.models import LayerDescription
 from geosite.data import postgis_source
 from geosite.data.postgis_load import drop_schema, load_geopackage
+from geosite.data.postgis_source import PostGISData
 from geosite.data.registry import open_data
 from geosite.data.source import FeatureData, RowFilter
 from geosite.engines.source_contract import FeatureSourceContract, published_points
-from geosite.errors import DataUnavailable, NotFound
+from geosite.errors import DataUnavailable, NotFound, QueryTooLong
 from tests import pg
 from tests.pg import PgServer
 
@@ -76,3 +79,18 @@ def test_a_database_that_goes_away_is_a_clear_error_then_recovers(
     finally:
         postgis_source.close_pools()
         server.remove()
+
+
+def test_a_statement_past_its_timeout_is_a_clear_error(database: str, tmp_path: Path) -> None:
+    """A statement cancelled at ``statement_timeout`` (here: waiting on a lock another session
+    holds) is QueryTooLong, a 400 that says what to do; the pool serves the next request."""
+    gpkg, layers = published_points(tmp_path)
+    load_geopackage(gpkg, layers, database, "slow")
+    quick = make_conninfo(database, options="-c statement_timeout=300")
+    source = PostGISData(quick, "slow").source(layers[0])
+    with psycopg.connect(database) as other, other.transaction():
+        other.execute(f'LOCK TABLE slow."{layers[0].table}" IN ACCESS EXCLUSIVE MODE')
+        with pytest.raises(QueryTooLong) as caught:
+            source.count(RowFilter(object_ids=(1,)))
+        assert caught.value.code == 400 and "narrow" in caught.value.details[0]
+    assert source.count(RowFilter(object_ids=(1,))) == 1
