@@ -11,7 +11,7 @@ CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 SDK_DIR := tests/compat/sdk
 
-.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
+.PHONY: serve test check lint typecheck constraints bench bench-features bench-edits bench-postgis crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +117,14 @@ bench-features: $(VENV)/.installed-test
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
 		|| echo "could not install wrk: the Python load generator will be used"; fi
 	$(BIN)/python benchmarks/features.py $(FEATURES_ARGS)
+
+# W1/W2 and W5 on PostGIS beside GeoPackage, each in one run (issue 18): the runners start a
+# durable PostgreSQL cluster themselves (Debian's postgresql-15-postgis-3). While developing:
+# make bench-postgis FEATURES_ARGS="--points 100000 --quick" EDITS_ARGS=--quick
+EDITS_ARGS ?=
+bench-postgis: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/features.py --peers none --postgis $(FEATURES_ARGS)
+	$(BIN)/python benchmarks/edits.py --postgis $(EDITS_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .mypy_cache .ruff_cache .pytest_cache

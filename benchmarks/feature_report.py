@@ -64,7 +64,11 @@ def print_report(
     data: Dataset,
 ) -> None:
     geosite = reports[0]
-    peers = [r for r in reports[1:] if r.status == "measured"]
+    # geosite on other feature data (PostGIS) is shown under it, with its own verdicts, but
+    # is no peer: the ratio column stays geosite (GeoPackage) over the best peer.
+    variants = [r for r in reports[1:] if r.name.startswith("geosite")]
+    others = [r for r in reports[1:] if r not in variants]
+    peers = [r for r in others if r.status == "measured"]
     table = Table(
         title=f"W1/W2 FeatureServer queries, {data.points:,} points "
         f"(geosite: median of {args.repeat} x {args.duration:g} s; peers: 1 x "
@@ -85,11 +89,14 @@ def print_report(
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for index, geo in enumerate(geosite.results):
-        rows = [(geosite, geo)] + [(p, p.results[index]) for p in peers if len(p.results) > index]
+        rows = [(geosite, geo)] + [
+            (p, p.results[index]) for p in [*variants, *peers] if len(p.results) > index
+        ]
         for report, m in rows:
             load = m.median.load
             is_geo = report is geosite
-            target, verdict, _ = _verdict(m) if is_geo else ("", "", None)
+            ours = is_geo or report in variants
+            target, verdict, _ = _verdict(m) if ours else ("", "", None)
             cpu = m.median.server_cpu_us_per_request
             none = m.completed <= 0
             table.add_row(
@@ -101,42 +108,44 @@ def print_report(
                 str(m.errors) if not m.errors else f"[red]{m.errors}[/]",
                 target,
                 verdict,
-                _ratio(geo, [mm for _, mm in rows[1:]]) if is_geo else "",
+                _ratio(geo, [mm for r, mm in rows[1:] if r not in variants]) if is_geo else "",
                 "-" if cpu is None else f"{cpu:,.0f}",
                 f"{mib(m.peak_rss):,.0f}",
             )
-        for report in reports[1:]:
+        for report in others:
             if report.status != "measured" and index == 0:
                 table.add_row("", f"  {report.name}", "missing", *[""] * 8)
         table.add_section()
     console.print()
     console.print(table)
-    for report in reports[1:]:
+    for report in others:
         if report.status != "measured" or report.reason:
             console.print(f"[yellow]{report.name}: {report.status}[/] ({report.reason})")
-    memory = geosite.memory
-    before, peak, after = (
-        mib(memory.get(k, 0)) for k in ("before_load", "during_load_peak", "after_load")
-    )
-    flat = after - before <= MEMORY_FLAT_MIB
-    under = max(before, peak, after) < MEMORY_TARGET_MIB
-    console.print(
-        f"geosite resident memory (sum of RSS of its process group): idle before publishing "
-        f"{mib(memory.get('idle_before_publish', 0)):,.0f} MiB, peak while publishing "
-        f"{mib(memory.get('peak_publish', 0)):,.0f} MiB; before the load {before:,.0f} MiB, "
-        f"peak during it {peak:,.0f} MiB, 5 s after it {after:,.0f} MiB. Targets: < "
-        f"{MEMORY_TARGET_MIB:g} MiB "
-        + ("[green]MET[/]" if under else "[red]MISSED[/]")
-        + f"; flat (after - before = {after - before:+,.0f} MiB, at most "
-        f"{MEMORY_FLAT_MIB:g}) " + ("[green]MET[/]" if flat else "[red]MISSED[/]") + "."
-    )
-    publish = geosite.setup.get("publish", {})
-    if publish:
-        console.print(
-            f"Publishing {data.points:,} points (GeoJSON, uploads/upload + createService): "
-            f"{publish['total_s']:.1f} s (upload {publish['upload_s']:.1f} s, createService "
-            f"{publish['create_service_s']:.1f} s)."
+    for report in [geosite, *variants]:
+        memory = report.memory
+        before, peak, after = (
+            mib(memory.get(k, 0)) for k in ("before_load", "during_load_peak", "after_load")
         )
+        flat = after - before <= MEMORY_FLAT_MIB
+        under = max(before, peak, after) < MEMORY_TARGET_MIB
+        idle, publishing = (mib(memory.get(k, 0)) for k in ("idle_before_publish", "peak_publish"))
+        console.print(
+            f"{report.name} resident memory (sum of RSS of its process group): idle before "
+            f"publishing {idle:,.0f} MiB, peak while publishing {publishing:,.0f} MiB; before "
+            f"the load {before:,.0f} MiB, peak during it {peak:,.0f} MiB, 5 s after it "
+            f"{after:,.0f} MiB. Targets: < {MEMORY_TARGET_MIB:g} MiB "
+            + ("[green]MET[/]" if under else "[red]MISSED[/]")
+            + f"; flat (after - before = {after - before:+,.0f} MiB, at most "
+            f"{MEMORY_FLAT_MIB:g}) " + ("[green]MET[/]" if flat else "[red]MISSED[/]") + "."
+        )
+        publish = report.setup.get("publish", {})
+        if publish:
+            console.print(
+                f"Publishing {data.points:,} points (GeoJSON, uploads/upload + createService): "
+                f"{publish['total_s']:.1f} s (upload {publish['upload_s']:.1f} s, createService "
+                f"{publish['create_service_s']:.1f} s)."
+            )
+    _print_postgis(geosite, variants)
     for report in reports:
         if report.problems:
             console.print(
@@ -189,3 +198,48 @@ def print_report(
         + (f" with uncommitted changes in {', '.join(changed)}" if changed else "")
         + "."
     )
+
+
+def _print_postgis(geosite: ServerReport, variants: list[ServerReport]) -> None:
+    """Each geosite variant's rate over geosite on GeoPackage: the median runs' ratio, and the
+    ratio within each round (the runs of a round are next to each other in time)."""
+    for variant in variants:
+        table = Table(title=f"{variant.name} ÷ {geosite.name} (GeoPackage), same run, in turns")
+        for name in (
+            "workload",
+            "GeoPackage req/s",
+            f"{variant.name} req/s",
+            "ratio (medians)",
+            "ratio per round",
+            "target",
+            "verdict",
+            "server CPU µs/req (GeoPackage / PostGIS with PostgreSQL)",
+        ):
+            table.add_column(name)
+        for base, other in zip(geosite.results, variant.results, strict=False):
+            ours, theirs = other.median.load.rps, base.median.load.rps
+            ratio = ours / theirs if theirs > 0 else 0.0
+            rounds = [
+                f"{b.load.rps and o.load.rps / b.load.rps:.2f}"
+                for b, o in zip(base.runs, other.runs, strict=False)
+            ]
+            wanted = base.workload.postgis_ratio
+            verdict = "context"
+            if wanted is not None:
+                verdict = "[green]MET[/]" if ratio >= wanted else "[red]MISSED[/]"
+            cpu = (base.median.server_cpu_us_per_request, other.median.server_cpu_us_per_request)
+            table.add_row(
+                base.workload.title,
+                _fmt_rate(theirs),
+                _fmt_rate(ours),
+                f"{ratio:.2f}x",
+                " / ".join(rounds),
+                "-" if wanted is None else f"≥ {wanted:g}x",
+                verdict,
+                " / ".join("-" if c is None else f"{c:,.0f}" for c in cpu),
+            )
+        console.print()
+        console.print(table)
+        configuration = variant.setup.get("configuration", "")
+        if configuration:
+            console.print(f"PostgreSQL settings: {configuration}.")

@@ -10,7 +10,13 @@ over a GeoPackage (the OGC API Features equivalents). The peers are installed by
 into ``benchmarks/.peers/``. Prints a table against the targets and writes the figures to
 ``benchmarks/results/``.
 
+With ``--postgis``, geosite is measured twice in the same run: on GeoPackage (as always) and
+on PostGIS (``geosite serve --data-store postgresql://...`` on a durable PostgreSQL cluster
+the runner starts itself, ``benchmarks/pg_cluster.py``), both running, the rows in turns;
+a second table gives PostGIS over GeoPackage per row.
+
 Usage: .venv/bin/python benchmarks/features.py [--points N] [--quick] [--peers koop,pygeoapi]
+       [--postgis]
 """
 
 from __future__ import annotations
@@ -34,10 +40,11 @@ from data_points import make_dataset
 from feature_config import MAX_RECORD_COUNT, console
 from feature_report import print_report
 from feature_servers import ServerReport
-from geosite_server import run_geosite
+from geosite_server import run_geosite, run_geosite_pair
 from harness import RESULTS_DIR, ROOT, _git_revision, _pick_generator
 from loadgen import LoadGenerator
 from peers import run_koop, run_pygeoapi
+from pg_cluster import postgis_cluster
 
 # -- main -------------------------------------------------------------------------------------
 
@@ -119,6 +126,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="koop,pygeoapi",
         help="comma list of peers to run (koop, pygeoapi), or 'none'",
     )
+    parser.add_argument(
+        "--postgis",
+        action="store_true",
+        help="also measure geosite on PostGIS (a PostgreSQL cluster the runner starts), in "
+        "turns with geosite on GeoPackage",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--profile", action="store_true", help="also sample geosite with py-spy")
     parser.add_argument("--profile-seconds", type=float, default=15.0)
@@ -145,6 +158,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
     args.peer_names = names
+    if args.postgis and args.alternate_log_levels:
+        parser.error("--postgis and --alternate-log-levels do not go together")
     return args
 
 
@@ -183,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 "concurrency",
                 "workers",
                 "peer_names",
+                "postgis",
             )
         },
         "note": "the load generator runs on the same CPUs as the server; figures are floors",
@@ -201,8 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="geosite-bench-features-") as name:
         tmp = Path(name)
         data = make_dataset(args, tmp)
-        console.print("[bold]geosite[/]")
-        reports = [run_geosite(args, generator, data, tmp)]
+        if args.postgis:
+            console.print("[bold]geosite on GeoPackage and geosite on PostGIS, in turns[/]")
+            with postgis_cluster() as cluster:
+                reports = run_geosite_pair(args, generator, data, tmp, cluster)
+        else:
+            console.print("[bold]geosite[/]")
+            reports = [run_geosite(args, generator, data, tmp)]
         for peer in args.peer_names:
             console.print(f"[bold]{peer}[/]")
             reports.append(runners[peer](args, generator, data, tmp))
@@ -223,10 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or RESULTS_DIR / f"features-{stamp}.json"
     output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     console.print(f"Results written to {output}")
-    geosite = reports[0]
-    if geosite.problems or any(m.errors for m in geosite.results):
-        console.print("[red]geosite had errors or wrong answers: its figures are not valid.[/]")
-        return 1
+    for report in reports:
+        if report.name.startswith("geosite") and (
+            report.problems or any(m.errors for m in report.results)
+        ):
+            console.print(
+                f"[red]{report.name} had errors or wrong answers: its figures are not valid.[/]"
+            )
+            return 1
     return 0
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from feature_servers import (
 from harness import ADMIN_USER, RESULTS_DIR, Service, _geosite_command, free_port, running
 from loadgen import LoadGenerator
 from memory import MemoryWatch, mib
+from pg_cluster import Cluster, WithDatabase
 from profiling import Stack, _both, _everything, _has, profile_processes
 
 # -- profiling geosite ------------------------------------------------------------------------
@@ -65,6 +67,7 @@ QUERY_BUCKETS: list[tuple[str, Callable[[Stack], bool]]] = [
         "SQLite: rows and counts (GeoPackageSource.select/count)",
         _has("select (geosite/data/gpkg_source.py", "count (geosite/data/gpkg_source.py"),
     ),
+    ("PostgreSQL: queries and rows (geosite/data/postgis_source.py)", _has("postgis_source.py")),
     ("GeoPackage blobs to shapely (geopackage.geometries)", _has("(geosite/data/geopackage.py")),
     ("Esri JSON geometries (esri_geometries/esri_geometry)", _has("esri_geometr")),
     ("attributes (attribute_rows/esri_attributes)", _has("attribute_rows", "esri_attributes (")),
@@ -197,17 +200,39 @@ class Alternation:
         return list(found.values())
 
 
-def run_geosite(
-    args: argparse.Namespace, generator: LoadGenerator, data: Dataset, tmp: Path
-) -> ServerReport:
-    report = ServerReport("geosite", version=metadata.version("geosite"))
+@dataclass
+class Site:
+    """A started geosite with the points published and checked: what measuring it needs."""
+
+    report: ServerReport
+    server: GeositeServer
+    service: Service
+    watch: MemoryWatch
+    base: str
+    token: str
+    health: str
+    workers: int
+
+
+@contextlib.contextmanager
+def started_site(
+    args: argparse.Namespace,
+    data: Dataset,
+    tmp: Path,
+    *,
+    cluster: Cluster | None = None,
+) -> Iterator[Site]:
+    """``geosite serve`` with the points published (into a GeoPackage, or into the
+    cluster's database with ``--data-store``) and every answer checked; stopped after."""
+    name, slug = ("geosite (PostGIS)", "geosite-postgis") if cluster else ("geosite", "geosite")
+    report = ServerReport(name, version=metadata.version("geosite"))
     password = os.urandom(12).hex()
     port, https_port = free_port(), free_port()
     command = [
         _geosite_command(),
         "serve",
         "--data-dir",
-        str(tmp / "geosite-data"),
+        str(tmp / f"{slug}-data"),
         "--port",
         str(port),
         "--https-port",
@@ -229,9 +254,16 @@ def run_geosite(
     }
     base = f"http://127.0.0.1:{port}"
     health = f"{base}/arcgis/rest/info/healthCheck?f=json"
-    service = Service("geosite", command, tmp / "geosite.log", env)
+    log = tmp / f"{slug}.log"
+    service: Service
+    if cluster is None:
+        service = Service(name, command, log, env)
+    else:
+        service = WithDatabase(name, [*command, "--data-store", cluster.url], log, env, cluster)
+        report.setup["versions"] = cluster.versions()
+        report.setup["configuration"] = cluster.configuration()
     server = GeositeServer(base)
-    timing = Timing(args.warmup, args.duration, args.repeat)
+    server.name = name
     memory = report.memory
     with (
         running(service, health, lambda r: r.status_code == 200 and r.json().get("success")),
@@ -241,8 +273,9 @@ def run_geosite(
         memory["idle_before_publish"] = watch.sample("idle")
         token = _token(base, password)
         console.print(
-            f"  publishing {data.points:,} points ({mib(data.geojson.stat().st_size):,.0f} MiB "
-            "GeoJSON) through uploads/upload + createService ..."
+            f"  {name}: publishing {data.points:,} points "
+            f"({mib(data.geojson.stat().st_size):,.0f} MiB GeoJSON) through uploads/upload + "
+            "createService ..."
         )
         with watch.during("publish"):
             report.setup["publish"] = publish(base, token, data)
@@ -252,58 +285,156 @@ def run_geosite(
             f"(upload {report.setup['publish']['upload_s']:.1f} s, createService "
             f"{report.setup['publish']['create_service_s']:.1f} s)"
         )
+        if cluster is not None:
+            began = time.perf_counter()
+            cluster.vacuum()
+            report.setup["vacuum_s"] = round(time.perf_counter() - began, 2)
+            console.print(f"  VACUUM (ANALYZE) of the database: {report.setup['vacuum_s']} s")
         report.problems = server.check(data, len(data.boxes))
         report.setup["single_request_s"] = _single_summary(server)
         for problem in report.problems:
             console.print(f"  [red]wrong answer[/]: {problem}")
         time.sleep(2.0)
         memory["before_load"] = watch.sample("before")
-        chosen = {k for k in getattr(args, "only", "").split(",") if k}
+        yield Site(report, server, service, watch, base, token, health, args.workers)
+
+
+def _after_load(site: Site) -> None:
+    """Memory after the load (call 5 s after it ended)."""
+    memory, watch = site.report.memory, site.watch
+    memory["after_load"] = watch.sample("after")
+    memory["during_load_peak"] = max((m.peak_rss for m in site.report.results), default=0)
+    memory["after_load_per_process"] = watch.per_process()
+    memory["timeline"] = [(round(t, 2), p, v) for t, p, v in watch.timeline]
+
+
+def _chosen(args: argparse.Namespace) -> list[Workload]:
+    keys = {k for k in getattr(args, "only", "").split(",") if k}
+    return [w for w in workloads(args.concurrency, args.hits) if not keys or w.key in keys]
+
+
+def _profile(site: Site, args: argparse.Namespace, generator: LoadGenerator, data: Dataset) -> None:
+    for workload in _chosen(args):
+        if workload.key not in PROFILED:
+            continue
+        spec = site.server.spec(workload, data)
+        label = f"{site.report.name}, {workload.title}"
+        console.print(f"  profiling {label} for {args.profile_seconds:g} s (py-spy)")
+        profile = profile_processes(
+            label,
+            site.service.workers(),
+            lambda seconds, s=spec, w=workload: generator.run(s, w.concurrency, seconds),
+            args.profile_seconds,
+            RESULTS_DIR,
+            cpu_seconds=site.service.cpu_seconds,
+            buckets_by=QUERY_BUCKETS,
+            gil=False,
+            idle=_idle,
+        )
+        if profile is not None:
+            site.report.profiles.append(profile)
+
+
+def run_geosite(
+    args: argparse.Namespace, generator: LoadGenerator, data: Dataset, tmp: Path
+) -> ServerReport:
+    timing = Timing(args.warmup, args.duration, args.repeat)
+    with started_site(args, data, tmp) as site:
         levels = [v.strip().upper() for v in getattr(args, "alternate_log_levels", "").split(",")]
         levels = [v for v in levels if v]
-        for workload in workloads(args.concurrency, args.hits):
-            if chosen and workload.key not in chosen:
-                continue
+        for workload in _chosen(args):
             if levels:
 
                 def once(w: Workload, t: Timing) -> Measured:
                     return measure(
-                        server, service, watch, w, data, generator, t, health, args.workers
+                        site.server,
+                        site.service,
+                        site.watch,
+                        w,
+                        data,
+                        generator,
+                        t,
+                        site.health,
+                        args.workers,
                     )
 
-                alternate = Alternation(base, token, levels, args.repeat)
-                report.results.extend(alternate.measure(once, workload, timing))
-                report.setup.setdefault("log_level_pairs", {})[workload.key] = alternate.pairs
+                alternate = Alternation(site.base, site.token, levels, args.repeat)
+                site.report.results.extend(alternate.measure(once, workload, timing))
+                site.report.setup.setdefault("log_level_pairs", {})[workload.key] = alternate.pairs
                 continue
-            report.results.append(
+            site.report.results.append(
                 measure(
-                    server, service, watch, workload, data, generator, timing, health, args.workers
+                    site.server,
+                    site.service,
+                    site.watch,
+                    workload,
+                    data,
+                    generator,
+                    timing,
+                    site.health,
+                    args.workers,
                 )
             )
         time.sleep(5.0)
-        memory["after_load"] = watch.sample("after")
-        memory["during_load_peak"] = max(m.peak_rss for m in report.results)
-        memory["after_load_per_process"] = watch.per_process()
-        memory["timeline"] = [(round(t, 2), p, v) for t, p, v in watch.timeline]
+        _after_load(site)
         if args.profile:
-            for workload in workloads(args.concurrency, args.hits):
-                if workload.key not in PROFILED or (chosen and workload.key not in chosen):
-                    continue
-                spec = server.spec(workload, data)
-                label = f"geosite, {workload.title}"
-                console.print(f"  profiling {label} for {args.profile_seconds:g} s (py-spy)")
-                profile = profile_processes(
-                    label,
-                    service.workers(),
-                    lambda seconds, s=spec, w=workload: generator.run(s, w.concurrency, seconds),
-                    args.profile_seconds,
-                    RESULTS_DIR,
-                    cpu_seconds=service.cpu_seconds,
-                    buckets_by=QUERY_BUCKETS,
-                    gil=False,
-                    idle=_idle,
-                )
-                if profile is not None:
-                    report.profiles.append(profile)
-    report.status = "measured"
-    return report
+            _profile(site, args, generator, data)
+    site.report.status = "measured"
+    return site.report
+
+
+def run_geosite_pair(
+    args: argparse.Namespace,
+    generator: LoadGenerator,
+    data: Dataset,
+    tmp: Path,
+    cluster: Cluster,
+) -> list[ServerReport]:
+    """geosite on GeoPackage and geosite on PostGIS, both running, measured in turns: each
+    workload warms both up, then ``--repeat`` rounds of one run each in ABBA order, so that
+    the machine's drift (and other users of it) weighs on both alike. The ratio of round
+    ``i`` compares runs made within a minute of each other."""
+    with (
+        started_site(args, data, tmp) as gpkg,
+        started_site(args, data, tmp, cluster=cluster) as postgis,
+    ):
+        sites = [gpkg, postgis]
+        for workload in _chosen(args):
+            found = [Measured(site.report.name, workload) for site in sites]
+            for site, measured in zip(sites, found, strict=True):
+                warm = Timing(args.warmup, args.duration, 0)
+                if args.warmup > 0:
+                    measured.warmup = _measure_on(site, workload, data, generator, warm).warmup
+            for turn in range(args.repeat):
+                for index in (0, 1) if turn % 2 == 0 else (1, 0):
+                    once = Timing(0, args.duration, 1)
+                    one = _measure_on(sites[index], workload, data, generator, once)
+                    found[index].runs.extend(one.runs)
+                    found[index].others_share.extend(one.others_share)
+                    found[index].peak_rss = max(found[index].peak_rss, one.peak_rss)
+            for site, measured in zip(sites, found, strict=True):
+                site.report.results.append(measured)
+        time.sleep(5.0)
+        for site in sites:
+            _after_load(site)
+            if args.profile:
+                _profile(site, args, generator, data)
+    for site in sites:
+        site.report.status = "measured"
+    return [site.report for site in sites]
+
+
+def _measure_on(
+    site: Site, workload: Workload, data: Dataset, generator: LoadGenerator, timing: Timing
+) -> Measured:
+    return measure(
+        site.server,
+        site.service,
+        site.watch,
+        workload,
+        data,
+        generator,
+        timing,
+        site.health,
+        site.workers,
+    )

@@ -19,11 +19,15 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 USER = "geosite"
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
+#: The tests' server settings. fsync off: the tests crash the server, never the machine, so
+#: what a commit wrote to the OS survives; commits stay synchronous, so an acknowledged write
+#: is never lost. (The benchmarks start theirs durable: ``benchmarks/pg_cluster.py``.)
+TEST_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 
 
 def bin_dir() -> Path | None:
@@ -64,6 +68,7 @@ class PgServer:
     binaries: Path
     home: Path
     port: int
+    settings: dict[str, str] = field(default_factory=lambda: dict(TEST_SETTINGS))
 
     @property
     def data(self) -> Path:
@@ -105,12 +110,9 @@ class PgServer:
         )
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        # fsync off: the tests crash the server, never the machine, so what a commit wrote to
-        # the OS survives; commits stay synchronous, so an acknowledged write is never lost.
-        options = (
-            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off"
+        """Start the server (with :attr:`settings`) and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1" + "".join(
+            f" -c {name}={value}" for name, value in self.settings.items()
         )
         self._as_owner(
             str(self.binaries / "pg_ctl"),
@@ -168,12 +170,15 @@ class PgServer:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def start_server(home: Path) -> PgServer:
-    """A new cluster under ``home``, started; the caller removes it."""
+def start_server(home: Path, settings: dict[str, str] | None = None) -> PgServer:
+    """A new cluster under ``home``, started (with ``settings`` instead of
+    :data:`TEST_SETTINGS` when given); the caller removes it."""
     binaries = bin_dir()
     if binaries is None:
         raise RuntimeError(missing() or "PostgreSQL is not installed")
     server = PgServer(binaries, home, _free_port())
+    if settings is not None:
+        server.settings = dict(settings)
     server.initdb()
     for attempt in range(3):  # the free port can be taken in between: try another
         try:
