@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from geosite.core import (
+    data_locations,
     databases,
     log_settings,
     password_policy,
@@ -153,7 +154,7 @@ def export_site(
             zipfile.ZipFile(partial, "x", zipfile.ZIP_DEFLATED) as archive,
         ):
             for service in config.services:
-                if service.type in DATALESS_TYPES or not services.is_file_location(
+                if service.type in DATALESS_TYPES or not data_locations.is_file_location(
                     _data_path(service)
                 ):  # the Geometry service, or data a database keeps (backed up with it)
                     archived.append(service)
@@ -209,7 +210,9 @@ def import_site(
                 restored = []
                 for service in config.services:
                     member = _data_path(service)
-                    if service.type in DATALESS_TYPES or not services.is_file_location(member):
+                    if service.type in DATALESS_TYPES or not data_locations.is_file_location(
+                        member
+                    ):
                         restored.append(service)
                         continue
                     if not _MEMBER.match(member) or not (root / member).is_file():
@@ -230,13 +233,13 @@ def import_site(
             kept = {_data_path(service) for service in config.services}
             for service in earlier:  # the data the replaced services had
                 location = _data_path(service)
-                if not services.is_file_location(location):
+                if not data_locations.is_file_location(location):
                     if location not in kept:
-                        services.remove_data(service.definition, store)
+                        data_locations.remove_data(service.definition, store)
                     continue
                 path = Path(location)
                 if path.parent == data_dir and path not in placed:
-                    services.remove_data(service.definition, store)
+                    data_locations.remove_data(service.definition, store)
     return {"status": "success", "createdMs": manifest.get("createdMs"), **_counts(config)}
 
 

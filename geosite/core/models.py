@@ -328,6 +328,8 @@ class ServiceData:
     location: str = ""
     layers: tuple[LayerDescription, ...] = ()
     source_item: str = ""
+    #: A table of a registered database served where it is (never deleted with the service).
+    by_reference: bool = False
 
     @classmethod
     def of(cls, definition: dict[str, Any]) -> ServiceData:
@@ -337,15 +339,19 @@ class ServiceData:
             location=str(raw.get("data") or ""),
             layers=tuple(LayerDescription.from_json(layer) for layer in raw.get("layers") or ()),
             source_item=str(raw.get("sourceItem") or ""),
+            by_reference=bool(raw.get("byReference")),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (kept in the definition as ``_geosite``)."""
-        return {
+        out: dict[str, Any] = {
             "data": self.location,
             "layers": [layer.to_json() for layer in self.layers],
             "sourceItem": self.source_item,
         }
+        if self.by_reference:
+            out["byReference"] = True
+        return out
 
     def layer(self, layer_id: int) -> LayerDescription | None:
         """The layer with ``layer_id``."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from geosite.core import ownership, utilities
 from geosite.core.clock import Clock
+from geosite.core.data_locations import remove_data
 from geosite.core.models import Folder, Principal, Service
 from geosite.core.services import (
     ANONYMOUS_EDITS,
@@ -28,7 +29,6 @@ from geosite.core.services import (
     geometry_limits,
     max_record_count,
     normalise_folder,
-    remove_data,
     valid_service_name,
 )
 from geosite.errors import Conflict, InvalidParameter, NotFound

@@ -9,13 +9,11 @@ never shown as is to clients.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import secrets
 import shutil
 import tempfile
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +22,13 @@ from typing import Any
 
 from geosite.core import datastores, ownership, uploads, utilities
 from geosite.core.clock import Clock
+from geosite.core.data_locations import (
+    Placement,
+    Referenced,
+    data_store_of,
+    is_database_path,
+    remove_data,
+)
 from geosite.core.models import Folder, Principal, Service
 from geosite.errors import Conflict, InvalidParameter, NotFound
 from geosite.files import FILE_MODE, file_lock, private_dir
@@ -31,14 +36,6 @@ from geosite.storage.base import SiteStore
 
 #: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.
 Importer = Callable[[Path, Path], list[dict[str, Any]]]
-#: Loads an imported GeoPackage (and its layers) into another store, a PostGIS database;
-#: returns the data's location there (``postgis://...``).
-Placement = Callable[[Path, list[dict[str, Any]]], str]
-#: Removes data at a location of a scheme other than a file (by scheme: ``postgis``).
-Remover = Callable[[str], None]
-#: Each site store's removers by scheme (the application installs them with the site).
-_REMOVERS: weakref.WeakKeyDictionary[SiteStore, dict[str, Remover]] = weakref.WeakKeyDictionary()
-_log = logging.getLogger("geosite.services")
 
 SUPPORTED_TYPES = ("FeatureServer",)
 DEFAULT_MAX_RECORD_COUNT = 2000
@@ -164,6 +161,8 @@ def _source(
     properties = definition.get("properties") or {}
     data_path = properties.get("dataPath") if isinstance(properties, dict) else None
     if isinstance(data_path, str) and data_path:
+        if is_database_path(data_path):
+            return Path(), data_path  # served by reference (see ``complete``)
         return datastores.resolve_data_path(store, data_path), data_path
     item = uploads.get_upload(store, _item_id(definition), publisher)
     return Path(item.path), item.item_name
@@ -392,45 +391,37 @@ def complete(
     publisher: Principal | None = None,
     progress: Progress | None = None,
     placement: Placement | None = None,
+    referenced: Referenced | None = None,
 ) -> Service:
     """Import a prepared publication's data and add its service, or replace the one it
     overwrites (keeping its state, owner and permissions). The old service stays as it was
     whenever the import fails; its data is removed only once the new service is stored.
 
     With ``placement`` the imported GeoPackage is loaded into a database (PostGIS) and the
-    service serves it from there; otherwise the GeoPackage is the service's data.
+    service serves it from there; otherwise the GeoPackage is the service's data. With
+    ``referenced`` (a table of a registered database, ``properties.dataPath``) nothing is
+    imported: the service serves the table where it is, and deleting it leaves the table.
 
     The data is written in a workspace and moved into place only at the commit, under the
     data lock: a process killed before leaves an unfinished import, one killed between the
     move and the store's commit a data file no service references; the next start puts both
     in the quarantine (``geosite.core.quarantine``)."""
     report = progress or (lambda message: None)
-    report(f"Importing {publication.source_name}.")
-    with workspace(store) as work:
-        staged, layers = _import(work, publication.source, importer, limits)
-        report(f"Imported {len(layers)} layer(s).")
-        location = placement(staged, layers) if placement is not None else None
-        if location is not None:
-            report("Loaded into the database.")
-        found = store.get_folder(publication.folder_name) if publication.folder_name else None
-        folder = found.name if found is not None else publication.folder_name
-        properties: dict[str, Any] = {
-            "maxRecordCount": str(publication.max_records),
-            **_limit_properties(publication.definition),
-        }
-        if location is not None:  # where the data went ("site": the machine's data store)
-            properties["dataStore"] = _data_store_of(publication.definition) or "site"
-        record = {
-            "serviceName": publication.name,
-            "type": publication.kind,
-            "folderName": folder or "/",
-            "description": str(publication.definition.get("description") or ""),
-            "capabilities": publication.capabilities,
-            "maxRecordCount": publication.max_records,
-            "properties": properties,
-            "_geosite": {"data": "", "layers": layers, "sourceItem": publication.source_name},
-        }
-        service = _commit(store, clock, publication, staged, record, publisher, location)
+    if referenced is not None:  # served where it is: nothing to import
+        report(f"Reading {publication.source_name}.")
+        where, described = referenced()
+        record = _record(store, publication, described, where, by_reference=True)
+        service = _commit(store, clock, publication, None, record, publisher, where)
+    else:
+        report(f"Importing {publication.source_name}.")
+        with workspace(store) as work:
+            staged, layers = _import(work, publication.source, importer, limits)
+            report(f"Imported {len(layers)} layer(s).")
+            location = placement(staged, layers) if placement is not None else None
+            if location is not None:
+                report("Loaded into the database.")
+            record = _record(store, publication, layers, location)
+            service = _commit(store, clock, publication, staged, record, publisher, location)
     old = publication.replaces
     if old is not None:
         report(f"Service {old.qualified_name}.{old.type} overwritten.")
@@ -439,11 +430,45 @@ def complete(
     return service
 
 
+def _record(
+    store: SiteStore,
+    publication: Publication,
+    layers: list[dict[str, Any]],
+    location: str | None,
+    *,
+    by_reference: bool = False,
+) -> dict[str, Any]:
+    """The stored definition of a publication whose data is ready."""
+    found = store.get_folder(publication.folder_name) if publication.folder_name else None
+    folder = found.name if found is not None else publication.folder_name
+    properties: dict[str, Any] = {
+        "maxRecordCount": str(publication.max_records),
+        **_limit_properties(publication.definition),
+    }
+    if by_reference:
+        properties["dataPath"] = publication.source_name
+    elif location is not None:  # where the data went ("site": the machine's data store)
+        properties["dataStore"] = data_store_of(publication.definition) or "site"
+    private: dict[str, Any] = {"data": "", "layers": layers, "sourceItem": publication.source_name}
+    if by_reference:
+        private["byReference"] = True
+    return {
+        "serviceName": publication.name,
+        "type": publication.kind,
+        "folderName": folder or "/",
+        "description": str(publication.definition.get("description") or ""),
+        "capabilities": publication.capabilities,
+        "maxRecordCount": publication.max_records,
+        "properties": properties,
+        "_geosite": private,
+    }
+
+
 def _commit(
     store: SiteStore,
     clock: Clock,
     publication: Publication,
-    staged: Path,
+    staged: Path | None,
     record: dict[str, Any],
     publisher: Principal | None,
     location: str | None = None,
@@ -452,12 +477,12 @@ def _commit(
     and store the service that references it."""
     old = publication.replaces
     with data_lock(store) as directory:
-        if location is None:
+        if location is None and staged is not None:
             target = directory / f"{secrets.token_hex(16)}.gpkg"
             record["_geosite"]["data"] = str(target)
             os.replace(staged, target)
         else:
-            record["_geosite"]["data"] = location
+            record["_geosite"]["data"] = location or ""
         try:
             if old is None:
                 service = store.publish_service(
@@ -509,50 +534,6 @@ def create_service(
     """
     publication = prepare(store, definition, publisher, overwrite=overwrite)
     return complete(store, clock, publication, importer, limits, publisher)
-
-
-def register_remover(store: SiteStore, scheme: str, remover: Remover) -> None:
-    """Make ``remove_data`` remove the site's data at locations of ``scheme`` (``postgis``)
-    with ``remover``."""
-    _REMOVERS.setdefault(store, {})[scheme] = remover
-
-
-def is_file_location(location: str) -> bool:
-    """Whether a service's data location is a file of the site's (not a database's)."""
-    return "://" not in location
-
-
-def data_store_of(definition: dict[str, Any]) -> str:
-    """What ``properties.dataStore`` of a service JSON asks for ("" when nothing)."""
-    return _data_store_of(definition)
-
-
-def _data_store_of(definition: dict[str, Any]) -> str:
-    properties = definition.get("properties")
-    value = properties.get("dataStore") if isinstance(properties, dict) else None
-    return str(value).strip() if value is not None else ""
-
-
-def remove_data(definition: dict[str, Any], store: SiteStore | None = None) -> None:
-    """Delete the data a service's stored definition names: its GeoPackage (with its WAL and
-    lock), or its schema in a database (through the remover of the location's scheme; a
-    database that cannot be reached leaves the schema, and says so in the log)."""
-    data = (definition.get("_geosite") or {}).get("data")
-    if not data:
-        return
-    if not is_file_location(data):
-        removers = _REMOVERS.get(store, {}) if store is not None else {}
-        remover = removers.get(data.partition("://")[0])
-        if remover is None:
-            _log.warning("No remover for the data of a deleted service (%s).", data[:16])
-            return
-        try:
-            remover(data)
-        except Exception as exc:  # the service is gone; its data may stay in its database
-            _log.warning("The data of a deleted service stays in its database: %s", exc)
-        return
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(data + suffix).unlink(missing_ok=True)
 
 
 def _import(

@@ -165,9 +165,16 @@ def _finish(conn: psycopg.Connection[Any], schema: str, layer: LayerDescription)
 
 
 def drop_schema(conninfo: str, schema: str) -> None:
-    """Remove a service's schema and everything in it (the service was deleted)."""
+    """Remove a service's schema and everything in it (the service was deleted); only a
+    schema geosite made (with its ``geosite_layers``) is ever dropped."""
     try:
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            ours = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL",
+                (sql.Identifier(schema, LAYERS_TABLE).as_string(conn),),
+            ).fetchone()
+            if not ours or not ours[0]:
+                return  # not a schema geosite made: never dropped
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     except psycopg.OperationalError as exc:
         raise DataUnavailable(

@@ -34,7 +34,6 @@ from geosite.engines.edit_geometry import (
 from geosite.errors import InvalidParameter
 from geosite.integers import OBJECT_ID_MAX, OBJECT_ID_MIN, in_range, whole
 
-OID = "OBJECTID"
 ROLLED_BACK = (1003, "Operation rolled back.")
 NOT_FOUND_UPDATE = (1019, "Update for the object was not attempted. Object may not exist.")
 NOT_FOUND_DELETE = (-1, "Delete for the object was not attempted. Object may not exist.")
@@ -344,12 +343,12 @@ class _Layer:
         return value if isinstance(value, str) else None
 
 
-def _object_id_of(item: Any) -> int | None:
+def _object_id_of(item: Any, oid: str) -> int | None:
     if isinstance(item, dict):
         attributes = item.get("attributes")
         if isinstance(attributes, dict):
             for key, value in attributes.items():
-                if str(key).upper() == OID:
+                if str(key).upper() == oid.upper():
                     return in_range(value, OBJECT_ID_MIN, OBJECT_ID_MAX)
     return None
 
@@ -430,7 +429,11 @@ def apply_edits(
                         done[key].append(result(object_id, None, gid))
                     except EditError as exc:
                         failed = True
-                        guess = item if isinstance(item, int) else _object_id_of(item)
+                        guess = (
+                            item
+                            if isinstance(item, int)
+                            else _object_id_of(item, edit.layer.object_id_field)
+                        )
                         gid_guess = item if isinstance(item, str) else None
                         done[key].append(result(guess, (exc.code, exc.description), gid_guess))
                 outcomes.append(done)

@@ -14,9 +14,10 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from geosite.core import databases, services
+from geosite.core import data_locations, databases, services
 from geosite.core.models import LayerDescription, Service
 from geosite.data import postgis_source
+from geosite.data.postgis_describe import describe_table, split_table
 from geosite.data.postgis_load import drop_schema, load_geopackage
 from geosite.data.registry import Resolver, open_data
 from geosite.data.source import FeatureData
@@ -83,15 +84,17 @@ def install(settings: Settings, store: SiteStore) -> None:
         name, schema = postgis_source.parse_location(location)
         drop_schema(conninfo(settings, store, name), schema)
 
-    services.register_remover(store, postgis_source.SCHEME, remove)
+    data_locations.register_remover(store, postgis_source.SCHEME, remove)
 
 
-def placement(settings: Settings, store: SiteStore, definition: Any) -> services.Placement | None:
+def placement(
+    settings: Settings, store: SiteStore, definition: Any
+) -> data_locations.Placement | None:
     """Where ``createService``'s data goes: None for a GeoPackage of its own, or a loader into
     a database. ``properties.dataStore`` chooses (``/enterpriseDatabases/<name>``, ``site``
     for this machine's ``--data-store``, or ``GeoPackage``); without it, the machine's data
     store when it has one. Checked before anything is imported."""
-    asked = services.data_store_of(definition) if isinstance(definition, dict) else ""
+    asked = data_locations.data_store_of(definition) if isinstance(definition, dict) else ""
     if asked.lower() in EMBEDDED or (not asked and not settings.data_store):
         return None
     if not asked or asked.lower() == SITE:
@@ -115,3 +118,26 @@ def placement(settings: Settings, store: SiteStore, definition: Any) -> services
         return postgis_source.location(name, schema)
 
     return load
+
+
+def referenced(
+    settings: Settings, store: SiteStore, definition: Any, capabilities: str
+) -> data_locations.Referenced | None:
+    """A table published by reference (``properties.dataPath`` =
+    ``/enterpriseDatabases/<name>/<schema.table>``), described and checked now, before the
+    answer (a table without an integer key or SRID is a 400); None for other publications."""
+    data_path = data_locations.reference_of(definition)
+    if data_path is None:
+        return None
+    root_and_name, _, table = data_path.strip().lstrip("/").partition("/")[2].partition("/")
+    if not root_and_name or not table:
+        raise InvalidParameter(
+            f"Name the table as {databases.ROOT}/<name>/<schema>.<table> in properties.dataPath."
+        )
+    name = databases.item_path(f"{databases.ROOT}/{root_and_name}")
+    target = conninfo(settings, store, name)
+    creating = "Create" in services.edit_capabilities(capabilities)
+    layer = describe_table(target, table, 0, creating=creating)
+    schema, _ = split_table(table)
+    where = postgis_source.location(name, schema)
+    return lambda: (where, [layer.to_json()])

@@ -94,3 +94,13 @@ def test_a_statement_past_its_timeout_is_a_clear_error(database: str, tmp_path: 
             source.count(RowFilter(object_ids=(1,)))
         assert caught.value.code == 400 and "narrow" in caught.value.details[0]
     assert source.count(RowFilter(object_ids=(1,))) == 1
+
+
+def test_only_schemas_geosite_made_are_dropped(database: str) -> None:
+    """drop_schema leaves a schema without geosite_layers (a user's) alone."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA users_own")
+        conn.execute("CREATE TABLE users_own.t (id integer)")
+    drop_schema(database, "users_own")
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT to_regclass('users_own.t') IS NOT NULL").fetchone() == (True,)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.conftest import LiveSite, make_site
@@ -295,3 +296,110 @@ def test_a_site_without_a_data_store_refuses_site(tmp_path: Path) -> None:
         assert "--data-store" in " ".join(answer["messages"])
     finally:
         site.stop()
+
+
+def test_a_table_published_by_reference(pg_site: LiveSite, token: str, postgres: PgServer) -> None:
+    """``properties.dataPath`` = ``/enterpriseDatabases/<name>/<schema.table>`` serves the
+    table where it is, under its own key's name; edits write into it; deleting the service
+    leaves it; tables that cannot be served are refused with the reason."""
+    role, password = "gs_owner", secrets.token_urlsafe(16)
+    postgres.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    postgres.create_database("tables")
+    postgres.psql(f"GRANT CREATE ON DATABASE tables TO {role}")
+    hba = postgres.data / "pg_hba.conf"
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    postgres.psql("SELECT pg_reload_conf()")
+    url = f"postgresql://{role}:{password}@127.0.0.1:{postgres.port}/tables"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA data")
+        conn.execute(
+            "CREATE TABLE data.places (gid serial PRIMARY KEY, name text, kind varchar(20), "
+            "seen date, flag boolean, geom geometry(Point, 4326))"
+        )
+        conn.execute(
+            "INSERT INTO data.places (name, kind, seen, flag, geom) SELECT 'place ' || i, "
+            "(ARRAY['a', 'b', 'c'])[1 + i % 3], DATE '2020-01-01' + i, i % 2 = 0, "
+            "ST_SetSRID(ST_MakePoint(i, -i), 4326) FROM generate_series(1, 30) AS i"
+        )
+        conn.execute("CREATE TABLE data.nokey (id integer, geom geometry(Point, 4326))")
+        conn.execute("CREATE TABLE data.nosrid (id serial PRIMARY KEY, geom geometry(Point))")
+        conn.execute("CREATE TABLE data.fixed (id integer PRIMARY KEY, geom geometry(Point, 4326))")
+    item = {
+        "path": "/enterpriseDatabases/tables",
+        "type": "egdb",
+        "info": {"dataStoreConnectionType": "shared", "isManaged": False, "connectionString": url},
+    }
+    assert _post(pg_site, "/data/registerItem", token, item=json.dumps(item))["status"] == "success"
+
+    def publish(table: str, capabilities: str = "Query,Create,Update,Delete") -> dict[str, Any]:
+        service = {
+            "serviceName": "ByReference",
+            "type": "FeatureServer",
+            "capabilities": capabilities,
+            "properties": {"dataPath": f"/enterpriseDatabases/tables/{table}"},
+        }
+        return _post(pg_site, "/services/createService", token, service=json.dumps(service))
+
+    for table, reason in (
+        ("data.nokey", "integer key"),
+        ("data.nosrid", "no SRID"),
+        ("data.missing", "does not exist"),
+        ("data.fixed", "no default"),  # adds need a key the database fills in
+    ):
+        refused = publish(table)
+        assert refused["status"] == "error" and refused["code"] == 400, refused
+        assert reason in " ".join(refused["messages"]), refused
+    assert publish("data.fixed", "Query")["status"] == "success"  # read-only: fine
+    _post(pg_site, "/services/ByReference.FeatureServer/delete", token)
+
+    assert publish("data.places")["status"] == "success"
+    layer = _rest(pg_site, "ByReference", "0")
+    assert layer["objectIdField"] == "gid" and layer["geometryType"] == "esriGeometryPoint"
+    assert [f["name"] for f in layer["fields"]] == ["gid", "name", "kind", "seen"]  # no boolean
+    assert layer["extent"]["xmax"] == 30 and layer["extent"]["ymin"] == -30
+    found = _rest(
+        pg_site,
+        "ByReference",
+        "0/query",
+        where="kind = 'a' AND seen < DATE '2020-01-10'",
+        outFields="gid,name",
+        orderByFields="gid DESC",
+    )
+    assert found["objectIdFieldName"] == "gid"
+    assert [f["attributes"]["gid"] for f in found["features"]] == [6, 3]
+    ids = _rest(pg_site, "ByReference", "0/query", where="1=1", returnIdsOnly="true")
+    assert ids["objectIdFieldName"] == "gid" and sorted(ids["objectIds"]) == list(range(1, 31))
+    geojson = _rest(pg_site, "ByReference", "0/query", objectIds="7", f="geojson", outFields="name")
+    assert geojson["features"][0]["id"] == 7
+    added = _rest(
+        pg_site,
+        "ByReference",
+        "0/addFeatures",
+        "POST",
+        token=token,
+        features=json.dumps([{"attributes": {"name": "new"}, "geometry": {"x": 50, "y": 50}}]),
+    )
+    assert added["addResults"][0] == {"objectId": 31, "globalId": None, "success": True}
+    changed = _rest(
+        pg_site,
+        "ByReference",
+        "0/updateFeatures",
+        "POST",
+        token=token,
+        features=json.dumps([{"attributes": {"gid": 1, "name": "first"}}]),
+    )
+    assert changed["updateResults"][0]["success"] is True
+    gone = _rest(pg_site, "ByReference", "0/deleteFeatures", "POST", token=token, objectIds="2")
+    assert gone["deleteResults"][0]["success"] is True
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM data.places").fetchone() == (30,)
+        assert conn.execute("SELECT name FROM data.places WHERE gid = 1").fetchone() == ("first",)
+    counted = _rest(pg_site, "ByReference", "0/query", where="1=1", returnCountOnly="true")
+    assert counted == {"count": 30}
+    refused = _post(pg_site, "/data/unregisterItem", token, itempath="/enterpriseDatabases/tables")
+    assert refused["status"] == "error", refused
+    assert (
+        _post(pg_site, "/services/ByReference.FeatureServer/delete", token)["status"] == "success"
+    )
+    with psycopg.connect(url) as conn:  # the table is the owner's: it stays
+        assert conn.execute("SELECT count(*) FROM data.places").fetchone() == (30,)

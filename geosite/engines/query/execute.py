@@ -179,7 +179,10 @@ class LayerQuery:
             rows = self._rows(
                 [self._oid], with_geometry=False, limit=spec.record_count, offset=spec.offset
             )
-            return {"objectIdFieldName": "OBJECTID", "objectIds": [row[0] for row in rows]}
+            return {
+                "objectIdFieldName": self.layer.object_id_field,
+                "objectIds": [row[0] for row in rows],
+            }
         if spec.distinct:
             return self._grouped(fmt)
         if spec.extent_only:
@@ -358,7 +361,8 @@ class LayerQuery:
     def _features(self, fmt: str) -> dict[str, Any]:
         spec = self.spec
         names = list(spec.out_fields)
-        hidden_id = "OBJECTID" not in names  # GeoJSON ids need it even when not asked for
+        oid = self.layer.object_id_field
+        hidden_id = oid not in names  # GeoJSON ids need it even when not asked for
         columns = [self._field_sql(name) for name in names]
         if hidden_id:
             columns.append(quote(self.layer.object_id_field))
@@ -376,7 +380,7 @@ class LayerQuery:
         attributes = attribute_rows(list(self.layer.fields), names, rows)
         if fmt == "geojson":
             ids = [
-                row[len(names)] if hidden_id else attrs["OBJECTID"]
+                row[len(names)] if hidden_id else attrs[oid]
                 for row, attrs in zip(rows, attributes, strict=True)
             ]
             return _geojson(attributes, ids, geometries, exceeded)
@@ -391,8 +395,8 @@ class LayerQuery:
         fields = [f for f in self.layer.fields if f["name"] in names]
         fields.sort(key=lambda f: names.index(f["name"]))
         return {
-            "objectIdFieldName": "OBJECTID",
-            "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
+            "objectIdFieldName": oid,
+            "uniqueIdField": {"name": oid, "isSystemMaintained": True},
             "globalIdFieldName": self.layer.global_id_field or "",
             "displayFieldName": "",
             "geometryType": self.layer.geometry_type,

@@ -75,11 +75,20 @@ def _field_map(fields: Sequence[dict[str, Any]]) -> dict[str, str]:
     return {str(f["name"]).lower(): str(f["name"]) for f in fields}
 
 
+def object_id_field(fields: Sequence[dict[str, Any]]) -> str:
+    """The name of the layer's object id field (``OBJECTID`` in what geosite publishes; a
+    table published by reference keeps its own key's name)."""
+    for spec in fields:
+        if spec.get("type") == "esriFieldTypeOID":
+            return str(spec["name"])
+    return "OBJECTID"
+
+
 def _out_fields(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[str, ...]:
     raw = get("outFields")
     names = _field_map(fields)
     if raw is None:
-        return ("OBJECTID",)
+        return (object_id_field(fields),)
     wanted = [p.strip() for p in raw.split(",") if p.strip()]
     if "*" in wanted:
         return tuple(str(f["name"]) for f in fields)
@@ -90,7 +99,7 @@ def _out_fields(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[str, ...
             raise invalid_parameter("outFields", f"Unknown field '{name[:64]}'.")
         if found not in out:
             out.append(found)
-    return tuple(out) or ("OBJECTID",)
+    return tuple(out) or (object_id_field(fields),)
 
 
 def _order_by(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
@@ -110,8 +119,9 @@ def _order_by(get: Getter, fields: Sequence[dict[str, Any]]) -> tuple[tuple[str,
         if direction not in ("ASC", "DESC"):
             raise invalid_parameter("orderByFields", f"Unknown direction '{words[1][:16]}'.")
         order.append((found, direction))
-    if not any(name == "OBJECTID" for name, _ in order):
-        order.append(("OBJECTID", "ASC"))  # a stable order makes offset paging exact
+    oid = object_id_field(fields)
+    if not any(name == oid for name, _ in order):
+        order.append((oid, "ASC"))  # a stable order makes offset paging exact
     return tuple(order)
 
 

@@ -144,7 +144,15 @@ def create_service(call: Call) -> dict[str, Any]:
     publication = services.prepare(
         store, definition, caller, overwrite=call.params.boolean("overwrite")
     )
-    placement = feature_data.placement(call.state.settings, store, publication.definition)
+    settings = call.state.settings
+    referenced = feature_data.referenced(
+        settings, store, publication.definition, publication.capabilities
+    )
+    placement = (
+        None
+        if referenced is not None
+        else feature_data.placement(settings, store, publication.definition)
+    )
 
     def publish(progress: services.Progress | None = None) -> dict[str, Any]:
         # GDAL and the import's arrays live in a child process: the worker stays small.
@@ -158,6 +166,7 @@ def create_service(call: Call) -> dict[str, Any]:
                 caller,
                 progress,
                 placement,
+                referenced,
             )
         )
 

@@ -144,7 +144,7 @@ def _display_field(layer: LayerDescription) -> str:
     for preferred in ("name", "NAME", "Name"):
         if preferred in names:
             return preferred
-    return names[0] if names else "OBJECTID"
+    return names[0] if names else layer.object_id_field
 
 
 def live_extent(call: Call, service: Service, layer: LayerDescription) -> dict[str, Any]:
@@ -198,14 +198,18 @@ def layer_json(call: Call, service: Service, layer: LayerDescription) -> dict[st
         "allowGeometryUpdates": "Update" in edit_capabilities(definition["capabilities"]),
         "hasAttachments": False,
         "htmlPopupType": "esriServerHTMLPopupTypeNone",
-        "objectIdField": "OBJECTID",
-        "uniqueIdField": {"name": "OBJECTID", "isSystemMaintained": True},
+        "objectIdField": layer.object_id_field,
+        "uniqueIdField": {"name": layer.object_id_field, "isSystemMaintained": True},
         "globalIdField": global_id_field(layer) or "",
         "supportsApplyEditsWithGlobalIds": global_id_field(layer) is not None,
         "displayField": _display_field(layer),
         "typeIdField": "",
         "fields": _fields(layer),
-        "geometryField": {"name": "Shape", "type": "esriFieldTypeGeometry", "alias": "Shape"},
+        "geometryField": {
+            "name": layer.geometry_field,
+            "type": "esriFieldTypeGeometry",
+            "alias": layer.geometry_field,
+        },
         "indexes": [],
         "types": [],
         "templates": [
