@@ -42,7 +42,7 @@ from geosite.errors import DataUnavailable, InvalidParameter, NotFound, QueryToo
 
 SCHEME = "postgis"
 #: Seconds a request waits for a pooled connection before it is told the database is busy.
-POOL_TIMEOUT_S = 10.0
+POOL_TIMEOUT_S = 5.0
 
 
 _pools: dict[str, ConnectionPool] = {}

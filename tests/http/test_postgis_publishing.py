@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests import pg
 from tests.conftest import LiveSite, make_site
 from tests.pg import PgServer
 
@@ -403,3 +406,41 @@ def test_a_table_published_by_reference(pg_site: LiveSite, token: str, postgres:
     )
     with psycopg.connect(url) as conn:  # the table is the owner's: it stays
         assert conn.execute("SELECT count(*) FROM data.places").fetchone() == (30,)
+
+
+def test_a_database_that_stops_and_comes_back(tmp_path: Path) -> None:
+    """The site's data store stopped mid-run: queries and edits answer ArcGIS's envelope with
+    code 503 within seconds (and the log says so); started again, the service answers as
+    before, without a restart of geosite."""
+    server = pg.start_server(Path(tempfile.mkdtemp(prefix="geosite-pg-site-")))
+    site = make_site(tmp_path / "site", data_store=server.create_database("faulty"))
+    try:
+        token = site.token()
+        _publish(site, token, "Faulty", tmp_path)
+        assert _rest(site, "Faulty", "0/query", where="1=1", returnCountOnly="true") == {
+            "count": 50
+        }
+        server.stop("immediate")
+        started = time.monotonic()
+        down = _rest(site, "Faulty", "0/query", where="n > 3", returnCountOnly="true")
+        assert down["error"]["code"] == 503, down
+        assert "not available" in down["error"]["message"]
+        edit = _rest(
+            site,
+            "Faulty",
+            "0/addFeatures",
+            "POST",
+            token=token,
+            features=json.dumps([{"attributes": {"n": 1}, "geometry": {"x": 0, "y": 0}}]),
+        )
+        assert edit["error"]["code"] == 503, edit
+        assert time.monotonic() - started < 30
+        logged = _post(site, "/logs/query", token, level="WARNING", filter="{}", pageSize=100)
+        assert any("503" in str(m.get("message")) for m in logged["logMessages"]), logged
+        server.start()
+        assert _rest(site, "Faulty", "0/query", where="1=1", returnCountOnly="true") == {
+            "count": 50
+        }
+    finally:
+        site.stop()
+        server.remove()
