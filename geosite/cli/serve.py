@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 import uvicorn
 
 from geosite.cli.demo import publish_demo
@@ -215,6 +216,26 @@ def _bootstrap(
     if generated:
         click.echo(f"  Password (shown only this once): {password}")
     return True
+
+
+def _check_data_store(url: str) -> None:
+    """Refuse to start on a data store that cannot serve feature data: it must answer, let the
+    user in, and have PostGIS (the password is never shown)."""
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("SELECT postgis_version()")
+    except psycopg.errors.UndefinedFunction:
+        raise click.BadParameter(
+            f"PostGIS is not installed in {display_url(url)} (CREATE EXTENSION postgis).",
+            param_hint="--data-store",
+        ) from None
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if "password" in reason.lower() and "authentication" not in reason.lower():
+            reason = type(exc).__name__
+        raise click.BadParameter(
+            f"{display_url(url)} cannot be used: {reason[:200]}", param_hint="--data-store"
+        ) from None
 
 
 @click.command()
@@ -425,6 +446,7 @@ def serve(
             "a data store is postgresql://user@host:port/database", param_hint="--data-store"
         )
     if data_store is not None:
+        _check_data_store(data_store)
         click.echo(f"New services are published into: {display_url(data_store)}")
     if _bootstrap(settings, machine_name, log_level.upper(), config_store) and demo:
         for name in publish_demo(data_dir):
