@@ -225,6 +225,35 @@ class LiveSite:
         return self._app_state().require_site().site.logs
 
 
+#: The services the tests publish go into PostGIS (``GEOSITE_TEST_FEATURE_DATA=postgis``, the
+#: second pass of ``make test``); else into GeoPackages, as by default.
+ON_POSTGIS = pg.on_postgis()
+#: For the tests that read a service's GeoPackage file itself (SQLite's own checks, bytes
+#: written behind the server's back); their HTTP-level twins run on both backends.
+geopackage_only = pytest.mark.skipif(
+    ON_POSTGIS, reason="reads the service's GeoPackage file (GEOSITE_TEST_FEATURE_DATA=postgis)"
+)
+
+
+def feature_data_store() -> str | None:
+    """The data store of the sites the tests start: None (GeoPackages), or with
+    ``GEOSITE_TEST_FEATURE_DATA=postgis`` a database of the session's PostGIS server
+    (started on first use; the test skips, with the reason, where none can run)."""
+    if not ON_POSTGIS:
+        return None
+    why = pg.missing()
+    if why is not None:
+        pytest.skip(why)
+    return pg.feature_store()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _feature_store() -> Iterator[None]:
+    """Stop the PostGIS server the sites published into, if one was started."""
+    yield
+    pg.stop_feature_store()
+
+
 def make_site(
     data_dir: Path,
     *,
@@ -242,6 +271,8 @@ def make_site(
         max_body_bytes=2 * 1024 * 1024,
         max_param_bytes=256 * 1024,
     )
+    if "data_store" not in overrides:
+        overrides["data_store"] = feature_data_store()
     settings = replace(settings, **overrides)
     if create:
         create_site(

@@ -8,6 +8,10 @@ PostgreSQL refuses to run as root. Nothing listens beyond 127.0.0.1, and authent
 
 ``.ci/run`` installs Debian's ``postgresql-15-postgis-3``; where it is missing the tests that
 need it skip with the reason (:func:`missing`).
+
+``GEOSITE_TEST_FEATURE_DATA=postgis`` puts every service the tests publish into PostGIS
+(:func:`on_postgis`): the sites they start get a data store in one database of a server
+started on first use (:func:`feature_store`) and removed at the end of the session.
 """
 
 from __future__ import annotations
@@ -18,11 +22,18 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 USER = "geosite"
+#: Where the services the tests publish keep their data: ``geopackage`` (the default) or
+#: ``postgis`` (the second pass of ``make test``).
+FEATURE_DATA_ENV = "GEOSITE_TEST_FEATURE_DATA"
+_FEATURE_DATA_VALUES = ("geopackage", "postgis")
+FEATURES_DATABASE = "features"
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
 #: The tests' server settings. fsync off: the tests crash the server, never the machine, so
 #: what a commit wrote to the OS survives; commits stay synchronous, so an acknowledged write
@@ -190,3 +201,135 @@ def start_server(home: Path, settings: dict[str, str] | None = None) -> PgServer
             server.port = _free_port()
             time.sleep(0.2)
     return server
+
+
+def feature_data() -> str:
+    """``geopackage`` or ``postgis``, from ``GEOSITE_TEST_FEATURE_DATA``."""
+    value = os.environ.get(FEATURE_DATA_ENV, "").strip().lower() or "geopackage"
+    if value not in _FEATURE_DATA_VALUES:
+        raise RuntimeError(f"{FEATURE_DATA_ENV} is {value!r}: one of {_FEATURE_DATA_VALUES}")
+    return value
+
+
+def on_postgis() -> bool:
+    """Whether the services the tests publish go into PostGIS."""
+    return feature_data() == "postgis"
+
+
+_shared: PgServer | None = None
+_shared_lock = threading.Lock()
+
+
+def feature_store() -> str:
+    """The URL of the database every site the tests start publishes into, on a server of
+    the session started on first use (each service gets a schema of its own there)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            why = missing()
+            if why is not None:
+                raise RuntimeError(why)
+            # Not under pytest's basetemp: as root the server runs as ``postgres``.
+            server = start_server(Path(tempfile.mkdtemp(prefix="geosite-pg-features-")))
+            try:
+                server.create_database(FEATURES_DATABASE)
+            except BaseException:
+                server.remove()
+                raise
+            _shared = server
+        return _shared.url(FEATURES_DATABASE)
+
+
+def stop_feature_store() -> None:
+    """Remove the server of :func:`feature_store` if one was started."""
+    global _shared
+    with _shared_lock:
+        server, _shared = _shared, None
+    if server is not None:
+        server.remove()
+
+
+def layer_counts(location: str, table: str, geometry: str) -> tuple[int, int, int]:
+    """(rows, rows found through the GiST index, the maintained count) of a layer a site
+    published into :func:`feature_store` (``location`` is ``postgis://site/<schema>``)."""
+    import psycopg
+    from psycopg import sql
+
+    schema = location.rpartition("/")[2]
+    name = sql.Identifier(schema, table)
+    with psycopg.connect(feature_store(), autocommit=True) as conn:
+        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
+        conn.execute("SET enable_seqscan = off")
+        indexed = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {} WHERE {} && "
+                "ST_MakeEnvelope(-1e308, -1e308, 1e308, 1e308, Find_SRID(%s, %s, %s))"
+            ).format(name, sql.Identifier(geometry)),
+            (schema, table, geometry),
+        ).fetchone()
+        kept = conn.execute(
+            sql.SQL("SELECT feature_count FROM {} WHERE table_name = %s").format(
+                sql.Identifier(schema, "geosite_layers")
+            ),
+            (table,),
+        ).fetchone()
+    assert rows is not None and indexed is not None and kept is not None
+    return int(rows[0]), int(indexed[0]), int(kept[0])
+
+
+def write_raw_points(
+    location: str, table: str, geometry: str, points: list[tuple[float, float]]
+) -> None:
+    """Points written straight into a layer in :func:`feature_store`, as another program
+    could (infinite and NaN coordinates included), with an extent of infinities."""
+    import psycopg
+    from psycopg import sql
+
+    schema = location.rpartition("/")[2]
+    with psycopg.connect(feature_store()) as conn:
+        for x, y in points:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} ({}) VALUES (ST_SetSRID(ST_MakePoint(%s, %s), "
+                    "Find_SRID(%s, %s, %s)))"
+                ).format(sql.Identifier(schema, table), sql.Identifier(geometry)),
+                (x, y, schema, table, geometry),
+            )
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET max_x = 'Infinity', min_y = '-Infinity', "
+                "feature_count = feature_count + %s WHERE table_name = %s"
+            ).format(sql.Identifier(schema, "geosite_layers")),
+            (len(points), table),
+        )
+
+
+def fingerprint(location: str) -> str:
+    """The tables, columns, indexes and every row of a service's schema in
+    :func:`feature_store`, hashed."""
+    import hashlib
+
+    import psycopg
+    from psycopg import sql
+
+    schema = location.rpartition("/")[2]
+    digest = hashlib.sha256()
+    with psycopg.connect(feature_store(), autocommit=True) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, column_default FROM "
+            "information_schema.columns WHERE table_schema = %s ORDER BY 1, ordinal_position",
+            (schema,),
+        ).fetchall()
+        digest.update(repr(columns).encode())
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+            (schema,),
+        ).fetchall()
+        digest.update(repr(indexes).encode())
+        for table in sorted({row[0] for row in columns}):
+            rows = conn.execute(
+                sql.SQL("SELECT t::text FROM {} t ORDER BY 1").format(sql.Identifier(schema, table))
+            )
+            for row in rows:
+                digest.update(repr(row).encode())
+    return digest.hexdigest()

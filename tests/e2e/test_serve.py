@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from geosite.storage.sqlite_logs import SqliteLogStore
+from tests.conftest import feature_data_store
 
 PASSWORD = "serve-test-password"
 
@@ -34,6 +35,9 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.secure_url = f"https://127.0.0.1:{self.https_port}"
         env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE", **(env or {})}
+        store = feature_data_store()  # GEOSITE_TEST_FEATURE_DATA=postgis: publish into PostGIS
+        if store is not None and "--data-store" not in args:
+            env.setdefault("GEOSITE_DATA_STORE", store)
         env.pop("GEOSITE_ADMIN_PASSWORD", None)
         self.process = subprocess.Popen(
             [

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from geosite.demo import DATA_DIR
-from tests.conftest import LiveSite
+from tests.conftest import ON_POSTGIS, LiveSite
 
 
 def publish(
@@ -32,11 +32,16 @@ def publish(
         "capabilities": capabilities,
         "properties": {"itemID": item["itemID"], **properties},
     }
-    return httpx.post(
-        site.admin + "/services/createService",  # type: ignore[no-any-return]
+    answer = httpx.post(
+        site.admin + "/services/createService",
         data={"f": "json", "token": token, "service": json.dumps(service)},
         timeout=120,
     ).json()
+    if ON_POSTGIS and answer.get("status") == "success" and "dataStore" not in properties:
+        # The second pass of make test really serves from PostGIS.
+        made = site.store.get_service(folder, name, "FeatureServer")
+        assert made.data.location.startswith("postgis://"), made.data.location
+    return answer  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
