@@ -10,7 +10,8 @@ values and parameter text of ``esri_strategies``. Every answer must be:
 - JSON per RFC 8259 (no ``NaN`` or ``Infinity`` token);
 - for an edit that was refused (an error envelope; no result that succeeded; or, with
   ``rollbackOnFailure`` true, any result that failed), a GeoPackage whose rows are all as
-  they were: every table is hashed before and after.
+  they were: every table is hashed before and after (with
+  ``GEOSITE_TEST_FEATURE_DATA=postgis``, every table of the service's PostGIS schema).
 
 ``make test`` runs ``EXAMPLES`` examples per operation (derandomized, no example database,
 so CI runs the same ones); ``FUZZ_EXAMPLES=2000`` (``make fuzz-edits``) runs longer. The last
@@ -38,7 +39,8 @@ from hypothesis import strategies as st
 
 from geosite.core.logs import LogCode
 from geosite.core.models import LockoutPolicy
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
+from tests import pg
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, ON_POSTGIS, LiveSite, make_site
 from tests.fuzz.esri_strategies import (
     BOOLEAN_TEXT,
     CLIENT,
@@ -125,7 +127,7 @@ def _dataset(path: Path) -> Path:
 class EditSite:
     live: LiveSite
     token: str
-    gpkg: Path
+    data: str  # the GeoPackage's path, or the postgis:// location of the schema
 
     def url(self, tail: str) -> str:
         return f"{self.live.http}/arcgis/rest/services/{SERVICE}/FeatureServer/{tail}"
@@ -148,9 +150,11 @@ class EditSite:
         return body
 
     def rows(self) -> str:
-        """A hash of every row of every table of the service's GeoPackage."""
+        """A hash of every row of every table of the service's GeoPackage (or schema)."""
+        if ON_POSTGIS:
+            return pg.fingerprint(self.data)
         digest = hashlib.sha256()
-        uri = f"file:{self.gpkg}?mode=ro"
+        uri = f"file:{self.data}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
             tables = [
                 r[0]
@@ -179,8 +183,8 @@ def edit_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditSite]:
         data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "client": "requestip",
               "expiration": "1440", "f": "json"},
     ).json()["token"]  # fmt: skip
-    (gpkg,) = [p for p in (folder / "site").rglob("*.gpkg") if "uploads" not in p.parts]
-    yield EditSite(live, str(long_token), gpkg)
+    data = live.store.get_service("", SERVICE, "FeatureServer").data.location
+    yield EditSite(live, str(long_token), data)
     live.stop()
 
 

@@ -10,8 +10,9 @@ three known object ids, so that an injection that escapes its clause shows as ex
 For every (parameter, payload): no 5xx (neither the HTTP status nor the envelope's code); the
 answer is ArcGIS's 400 envelope or a normal answer within the bound (rows, object ids, field
 names); no database error text in the body. Over the whole run: the GeoPackage's schema and
-rows are unchanged, no ATTACH/VACUUM INTO file appeared, and the sleep-style payloads take no
-longer than benign requests.
+rows are unchanged (with ``GEOSITE_TEST_FEATURE_DATA=postgis``, the PostGIS schema's tables,
+columns, indexes and rows), no ATTACH/VACUUM INTO file appeared, and the sleep-style payloads
+take no longer than benign requests.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ import httpx
 import pytest
 
 from geosite.demo import DATA_DIR
-from tests.conftest import LiveSite
+from tests import pg
+from tests.conftest import ON_POSTGIS, LiveSite
 from tests.fuzz.sqli_corpus import ATTACH_MARKER, corpus
 from tests.http.test_publishing import publish
 
@@ -58,6 +60,11 @@ DB_ERRORS = (
     "unrecognized token",
     "incomplete input",
     "sql logic error",
+    "postgresql",
+    "postgis",
+    "sqlstate",
+    "line 1:",
+    "database answered",
 )
 SLEEP_DELTA_SECONDS = 0.2  # median of the sleep-style set against the median of benign requests
 SLEEP_MAX_SECONDS = 1.5  # any single one (pg_sleep(2) or randomblob(1e9) would exceed it)
@@ -165,8 +172,13 @@ def run() -> Run:
     return Run()
 
 
-def _geopackages(site: LiveSite) -> list[Path]:
-    return sorted(site.data_dir.rglob("*.gpkg"))
+def _fingerprints(site: LiveSite) -> dict[str, str]:
+    """Each GeoPackage of the site (or each service's PostGIS schema) and its fingerprint."""
+    if ON_POSTGIS:
+        locations = [s.data.location for s in site.store.list_services(None) if s.data.location]
+        assert locations and all(loc.startswith("postgis://") for loc in locations), locations
+        return {loc: pg.fingerprint(loc) for loc in locations}
+    return {str(p): fingerprint(p) for p in sorted(site.data_dir.rglob("*.gpkg"))}
 
 
 def fingerprint(path: Path) -> str:
@@ -189,7 +201,7 @@ def fingerprint(path: Path) -> str:
 @pytest.fixture(scope="module")
 def before(site: LiveSite, layer: str) -> dict[str, str]:
     Path(ATTACH_MARKER).unlink(missing_ok=True)
-    return {str(p): fingerprint(p) for p in _geopackages(site)}
+    return _fingerprints(site)
 
 
 def _ids(features: list[dict[str, Any]]) -> set[int]:
@@ -292,7 +304,7 @@ def test_every_payload_in_every_parameter(
 def test_database_unchanged_and_no_timing_channel(
     site: LiveSite, run: Run, before: dict[str, str]
 ) -> None:
-    after = {str(p): fingerprint(p) for p in _geopackages(site)}
+    after = _fingerprints(site)
     assert after == before
     assert not Path(ATTACH_MARKER).exists()
     if not run.sleepy_seconds:

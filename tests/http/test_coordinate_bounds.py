@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveSite
+from tests import pg
+from tests.conftest import ON_POSTGIS, LiveSite
 from tests.http.test_publishing import publish
 
 
@@ -137,11 +138,14 @@ def test_query_geometries_far_outside(bounded: tuple[LiveSite, str]) -> None:
 
 
 def _write_raw(site: LiveSite, service: str, points: list[tuple[float, float]]) -> None:
-    """Points written straight into the service's GeoPackage, as another program could."""
-    definition = site.store.get_service("", service, "FeatureServer").definition
-    path = definition["_geosite"]["data"]
-    table = definition["_geosite"]["layers"][0]["table"]
-    conn = sqlite3.connect(path)
+    """Points written straight into the service's GeoPackage (or PostGIS table), as another
+    program could."""
+    data = site.store.get_service("", service, "FeatureServer").data
+    table = data.layers[0].table
+    if ON_POSTGIS:
+        pg.write_raw_points(data.location, table, data.layers[0].geometry_field, points)
+        return
+    conn = sqlite3.connect(data.location)
     try:
         for name in ("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
             conn.create_function(name, 1, lambda blob: 0.0)
