@@ -207,6 +207,18 @@ class ServiceNotStarted(GeositeError):
         super().__init__(f"Service {qualified_name}/{service_type} not started ")
 
 
+class MachineStopped(GeositeError):
+    """A service request reached a machine an administrator stopped."""
+
+    code = 503
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The server machine '{name}' is stopped.",
+            details=["Its services answer again once an administrator starts it."],
+        )
+
+
 class QueryTooLong(BadRequest):
     """A feature query or edit ran past the database's statement timeout and was cancelled."""
 

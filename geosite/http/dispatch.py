@@ -350,6 +350,10 @@ def _answer(
             response = pages.resource_page(area, rel, match, call, reply.payload)
     else:
         response = json_response(reply.payload, fmt, callback if area.name != ADMIN else None)
+        # JSON answers carry 200 as ArcGIS's do, unless the handler says otherwise (a stopped
+        # machine's health check answers 503 for the balancer).
+        if reply.template is None:
+            response.status_code = reply.status
     if reply.set_cookie is not None:
         token, max_age = reply.set_cookie
         response.set_cookie(

@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 
 from geosite.core import (
     log_settings,
+    machines,
     quarantine,
     security_config,
     system_properties,
@@ -90,6 +91,7 @@ class SiteRuntime:
     meter: UsageMeter
     _security: _Shared[SecurityConfig] = field(init=False)
     _properties: _Shared[SystemProperties] = field(init=False)
+    _machine_state: _Shared[str] = field(init=False)
     #: Closes this worker's handles to the data of deleted and stopped services.
     sweeper: HandleSweeper = field(init=False)
     #: The site's RSA key pair (``/admin/publicKey``, ``encrypted=true``).
@@ -106,10 +108,17 @@ class SiteRuntime:
         self._properties = _Shared(
             lambda: system_properties.load(store), lambda p: system_properties.save(store, p)
         )
+        name = self.site.machine_name
+
+        def save_state(state: str) -> None:
+            machines.set_state(store, name, state)
+
+        self._machine_state = _Shared(lambda: machines.configured_state(store, name), save_state)
         # A store that announces changes (PostgreSQL) calls ``store_changed`` within a second
         # of any worker's change; the copies are then kept until the next announcement.
         if store.watch(self.store_changed):
             self._security.ttl_s = self._properties.ttl_s = WATCHED_TTL_S
+            self._machine_state.ttl_s = WATCHED_TTL_S
 
     def store_changed(self) -> None:
         """Another process changed the site store: read the shared settings and the log level
@@ -121,6 +130,7 @@ class SiteRuntime:
         """Read the shared settings again on next use (after a restore replaced them)."""
         self._security.forget()
         self._properties.forget()
+        self._machine_state.forget()
 
     def security_config(self) -> SecurityConfig:
         """The site's security configuration, read at most once a second per worker."""
@@ -129,6 +139,14 @@ class SiteRuntime:
     def set_security_config(self, config: SecurityConfig) -> None:
         """Store a new configuration and apply it in this worker at once."""
         self._security.set(config)
+
+    def machine_stopped(self) -> bool:
+        """Whether an administrator stopped this machine (read at most once a second)."""
+        return self._machine_state.get() == machines.STOPPED
+
+    def machine_state_changed(self) -> None:
+        """This worker changed a machine's state: read this machine's again on next use."""
+        self._machine_state.forget()
 
     def system_properties(self) -> SystemProperties:
         """The site's system properties (``WebContextURL``), read at most once a second."""

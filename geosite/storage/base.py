@@ -224,6 +224,11 @@ class SiteStore(VersionedStore):
         """Every registered machine, by name."""
 
     @abc.abstractmethod
+    def set_machine_state(self, name: str, state: str) -> bool:
+        """Set a machine's configured state (``STARTED``/``STOPPED``); False when there is no
+        such machine."""
+
+    @abc.abstractmethod
     def touch_machine(self, name: str, now_ms: int) -> None:
         """Record that the machine is alive at ``now_ms``."""
 

@@ -79,6 +79,15 @@ class PgMachines:
             ).fetchall()
         return [_machine(r) for r in rows]
 
+    def set_machine_state(self, name: str, state: str) -> bool:
+        """``start``/``stop`` of a machine (announced: every worker reads it again)."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE machines SET configured_state = %s WHERE nocase(name) = nocase(%s)",
+                (state, name),
+            )
+            return cursor.rowcount > 0
+
     def touch_machine(self, name: str, now_ms: int) -> None:
         """Heartbeat (announced to no one: nothing cached depends on it)."""
         with self._db.connection() as conn:

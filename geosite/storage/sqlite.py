@@ -473,6 +473,14 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
         )
         return [_machine(r) for r in rows]
 
+    def set_machine_state(self, name: str, state: str) -> bool:
+        """``start``/``stop`` of a machine."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE machines SET configured_state=? WHERE name=?", (state, name)
+            )
+            return cursor.rowcount > 0
+
     def touch_machine(self, name: str, now_ms: int) -> None:
         """Heartbeat."""
         with self._db.transaction() as conn:

@@ -250,6 +250,11 @@ class SiteStoreContract(abc.ABC):
         got = store.get_machine("m1")
         assert got is not None and got.last_seen_ms == 42 and got.properties == {"p": 1}
         assert [m.name for m in store.list_machines()] == ["M1"]
+        assert store.set_machine_state("m1", "STOPPED")
+        stopped = store.get_machine("M1")
+        assert stopped is not None and stopped.configured_state == "STOPPED"
+        assert stopped.last_seen_ms == 42 and stopped.properties == {"p": 1}
+        assert not store.set_machine_state("nobody", "STOPPED")
         directory = ServerDirectory("arcgiscache", "/tmp/cache", "CACHE")
         store.add_directory(directory)
         expect_conflict(lambda: store.add_directory(directory))

@@ -235,12 +235,13 @@ def test_agsadmin_reads_machines(services: LiveSite, agsadmin: Drive) -> None:
     assert agsadmin("machine", name) == {"name": name, "adminURL": machine["adminURL"]}
 
 
-@pytest.mark.xfail(strict=True, reason="geosite has no machines/<name>/stop and start yet")
 def test_agsadmin_stops_and_starts_the_machine(services: LiveSite, agsadmin: Drive) -> None:
     [machine] = _admin(services, "machines")["machines"]
     name = machine["machineName"]
     assert agsadmin("machine-stop", name) == {"name": name}
+    assert _admin(services, f"machines/{name}/status")["configuredState"] == "STOPPED"
     assert agsadmin("machine-start", name) == {"name": name}
+    assert _admin(services, f"machines/{name}/status")["configuredState"] == "STARTED"
 
 
 def test_agsadmin_lists_and_reads_directories(services: LiveSite, agsadmin: Drive) -> None:

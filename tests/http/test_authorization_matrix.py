@@ -135,7 +135,11 @@ def _path(endpoint: Endpoint, matrix: Matrix, harmless: bool) -> str:
     }
     if harmless:
         names.update(
-            folder="NoSuchFolder", service="NoSuchService", item="inosuchitem", report="noreport"
+            folder="NoSuchFolder",
+            service="NoSuchService",
+            item="inosuchitem",
+            report="noreport",
+            machine="NOSUCH.MACHINE",  # stop: the site's one machine keeps serving
         )
     return re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], endpoint.pattern)
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from geosite.core import machines
 from geosite.core.models import Machine
-from geosite.errors import NotFound
-from geosite.http.routing import Call, Endpoint
+from geosite.http.routing import OPERATION, Call, Endpoint
 
 # A machine whose heartbeat is older than this is reported as stopped.
 STALE_AFTER_MS = 60_000
 
 
 def _machine(call: Call, name: str) -> Machine:
-    machine = call.state.require_site().site.store.get_machine(name)
-    if machine is None:
-        raise NotFound(f"Could not find resource or operation '{name[:128]}' on the system.")
-    return machine
+    return machines.find(call.state.require_site().site.store, name)
 
 
 def list_machines(call: Call) -> dict[str, Any]:
@@ -70,6 +67,24 @@ def machine_status(call: Call) -> dict[str, Any]:
     }
 
 
+def _set_state(call: Call, state: str) -> dict[str, Any]:
+    runtime = call.state.require_site()
+    machines.set_state(runtime.site.store, call.args["machine"], state)
+    runtime.machine_state_changed()
+    return {"status": "success"}
+
+
+def start_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/{machine}/start``: its services answer again."""
+    return _set_state(call, machines.STARTED)
+
+
+def stop_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/{machine}/stop``: its services refuse requests (code 503) and
+    its health check reports it stopped; the Administrator API keeps answering."""
+    return _set_state(call, machines.STOPPED)
+
+
 ENDPOINTS = [
     Endpoint(
         "/machines",
@@ -78,6 +93,13 @@ ENDPOINTS = [
         children=_machine_names,
         description="The server machines that participate in this site.",
     ),
-    Endpoint("/machines/{machine}", get_machine, children=("status",)),
+    Endpoint(
+        "/machines/{machine}",
+        get_machine,
+        children=("status",),
+        operations=("start", "stop"),
+    ),
     Endpoint("/machines/{machine}/status", machine_status, title="Status"),
+    Endpoint("/machines/{machine}/start", start_machine, kind=OPERATION, title="Start"),
+    Endpoint("/machines/{machine}/stop", stop_machine, kind=OPERATION, title="Stop"),
 ]

@@ -202,9 +202,15 @@ def _olson_name() -> str:
         return "UTC"
 
 
-def health_check(call: Call) -> dict[str, Any]:
-    """``/arcgis/admin/info/healthCheck`` and ``/arcgis/rest/info/healthCheck`` (public)."""
-    return {"success": True, "siteCreated": call.state.open_site() is not None}
+def health_check(call: Call) -> dict[str, Any] | Reply:
+    """``/arcgis/admin/info/healthCheck`` and ``/arcgis/rest/info/healthCheck`` (public). A
+    machine an administrator stopped answers ``success: false`` with HTTP 503, so that a
+    balancer's probe takes it out of rotation."""
+    runtime = call.state.open_site()
+    if runtime is not None and runtime.machine_stopped():
+        body = {"success": False, "siteCreated": True, "status": "STOPPED"}
+        return Reply(payload=body, status=503)
+    return {"success": True, "siteCreated": runtime is not None}
 
 
 def admin_generate_token(call: Call) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from geosite.engines.features import esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.params import parse_query
-from geosite.errors import InvalidParameter, NotFound, ServiceNotStarted
+from geosite.errors import InvalidParameter, MachineStopped, NotFound, ServiceNotStarted
 from geosite.http import feature_data
 from geosite.http.rest.query_page import query_page
 from geosite.http.routing import Call, Endpoint, Reply
@@ -90,7 +90,10 @@ _SQL_TYPES = {
 def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
     """The URL's service of type ``kind``, when the caller may use it and it is started (else
     ArcGIS's error)."""
-    store = call.state.require_site().site.store
+    runtime = call.state.require_site()
+    if runtime.machine_stopped():
+        raise MachineStopped(runtime.site.machine_name)
+    store = runtime.site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], kind)
     call.service_key = service.resource
     permissions.check_access(store, service, call.principal, call.token_error)

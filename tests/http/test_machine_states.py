@@ -1,0 +1,87 @@
+"""``/admin/machines/<name>/start`` and ``stop``: a stopped machine refuses service requests
+with code 503, reports STOPPED, and its health check tells a balancer (HTTP 503); its
+Administrator API keeps answering, and started again it serves as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import LiveSite, make_site
+
+
+def _post(site: LiveSite, path: str, token: str, **data: Any) -> dict[str, Any]:
+    answer = httpx.post(site.admin + path, data={"f": "json", "token": token, **data}, timeout=60)
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _get(site: LiveSite, path: str, token: str) -> dict[str, Any]:
+    answer = httpx.get(site.admin + path, params={"f": "json", "token": token}, timeout=60)
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _publish(site: LiveSite, token: str, tmp_path: Path) -> None:
+    path = tmp_path / "points.geojson"
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i, i]}, "properties": {}}
+        for i in range(3)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    item = httpx.post(
+        site.admin + "/uploads/upload",
+        data={"f": "json", "token": token},
+        files={"itemFile": (path.name, path.read_bytes())},
+    ).json()["item"]
+    service = {"serviceName": "Points", "type": "FeatureServer", "properties": item}
+    assert (
+        _post(site, "/services/createService", token, service=json.dumps(service))["status"]
+        == "success"
+    )
+
+
+def test_stop_and_start_a_machine(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    try:
+        token = site.token()
+        _publish(site, token, tmp_path)
+        [machine] = _get(site, "/machines", token)["machines"]
+        name = machine["machineName"]
+        query = f"{site.http}/arcgis/rest/services/Points/FeatureServer/0/query"
+        geometry = f"{site.http}/arcgis/rest/services/Utilities/Geometry/GeometryServer/lengths"
+        params = {"f": "json", "where": "1=1", "returnCountOnly": "true"}
+        health = f"{site.http}/arcgis/rest/info/healthCheck"
+        assert httpx.get(query, params=params).json() == {"count": 3}
+
+        assert (
+            httpx.get(
+                site.admin + f"/machines/{name}/stop", params={"token": token, "f": "json"}
+            ).json()["status"]
+            == "error"
+        )  # an operation: POST only
+        assert _post(site, f"/machines/{name.lower()}/stop", token) == {"status": "success"}
+        status = _get(site, f"/machines/{name}/status", token)
+        assert status == {"configuredState": "STOPPED", "realTimeState": "STOPPED"}
+        refused = httpx.get(query, params=params).json()
+        assert refused["error"]["code"] == 503, refused
+        assert f"'{name}' is stopped" in refused["error"]["message"]
+        polyline = json.dumps({"geometryType": "esriGeometryPolyline", "geometries": []})
+        assert (
+            httpx.get(geometry, params={"f": "json", "polylines": polyline}).json()["error"]["code"]
+            == 503
+        )
+        checked = httpx.get(health, params={"f": "json"})
+        assert checked.status_code == 503 and checked.json()["success"] is False
+        assert _get(site, "/services", token)["services"] is not None  # admin still answers
+
+        assert _post(site, f"/machines/{name}/start", token) == {"status": "success"}
+        assert httpx.get(query, params=params).json() == {"count": 3}
+        checked = httpx.get(health, params={"f": "json"})
+        assert checked.status_code == 200 and checked.json()["success"] is True
+        assert _get(site, f"/machines/{name}", token)["configuredState"] == "STARTED"
+        missing = _post(site, "/machines/NOSUCH.MACHINE/stop", token)
+        assert missing["status"] == "error" and missing["code"] == 404
+    finally:
+        site.stop()
