@@ -377,7 +377,7 @@ POSTGRESQL_WORDS = {
     "true", "ILIKE", "bigint", "double", "precision", "numeric", "text", "char_length",
     "strpos", "substring", "FROM", "FOR", "integer", "stddev_samp", "var_samp", "extract", "epoch",
     "to_timestamp", "AT", "TIME", "ZONE", "'utc'", "''", "1000", "YEAR", "MONTH", "DAY", "HOUR",
-    "MINUTE", "SECOND",
+    "MINUTE", "SECOND", "greatest", "0",
 }  # fmt: skip
 
 

@@ -9,7 +9,8 @@ that the same tree gives the same rows on both:
   ``timestamptz``);
 - the spelling of functions, and the casts PostgreSQL needs where SQLite converts by itself:
   text functions and ``||`` take their operands as text, ``ROUND(x, n)`` and ``MOD`` work in
-  ``numeric`` and answer a double, as SQLite answers a REAL;
+  ``numeric`` and answer a double, as SQLite answers a REAL; ``MOD`` by zero and the
+  logarithm of zero or less are NULL, as in SQLite, not an error;
 - ``LIKE``: case-sensitive on both (GeoPackage connections turn ``case_sensitive_like`` on);
   PostgreSQL escapes with a backslash unless told otherwise, so it is told ``ESCAPE ''``;
 - literals: PostgreSQL types each parameter (``CAST(%s AS text)``, ``bigint``, ``double
@@ -165,8 +166,13 @@ class PostgresDialect(Dialect):
             return f"CAST(round(CAST({args[0]} AS numeric), {digits}) AS double precision)"
         if name == "MOD":
             left, right = (f"CAST({a} AS numeric)" for a in args)
-            return f"CAST(mod({left}, {right}) AS double precision)"
-        if name in ("LOG", "LOG10", "POWER", "CEILING", "FLOOR", "ROUND"):
+            # SQLite's MOD by zero is NULL; PostgreSQL's an error.
+            return f"CAST(mod({left}, nullif({right}, 0)) AS double precision)"
+        if name in ("LOG", "LOG10"):
+            # SQLite's logarithm of zero or less is NULL; PostgreSQL's an error.
+            inside = f"nullif(greatest(CAST({args[0]} AS double precision), 0), 0)"
+            return f"{self.functions[name]}({inside})"
+        if name in ("POWER", "CEILING", "FLOOR", "ROUND"):
             args = [f"CAST({a} AS double precision)" for a in args]
         return f"{self.functions[name]}({', '.join(args)})"
 
