@@ -229,6 +229,19 @@ class SiteStore(VersionedStore):
         such machine."""
 
     @abc.abstractmethod
+    def update_machine(self, machine: Machine) -> bool:
+        """Store a machine's ``admin_url``, ``platform`` and ``properties`` (its name, state,
+        times unchanged); False when there is no such machine."""
+
+    @abc.abstractmethod
+    def rename_machine(self, name: str, new_name: str) -> bool:
+        """Rename a machine; False when there is none, Conflict when the new name is taken."""
+
+    @abc.abstractmethod
+    def remove_machine(self, name: str) -> bool:
+        """Unregister a machine; False when there is none."""
+
+    @abc.abstractmethod
     def touch_machine(self, name: str, now_ms: int) -> None:
         """Record that the machine is alive at ``now_ms``."""
 

@@ -88,6 +88,34 @@ class PgMachines:
             )
             return cursor.rowcount > 0
 
+    def update_machine(self, machine: Machine) -> bool:
+        """Store a machine's admin URL, platform and properties (``edit``)."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE machines SET admin_url = %s, platform = %s, properties = %s "
+                "WHERE nocase(name) = nocase(%s)",
+                (machine.admin_url, machine.platform, dumps(machine.properties), machine.name),
+            )
+            return cursor.rowcount > 0
+
+    def rename_machine(self, name: str, new_name: str) -> bool:
+        """Give a machine another name; Conflict when the new name is taken."""
+        try:
+            with self._db.transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE machines SET name = %s WHERE nocase(name) = nocase(%s)",
+                    (new_name, name),
+                )
+                return cursor.rowcount > 0
+        except psycopg.errors.UniqueViolation:
+            raise Conflict(f"Machine '{new_name}' is already registered.") from None
+
+    def remove_machine(self, name: str) -> bool:
+        """Unregister a machine."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute("DELETE FROM machines WHERE nocase(name) = nocase(%s)", (name,))
+            return cursor.rowcount > 0
+
     def touch_machine(self, name: str, now_ms: int) -> None:
         """Heartbeat (announced to no one: nothing cached depends on it)."""
         with self._db.connection() as conn:

@@ -15,12 +15,13 @@ from typing import Any
 
 import orjson
 
-from geosite.core.models import Machine, Privilege, Role, ServerDirectory, SiteConfiguration, User
+from geosite.core.models import Privilege, Role, ServerDirectory, SiteConfiguration, User
 from geosite.errors import Conflict, NotFound
 from geosite.storage._db import Connections
 from geosite.storage.base import SiteStore
 from geosite.storage.migrations import stored_version, upgrade
 from geosite.storage.sqlite_catalog import SqliteCatalog
+from geosite.storage.sqlite_machines import SqliteMachines
 from geosite.storage.sqlite_restore import replace_configuration
 from geosite.storage.sqlite_schema import SITE_SCHEMA
 
@@ -73,18 +74,6 @@ def _privilege(conn: sqlite3.Connection, username: str) -> Privilege | None:
     return max(privileges) if privileges else None
 
 
-def _machine(row: tuple[Any, ...]) -> Machine:
-    return Machine(
-        name=row[0],
-        admin_url=row[1],
-        registered_ms=row[2],
-        last_seen_ms=row[3],
-        platform=row[4],
-        configured_state=row[5],
-        properties=orjson.loads(row[6]),
-    )
-
-
 def _hand_over(conn: sqlite3.Connection, username: str, new_owner: str) -> None:
     """Give what ``username`` owns (services, uploads) to ``new_owner`` ("": administrators
     only), so that a later user of the old name never manages it."""
@@ -95,7 +84,7 @@ def _hand_over(conn: sqlite3.Connection, username: str, new_owner: str) -> None:
         )
 
 
-class SqliteSiteStore(SqliteCatalog, SiteStore):
+class SqliteSiteStore(SqliteCatalog, SqliteMachines, SiteStore):
     """Site store in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
@@ -430,61 +419,6 @@ class SqliteSiteStore(SqliteCatalog, SiteStore):
             .fetchone()
         )
         return str(row[0]) if row else None
-
-    def add_machine(self, machine: Machine) -> None:
-        """Register a machine."""
-        try:
-            with self._db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO machines (name, admin_url, registered_ms, last_seen_ms, platform,"
-                    " configured_state, properties) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        machine.name,
-                        machine.admin_url,
-                        machine.registered_ms,
-                        machine.last_seen_ms,
-                        machine.platform,
-                        machine.configured_state,
-                        orjson.dumps(machine.properties),
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            raise Conflict(f"Machine '{machine.name}' is already registered.") from None
-
-    _MACHINE_COLUMNS = (
-        "name, admin_url, registered_ms, last_seen_ms, platform, configured_state, properties"
-    )
-
-    def get_machine(self, name: str) -> Machine | None:
-        """A machine by name."""
-        row = (
-            self._db.get()
-            .execute(f"SELECT {self._MACHINE_COLUMNS} FROM machines WHERE name=?", (name,))
-            .fetchone()
-        )
-        return _machine(row) if row else None
-
-    def list_machines(self) -> list[Machine]:
-        """All machines."""
-        rows = (
-            self._db.get()
-            .execute(f"SELECT {self._MACHINE_COLUMNS} FROM machines ORDER BY name")
-            .fetchall()
-        )
-        return [_machine(r) for r in rows]
-
-    def set_machine_state(self, name: str, state: str) -> bool:
-        """``start``/``stop`` of a machine."""
-        with self._db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE machines SET configured_state=? WHERE name=?", (state, name)
-            )
-            return cursor.rowcount > 0
-
-    def touch_machine(self, name: str, now_ms: int) -> None:
-        """Heartbeat."""
-        with self._db.transaction() as conn:
-            conn.execute("UPDATE machines SET last_seen_ms=? WHERE name=?", (now_ms, name))
 
     def add_directory(self, directory: ServerDirectory) -> None:
         """Register a server directory."""

@@ -255,6 +255,24 @@ class SiteStoreContract(abc.ABC):
         assert stopped is not None and stopped.configured_state == "STOPPED"
         assert stopped.last_seen_ms == 42 and stopped.properties == {"p": 1}
         assert not store.set_machine_state("nobody", "STOPPED")
+        edited = Machine("m1", "https://m1:6443/arcgis/admin", 0, 0, "Linux", properties={"q": 2})
+        assert store.update_machine(edited)
+        got = store.get_machine("M1")
+        assert got is not None and (got.name, got.admin_url, got.platform) == (
+            "M1",
+            "https://m1:6443/arcgis/admin",
+            "Linux",
+        )
+        assert got.properties == {"q": 2} and got.last_seen_ms == 42  # times kept
+        assert got.configured_state == "STOPPED"
+        assert not store.update_machine(Machine("nobody", "x", 0, 0))
+        store.add_machine(Machine("M2", "http://m2:6080/arcgis/admin", 1, 1))
+        expect_conflict(lambda: store.rename_machine("m1", "m2"))
+        assert store.rename_machine("m1", "M3")
+        assert [m.name for m in store.list_machines()] == ["M2", "M3"]
+        assert not store.rename_machine("nobody", "M4")
+        assert store.remove_machine("m3") and not store.remove_machine("m3")
+        assert [m.name for m in store.list_machines()] == ["M2"]
         directory = ServerDirectory("arcgiscache", "/tmp/cache", "CACHE")
         store.add_directory(directory)
         expect_conflict(lambda: store.add_directory(directory))

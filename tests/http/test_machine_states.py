@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from geosite.core.models import Machine
 from tests.conftest import LiveSite, make_site
 
 
@@ -83,5 +84,61 @@ def test_stop_and_start_a_machine(tmp_path: Path) -> None:
         assert _get(site, f"/machines/{name}", token)["configuredState"] == "STARTED"
         missing = _post(site, "/machines/NOSUCH.MACHINE/stop", token)
         assert missing["status"] == "error" and missing["code"] == 404
+    finally:
+        site.stop()
+
+
+def test_edit_rename_unregister_synchronize_hardware(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    try:
+        token = site.token()
+        [machine] = _get(site, "/machines", token)["machines"]
+        name = machine["machineName"]
+        edited = _post(
+            site,
+            f"/machines/{name}/edit",
+            token,
+            adminURL="https://geo1.example.com:6443/arcgis/admin",
+            webServerMaxHeapSize="512",
+            HTTPSPort="7443",
+            webServerCertificateAlias="geo1",
+        )
+        assert edited == {"status": "success"}
+        shown = _get(site, f"/machines/{name}", token)
+        assert shown["adminURL"] == "https://geo1.example.com:6443/arcgis/admin"
+        assert shown["webServerMaxHeapSize"] == 512 and shown["appServerMaxHeapSize"] == -1
+        assert shown["ports"]["HTTPSPort"] == 7443 and shown["ports"]["HTTPPort"] == 6080
+        assert shown["webServerCertificateAlias"] == "geo1"
+        for bad in (
+            {"adminURL": "ftp://x/arcgis/admin"},
+            {"adminURL": "https://x/arcgis/admin?next=//evil"},
+            {"HTTPPort": "70000"},
+            {"webServerMaxHeapSize": "big"},
+        ):
+            refused = _post(site, f"/machines/{name}/edit", token, **bad)
+            assert refused["status"] == "error" and refused["code"] == 400, (bad, refused)
+        assert _get(site, f"/machines/{name}", token)["ports"]["HTTPSPort"] == 7443  # unchanged
+
+        assert _post(site, f"/machines/{name}/synchronizeWithSite", token) == {"status": "success"}
+        hardware = _get(site, f"/machines/{name}/hardware", token)
+        assert hardware["cores"] >= 1 and hardware["systemMemoryMB"] > 0
+
+        # The one machine: neither unregistered (the last one) nor renamed (the one answering).
+        last = _post(site, f"/machines/{name}/unregister", token)
+        assert last["status"] == "error" and "last machine" in last["messages"][0]
+        itself = _post(site, "/machines/rename", token, machineName=name, newMachineName="NEW")
+        assert itself["status"] == "error" and "machine answering" in itself["messages"][0]
+        # A second machine (as joining will add them) can be renamed and unregistered.
+        site.store.add_machine(Machine("OTHER.HOST", "https://other:6443/arcgis/admin", 1, 1))
+        renamed = _post(
+            site, "/machines/rename", token, machineName="other.host", newMachineName="geo2.host"
+        )
+        assert renamed == {"status": "success"}
+        names = [m["machineName"] for m in _get(site, "/machines", token)["machines"]]
+        assert sorted(names) == sorted([name, "GEO2.HOST"])
+        itself = _post(site, f"/machines/{name}/unregister", token)
+        assert itself["status"] == "error" and "machine answering" in itself["messages"][0]
+        assert _post(site, "/machines/GEO2.HOST/unregister", token) == {"status": "success"}
+        assert [m["machineName"] for m in _get(site, "/machines", token)["machines"]] == [name]
     finally:
         site.stop()

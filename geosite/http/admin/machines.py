@@ -6,7 +6,9 @@ from typing import Any
 
 from geosite.core import machines
 from geosite.core.models import Machine
-from geosite.http.routing import OPERATION, Call, Endpoint
+from geosite.errors import InvalidParameter
+from geosite.http.routing import OPERATION, Call, Endpoint, Field
+from geosite.storage.base import SiteStore
 
 # A machine whose heartbeat is older than this is reported as stopped.
 STALE_AFTER_MS = 60_000
@@ -46,11 +48,11 @@ def get_machine(call: Call) -> dict[str, Any]:
         "platform": machine.platform,
         "ports": ports,
         "ServerStartTime": call.state.settings.started_ms if local else machine.registered_ms,
-        "webServerMaxHeapSize": -1,
-        "appServerMaxHeapSize": -1,
-        "socMaxHeapSize": -1,
+        **{key: int(machine.properties.get(key, -1)) for key in machines.HEAP_SIZES},
         "webServerSSLEnabled": True,
-        "webServerCertificateAlias": "SelfSignedCertificate",
+        "webServerCertificateAlias": str(
+            machine.properties.get("webServerCertificateAlias", "SelfSignedCertificate")
+        ),
         "configuredState": machine.configured_state,
         "realTimeState": _real_time_state(call, machine),
         "synchronize": False,
@@ -85,6 +87,50 @@ def stop_machine(call: Call) -> dict[str, Any]:
     return _set_state(call, machines.STOPPED)
 
 
+def _store(call: Call) -> SiteStore:
+    return call.state.require_site().site.store
+
+
+def edit_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/{machine}/edit``: ``adminURL``, the heap sizes,
+    ``webServerCertificateAlias`` and the ports (those not given keep their values)."""
+    machines.edit(_store(call), call.args["machine"], call.params.get)
+    return {"status": "success"}
+
+
+def rename_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/rename`` (``machineName``, ``newMachineName``)."""
+    name = call.params.get("machineName")
+    if not name:
+        raise InvalidParameter("Missing parameter 'machineName'.")
+    machines.rename(_store(call), name, call.params.get("newMachineName"), call.state.machine_name)
+    return {"status": "success"}
+
+
+def unregister_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/{machine}/unregister``."""
+    machines.unregister(_store(call), call.args["machine"], call.state.machine_name)
+    return {"status": "success"}
+
+
+def synchronize_machine(call: Call) -> dict[str, Any]:
+    """``POST /admin/machines/{machine}/synchronizeWithSite``: geosite machines keep no
+    configuration of their own (they read the shared store), so there is nothing to copy;
+    the machine must exist."""
+    _machine(call, call.args["machine"])
+    return {"status": "success"}
+
+
+def machine_hardware(call: Call) -> dict[str, Any]:
+    """``GET /admin/machines/{machine}/hardware``: processors and memory, as the machine
+    recorded them when it started (this machine's, read now)."""
+    machine = _machine(call, call.args["machine"])
+    if machine.name.upper() == call.state.machine_name.upper():
+        return machines.hardware()
+    recorded = machine.properties.get("hardware")
+    return dict(recorded) if isinstance(recorded, dict) else {}
+
+
 ENDPOINTS = [
     Endpoint(
         "/machines",
@@ -94,10 +140,42 @@ ENDPOINTS = [
         description="The server machines that participate in this site.",
     ),
     Endpoint(
+        "/machines/rename",
+        rename_machine,
+        kind=OPERATION,
+        title="Rename Machine",
+        fields=(
+            Field("machineName", "Machine name", required=True),
+            Field("newMachineName", "New machine name", required=True),
+        ),
+    ),
+    Endpoint(
         "/machines/{machine}",
         get_machine,
-        children=("status",),
-        operations=("start", "stop"),
+        children=("status", "hardware"),
+        operations=("start", "stop", "edit", "unregister", "synchronizeWithSite"),
+    ),
+    Endpoint("/machines/{machine}/hardware", machine_hardware, title="Hardware"),
+    Endpoint(
+        "/machines/{machine}/edit",
+        edit_machine,
+        kind=OPERATION,
+        title="Edit",
+        fields=(
+            Field("adminURL", "Admin URL"),
+            *(Field(key, key, kind="number") for key in machines.HEAP_SIZES),
+            Field("webServerCertificateAlias", "Web server certificate alias"),
+            *(Field(key, key, kind="number") for key in machines.PORTS),
+        ),
+    ),
+    Endpoint(
+        "/machines/{machine}/unregister", unregister_machine, kind=OPERATION, title="Unregister"
+    ),
+    Endpoint(
+        "/machines/{machine}/synchronizeWithSite",
+        synchronize_machine,
+        kind=OPERATION,
+        title="Synchronize With Site",
     ),
     Endpoint("/machines/{machine}/status", machine_status, title="Status"),
     Endpoint("/machines/{machine}/start", start_machine, kind=OPERATION, title="Start"),
