@@ -14,6 +14,7 @@ import datetime
 import json
 import math
 import statistics
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,49 @@ class FeatureSourceContract(abc.ABC):
         last = source.feature(ids[5], ["n"], with_geometry=True)
         assert last is not None and last[0] == {"n": 204} and (last[1].x, last[1].y) == (4, -4)
         assert source.extent() == (0.0, -4.0, 7.0, 4.0)
+
+    def test_concurrent_edits_and_reads(self, tmp_path: Path) -> None:
+        """Writers in several threads, each adding and deleting in its own transactions, with
+        readers counting meanwhile: every add gets its own id, none is lost, and the count
+        everything-queries read is the rows' count afterwards."""
+        data, source = self._open(tmp_path)
+        layer = source.layer
+        added: list[int] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def write(worker: int) -> None:
+            try:
+                for i in range(10):
+                    with data.edit() as tx:
+                        ids = tx.insert_many(
+                            layer,
+                            [
+                                {"n": 1000 * worker + i, "Shape": self._point(source, worker, i)},
+                                {"n": 1000 * worker + i + 500},
+                            ],
+                        )
+                        tx.delete(layer, ids[1])
+                    with lock:
+                        added.append(ids[0])
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        def read() -> None:
+            try:
+                for _ in range(20):
+                    assert COUNT <= source.count(RowFilter()) <= COUNT + 40
+                    assert source.count(self._where(source, "n >= 0")) >= COUNT
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+        threads += [threading.Thread(target=read) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == []
+        assert len(added) == len(set(added)) == 40
+        assert source.count(RowFilter()) == COUNT + 40
+        assert source.count(self._where(source, "n >= 1000")) == 30  # workers 1..3
