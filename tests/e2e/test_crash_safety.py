@@ -1,7 +1,9 @@
 """Crash safety of edits: kill -9 the server while applyEdits batches stream in, restart it,
 and check that each batch is wholly present or wholly absent, that no acknowledged batch is
-lost, and that the GeoPackage is sound. ``GEOSITE_CRASH_ROUNDS`` sets the rounds (20 in the
-suite; ``make crash-test`` runs 100)."""
+lost, and that the data is sound: the maintained count, the counted rows and the spatial index
+agree (and SQLite's integrity check passes on a GeoPackage). With
+``GEOSITE_TEST_FEATURE_DATA=postgis`` the layer lives in PostGIS. ``GEOSITE_CRASH_ROUNDS`` sets
+the rounds (20 in the suite; ``make crash-test`` runs 100)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from geosite.storage.sqlite import SqliteSiteStore
+from tests import pg
+from tests.conftest import ON_POSTGIS
 from tests.e2e.test_serve import PASSWORD, Server, publish_point
 
 ROUNDS = int(os.environ.get("GEOSITE_CRASH_ROUNDS", "20"))
@@ -79,9 +84,10 @@ def test_killed_mid_edit_loses_no_acknowledged_batch(tmp_path: Path) -> None:
     try:
         rows: dict[int, int] = {}
         offset = 0
+        query = server.url + "/arcgis/rest/services/Field/FeatureServer/0/query"
         while True:
             page = httpx.get(
-                server.url + "/arcgis/rest/services/Field/FeatureServer/0/query",
+                query,
                 params={
                     "f": "json",
                     "where": "1=1",
@@ -97,6 +103,12 @@ def test_killed_mid_edit_loses_no_acknowledged_batch(tmp_path: Path) -> None:
             offset += len(page["features"])
             if not page.get("exceededTransferLimit"):
                 break
+        counts = [
+            httpx.get(query, params={"f": "json", "where": where, "returnCountOnly": "true"})
+            .json()
+            .get("count")
+            for where in ("1=1", "OBJECTID > 0")  # the maintained count, and one counted
+        ]
     finally:
         server.stop()
     partial = {tag: n for tag, n in rows.items() if tag >= 0 and n != BATCH}
@@ -104,6 +116,12 @@ def test_killed_mid_edit_loses_no_acknowledged_batch(tmp_path: Path) -> None:
     missing = [tag for tag in acknowledged if rows.get(tag) != BATCH]
     assert missing == []  # nothing acknowledged was lost
     assert len(acknowledged) > 0
+    assert counts == [sum(rows.values())] * 2
+    if ON_POSTGIS:
+        location, table = _layer(data_dir)
+        assert location.startswith("postgis://")
+        assert pg.layer_counts(location, table, "Shape") == (sum(rows.values()),) * 3
+        return
     gpkg = next((data_dir / "directories").rglob("*.gpkg"))
     with sqlite3.connect(gpkg) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -162,3 +180,14 @@ def test_two_workers_edit_one_layer(tmp_path: Path) -> None:
         assert sorted(found) == sorted(ids)
     finally:
         server.stop()
+
+
+def _layer(data_dir: Path) -> tuple[str, str]:
+    """(data location, table) of the service Field, from the site's configuration store."""
+    store = SqliteSiteStore(data_dir / "config-store" / "site.db")
+    try:
+        service = store.get_service("", "Field", "FeatureServer")
+    finally:
+        store.close()
+    assert service is not None
+    return service.data.location, service.data.layers[0].table
