@@ -19,6 +19,7 @@ from geosite.cli.security import security
 from geosite.cli.services import services
 from geosite.cli.site import site
 from geosite.cli.usage import usage
+from geosite.cli.webadaptor import webadaptor
 
 
 class ServerCommand(click.Command):
@@ -102,5 +103,6 @@ for command in (
     machines,
     uploads,
     site,
+    webadaptor,
 ):
     main.add_command(command)
