@@ -10,7 +10,8 @@ that the same tree gives the same rows on both:
 - the spelling of functions, and the casts PostgreSQL needs where SQLite converts by itself:
   text functions and ``||`` take their operands as text, ``ROUND(x, n)`` and ``MOD`` work in
   ``numeric`` and answer a double, as SQLite answers a REAL; ``MOD`` by zero and the
-  logarithm of zero or less are NULL, as in SQLite, not an error;
+  logarithm of zero or less are NULL, as in SQLite, not an error; a CAST to an integer
+  truncates toward zero, as SQLite's does (PostgreSQL's rounds);
 - ``LIKE``: case-sensitive on both (GeoPackage connections turn ``case_sensitive_like`` on);
   PostgreSQL escapes with a backslash unless told otherwise, so it is told ``ESCAPE ''``;
 - literals: PostgreSQL types each parameter (``CAST(%s AS text)``, ``bigint``, ``double
@@ -117,6 +118,10 @@ class Dialect:
         """SUBSTRING(text, start[, length])."""
         return f"substr({', '.join(args)})"
 
+    def cast(self, value: str, kind: str) -> str:
+        """CAST(value AS kind), ``kind`` one of :attr:`casts`."""
+        return f"CAST({value} AS {self.casts[kind]})"
+
 
 class PostgresDialect(Dialect):
     """PostgreSQL (PostGIS feature sources, the PostgreSQL stores)."""
@@ -191,6 +196,13 @@ class PostgresDialect(Dialect):
             return f"trunc(CAST({value} AS double precision))"
         scaled = f"CAST({value} AS numeric)"
         return f"CAST(trunc({scaled}, CAST({digits} AS integer)) AS double precision)"
+
+    def cast(self, value: str, kind: str) -> str:
+        """To an integer toward zero, as SQLite casts (PostgreSQL would round): through
+        ``numeric``, exact for every bigint and for text such as '12.7'."""
+        if self.casts[kind] == "bigint":
+            return f"CAST(trunc(CAST({value} AS numeric)) AS bigint)"
+        return super().cast(value, kind)
 
     def substring(self, args: list[str]) -> str:
         """SUBSTRING(text FROM start [FOR length])."""

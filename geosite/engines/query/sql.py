@@ -137,7 +137,7 @@ class _Compiler:
         if name == "SUBSTRING":
             return dialect.substring(args)
         if name == "CAST":
-            return f"CAST({args[0]} AS {dialect.casts[node.option or '']})"
+            return dialect.cast(args[0], node.option or "")
         if name == "CURRENT_TIMESTAMP":
             return self.bind(self.now_ms)
         if name == "CURRENT_DATE":
