@@ -9,8 +9,8 @@ that the same tree gives the same rows on both:
   ``timestamptz``);
 - the spelling of functions, and the casts PostgreSQL needs where SQLite converts by itself:
   text functions and ``||`` take their operands as text, ``ROUND(x, n)`` and ``MOD`` work in
-  ``numeric`` and answer a double, as SQLite answers a REAL; ``MOD`` by zero and the
-  logarithm of zero or less are NULL, as in SQLite, not an error; a CAST to an integer
+  ``numeric`` and answer a double, as SQLite answers a REAL; a division or ``MOD`` by zero
+  and the logarithm of zero or less are NULL, as in SQLite, not an error; a CAST to an integer
   truncates toward zero, as SQLite's does (PostgreSQL's rounds);
 - ``LIKE``: case-sensitive on both (GeoPackage connections turn ``case_sensitive_like`` on);
   PostgreSQL escapes with a backslash unless told otherwise, so it is told ``ESCAPE ''``;
@@ -122,6 +122,10 @@ class Dialect:
         """CAST(value AS kind), ``kind`` one of :attr:`casts`."""
         return f"CAST({value} AS {self.casts[kind]})"
 
+    def divisor(self, value: str) -> str:
+        """The right operand of ``/`` (SQLite's division by zero is NULL by itself)."""
+        return value
+
 
 class PostgresDialect(Dialect):
     """PostgreSQL (PostGIS feature sources, the PostgreSQL stores)."""
@@ -196,6 +200,10 @@ class PostgresDialect(Dialect):
             return f"trunc(CAST({value} AS double precision))"
         scaled = f"CAST({value} AS numeric)"
         return f"CAST(trunc({scaled}, CAST({digits} AS integer)) AS double precision)"
+
+    def divisor(self, value: str) -> str:
+        """NULL for zero: a division by zero is NULL, as in SQLite, not an error."""
+        return f"nullif({value}, 0)"
 
     def cast(self, value: str, kind: str) -> str:
         """To an integer toward zero, as SQLite casts (PostgreSQL would round): through

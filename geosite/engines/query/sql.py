@@ -81,6 +81,8 @@ class _Compiler:
                 left = left[1:-1]  # a + b + c, not ((a + b) + c): SQLite's parser stack is small
             if node.op == "||":
                 left, right = self.dialect.text(left), self.dialect.text(right)
+            elif node.op == "/":
+                right = self.dialect.divisor(right)
             return f"({left} {node.op} {right})"
         if isinstance(node, Function):
             return self.function(node)
