@@ -1,7 +1,9 @@
 """Fuzzing the query parsers (security-and-reliability §4 R3).
 
 Targets: the ``where`` grammar (with ``havingClause``, the SQL compiler, and the compiled SQL
-run on an in-memory GeoPackage-like table), the Esri JSON query geometry (with
+run on an in-memory GeoPackage-like table; with ``GEOSITE_TEST_FEATURE_DATA=postgis``, compiled
+in the PostgreSQL dialect and run through the PostGIS source's statement path on a table of
+PostGIS layer types), the Esri JSON query geometry (with
 ``geometryType``, ``inSR``, ``distance`` and ``units``, projected and buffered as a query
 does), the spatial-reference parser, and the whole parameter set of a layer query.
 
@@ -34,13 +36,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geosite.data import geopackage
+from geosite.data.postgis_load import COLUMN_TYPES
+from geosite.data.postgis_source import PostGISData
 from geosite.data.spatial_reference import resolve
 from geosite.engines.query import where as where_grammar
+from geosite.engines.query.dialects import POSTGRESQL
 from geosite.engines.query.geometry import UNITS_M, in_layer, parse_query_geometry
 from geosite.engines.query.params import parse_query
 from geosite.engines.query.sql import compile_where
 from geosite.engines.query.where import parse_having, parse_where
 from geosite.errors import InvalidParameter
+from tests import pg
 
 # A failure's example can be megabytes long; hypothesis warns while printing it.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
@@ -307,8 +313,48 @@ def _table() -> sqlite3.Connection:
     return conn
 
 
+@functools.cache
+def _postgis_table() -> PostGISData:
+    """ROWS in a table of the types a PostGIS layer gets (values an ``integer`` or a
+    ``timestamptz`` cannot hold become its bounds or NULL), in the tests' feature store."""
+    import psycopg
+    from psycopg import sql
+
+    url, schema = pg.feature_store(), "parser_fuzz"
+    types = {**COLUMN_TYPES, "esriFieldTypeOID": "bigint PRIMARY KEY"}
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} " + types[str(f["type"])]).format(sql.Identifier(str(f["name"])))
+        for f in FIELDS
+    )
+    limit = 2**31 - 1
+    rows = [
+        tuple(
+            max(-limit - 1, min(limit, v))
+            if f["type"] == "esriFieldTypeInteger" and v
+            else (None if f["type"] == "esriFieldTypeDate" and v == "not a date" else v)
+            for f, v in zip(FIELDS, row, strict=True)
+        )
+        for row in ROWS
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        table = sql.Identifier(schema, "t")
+        conn.execute(sql.SQL("CREATE TABLE {} ({})").format(table, columns))
+        marks = sql.SQL(", ").join(sql.Placeholder() * len(FIELDS))
+        with conn.cursor() as cursor:
+            cursor.executemany(sql.SQL("INSERT INTO {} VALUES ({})").format(table, marks), rows)
+    return PostGISData(url, schema)
+
+
 def _where(text: str) -> None:
     node = parse_where(text, FIELDS)
+    if pg.on_postgis():
+        compiled = compile_where(node, 1_700_000_000_000, POSTGRESQL)
+        # The statement path of every PostGIS query: only InvalidParameter may come out.
+        statement = f'SELECT "OBJECTID" FROM "parser_fuzz"."t" WHERE {compiled.sql}'
+        _postgis_table().rows(statement, compiled.params)
+        return
     compiled = compile_where(node, 1_700_000_000_000)
     if compiled is not None:
         _table().execute(f"SELECT OBJECTID FROM t WHERE {compiled.sql}", compiled.params).fetchall()
@@ -321,6 +367,8 @@ def check_where(text: str) -> None:
 
 
 def test_where_parser_raises_only_invalid_parameter() -> None:
+    if pg.on_postgis():
+        _postgis_table()  # made before the clock runs
     run("where", WHERE_INPUTS, check_where)
 
 
