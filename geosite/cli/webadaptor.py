@@ -154,6 +154,13 @@ def webadaptor() -> None:
 @click.option(
     "--https-upstreams", is_flag=True, help="Reach the machines over HTTPS (their own ports)."
 )
+@click.option(
+    "--register",
+    "public_url",
+    default=None,
+    help="Also register the web adaptor with the site, at this public URL "
+    "(https://gis.example.com/arcgis): /admin/system/webadaptors lists it.",
+)
 @click.pass_context
 def nginx(
     ctx: click.Context,
@@ -164,6 +171,7 @@ def nginx(
     context: str,
     max_upload: str,
     https_upstreams: bool,
+    public_url: str | None,
 ) -> None:
     """Print an nginx configuration for the site's current machines.
 
@@ -190,3 +198,11 @@ def nginx(
         ),
         nl=False,
     )
+    if public_url is not None:
+        site.session.post_json(
+            "admin/system/webadaptors/register",
+            {
+                "webAdaptorURL": public_url,
+                "description": f"nginx, from geosite webadaptor nginx ({len(upstreams)} machines)",
+            },
+        )

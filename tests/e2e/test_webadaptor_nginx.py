@@ -102,11 +102,24 @@ def test_nginx_in_front_of_the_site(tmp_path: Path) -> None:
             "GEOSITE_CONFIG_DIR": str(tmp_path / "c"),
         }
         result = CliRunner().invoke(
-            main, ["webadaptor", "nginx", "--listen", f"127.0.0.1:{listen}"], env=env
+            main,
+            [
+                "webadaptor",
+                "nginx",
+                "--listen",
+                f"127.0.0.1:{listen}",
+                "--register",
+                f"http://127.0.0.1:{listen}/arcgis",
+            ],
+            env=env,
         )
         assert result.exit_code == 0, result.output
         config = result.output
         assert f"server 127.0.0.1:{port} " in config and f"server 127.0.0.1:{dead} " in config
+        registered = httpx.get(
+            site.admin + "/system/webadaptors", params={"f": "json", "token": token}
+        ).json()["webAdaptors"]
+        assert [w["webAdaptorURL"] for w in registered] == [f"http://127.0.0.1:{listen}/arcgis"]
         (root / "geosite.conf").write_text(config)
         user = "user root;" if os.geteuid() == 0 else ""
         (root / "nginx.conf").write_text(_MAIN.format(root=root, user=user))

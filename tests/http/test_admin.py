@@ -38,7 +38,16 @@ def test_root(site: LiveSite, admin_token: str) -> None:
         ("usagereports", {"metrics": []}),
         (
             "system",
-            {"resources": ["properties", "directories", "handlers", "licenses", "quarantine"]},
+            {
+                "resources": [
+                    "properties",
+                    "directories",
+                    "handlers",
+                    "licenses",
+                    "webadaptors",
+                    "quarantine",
+                ]
+            },
         ),
         (
             "logs",

@@ -132,6 +132,7 @@ def _path(endpoint: Endpoint, matrix: Matrix, harmless: bool) -> str:
         "name": "nothing",
         "report": "matrixreport",
         "job": "j" + "0" * 32,  # no such job: a publisher or administrator gets a 404
+        "id": "0" * 32,  # no such web adaptor
     }
     if harmless:
         names.update(

@@ -19,6 +19,7 @@ from geosite.http.admin import (
     system,
     uploads,
     usage,
+    webadaptors,
 )
 from geosite.http.routing import Endpoint
 
@@ -34,6 +35,7 @@ ENDPOINTS: list[Endpoint] = [
     *reports.ENDPOINTS,
     services.FOLDER_ENDPOINT,  # last: a folder name matches any segment
     *system.ENDPOINTS,
+    *webadaptors.ENDPOINTS,
     *jobs.ENDPOINTS,
     *quarantine.ENDPOINTS,
     *logs.ENDPOINTS,

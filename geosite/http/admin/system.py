@@ -21,7 +21,16 @@ def _site(call: Call) -> Any:
 def system(call: Call) -> dict[str, Any]:
     """``GET /admin/system``."""
     _site(call)
-    return {"resources": ["properties", "directories", "handlers", "licenses", "quarantine"]}
+    return {
+        "resources": [
+            "properties",
+            "directories",
+            "handlers",
+            "licenses",
+            "webadaptors",
+            "quarantine",
+        ]
+    }
 
 
 def properties(call: Call) -> dict[str, Any]:
