@@ -142,3 +142,22 @@ def test_edit_rename_unregister_synchronize_hardware(tmp_path: Path) -> None:
         assert [m["machineName"] for m in _get(site, "/machines", token)["machines"]] == [name]
     finally:
         site.stop()
+
+
+def test_a_silent_machine_is_not_responding_until_it_beats_again(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", machine_timeout_s=30)
+    try:
+        token = site.token()
+        now = site.clock.now_ms()
+        site.store.add_machine(Machine("OTHER.HOST", "https://other:6443/arcgis/admin", now, now))
+        status = "/machines/OTHER.HOST/status"
+        assert _get(site, status, token)["realTimeState"] == "STARTED"
+        site.clock.advance(seconds=31)
+        assert _get(site, status, token) == {
+            "configuredState": "STARTED",
+            "realTimeState": "STOPPED",
+        }
+        site.store.touch_machine("OTHER.HOST", site.clock.now_ms())  # it beats again
+        assert _get(site, status, token)["realTimeState"] == "STARTED"
+    finally:
+        site.stop()

@@ -10,9 +10,6 @@ from geosite.errors import InvalidParameter
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 from geosite.storage.base import SiteStore
 
-# A machine whose heartbeat is older than this is reported as stopped.
-STALE_AFTER_MS = 60_000
-
 
 def _machine(call: Call, name: str) -> Machine:
     return machines.find(call.state.require_site().site.store, name)
@@ -31,10 +28,15 @@ def _machine_names(call: Call, payload: dict[str, Any]) -> list[str]:
 def _real_time_state(call: Call, machine: Machine) -> str:
     if machine.configured_state != "STARTED":
         return "STOPPED"
+    return "STARTED" if _responding(call, machine) else "STOPPED"
+
+
+def _responding(call: Call, machine: Machine) -> bool:
+    """Whether the machine beat within ``GEOSITE_MACHINE_TIMEOUT_S`` (this one: it answers)."""
     if machine.name.upper() == call.state.machine_name.upper():
-        return "STARTED"
-    fresh = call.state.clock.now_ms() - machine.last_seen_ms < STALE_AFTER_MS
-    return "STARTED" if fresh else "STOPPED"
+        return True
+    silence_ms = call.state.clock.now_ms() - machine.last_seen_ms
+    return silence_ms < call.state.settings.machine_timeout_s * 1000
 
 
 def get_machine(call: Call) -> dict[str, Any]:
