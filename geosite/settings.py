@@ -75,6 +75,9 @@ class Settings:
     max_fields: int = 1000
     max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    #: Addresses or networks allowed to read ``/arcgis/admin/metrics`` without a token (a
+    #: Prometheus server); administrators may read it with theirs.
+    metrics_addresses: tuple[str, ...] = ()
     #: Seconds without a heartbeat (each worker beats every 15 s) after which another
     #: machine is shown as not responding (``realTimeState`` STOPPED) until it beats again.
     machine_timeout_s: int = 60
@@ -113,6 +116,7 @@ class Settings:
             max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),
             max_upload_bytes=_env_int("GEOSITE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             data_store=os.environ.get("GEOSITE_DATA_STORE") or None,
+            metrics_addresses=split_list(os.environ.get("GEOSITE_METRICS_ADDRESSES", "")),
             machine_timeout_s=_env_int("GEOSITE_MACHINE_TIMEOUT_S", defaults.machine_timeout_s),
             context_path=normalize_context_path(
                 os.environ.get("GEOSITE_CONTEXT_PATH", defaults.context_path)

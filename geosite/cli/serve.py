@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -19,6 +20,7 @@ from typing import Any
 import click
 import psycopg
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 
 from geosite.cli.demo import publish_demo
 from geosite.cli.upgrade import upgrade_stores
@@ -122,9 +124,23 @@ def run_worker(settings: Settings, sockets: list[socket.socket], cert: Path, key
         stop_logging()
 
 
+#: Where prometheus-client's multiprocess mode keeps the workers' metrics.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_directory(settings: Settings) -> None:
+    """Workers share their Prometheus metrics through files in a directory of this machine's,
+    emptied on each start (prometheus-client's multiprocess mode; set before they start)."""
+    directory = settings.data_dir / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    private_dir(directory)
+    os.environ[MULTIPROC_ENV] = str(directory)
+
+
 def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     stopping = False
+    _metrics_directory(settings)
 
     def start() -> multiprocessing.process.BaseProcess:
         process = ctx.Process(target=run_worker, args=(settings, sockets, cert, key), daemon=False)
@@ -148,6 +164,8 @@ def _supervise(settings: Settings, sockets: list[socket.socket], cert: Path, key
         time.sleep(0.5)
         for index, process in enumerate(workers):
             if not process.is_alive() and not stopping:
+                if process.pid is not None:
+                    mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
                 click.echo(
                     f"geosite: worker {process.pid} exited ({process.exitcode}); starting another",
                     err=True,
@@ -337,6 +355,13 @@ def _check_data_store(url: str) -> None:
     "Forwarded headers are believed (none by default).",
 )
 @click.option(
+    "--metrics-addresses",
+    default=None,
+    envvar="GEOSITE_METRICS_ADDRESSES",
+    help="Addresses or networks (comma-separated) that may read /arcgis/admin/metrics without "
+    "a token, such as a Prometheus server (administrators may, with theirs).",
+)
+@click.option(
     "--proxy-headers",
     type=click.Choice(["x-forwarded", "forwarded"], case_sensitive=False),
     default="x-forwarded",
@@ -384,6 +409,7 @@ def serve(
     access_log: bool | None,
     context_path: str,
     trusted_proxies: str | None,
+    metrics_addresses: str | None,
     proxy_headers: str,
     cert_file: Path | None,
     key_file: Path | None,
@@ -418,11 +444,13 @@ def serve(
             settings,
             context_path=normalize_context_path(context_path),
             trusted_proxies=split_list(trusted_proxies or ""),
+            metrics_addresses=split_list(metrics_addresses or ""),
             proxy_headers=proxy_headers.lower(),
             cert_file=cert_file,
             key_file=key_file,
         )
         parse_networks(settings.trusted_proxies)
+        parse_networks(settings.metrics_addresses)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if settings.log_format not in log_output.FORMATS:

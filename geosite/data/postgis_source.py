@@ -65,6 +65,13 @@ def pool(conninfo: str) -> ConnectionPool:
         return found
 
 
+def pool_stats() -> list[dict[str, int]]:
+    """Each pool's figures (``psycopg_pool``'s ``get_stats``: size, idle, waiting...)."""
+    with _pools_lock:
+        found = list(_pools.values())
+    return [dict(p.get_stats()) for p in found]
+
+
 def close_pools() -> None:
     """Close every pool (at shutdown, and in tests)."""
     with _pools_lock:

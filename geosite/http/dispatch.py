@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import random
 import sys
 import time
@@ -33,15 +34,16 @@ from geosite.errors import (
     NotFound,
     TokenRequired,
 )
-from geosite.http import access_log, audit, caching, origin, pages
+from geosite.http import access_log, audit, caching, metrics, origin, pages
 from geosite.http.auth import COOKIE, csrf_ok, csrf_token_for, token_from
 from geosite.http.errors import ADMIN, envelope, html_status
 from geosite.http.origin import Origin
 from geosite.http.params import Params, read_params
 from geosite.http.policy import check_transport
 from geosite.http.render import FORMATS, SECURITY_HEADERS, json_response, valid_callback
-from geosite.http.routing import OPERATION, Call, Match, Reply, Router
+from geosite.http.routing import OPERATION, Call, Endpoint, Match, Reply, Router
 from geosite.http.state import AppState
+from geosite.settings import parse_networks
 
 _PREFLIGHT_HEADERS = {
     **SECURITY_HEADERS,
@@ -162,6 +164,11 @@ async def handle(request: Request, state: AppState, area: Area, rel: str) -> Res
         started=started,
         request_id=request_id,
     )
+    metrics.observe(
+        area.name, outcome.service_key, rel, outcome.code, time.perf_counter() - started
+    )
+    if isinstance(outcome.error, InvalidToken):
+        metrics.TOKEN_FAILURES.inc()
     if outcome.service_key and state.runtime is not None:
         # The service's statistics, whatever the log level (only services that exist).
         elapsed = (time.perf_counter() - started) * 1000
@@ -261,6 +268,17 @@ def _handle_call(
         return _failure(error, request, state, area, rel, match, call, fmt, params, request_id)
 
 
+def _scraper(endpoint: Endpoint, state: AppState, client_ip: str) -> bool:
+    """Whether the caller is one of ``--metrics-addresses`` asking an endpoint open to them."""
+    if not endpoint.scrapers or not state.settings.metrics_addresses:
+        return False
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in net for net in parse_networks(state.settings.metrics_addresses))
+
+
 def _user(call: Call | None) -> str:
     return call.principal.username if call and call.principal else ""
 
@@ -281,7 +299,9 @@ def _authorize(
     token_error: GeositeError | None = None
     client_ip = _client_ip(request)
     referer = request.headers.get("referer", "")
-    if endpoint.privilege is not None:
+    if endpoint.privilege is not None and token is None and _scraper(endpoint, state, client_ip):
+        pass  # a scrape address reads the metrics without a token
+    elif endpoint.privilege is not None:
         if token is None:
             raise TokenRequired()
         if runtime is None:  # a protected endpoint always needs the site

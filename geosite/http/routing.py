@@ -128,6 +128,8 @@ class Endpoint:
     #: process, on one thread of its own, so that threads do not fight over the GIL (each
     #: process has a core) and its database connections stay warm.
     serial: bool = False
+    #: Also open without a token to the addresses of ``--metrics-addresses`` (Prometheus).
+    scrapers: bool = False
     #: Values to fill an operation's form with, from the resource (e.g. the service JSON on
     #: a service's ``edit`` page).
     form_values: Callable[[Call], dict[str, str]] | None = None

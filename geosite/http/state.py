@@ -27,8 +27,9 @@ from geosite.core.security_config import SecurityConfig
 from geosite.core.site import Site, local_machine_name, read_pointer
 from geosite.core.system_properties import SystemProperties
 from geosite.core.usage import UsageMeter
+from geosite.data import postgis_source
 from geosite.errors import InternalError, NoSite
-from geosite.http import feature_data
+from geosite.http import feature_data, metrics
 from geosite.http.data_files import HandleSweeper
 from geosite.settings import Settings
 from geosite.storage import load_stores
@@ -253,6 +254,8 @@ class AppState:
         """The log writer's heartbeat: this machine is alive; old records and counts go hourly."""
         now = self.clock.now_ms()
         site.store.touch_machine(site.machine_name, now)
+        metrics.HEARTBEAT.set(now / 1000)
+        metrics.pools(postgis_source.pool_stats())
         if now - self._last_prune_ms >= PRUNE_INTERVAL_MS:
             self._last_prune_ms = now
             log_settings.prune(site.store, site.logs, now)

@@ -8,7 +8,8 @@ from typing import Any
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege
 from geosite.core.security import LOCKED, IssuedToken
-from geosite.errors import Forbidden, LoginFailed, MethodNotAllowed
+from geosite.errors import Forbidden, GeositeError, LoginFailed, MethodNotAllowed
+from geosite.http import metrics
 from geosite.http.params import Params
 from geosite.http.routing import Call, Field
 
@@ -103,5 +104,10 @@ def generate_token(call: Call, *, source: str, minimum: Privilege | None) -> dic
         raise MethodNotAllowed(
             "Method not supported.", details=[NO_CREDENTIALS_IN_URL if in_url else POST_ONLY]
         )
-    issued = login(call, source, minimum)
+    try:
+        issued = login(call, source, minimum)
+    except GeositeError:
+        metrics.LOGINS.labels("failure").inc()
+        raise
+    metrics.LOGINS.labels("success").inc()
     return {"token": issued.token, "expires": issued.expires_ms, "ssl": call.is_https}

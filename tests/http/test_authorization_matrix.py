@@ -163,6 +163,8 @@ def _call(matrix: Matrix, endpoint: Endpoint, path: str, token: str | None) -> i
     if response.is_redirect:  # logout sends the browser on
         return 200
     assert response.status_code == 200, (path, response.status_code)
+    if response.headers.get("content-type", "").startswith("text/plain"):
+        return 200  # the metrics, in Prometheus's text format
     body = response.json()
     return int(body["code"]) if body.get("status") == "error" else 200
 

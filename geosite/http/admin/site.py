@@ -23,6 +23,7 @@ from geosite.errors import (
     LoginFailed,
     TokenRequired,
 )
+from geosite.http import metrics
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 from geosite.http.state import AppState
 from geosite.http.tokens import TOKEN_FIELDS, decrypted, generate_token, login
@@ -213,6 +214,13 @@ def health_check(call: Call) -> dict[str, Any] | Reply:
     return {"success": True, "siteCreated": runtime is not None}
 
 
+def metrics_page(call: Call) -> Reply:
+    """``/arcgis/admin/metrics``: this machine's Prometheus metrics, for administrators and
+    for the addresses of ``--metrics-addresses`` (a Prometheus server, without a token)."""
+    body, media_type = metrics.exposition()
+    return Reply(body=body, media_type=media_type)
+
+
 def admin_generate_token(call: Call) -> dict[str, Any]:
     """``POST /arcgis/admin/generateToken`` (administrators and publishers only)."""
     return generate_token(call, source=SOURCE, minimum=Privilege.PUBLISH)
@@ -307,6 +315,14 @@ ENDPOINTS = [
     Endpoint("/login", login_page, privilege=None, title="Login"),
     Endpoint("/logout", logout, privilege=None, needs_site=False, title="Logout"),
     Endpoint("/info", info, privilege=Privilege.PUBLISH, title="Info", children=("healthCheck",)),
+    Endpoint(
+        "/metrics",
+        metrics_page,
+        scrapers=True,
+        title="Metrics",
+        description="This machine's Prometheus metrics: administrators, and the addresses "
+        "of --metrics-addresses without a token.",
+    ),
     Endpoint(
         "/info/healthCheck", health_check, privilege=None, needs_site=False, title="Health Check"
     ),
