@@ -116,7 +116,45 @@ class PostGISEdits(EditSession):
         return int(row[0]) if row else 0
 
     def insert_many(self, layer: LayerDescription, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Many adds, pipelined: one ``executemany`` per run of rows with the same columns."""
+        """Many adds in one ``COPY``: their OBJECTIDs are taken from the layer's sequence first,
+        in order, so that they follow the features' order; geometries go in as EWKB with the
+        column's SRID. Rows that name different columns are copied in runs of the same
+        columns."""
+        if not rows:
+            return []
+        oid = layer.object_id_field
+        sequence = self.conn.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)", (self._table(layer), oid)
+        ).fetchone()
+        if sequence is None or sequence[0] is None:
+            return self._insert_pipelined(layer, rows)
+        found = self.conn.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence[0], len(rows))
+        ).fetchall()
+        ids = sorted(int(row[0]) for row in found)
+        srid = self.data.srid(layer)
+        start = 0
+        while start < len(rows):
+            names = tuple(rows[start])
+            end = start
+            while end < len(rows) and tuple(rows[end]) == names:
+                end += 1
+            columns = ", ".join(_quote(name) for name in (oid, *names))
+            target = f"COPY {self._table(layer)} ({columns}) FROM STDIN"
+            with self.conn.cursor().copy(target.encode()) as copy:
+                for object_id, values in zip(ids[start:end], rows[start:end], strict=True):
+                    copy.write_row(
+                        [object_id, *(self._copied(layer, n, values[n], srid) for n in names)]
+                    )
+            start = end
+        self._count(layer.table, len(rows))
+        return ids
+
+    def _insert_pipelined(
+        self, layer: LayerDescription, rows: Sequence[dict[str, Any]]
+    ) -> list[int]:
+        """Many adds, pipelined: one ``executemany`` per run of rows with the same columns
+        (for a table whose object id has no sequence to take them from first)."""
         ids: list[int] = []
         start = 0
         while start < len(rows):
@@ -140,6 +178,14 @@ class PostGISEdits(EditSession):
             start = end
         self._count(layer.table, len(rows))
         return ids
+
+    def _copied(self, layer: LayerDescription, name: str, value: Any, srid: int) -> Any:
+        """A value as ``COPY`` takes it: the geometry as hex EWKB with the SRID."""
+        if name != layer.geometry_field or value is None:
+            return value
+        geometry: EncodedGeometry = value
+        self._grow(layer.table, geometry.bounds())
+        return _ewkb_hex(geometry.wkb(), srid)
 
     def update(self, layer: LayerDescription, object_id: int, values: dict[str, Any]) -> bool:
         """``UPDATE`` of the given columns by object id."""
@@ -174,3 +220,17 @@ class PostGISEdits(EditSession):
         text = f"SELECT {_quote(field)} FROM {self._table(layer)} WHERE {oid} = %s"  # noqa: S608
         row = self.conn.execute(text, [object_id]).fetchone()
         return row[0] if row else None
+
+
+_SRID_FLAG = 0x20000000
+
+
+def _ewkb_hex(wkb: bytes, srid: int) -> str:
+    """ISO WKB as PostGIS's hex EWKB with ``srid`` (the SRID goes after the type)."""
+    if wkb[:1] == b"\x01":
+        kind = int.from_bytes(wkb[1:5], "little") | _SRID_FLAG
+        head = kind.to_bytes(4, "little") + srid.to_bytes(4, "little")
+    else:
+        kind = int.from_bytes(wkb[1:5], "big") | _SRID_FLAG
+        head = kind.to_bytes(4, "big") + srid.to_bytes(4, "big")
+    return (wkb[:1] + head + wkb[5:]).hex()
