@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +97,30 @@ def _reason(exc: psycopg.Error) -> str:
     """What went wrong, without the connection string (it may hold a password)."""
     state = getattr(exc, "sqlstate", None) or ""
     return f"The database answered: {type(exc).__name__}" + (f" ({state})." if state else ".")
+
+
+#: What PostgreSQL raises for a request's own values where SQLite converts or answers NULL:
+#: text cast to a number, an overflow, operands of types no operator takes ('n = '1''). The
+#: query is refused with ArcGIS's 400, never a 500.
+_REFUSED_VALUES = (
+    psycopg.errors.DataError,
+    psycopg.errors.UndefinedFunction,
+    psycopg.errors.DatatypeMismatch,
+    psycopg.errors.IndeterminateDatatype,
+    psycopg.errors.AmbiguousFunction,
+)
+
+
+def _refused(exc: psycopg.Error) -> InvalidParameter:
+    """The 400 of a statement the database refused for the request's values; its words (no
+    SQL) in the details, the whole error in the log."""
+    said = (exc.diag.message_primary or type(exc).__name__)[:200]
+    return InvalidParameter(
+        "Unable to perform query: the where clause, havingClause or statistics cannot be "
+        "evaluated on this layer's data.",
+        details=[f"The database refused a value: {said}."],
+        private=[str(exc)],
+    )
 
 
 def parse_location(location: str) -> tuple[str, str]:
@@ -317,6 +341,8 @@ class PostGISData(FeatureData):
                 raise NotFound("The service's data is missing.") from None
             except psycopg.errors.QueryCanceled:
                 raise QueryTooLong() from None
+            except _REFUSED_VALUES as exc:
+                raise _refused(exc) from None
 
     def srid(self, layer: LayerDescription) -> int:
         """The SRID of the layer's geometry column (kept for the life of the process: a
@@ -350,13 +376,28 @@ class PostGISData(FeatureData):
 
     @contextmanager
     def edit(self) -> Iterator[EditSession]:
-        """One transaction; PostgreSQL's row locks order concurrent writers."""
+        """One transaction; PostgreSQL's row locks order concurrent writers.
+
+        The kept counts and extents (a row per layer, which every writer updates) go to the
+        server together with the ``COMMIT``, in one round trip: that row's lock, which
+        orders all writers, is then held for the commit alone, not also while this process
+        gets the answer and sends the ``COMMIT``. Savepoints (``conn.transaction()``) nest
+        in the transaction the ``BEGIN`` opens.
+        """
         with connection(self.conninfo) as conn:
             try:
-                with conn.transaction():
+                conn.execute("BEGIN")
+                try:
                     session = PostGISEdits(self, conn)
                     yield session
-                    session.write_bookkeeping()
+                    with conn.pipeline():
+                        session.write_bookkeeping()
+                        conn.execute("COMMIT")
+                except BaseException:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                            conn.execute("ROLLBACK")
+                    raise
             except psycopg.errors.UndefinedTable:
                 raise NotFound("The service's data is missing.") from None
             except psycopg.errors.QueryCanceled:
