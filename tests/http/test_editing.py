@@ -196,6 +196,27 @@ def test_apply_edits_and_rollback(edit_site: tuple[LiveSite, str]) -> None:
     assert [r["attributes"]["OBJECTID"] for r in _features(site)] == [1, 3, added]
 
 
+def test_adds_with_and_without_geometry_in_one_request(edit_site: tuple[LiveSite, str]) -> None:
+    """One request's adds may differ in having a geometry (PostGIS sends them in batches of
+    one statement's shape: a missing geometry is another statement)."""
+    site, token = edit_site
+    adds = [
+        {"attributes": {"name": "a"}, "geometry": None},
+        {"attributes": {"name": "b"}, "geometry": {"x": 2, "y": 3}},
+        {"attributes": {"name": "c"}},
+        {"attributes": {"name": "d"}, "geometry": {"x": 4, "y": 5}},
+    ]
+    answer = _edit(site, "Points/FeatureServer/0/addFeatures", token, features=adds)
+    results = answer["addResults"]
+    assert [r["success"] for r in results] == [True] * 4, answer
+    ids = [r["objectId"] for r in results]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    rows = _features(site, objectIds=",".join(map(str, ids)), orderByFields="OBJECTID")
+    assert [r["attributes"]["name"] for r in rows] == ["a", "b", "c", "d"]
+    assert [r.get("geometry") for r in rows] == [None, {"x": 2, "y": 3}, None, {"x": 4, "y": 5}]
+    assert len(_features(site)) == 7
+
+
 @pytest.mark.parametrize(
     ("feature", "words"),
     [
