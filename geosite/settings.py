@@ -75,6 +75,9 @@ class Settings:
     max_fields: int = 1000
     max_upload_bytes: int = 1024 * 1024 * 1024
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    #: Feature queries run at once per worker on a machine with a PostGIS data store (they
+    #: mostly wait for the database); on GeoPackage data, one at a time.
+    query_threads: int = 3
     #: Addresses or networks allowed to read ``/arcgis/admin/metrics`` without a token (a
     #: Prometheus server); administrators may read it with theirs.
     metrics_addresses: tuple[str, ...] = ()
@@ -117,6 +120,9 @@ class Settings:
             max_upload_bytes=_env_int("GEOSITE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             data_store=os.environ.get("GEOSITE_DATA_STORE") or None,
             metrics_addresses=split_list(os.environ.get("GEOSITE_METRICS_ADDRESSES", "")),
+            query_threads=max(
+                1, min(32, _env_int("GEOSITE_QUERY_THREADS", defaults.query_threads))
+            ),
             machine_timeout_s=_env_int("GEOSITE_MACHINE_TIMEOUT_S", defaults.machine_timeout_s),
             context_path=normalize_context_path(
                 os.environ.get("GEOSITE_CONTEXT_PATH", defaults.context_path)

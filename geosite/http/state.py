@@ -192,17 +192,19 @@ class AppState:
     _last_prune_ms: int = -PRUNE_INTERVAL_MS
 
     def serial_executor(self) -> ThreadPoolExecutor:
-        """The one thread that runs ``serial`` endpoints (feature queries) of this process.
+        """The threads that run ``serial`` endpoints (feature queries) of this process.
 
-        One at a time, so that queries do not fight over the GIL (the parallelism comes from
-        the worker processes), and always on the same thread, so that its GeoPackage
-        connections and their page caches stay warm.
+        On GeoPackage data, one: queries then do not fight over the GIL (the parallelism
+        comes from the worker processes), and its connections' page caches stay warm. A
+        machine with a PostGIS data store (``--data-store``) gets ``query_threads`` (3 by
+        default), since a PostGIS query mostly waits for the database, with the GIL free.
         """
         with self._serial_lock:  # not self._lock: opening the site holds that one for long
             if self._closing:
                 raise InternalError("The server is stopping.")
             if self._serial is None:
-                self._serial = ThreadPoolExecutor(1, thread_name_prefix="geosite-query")
+                threads = self.settings.query_threads if self.settings.data_store else 1
+                self._serial = ThreadPoolExecutor(threads, thread_name_prefix="geosite-query")
             return self._serial
 
     @property

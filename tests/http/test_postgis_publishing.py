@@ -279,7 +279,7 @@ def test_refusals(pg_site: LiveSite, token: str, tmp_path: Path) -> None:
 
 
 def test_a_site_without_a_data_store_refuses_site(tmp_path: Path) -> None:
-    site = make_site(tmp_path / "plain")
+    site = make_site(tmp_path / "plain", data_store=None)
     try:
         token = site.token()
         path = tmp_path / "p.geojson"
