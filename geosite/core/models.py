@@ -342,24 +342,6 @@ class ServiceData:
             by_reference=bool(raw.get("byReference")),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The stored form (kept in the definition as ``_geosite``)."""
-        out: dict[str, Any] = {
-            "data": self.location,
-            "layers": [layer.to_json() for layer in self.layers],
-            "sourceItem": self.source_item,
-        }
-        if self.by_reference:
-            out["byReference"] = True
-        return out
-
-    def layer(self, layer_id: int) -> LayerDescription | None:
-        """The layer with ``layer_id``."""
-        for layer in self.layers:
-            if layer.id == layer_id:
-                return layer
-        return None
-
 
 def service_resource(folder: str, name: str, type_: str) -> str:
     """The permission key of a service: ``folder/name.type`` (``/name.type`` in the root)."""

@@ -26,6 +26,7 @@ from geosite.data.source import (
     Grouping,
     Order,
     RowFilter,
+    grouped_statement,
 )
 
 
@@ -159,18 +160,9 @@ class GeoPackageSource(FeatureSource):
     ) -> list[tuple[Any, ...]]:
         """One aggregated or ``DISTINCT`` statement over the table with its filters."""
         condition, bound = self._filters(found)
-        sql = (
-            f"SELECT {'DISTINCT ' if grouping.distinct else ''}"  # noqa: S608
-            f"{', '.join(grouping.expressions)} "
-            f"FROM {quote_identifier(self.table)} WHERE {condition}"
-        )
-        if grouping.group_by:
-            sql += " GROUP BY " + ", ".join(grouping.group_by)
-        if grouping.having_sql is not None:
-            sql += f" HAVING {grouping.having_sql}"
-            bound.extend(grouping.having_params)
-        if order_by:
-            sql += " ORDER BY " + ", ".join(f"{quote_identifier(n)} {d}" for n, d in order_by)
+        order = ", ".join(f"{quote_identifier(n)} {d}" for n, d in order_by)
+        sql, having = grouped_statement(quote_identifier(self.table), condition, grouping, order)
+        bound.extend(having)
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             bound.extend([limit, offset])

@@ -37,6 +37,7 @@ from geosite.data.source import (
     Grouping,
     Order,
     RowFilter,
+    grouped_statement,
 )
 from geosite.errors import DataUnavailable, InvalidParameter, NotFound, QueryTooLong
 
@@ -242,17 +243,8 @@ class PostGISSource(FeatureSource):
     ) -> list[tuple[Any, ...]]:
         """One aggregated or ``DISTINCT`` statement over the table."""
         condition, bound = self._filters(rows)
-        text = (
-            f"SELECT {'DISTINCT ' if grouping.distinct else ''}"  # noqa: S608
-            f"{', '.join(grouping.expressions)} FROM {self.table} WHERE {condition}"
-        )
-        if grouping.group_by:
-            text += " GROUP BY " + ", ".join(grouping.group_by)
-        if grouping.having_sql is not None:
-            text += f" HAVING {grouping.having_sql}"
-            bound.extend(grouping.having_params)
-        if order_by:
-            text += " ORDER BY " + _order(order_by)
+        text, having = grouped_statement(self.table, condition, grouping, _order(order_by))
+        bound.extend(having)
         if limit is not None:
             text += " LIMIT %s OFFSET %s"
             bound.extend([limit, offset])

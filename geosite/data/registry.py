@@ -9,7 +9,7 @@ whose names resolve differently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from geosite.data.gpkg_source import open_geopackage
 from geosite.data.postgis_source import SCHEME, open_postgis
@@ -47,8 +47,3 @@ def open_data(location: str, resolve: Resolver | None = None) -> FeatureData:
     if opener is None:
         raise InvalidParameter(f"Feature data of kind '{scheme_of(location)[:16]}' is unknown.")
     return opener(location, resolve)
-
-
-def schemes() -> Iterator[str]:
-    """The schemes that can be opened."""
-    yield from sorted(_OPENERS)

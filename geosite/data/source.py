@@ -62,6 +62,25 @@ class Grouping:
     distinct: bool = False
 
 
+def grouped_statement(
+    table: str, condition: str, grouping: Grouping, order: str
+) -> tuple[str, tuple[Any, ...]]:
+    """``SELECT [DISTINCT] ... FROM table WHERE condition [GROUP BY] [HAVING] [ORDER BY]``
+    of a grouped read, and the parameters its ``HAVING`` adds; every backend builds its
+    grouped reads with it and adds its own paging."""
+    text = (
+        f"SELECT {'DISTINCT ' if grouping.distinct else ''}"  # noqa: S608
+        f"{', '.join(grouping.expressions)} FROM {table} WHERE {condition}"
+    )
+    if grouping.group_by:
+        text += " GROUP BY " + ", ".join(grouping.group_by)
+    if grouping.having_sql is not None:
+        text += f" HAVING {grouping.having_sql}"
+    if order:
+        text += f" ORDER BY {order}"
+    return text, grouping.having_params if grouping.having_sql is not None else ()
+
+
 class EncodedGeometry(Protocol):
     """A checked geometry ready to be written (``geosite.engines.edit_geometry``)."""
 
