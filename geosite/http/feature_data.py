@@ -45,19 +45,28 @@ def conninfo(settings: Settings, store: SiteStore, name: str) -> str:
             )
         return _with_timeout(settings.data_store)
     if name.lower().startswith(databases.ROOT.lower() + "/"):
-        found = databases.database_connection(store, name)
-        return make_conninfo(
-            host=found.host,
-            port=found.port,
-            dbname=found.database,
-            user=found.user,
-            password=found.password,
-            sslmode=found.sslmode,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            application_name="geosite",
-            options=_OPTIONS,
-        )
+        item = store.get_data_item(databases.item_path(name))
+        stored = item.info.get("connectionString") if item is not None else None
+        return _registered(store, name, str(stored))
     raise DataUnavailable(details=[f"No database is known as '{name[:64]}'."])
+
+
+@functools.lru_cache(maxsize=64)
+def _registered(store: SiteStore, name: str, stored: str) -> str:
+    """The connection string of a registered database, decrypted and assembled once per
+    stored connection string (``stored``: an edit of the item makes a new key)."""
+    found = databases.database_connection(store, name)
+    return make_conninfo(
+        host=found.host,
+        port=found.port,
+        dbname=found.database,
+        user=found.user,
+        password=found.password,
+        sslmode=found.sslmode,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        application_name="geosite",
+        options=_OPTIONS,
+    )
 
 
 @functools.lru_cache(maxsize=16)
