@@ -46,7 +46,13 @@ def upstream_of(resource: dict[str, Any], https: bool = False) -> Upstream:
     of its ``adminURL`` and its HTTP port (``ports.HTTPPort``; HTTPS with ``https``), else the
     port of the ``adminURL``."""
     machine, admin_url = str(resource.get("machineName")), str(resource.get("adminURL"))
-    parts = urlsplit(admin_url)
+    try:
+        parts = urlsplit(admin_url)
+        given_port = parts.port
+    except ValueError:
+        raise Failure(
+            f"Machine {machine} has an adminURL nginx cannot use: {admin_url[:200]}"
+        ) from None
     host = parts.hostname or ""
     bracketed = f"[{host}]" if ":" in host else host
     if parts.scheme not in ("http", "https") or not _HOST.match(bracketed):
@@ -55,7 +61,7 @@ def upstream_of(resource: dict[str, Any], https: bool = False) -> Upstream:
     named = (ports or {}).get("HTTPSPort" if https else "HTTPPort")
     port = named if isinstance(named, int) and 0 < named < 65536 else None
     if port is None:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = given_port or (443 if parts.scheme == "https" else 80)
     return Upstream(machine, bracketed, port)
 
 

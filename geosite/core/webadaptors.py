@@ -35,8 +35,17 @@ def listed(store: SiteStore) -> list[dict[str, Any]]:
 
 def _url(text: str | None) -> str:
     value = (text or "").strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a bracketed host that is not IPv6, a port that is not a number
+        port_ok, parts = False, urlsplit("")
+    if (
+        not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(value) > 500
+    ):
         raise InvalidParameter(
             "'webAdaptorURL' must be an http(s) URL, such as https://gis.example.com/arcgis."
         )

@@ -82,3 +82,9 @@ def test_web_adaptors(site: LiveSite, admin_token: str) -> None:
     assert _get(site, base, admin_token) == {"webAdaptors": []}
     assert _get(site, f"{base}/{done['id']}", admin_token)["code"] == 404
     assert _get(site, f"{base}/nonsense", admin_token)["code"] == 404
+
+
+def test_urls_python_cannot_split_are_a_400(site: LiveSite, admin_token: str) -> None:
+    for url in ("https://[gis.example.com/arcgis", "https://gis.example.com:port/arcgis"):
+        refused = _post(site, "/system/webadaptors/register", admin_token, webAdaptorURL=url)
+        assert refused["status"] == "error" and refused["code"] == 400, (url, refused)
