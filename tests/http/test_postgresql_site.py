@@ -87,6 +87,14 @@ def test_create_new_site_on_postgresql(tmp_path: Path, pg_url: str, postgres: Pg
         for store, words in (
             ({"type": "POSTGRESQL", "connectionString": "sqlite:///x"}, "postgresql://"),
             ({"type": "POSTGRESQL", "connectionString": bad, "connectionSecret": "pw1"}, "***"),
+            (  # a bracketed host that is not IPv6: Python cannot split the URL
+                {
+                    "type": "POSTGRESQL",
+                    "connectionString": "postgresql://u@[db/x",
+                    "connectionSecret": "pw1",
+                },
+                "cannot be read",
+            ),
         ):
             with pytest.raises(ServerError) as refused:
                 Site.create_site(

@@ -144,7 +144,12 @@ def _postgresql_url(store: dict[str, Any]) -> str:
         )
     secret = store.get("connectionSecret")
     if isinstance(secret, str) and secret:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # a bracketed host that is not IPv6
+            raise InvalidParameter(
+                "The configuration store's connectionString cannot be read."
+            ) from None
         if parts.password is None and parts.username and parts.hostname:
             netloc = f"{parts.username}:{quote(secret, safe='')}@{parts.netloc.split('@', 1)[1]}"
             url = urlunsplit(parts._replace(netloc=netloc))
