@@ -60,14 +60,19 @@ def _post(site: LiveSite, path: str, token: str, **data: Any) -> dict[str, Any]:
     return answer.json()  # type: ignore[no-any-return]
 
 
-def _publish(site: LiveSite, token: str, name: str, tmp_path: Path, **properties: str) -> None:
-    path = tmp_path / "places.geojson"  # the layer's name: the same for every service
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()}))
-    item = httpx.post(
+def _upload(site: LiveSite, token: str, tmp_path: Path, features: list[dict[str, Any]]) -> Any:
+    """An upload of ``features`` as places.geojson (the layer's name: the same every time)."""
+    path = tmp_path / "places.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return httpx.post(
         site.admin + "/uploads/upload",
         data={"f": "json", "token": token},
         files={"itemFile": (path.name, path.read_bytes())},
     ).json()["item"]
+
+
+def _publish(site: LiveSite, token: str, name: str, tmp_path: Path, **properties: str) -> None:
+    item = _upload(site, token, tmp_path, _features())
     service = {
         "serviceName": name,
         "type": "FeatureServer",
@@ -261,13 +266,7 @@ def test_into_a_registered_database(
 
 def test_refusals(pg_site: LiveSite, token: str, tmp_path: Path) -> None:
     for wrong in ("/enterpriseDatabases/nothing", "/fileShares/x", "elsewhere"):
-        path = tmp_path / "p.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()[:2]}))
-        item = httpx.post(
-            pg_site.admin + "/uploads/upload",
-            data={"f": "json", "token": token},
-            files={"itemFile": (path.name, path.read_bytes())},
-        ).json()["item"]
+        item = _upload(pg_site, token, tmp_path, _features()[:2])
         service = {
             "serviceName": "Refused",
             "type": "FeatureServer",
@@ -282,13 +281,7 @@ def test_a_site_without_a_data_store_refuses_site(tmp_path: Path) -> None:
     site = make_site(tmp_path / "plain", data_store=None)
     try:
         token = site.token()
-        path = tmp_path / "p.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()[:2]}))
-        item = httpx.post(
-            site.admin + "/uploads/upload",
-            data={"f": "json", "token": token},
-            files={"itemFile": (path.name, path.read_bytes())},
-        ).json()["item"]
+        item = _upload(site, token, tmp_path, _features()[:2])
         service = {
             "serviceName": "NoStore",
             "type": "FeatureServer",
