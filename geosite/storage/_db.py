@@ -85,6 +85,12 @@ class Connections:
             raise
         conn.execute("COMMIT")
 
+    def remove_files(self) -> None:
+        """Close every connection and delete the database file with its WAL and shared memory."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
     def close(self) -> None:
         """Close every connection this object opened."""
         with self._lock:

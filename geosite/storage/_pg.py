@@ -168,6 +168,14 @@ class PgDatabase:
                     raise
                 attempt += 1
 
+    def drop_schema(self) -> None:
+        """Drop the schema and all it holds, then close the pool (used again, it starts over)."""
+        with self.connection() as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+            )
+        self.close()
+
     def close(self) -> None:
         """Close every connection of the pool."""
         with self._lock:

@@ -58,6 +58,11 @@ class VersionedStore(abc.ABC):
     def latest_schema_version(self) -> int:
         """The version of the layout this geosite writes."""
 
+    @abc.abstractmethod
+    def destroy(self) -> None:
+        """Remove everything the store holds (``deleteSite``): its file, or its schema of the
+        database; the store is closed and, used again, starts empty."""
+
 
 class SiteStore(VersionedStore):
     """Configuration state of one site, shared by all of its machines and workers."""

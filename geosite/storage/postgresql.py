@@ -121,6 +121,13 @@ class PostgresSiteStore(PgCatalog, PgMachines, SiteStore):
             self._watcher = None
         self._db.close()
 
+    def destroy(self) -> None:
+        """Drop the store's schema (see ``VersionedStore``)."""
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+        self._db.drop_schema()
+
     def watch(self, on_change: Callable[[], None]) -> bool:
         """Call ``on_change`` (in a thread of its own) soon after any process changes the store:
         on the NOTIFY sent with the change, or, while the listening connection is down, when a

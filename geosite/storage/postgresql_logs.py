@@ -69,6 +69,10 @@ class PostgresLogStore(LogStore):
         """Close this process's connections."""
         self._db.close()
 
+    def destroy(self) -> None:
+        """Drop the store's schema (see ``VersionedStore``)."""
+        self._db.drop_schema()
+
     def add_usage(self, usage: Sequence[ServiceUsage]) -> None:
         """Add per-minute counts (and to their hours)."""
         rows = [

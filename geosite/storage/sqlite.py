@@ -106,6 +106,10 @@ class SqliteSiteStore(SqliteCatalog, SqliteMachines, SiteStore):
         """Close this process's connections."""
         self._db.close()
 
+    def destroy(self) -> None:
+        """Delete the database file (see ``VersionedStore``)."""
+        self._db.remove_files()
+
     def get_setting(self, key: str) -> Any | None:
         """Return a stored JSON value."""
         row = self._db.get().execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()

@@ -53,6 +53,10 @@ class SqliteLogStore(LogStore):
         """Close this process's connections."""
         self._db.close()
 
+    def destroy(self) -> None:
+        """Delete the database file (see ``VersionedStore``)."""
+        self._db.remove_files()
+
     def add_usage(self, usage: Sequence[ServiceUsage]) -> None:
         """Add per-minute counts (and to their hours)."""
         rows = [

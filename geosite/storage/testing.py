@@ -41,6 +41,16 @@ class SiteStoreContract(abc.ABC):
     def make_store(self) -> SiteStore:
         """Return a new, empty, initialised store."""
 
+    def test_destroy_leaves_an_empty_store(self) -> None:
+        """``destroy`` (deleteSite) removes everything; used again, the store starts empty."""
+        store = self.make_store()
+        store.put_setting("site", {"createdMs": 1})
+        store.destroy()
+        store.initialize_schema()
+        assert store.get_setting("site") is None
+        assert store.list_machines() == []
+        store.close()
+
     def test_settings_round_trip(self) -> None:
         """Settings hold JSON values and can be replaced."""
         store = self.make_store()
@@ -322,6 +332,15 @@ class LogStoreContract(abc.ABC):
     @abc.abstractmethod
     def make_log_store(self) -> LogStore:
         """Return a new, empty, initialised log store."""
+
+    def test_log_destroy_leaves_an_empty_store(self) -> None:
+        """``destroy`` (deleteSite) removes every record; used again, the store starts empty."""
+        store = self.make_log_store()
+        store.write([LogRecord(1000, "INFO", 1, "Server", "M", "x")])
+        store.destroy()
+        store.initialize_schema()
+        assert store.query(limit=10) == []
+        store.close()
 
     def test_log_schema_version(self) -> None:
         """A new log store is at the latest version; initialising it again changes nothing."""
