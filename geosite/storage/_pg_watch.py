@@ -98,7 +98,9 @@ class ChangeWatcher:
                 self._stop.wait(POLL_S)
                 continue
             try:
-                notices = list(conn.notifies(timeout=POLL_S, stop_after=None))
+                # On the first notice (and whatever came in the same packet), not at the end
+                # of the wait: with stop_after=None a change waited out the rest of POLL_S.
+                notices = list(conn.notifies(timeout=POLL_S, stop_after=1))
             except psycopg.Error:
                 self.listening.clear()
                 self._conn = None

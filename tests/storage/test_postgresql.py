@@ -7,6 +7,7 @@ new and empty.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +15,7 @@ import pytest
 
 from geosite.core.models import Privilege, User
 from geosite.errors import Conflict, InvalidParameter
-from geosite.storage import display_url, load_stores
+from geosite.storage import _pg_watch, display_url, load_stores
 from geosite.storage.base import LogStore, SiteStore, StoreTooNew
 from geosite.storage.postgresql import PostgresSiteStore
 from geosite.storage.postgresql_logs import PostgresLogStore
@@ -122,3 +123,27 @@ def test_a_wrong_password_is_never_shown(postgres: PgServer) -> None:
     with pytest.raises(InvalidParameter) as raised:
         load_stores(f"postgresql://nobody@127.0.0.1:{postgres.port}/missing?password=s3cret")
     assert "s3cret" not in str(raised.value.messages)
+
+
+def test_a_change_is_announced_when_its_notice_arrives(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher calls its subscribers when a NOTIFY arrives, not when its wait for notices
+    ends (POLL_S, made 30 s here, so that the difference is no matter of timing: before, every
+    change waited out the rest of the wait, up to 250 ms, and other machines served it late)."""
+    monkeypatch.setattr(_pg_watch, "POLL_S", 30.0)
+    store = PostgresSiteStore(pg_url, f"site_{next(_SCHEMAS)}")
+    changed = threading.Event()
+    try:
+        store.initialize_schema()
+        assert store.watch(changed.set)
+        watcher = store._watcher
+        assert watcher is not None and watcher.listening.wait(10)
+        changed.wait(2)  # the first read of the change counter after listening announces
+        changed.clear()
+        store.put_setting("benchmarkChange", 1)
+        assert changed.wait(10), "the change was not announced on its NOTIFY"
+        watcher._stop.set()
+        store.put_setting("benchmarkChange", 2)  # wakes the thread, which then ends
+    finally:
+        store.close()
