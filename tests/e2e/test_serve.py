@@ -30,8 +30,17 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port, self.https_port = _free_port(), _free_port()
+    def __init__(
+        self,
+        data_dir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        ports: tuple[int, int] | None = None,
+        new_session: bool = False,
+    ) -> None:
+        """``ports``: (HTTP, HTTPS) instead of two free ones; ``new_session``: the server and
+        its workers in a process group of their own (``os.killpg(server.process.pid, ...)``)."""
+        self.port, self.https_port = ports or (_free_port(), _free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         self.secure_url = f"https://127.0.0.1:{self.https_port}"
         env = {**os.environ, "GEOSITE_MACHINE_NAME": "E2E.MACHINE", **(env or {})}
@@ -57,6 +66,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            start_new_session=new_session,
         )
         self.output = ""
         deadline = time.monotonic() + 60
