@@ -68,6 +68,12 @@ class Settings:
     admin_user: str = "siteadmin"
     admin_password: str | None = None
     no_site: bool = False
+    #: While this machine waits with no site: the code ``machines/register`` must give
+    #: (``joinCode``) for the site to pull it in; None: any site's administrator may.
+    join_code: str | None = None
+    #: Certificates (PEM) that other machines' HTTPS certificates are verified against when
+    #: joining or registering; None: not verified (machines' certificates are self-signed).
+    join_ca_file: Path | None = None
     machine_name: str | None = None
     started_ms: int = 0
     max_body_bytes: int = 10 * 1024 * 1024
@@ -114,6 +120,10 @@ class Settings:
             workers=_env_int("GEOSITE_WORKERS", defaults.workers),
             admin_user=os.environ.get("GEOSITE_ADMIN_USER", defaults.admin_user),
             admin_password=os.environ.get("GEOSITE_ADMIN_PASSWORD") or None,
+            join_code=os.environ.get("GEOSITE_JOIN_CODE") or None,
+            join_ca_file=Path(os.environ["GEOSITE_JOIN_CA"])
+            if os.environ.get("GEOSITE_JOIN_CA")
+            else None,
             machine_name=(os.environ.get("GEOSITE_MACHINE_NAME") or "").upper() or None,
             max_body_bytes=_env_int("GEOSITE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_param_bytes=_env_int("GEOSITE_MAX_PARAM_BYTES", defaults.max_param_bytes),

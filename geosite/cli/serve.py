@@ -23,6 +23,7 @@ import uvicorn
 from prometheus_client.multiprocess import mark_process_dead
 
 from geosite.cli.demo import publish_demo
+from geosite.cli.join import Joiner, join_password
 from geosite.cli.upgrade import upgrade_stores
 from geosite.core import log_output
 from geosite.core.clock import SystemClock
@@ -318,7 +319,38 @@ def _check_data_store(url: str) -> None:
     "than the URL). Give every machine of the site the same. Default: a GeoPackage each.",
 )
 @click.option(
-    "--no-site", is_flag=True, help="Do not create a site: wait for createNewSite over the API."
+    "--no-site",
+    is_flag=True,
+    help="Do not create a site: wait for createNewSite, joinSite or a site's machines/register.",
+)
+@click.option(
+    "--join",
+    "join_url",
+    default=None,
+    envvar="GEOSITE_JOIN",
+    help="Join the site of this machine's administrator URL (https://host:6443/arcgis/admin) "
+    "on start, as --user (password in GEOSITE_JOIN_PASSWORD, else asked for).",
+)
+@click.option(
+    "--user",
+    "join_user",
+    default=None,
+    envvar="GEOSITE_JOIN_USER",
+    help="An administrator of the site that --join names.",
+)
+@click.option(
+    "--join-code",
+    default=None,
+    envvar="GEOSITE_JOIN_CODE",
+    help="Wait with no site for a site's machines/register that gives this joinCode.",
+)
+@click.option(
+    "--join-ca",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    envvar="GEOSITE_JOIN_CA",
+    help="Certificates (PEM) that verify other machines' HTTPS when joining or registering "
+    "(default: not verified; machines' certificates are self-signed).",
 )
 @click.option(
     "--log-level",
@@ -401,6 +433,10 @@ def serve(
     admin_password: str | None,
     workers: int,
     no_site: bool,
+    join_url: str | None,
+    join_user: str | None,
+    join_code: str | None,
+    join_ca: Path | None,
     config_store: str | None,
     data_store: str | None,
     log_level: str,
@@ -432,7 +468,9 @@ def serve(
         workers=workers,
         admin_user=admin_user,
         admin_password=admin_password,
-        no_site=no_site,
+        no_site=no_site or bool(join_url) or bool(join_code),
+        join_code=join_code or None,
+        join_ca_file=join_ca,
         machine_name=machine_name,
         started_ms=SystemClock().now_ms(),
         log_format=(log_format or base.log_format).lower(),
@@ -458,6 +496,13 @@ def serve(
             f"'{settings.log_format}' is not one of {', '.join(log_output.FORMATS)}.",
             param_hint="GEOSITE_LOG_FORMAT",
         )
+    joiner = None
+    if join_url and read_pointer(data_dir) is None:
+        if config_store is not None:
+            raise click.BadParameter(
+                "a machine that joins takes the site's store", param_hint="--join"
+            )
+        joiner = Joiner(settings, join_url, join_user or "", join_password(join_user))
     # Everything this process creates is the server user's alone, whatever the umask.
     private_umask()
     cert, key = _certificate(settings)
@@ -492,15 +537,25 @@ def serve(
     click.echo(f"                           https://{shown}:{https_port}{ctx}/admin/")
     click.echo(f"  Services Directory:      http://{shown}:{port}{ctx}/rest/services")
     click.echo(f"  Token service:           http://{shown}:{port}{ctx}/tokens/generateToken")
-    if read_pointer(data_dir) is None:
-        click.echo(f"  This machine belongs to no site yet: POST {ctx}/admin/createNewSite")
+    if joiner is not None:
+        click.echo(f"  Joining the site of {join_url} as {join_user}.")
+    elif read_pointer(data_dir) is None:
+        click.echo(
+            f"  This machine belongs to no site yet: POST {ctx}/admin/createNewSite or "
+            f"{ctx}/admin/joinSite, or a site's machines/register"
+            + (" with its join code" if join_code else "")
+        )
     else:
         click.echo(
             f"  Command line:            geosite login http://{shown}:{port}{ctx} "
             f"--user {settings.admin_user}"
         )
     sys.stdout.flush()
+    if joiner is not None:
+        joiner.start()
     if workers == 1:
         run_worker(settings, sockets, cert, key)
     else:
         _supervise(settings, sockets, cert, key)
+    if joiner is not None and joiner.failed:
+        raise SystemExit(1)

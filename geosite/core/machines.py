@@ -27,6 +27,11 @@ STOPPED = "STOPPED"
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name a machine (a host name: letters, digits, '.', '-')."""
+    return bool(_NAME.match(name))
+
+
 def find(store: SiteStore, name: str) -> Machine:
     """The machine named ``name`` (ignoring case), or ArcGIS's not-found error."""
     machine = store.get_machine(name)

@@ -74,6 +74,9 @@ class SitePointer:
 
     machine_name: str
     config_store: str
+    #: The PostGIS database new services are published into, as the site gave it to a
+    #: machine that joined (``--data-store`` on the machine that created it).
+    data_store: str | None = None
 
 
 def read_pointer(data_dir: Path) -> SitePointer | None:
@@ -82,11 +85,27 @@ def read_pointer(data_dir: Path) -> SitePointer | None:
         raw = orjson.loads((data_dir / POINTER).read_bytes())
     except FileNotFoundError:
         return None
-    return SitePointer(machine_name=raw["machineName"], config_store=raw["configStore"])
+    data_store = raw.get("dataStore")
+    return SitePointer(
+        machine_name=raw["machineName"],
+        config_store=raw["configStore"],
+        data_store=data_store if isinstance(data_store, str) and data_store else None,
+    )
+
+
+def write_pointer(data_dir: Path, pointer: SitePointer) -> None:
+    """Write ``machine.json`` (mode 0600, replaced in one step)."""
+    raw: dict[str, Any] = {"machineName": pointer.machine_name, "configStore": pointer.config_store}
+    if pointer.data_store:
+        raw["dataStore"] = pointer.data_store
+    tmp = private_file(data_dir / (POINTER + ".tmp"))
+    tmp.write_bytes(orjson.dumps(raw))
+    os.replace(tmp, data_dir / POINTER)
 
 
 @contextmanager
-def _site_lock(data_dir: Path) -> Iterator[None]:
+def site_lock(data_dir: Path) -> Iterator[None]:
+    """This machine's lock of joining, creating and deleting a site."""
     private_dir(data_dir)
     with open(private_file(data_dir / ".site.lock"), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -166,7 +185,7 @@ def create_site(
     level = str(request.log_settings.get("logLevel", DEFAULT_LEVEL)).upper()
     if level not in LEVELS and level != "OFF":
         raise InvalidParameter(f"Invalid log level '{level}'.")
-    with _site_lock(data_dir):
+    with site_lock(data_dir):
         if read_pointer(data_dir) is not None:
             raise Conflict("This machine already participates in a site.")
         name = machine_name or local_machine_name()
@@ -196,9 +215,7 @@ def create_site(
             site_store.close()
             log_store.close()
         pointer = SitePointer(machine_name=name, config_store=store_url)
-        tmp = private_file(data_dir / (POINTER + ".tmp"))
-        tmp.write_bytes(orjson.dumps({"machineName": name, "configStore": store_url}))
-        os.replace(tmp, data_dir / POINTER)
+        write_pointer(data_dir, pointer)
         return pointer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -24,7 +25,7 @@ from geosite.core.logs import LogCode, LogWriter
 from geosite.core.public_key import MachineKeyFile, SiteKeys
 from geosite.core.security import Authenticator
 from geosite.core.security_config import SecurityConfig
-from geosite.core.site import Site, local_machine_name, read_pointer
+from geosite.core.site import POINTER, Site, local_machine_name, read_pointer
 from geosite.core.system_properties import SystemProperties
 from geosite.core.usage import UsageMeter
 from geosite.data import postgis_source
@@ -42,6 +43,9 @@ SECURITY_CONFIG_TTL_S = 1.0
 #: The same for a store that announces its changes (PostgreSQL's NOTIFY, with polling while
 #: its connection is down): the copy is dropped on each announcement, so this is a backstop.
 WATCHED_TTL_S = 60.0
+#: How often each worker checks that its machine still belongs to its site (``deleteSite``
+#: through another worker removes ``machine.json``).
+POINTER_CHECK_S = 1.0
 
 
 T = TypeVar("T")
@@ -190,6 +194,7 @@ class AppState:
     _serial_lock: threading.Lock = field(default_factory=threading.Lock)
     _closing: bool = False
     _last_prune_ms: int = -PRUNE_INTERVAL_MS
+    _pointer_checked: float = 0.0
 
     def serial_executor(self) -> ThreadPoolExecutor:
         """The threads that run ``serial`` endpoints (feature queries) of this process.
@@ -215,13 +220,27 @@ class AppState:
         return self.settings.machine_name or local_machine_name()
 
     def open_site(self) -> SiteRuntime | None:
-        """Open the site when this machine belongs to one (also after ``createNewSite``)."""
-        if self.runtime is not None:
-            return self.runtime
-        if read_pointer(self.settings.data_dir) is None:
+        """Open the site when this machine belongs to one (also after ``createNewSite`` or
+        ``joinSite``); None once another process ran ``deleteSite`` (checked each second)."""
+        runtime = self.runtime
+        if runtime is not None:
+            now = time.monotonic()
+            if now - self._pointer_checked < POINTER_CHECK_S:
+                return runtime
+            self._pointer_checked = now
+            if (self.settings.data_dir / POINTER).exists():
+                return runtime
+            self.leave_site(lambda site: None)
+        pointer = read_pointer(self.settings.data_dir)
+        if pointer is None:
             return None
         with self._lock:
             if self.runtime is None:
+                if pointer.data_store and not self.settings.data_store:
+                    # The site's PostGIS database, as the site gave it when this machine joined.
+                    self.settings = dataclasses.replace(
+                        self.settings, data_store=pointer.data_store
+                    )
                 site = Site.open(self.settings.data_dir, self.clock, load_stores)
                 if site is None:
                     return None
@@ -281,6 +300,20 @@ class AppState:
         if runtime is None:
             raise NoSite(self.machine_name)
         return runtime
+
+    def leave_site(self, action: Callable[[Site], None]) -> None:
+        """Stop this process's use of the site (its log writer and sweeper), run ``action`` on
+        it (``deleteSite``'s removal), and close it: the machine then belongs to none."""
+        with self._lock:
+            runtime, self.runtime = self.runtime, None
+            if runtime is None:
+                return
+            runtime.sweeper.close()
+            runtime.log.close()
+            try:
+                action(runtime.site)
+            finally:
+                runtime.site.close()
 
     def close(self) -> None:
         """Flush logs and close the stores."""

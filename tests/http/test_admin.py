@@ -42,6 +42,7 @@ def test_root(site: LiveSite, admin_token: str) -> None:
                 "resources": [
                     "properties",
                     "directories",
+                    "configstore",
                     "handlers",
                     "licenses",
                     "webadaptors",

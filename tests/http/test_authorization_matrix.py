@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from geosite.core.models import Privilege
+from geosite.core.models import Machine, Privilege
 from geosite.http.admin import ENDPOINTS
 from geosite.http.rest import REST_ENDPOINTS
 from geosite.http.routing import OPERATION, Endpoint
@@ -37,9 +37,16 @@ PASSWORD = "Matrix-Password-1"
 DENIED = {499, 498, 403}
 #: Routes that answer without a token. ``logout`` only clears the caller's own cookie.
 #: The public key is read before logging in, to encrypt the credentials (as on ArcGIS Server).
-OPEN_ROUTES = {"/generateToken", "/login", "/logout", "/info/healthCheck", "/publicKey"}
+OPEN_ROUTES = {
+    "/generateToken",
+    "/login",
+    "/logout",
+    "/info/healthCheck",
+    "/publicKey",
+    "/joinInfo",  # what a machine shows to a machine that registers or joins it
+}
 #: Open only on a machine without a site; an administrator route once the site exists.
-ADMIN_ONCE_SITE_EXISTS = {"/createNewSite"}
+ADMIN_ONCE_SITE_EXISTS = {"/createNewSite", "/joinSite", "/acceptSite"}
 
 
 USERS = {"ACCESS": "viewer", "PUBLISH": "publisher"}
@@ -77,6 +84,9 @@ def _points(tmp_path: Path) -> Path:
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     folder = tmp_path_factory.mktemp("matrix")
     site = make_site(folder / "site")
+    # A second machine: deleteSite, which an administrator may run, then refuses (only the
+    # last machine deletes a site), and the matrix's site stays.
+    site.store.add_machine(Machine("SECOND.MACHINE", "http://second:6080/arcgis/admin", 1, 1))
     admin = site.token()
 
     def post(path: str, **data: str) -> None:

@@ -38,9 +38,12 @@ def test_openapi_document(site: LiveSite) -> None:
         if path.startswith("/arcgis/admin") and "security" not in item["post"]
     )
     assert open_admin == [
+        "/arcgis/admin/acceptSite",
         "/arcgis/admin/createNewSite",
         "/arcgis/admin/generateToken",
         "/arcgis/admin/info/healthCheck",
+        "/arcgis/admin/joinInfo",
+        "/arcgis/admin/joinSite",
         "/arcgis/admin/login",
         "/arcgis/admin/logout",
         "/arcgis/admin/publicKey",

@@ -7,6 +7,7 @@ from geosite.http.admin import (
     backups,
     data,
     jobs,
+    joining,
     logs,
     machines,
     public_key,
@@ -27,6 +28,7 @@ ENDPOINTS: list[Endpoint] = [
     *site.ENDPOINTS,
     *public_key.ENDPOINTS,
     *backups.ENDPOINTS,
+    *joining.ENDPOINTS,  # before machines: /machines/register is not a machine
     *machines.ENDPOINTS,
     *security.ENDPOINTS,
     *accounts.ENDPOINTS,

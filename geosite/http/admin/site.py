@@ -294,7 +294,7 @@ ENDPOINTS = [
         privilege=Privilege.PUBLISH,
         title="Site",
         children=_root_children,
-        operations=("generateToken", "exportSite", "importSite"),
+        operations=("generateToken", "exportSite", "importSite", "joinSite", "deleteSite"),
         description="The root of the ArcGIS Server Administrator API of this site.",
     ),
     Endpoint(

@@ -25,6 +25,7 @@ def system(call: Call) -> dict[str, Any]:
         "resources": [
             "properties",
             "directories",
+            "configstore",
             "handlers",
             "licenses",
             "webadaptors",
