@@ -30,6 +30,7 @@ from geosite.errors import (
     GeositeError,
     InternalError,
     InvalidToken,
+    MachineStopped,
     MethodNotAllowed,
     NotFound,
     TokenRequired,
@@ -432,5 +433,8 @@ def _failure(
 
 def _status(area: Area, error: GeositeError) -> int:
     """The HTTP status of a JSON error answer in ``area`` (200, as ArcGIS answers, but
-    outside its areas)."""
+    outside its areas). A machine an administrator stopped answers 503 everywhere: the
+    balancer in front (nginx's passive failover) must see it to send the request on."""
+    if isinstance(error, MachineStopped):
+        return 503
     return html_status(error) if area.error_status else 200

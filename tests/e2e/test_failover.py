@@ -245,6 +245,43 @@ def _wait_until(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
+def test_a_stopped_machine_is_skipped_behind_nginx(cluster: tuple[Site, pg.PgServer]) -> None:
+    """A machine an administrator stopped answers HTTP 503 (with ArcGIS's error), so that
+    nginx sends every read on to another machine; a POST it cannot resend fails clearly."""
+    site, _ = cluster
+    token = _token(site)
+    machine = site.machines[2]
+    query = LAYER + "/query"
+    params = {"f": "json", "where": "1=1", "returnCountOnly": "true"}
+    stopped = httpx.post(
+        f"{site.admin}/machines/{machine.name}/stop", data={"f": "json", "token": token}
+    ).json()
+    assert stopped == {"status": "success"}, stopped
+    try:
+        direct = machine.url + "/arcgis" + query
+        assert _wait_until(
+            lambda: "error" in httpx.get(direct, params=params).json(), 10
+        )  # each worker reads the machine's state at most once a second
+        with httpx.Client(timeout=CLIENT_TIMEOUT_S) as client:
+            reads = [client.get(site.base + query, params=params) for _ in range(30)]
+            posts = [client.post(site.base + query, data=params) for _ in range(30)]
+        assert [_judge("query", r)[1] for r in reads if not _judge("query", r)[0]] == []
+        refused_posts = [r for r in posts if not _judge("query", r)[0]]
+        print(
+            f"\nA stopped machine: 30 of 30 GETs through nginx succeeded, "
+            f"{30 - len(refused_posts)} of 30 POSTs"
+        )
+        for answer in refused_posts:
+            assert answer.status_code == 503 and answer.json()["error"]["code"] == 503
+        refused = httpx.get(direct, params=params)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == 503
+    finally:
+        started = httpx.post(
+            f"{site.admin}/machines/{machine.name}/start", data={"f": "json", "token": token}
+        ).json()
+        assert started == {"status": "success"}, started
+
+
 def test_losing_a_machine_behind_nginx(cluster: tuple[Site, pg.PgServer]) -> None:
     site, _ = cluster
     token = _token(site)
