@@ -11,7 +11,7 @@ CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 SDK_DIR := tests/compat/sdk
 
-.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
+.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -155,6 +155,16 @@ EDITS_ARGS ?=
 bench-postgis: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/features.py --peers none --postgis $(FEATURES_ARGS)
 	$(BIN)/python benchmarks/edits.py --postgis $(EDITS_ARGS)
+
+# Issue 19: W1 through nginx on a site of 1, 2 and 3 machines on one PostgreSQL, and the time
+# from a configuration change on one machine to its effect on the others (benchmarks/
+# site_machines.py starts PostgreSQL, the machines and nginx itself). E.g. SITE_ARGS=--quick
+SITE_ARGS ?=
+bench-site: $(VENV)/.installed-test
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
+		|| echo "could not install wrk: the Python load generator will be used"; fi
+	$(BIN)/python benchmarks/site_machines.py $(SITE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,580 @@
+"""W1 through nginx on a site of 1, 2 and 3 machines, and how fast a change reaches them all.
+
+Issue 19's benchmarks. The runner starts a durable PostgreSQL + PostGIS cluster
+(``pg_cluster.py``) and grows a site on it: machine 1 (``geosite serve --config-store
+postgresql://.../site --data-store postgresql://.../bench``) creates the site and publishes
+the W1 points (the data set of ``features.py``) into PostGIS through ``uploads/upload`` and
+``createService``; machines 2 and 3 start with the same stores, their own data directories,
+ports and ``GEOSITE_MACHINE_NAME``, and so join. After each machine joins, ``geosite
+webadaptor nginx`` prints the configuration for the site's machines at that moment, and an
+nginx (unprivileged, as ``tests/e2e/test_webadaptor_nginx.py`` runs it) serves it: three
+nginx, in front of 1, 2 and 3 machines. Every target is checked against the data.
+
+Then W1 (bbox queries of ~1,000 features, ``outFields=*``, the 50 boxes of ``features.py``)
+is measured with wrk on four targets, in turns (the order reversed every round): machine 1
+directly, nginx in front of 1, of 2, of 3 machines; every process runs all along, so the
+rows differ only in the path the requests take. Then, on the 3-machine site, 100 changes
+through machine 1 and the time until machines 2 and 3 serve each (``site_changes.py``).
+
+On a 2-core machine the figures show what the balancer and the shared store cost, not how
+the site scales: more machines on the same two cores share the same CPU.
+
+Usage: .venv/bin/python benchmarks/site_machines.py [--points N] [--quick] [--changes 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from data_points import Dataset, make_dataset
+from feature_config import SERVICE_NAME, console
+from feature_servers import GeositeServer, Workload, _machine_busy_s
+from geosite_server import _token, publish
+from harness import (
+    ADMIN_USER,
+    RESULTS_DIR,
+    Run,
+    Service,
+    _geosite_command,
+    _git_revision,
+    _pick_generator,
+    free_port,
+    timed_run,
+)
+from loadgen import LoadGenerator
+from pg_cluster import Cluster, postgis_cluster
+from site_changes import ChangeResult, ChangeRunner
+
+CPUS = os.cpu_count() or 1
+NGINX_MAIN = """worker_processes {workers};
+daemon off;
+{user}
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  include {root}/geosite.conf;
+}}
+"""
+
+
+def _nginx() -> str | None:
+    import shutil
+
+    found = shutil.which("nginx")
+    return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+@dataclass
+class Machine:
+    """One ``geosite serve`` of the site."""
+
+    name: str
+    port: int
+    service: Service
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Target:
+    """Where the load goes: a machine directly or an nginx, and what serves behind it."""
+
+    label: str
+    base: str
+    machines: list[Machine]
+    nginx: Service | None
+    runs: list[Run] = field(default_factory=list)
+    others_share: list[float] = field(default_factory=list)
+    #: Per run: each machine's share of the machines' CPU time (name: share).
+    machine_cpu_share: list[dict[str, float]] = field(default_factory=list)
+    workers_each: int = 1
+
+    @property
+    def workers(self) -> int:
+        return len(self.machines) * self.workers_each
+
+    @property
+    def median(self) -> Run:
+        return sorted(self.runs, key=lambda r: r.load.rps)[len(self.runs) // 2]
+
+
+class Everything(Service):
+    """The CPU time of the whole site: its machines, the nginx in front and PostgreSQL."""
+
+    def __init__(self, parts: list[Service], cluster: Cluster) -> None:
+        super().__init__("site", [], Path(os.devnull), {})
+        self.parts, self.cluster = parts, cluster
+
+    def cpu_seconds(self) -> float:
+        return sum(p.cpu_seconds() for p in self.parts) + self.cluster.cpu_seconds()
+
+
+def _healthy(answer: httpx.Response) -> bool:
+    return answer.status_code == 200 and bool(answer.json().get("success"))
+
+
+def start_machine(
+    index: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    stores: tuple[str, str],
+    password: str,
+    data: Dataset,
+    workers: int,
+) -> Machine:
+    """``geosite serve`` as machine ``index`` of the site on ``stores`` (config, data)."""
+    name = f"MACHINE{index}"
+    port, https_port = free_port(), free_port()
+    command = [
+        _geosite_command(),
+        "serve",
+        "--data-dir",
+        str(tmp / f"machine{index}-data"),
+        "--port",
+        str(port),
+        "--https-port",
+        str(https_port),
+        "--workers",
+        str(workers),
+        "--admin-user",
+        ADMIN_USER,
+        "--admin-password",
+        password,
+        "--config-store",
+        stores[0],
+        "--data-store",
+        stores[1],
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--log-level",
+        args.log_level,
+    ]
+    env = {
+        **os.environ,
+        "GEOSITE_MACHINE_NAME": name,
+        "GEOSITE_MAX_UPLOAD_BYTES": str(max(1 << 30, data.geojson.stat().st_size * 2)),
+    }
+    service = Service(name, command, tmp / f"machine{index}.log", env)
+    machine = Machine(name, port, service)
+    service.start(f"{machine.base}/arcgis/rest/info/healthCheck?f=json", _healthy)
+    return machine
+
+
+def reachable_by_nginx(machine: Machine, token: str) -> None:
+    """Give the machine an ``adminURL`` nginx can reach (a new machine's names its host)."""
+    answer = httpx.post(
+        f"{machine.base}/arcgis/admin/machines/{machine.name}/edit",
+        data={
+            "f": "json",
+            "adminURL": f"{machine.base}/arcgis/admin",
+            "HTTPPort": str(machine.port),
+        },
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if answer.json().get("status") != "success":
+        raise RuntimeError(f"machines/{machine.name}/edit: {answer.text[:300]}")
+
+
+def start_nginx(
+    nginx: str, tmp: Path, first: Machine, password: str, count: int, workers: int
+) -> tuple[Service, str, str]:
+    """An nginx serving ``geosite webadaptor nginx``'s configuration for the site now;
+    (the service, its base URL, the configuration)."""
+    root = tmp / f"nginx-{count}"
+    root.mkdir()
+    listen = free_port()
+    env = {
+        **os.environ,
+        "GEOSITE_USER": ADMIN_USER,
+        "GEOSITE_PASSWORD": password,
+        "GEOSITE_URL": first.base + "/arcgis",
+        "GEOSITE_CONFIG_DIR": str(tmp / "cli-config"),
+    }
+    printed = subprocess.run(
+        [_geosite_command(), "webadaptor", "nginx", "--listen", f"127.0.0.1:{listen}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if printed.returncode != 0:
+        raise RuntimeError(f"geosite webadaptor nginx: {printed.stderr[-1000:]}")
+    config = printed.stdout
+    servers = config.count("    server 127.0.0.1:")
+    if servers != count:
+        raise RuntimeError(f"expected {count} upstream servers, the configuration has {servers}")
+    (root / "geosite.conf").write_text(config)
+    user = "user root;" if os.geteuid() == 0 else ""
+    main = NGINX_MAIN.format(root=root, user=user, workers=workers)
+    (root / "nginx.conf").write_text(main)
+    command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf")]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx -t: {checked.stderr[-1000:]}")
+    base = f"http://127.0.0.1:{listen}"
+    service = Service(f"nginx ({count} machines)", command, root / "nginx.log", dict(os.environ))
+    service.start(f"{base}/arcgis/rest/info/healthCheck?f=json", _healthy)
+    return service, base, config
+
+
+def check_target(target: Target, data: Dataset, boxes: int) -> list[str]:
+    server = GeositeServer(target.base)
+    return [f"{target.label}: {p}" for p in server.check(data, boxes)]
+
+
+def measure_rows(
+    targets: list[Target],
+    args: argparse.Namespace,
+    generator: LoadGenerator,
+    data: Dataset,
+    everything: Everything,
+    machines: list[Machine],
+) -> list[dict[str, float]]:
+    """W1 on every target: one warm-up each, then rounds in turns; the ratios per round."""
+    workload = Workload(
+        "w1_bbox", f"W1 bbox query, ~{args.hits:,} features", "bbox", args.concurrency
+    )
+    specs = [GeositeServer(t.base).spec(workload, data) for t in targets]
+    if args.warmup > 0:
+        for target, spec in zip(targets, specs, strict=True):
+            console.print(f"  warm-up {target.label}: {args.warmup:g} s")
+            timed_run(generator, spec, args.concurrency, args.warmup, everything)
+    ratios: list[dict[str, float]] = []
+    for turn in range(args.repeat):
+        order = list(range(len(targets)))
+        if turn % 2:
+            order.reverse()
+        rates: dict[str, float] = {}
+        for index in order:
+            target, spec = targets[index], specs[index]
+            time.sleep(1.0)
+            busy_before = _machine_busy_s()
+            each_before = [m.service.cpu_seconds() for m in machines]
+            run = timed_run(generator, spec, args.concurrency, args.duration, everything)
+            busy = _machine_busy_s() - busy_before
+            each = [m.service.cpu_seconds() - b for m, b in zip(machines, each_before, strict=True)]
+            target.runs.append(run)
+            others = max(0.0, busy - (run.server_cpu_s or 0.0) - run.loadgen_cpu_s)
+            target.others_share.append(others / (run.load.seconds * CPUS))
+            total = sum(each) or 1.0
+            target.machine_cpu_share.append(
+                {m.name: round(e / total, 3) for m, e in zip(machines, each, strict=True)}
+            )
+            rates[target.label] = run.load.rps
+            console.print(
+                f"  round {turn + 1}/{args.repeat}, {target.label}: {run.load.rps:,.1f} req/s, "
+                f"p50 {run.load.p50_ms:.2f} ms, p99 {run.load.p99_ms:.2f} ms, errors "
+                f"{run.load.errors}; machines' CPU split "
+                + _split(target, target.machine_cpu_share[-1])
+                + f"; other processes {target.others_share[-1]:.0%} of the machine"
+            )
+        first = rates[targets[0].label]
+        ratios.append({k: v / first for k, v in rates.items()} if first else {})
+    return ratios
+
+
+def _split(target: Target, shares: dict[str, float]) -> str:
+    """The shares of the target's machines, and of all the others together when they used
+    more than 2 % (they should idle)."""
+    own = [shares.get(m.name, 0.0) for m in target.machines]
+    rest = 1.0 - sum(own)
+    return "/".join(f"{s:.0%}" for s in own) + (f" (others {rest:.0%})" if rest > 0.02 else "")
+
+
+def print_rows(targets: list[Target], ratios: list[dict[str, float]], args: argparse.Namespace):
+    from rich.table import Table
+
+    table = Table(title=f"W1 through nginx, c={args.concurrency}, median of {args.repeat} runs")
+    for column in (
+        "Target",
+        "geosite workers",
+        "req/s (runs)",
+        "p50",
+        "p99",
+        "errors",
+        "÷ 1 machine direct (per round)",
+        "CPU µs/req (site, nginx, PostgreSQL)",
+        "machines' CPU split",
+        "others' CPU",
+    ):
+        table.add_column(column)
+    for target in targets:
+        median = target.median
+        per_round = [r[target.label] for r in ratios if target.label in r]
+        split = _split(target, target.machine_cpu_share[target.runs.index(median)])
+        table.add_row(
+            target.label,
+            str(target.workers),
+            f"{median.load.rps:,.1f} ("
+            + " / ".join(f"{r.load.rps:,.0f}" for r in target.runs)
+            + ")",
+            f"{median.load.p50_ms:.2f} ms",
+            f"{median.load.p99_ms:.1f} ms",
+            str(sum(r.load.errors for r in target.runs)),
+            f"{statistics.median(per_round):.2f}x ("
+            + " / ".join(f"{r:.2f}" for r in per_round)
+            + ")",
+            f"{median.server_cpu_us_per_request:,.0f}",
+            split,
+            f"{statistics.median(target.others_share):.0%}",
+        )
+    console.print(table)
+
+
+def print_changes(results: list[ChangeResult]) -> None:
+    from rich.table import Table
+
+    table = Table(title="A change through machine 1, until the other machines serve it")
+    columns = ("Change", "n", "ack p50", "p50", "p99", "max", "read p50", "missed", "p99 ≤ 1 s")
+    for column in columns:
+        table.add_column(column)
+    for result in results:
+        data = result.as_dict()
+        delay, ack, read = data["delay_ms"], data["ack_ms"], data["round_trip_ms"]
+        for label, row in [("all", delay), *data["delay_ms_per_machine"].items()]:
+            table.add_row(
+                f"{result.kind}, {label}",
+                str(row.get("n", 0)),
+                f"{ack.get('p50', 0):.1f} ms",
+                f"{row.get('p50', float('nan')):.1f} ms",
+                f"{row.get('p99', float('nan')):.1f} ms",
+                f"{row.get('max', float('nan')):.1f} ms",
+                f"{read.get('p50', float('nan')):.1f} ms",
+                str(result.missed(None if label == "all" else label)),
+                "met" if row.get("p99", 1e9) <= 1000 and not result.missed() else "MISSED",
+            )
+    console.print(table)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=None, help="points (1,000,000)")
+    parser.add_argument("--boxes", type=int, default=50)
+    parser.add_argument("--hits", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per run")
+    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds per target")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over the four targets")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per machine")
+    parser.add_argument("--nginx-workers", type=int, default=1, help="nginx worker_processes")
+    parser.add_argument(
+        "--control-workers",
+        type=int,
+        default=3,
+        help="a fourth machine with this many workers, measured directly (0: none)",
+    )
+    parser.add_argument(
+        "--changes", type=int, default=None, help="configuration changes of each kind (100)"
+    )
+    parser.add_argument("--no-w1", action="store_true", help="only the configuration changes")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 points, 1 x 5 s, 20 changes of each kind"
+    )
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--output", type=Path, help="JSON file (default: benchmarks/results/)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup, args.repeat = 5.0, 1.0, 1
+        args.points = 100_000 if args.points is None else args.points
+        args.changes = 20 if args.changes is None else args.changes
+    args.changes = 100 if args.changes is None else args.changes
+    args.points = 1_000_000 if args.points is None else args.points
+    if not 1_000 <= args.points <= 20_000_000 or args.hits * 20 > args.points:
+        parser.error("points must be 1,000-20,000,000, and a box at most 5 % of them")
+    if not (1 <= args.duration <= 600 and 0 <= args.warmup <= 600 and 1 <= args.repeat <= 10):
+        parser.error("duration 1-600 s, warm-up 0-600 s, repeat 1-10")
+    if not (1 <= args.workers <= 8 and 1 <= args.nginx_workers <= 8):
+        parser.error("workers and nginx workers: 1-8")
+    if not 0 <= args.control_workers <= 8:
+        parser.error("control workers: 0-8")
+    if not 2 <= args.changes <= 10_000:
+        parser.error("changes: 2-10,000")
+    return args
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    nginx = _nginx()
+    if nginx is None:
+        raise SystemExit("nginx is not installed (Debian: apt-get install nginx)")
+    generator = _pick_generator(args.loadgen)
+    load = os.getloadavg()
+    meta: dict[str, Any] = {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "revision": _git_revision(),
+        "machine": {"cpus": CPUS, "platform": platform.platform(), "loadavg_at_start": load},
+        "loadgen": generator.description,
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "points",
+                "boxes",
+                "hits",
+                "duration",
+                "warmup",
+                "repeat",
+                "concurrency",
+                "workers",
+                "nginx_workers",
+                "control_workers",
+                "changes",
+                "log_level",
+            )
+        },
+    }
+    console.print(
+        f"Load generator: [bold]{generator.description}[/]; {CPUS} CPUs; load average at start "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+        f"Machines 1-3: {args.workers} geosite worker(s) each; nginx worker_processes "
+        f"{args.nginx_workers}; a row has at most {3 * args.workers} geosite workers + "
+        f"{args.nginx_workers} nginx + PostgreSQL + wrk on {CPUS} CPUs"
+        + (
+            f" (the control, machine 4, has {args.control_workers} workers; it idles "
+            "during the other rows, as the machines not in a row do)"
+            if args.control_workers
+            else ""
+        )
+        + f".\n[yellow]With {CPUS} CPUs this shows what the balancer and the shared store "
+        "cost, not how a site scales: every machine runs on the same cores, and one worker "
+        "(one process, one GIL) uses at most about one of them.[/]"
+    )
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    password = os.urandom(12).hex()
+    problems: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="geosite-bench-site-") as name,
+        postgis_cluster() as cluster,
+        contextlib.ExitStack() as stack,
+    ):
+        tmp = Path(name)
+        data = make_dataset(args, tmp)
+        cluster.server.create_database("site", postgis=False)
+        stores = (cluster.server.url("site"), cluster.url)
+        meta["postgresql"] = {**cluster.versions(), "settings": cluster.configuration()}
+        machines: list[Machine] = []
+        nginxes: list[tuple[Service, str]] = []
+        for index in (1, 2, 3):
+            began = time.perf_counter()
+            machine = start_machine(index, args, tmp, stores, password, data, args.workers)
+            stack.callback(machine.service.stop)
+            machines.append(machine)
+            console.print(f"  {machine.name} serving after {time.perf_counter() - began:.1f} s")
+            token = _token(machines[0].base, password)
+            if index == 1:
+                console.print(f"  publishing {data.points:,} points into PostGIS through it ...")
+                meta["publish"] = publish(machine.base, token, data)
+                cluster.vacuum()
+                console.print(f"  published: {meta['publish']}")
+            reachable_by_nginx(machine, token)
+            service, base, config = start_nginx(
+                nginx, tmp, machines[0], password, index, args.nginx_workers
+            )
+            stack.callback(service.stop)
+            nginxes.append((service, base))
+            meta.setdefault("nginx_configurations", []).append(config)
+        first = machines[0]
+        each = args.workers
+        targets = [Target("1 machine, direct", first.base, [first], None, workers_each=each)]
+        for count, (service, base) in enumerate(nginxes, 1):
+            label = f"{count} machine{'s' if count > 1 else ''} through nginx"
+            targets.append(Target(label, base, machines[:count], service, workers_each=each))
+        if args.control_workers:
+            # The same number of worker processes as the 3 machines, in one machine: what
+            # the balancer and the separate machines cost at the same process count. It
+            # joins after the last nginx was configured, so no nginx sends it requests.
+            control = start_machine(4, args, tmp, stores, password, data, args.control_workers)
+            stack.callback(control.service.stop)
+            reachable_by_nginx(control, _token(first.base, password))
+            machines.append(control)
+            label = f"1 machine of {args.control_workers} workers, direct (control)"
+            targets.append(
+                Target(label, control.base, [control], None, workers_each=args.control_workers)
+            )
+        for target in targets:
+            problems += check_target(target, data, len(data.boxes) if target is targets[0] else 5)
+        for machine in machines[1:]:
+            problems += check_target(Target(machine.name, machine.base, [], None), data, 5)
+        for problem in problems:
+            console.print(f"[red]wrong answer[/]: {problem}")
+        parts = [m.service for m in machines] + [s for s, _ in nginxes]
+        everything = Everything(parts, cluster)
+        ratios: list[dict[str, float]] = []
+        if not args.no_w1:
+            console.print(f"[bold]W1 on {len(targets)} targets, in turns[/]")
+            ratios = measure_rows(targets, args, generator, data, everything, machines)
+        console.print(f"[bold]{args.changes} configuration changes through {first.name}[/]")
+        token = _token(first.base, password)
+        runner = ChangeRunner(first.base, {m.name: m.base for m in machines[1:]}, token)
+        changes = [
+            runner.service_changes(args.changes, f"{SERVICE_NAME}.FeatureServer"),
+            runner.properties_changes(args.changes),
+        ]
+        for log in tmp.glob("machine*.log"):
+            meta.setdefault("log_tails", {})[log.name] = log.read_text(errors="replace")[-3000:]
+    meta["loadavg_at_end"] = list(os.getloadavg())
+    if not args.no_w1:
+        print_rows(targets, ratios, args)
+    print_changes(changes)
+    document = {
+        "workload": "W1 through nginx on 1-3 machines; configuration-change latency",
+        "meta": meta,
+        "wrong_answers": problems,
+        "w1": {
+            t.label: {
+                "geosite_workers": t.workers,
+                "rate_median": round(t.median.load.rps, 1) if t.runs else None,
+                "runs": [r.as_dict() for r in t.runs],
+                "machine_cpu_share": t.machine_cpu_share,
+                "other_processes_cpu_share": [round(x, 3) for x in t.others_share],
+            }
+            for t in targets
+        },
+        "w1_ratio_per_round": ratios,
+        "changes": [c.as_dict() for c in changes],
+    }
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    output = args.output or RESULTS_DIR / f"site-machines-{stamp}.json"
+    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"Results written to {output}")
+    errors = sum(r.load.errors for t in targets for r in t.runs)
+    if problems or errors or any(c.missed() for c in changes):
+        console.print("[red]wrong answers, errors or missed changes: the figures are not valid[/]")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
