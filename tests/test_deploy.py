@@ -258,17 +258,11 @@ def _environment(name: str) -> dict[str, str]:
     return found
 
 
-#: Variables of ``geosite serve --join``/``--join-code`` (issue 19), read by geosite once that
-#: lands; until then they are allowed here without a reader in geosite/.
-AWAITED = {"GEOSITE_JOIN", "GEOSITE_JOIN_USER", "GEOSITE_JOIN_PASSWORD", "GEOSITE_JOIN_CODE"}
-AWAITED |= {"GEOSITE_JOIN_CA"}
-
-
 def test_the_machines_environment_files_name_only_what_geosite_reads(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "geosite").rglob("*.py"))
-    read = set(re.findall(r"GEOSITE_[A-Z_]+", source)) | AWAITED
+    read = set(re.findall(r"GEOSITE_[A-Z_]+", source))
     machines = {name: _environment(name) for name in MACHINE_ENVS}
     for name, env in machines.items():
         assert set(env) <= read, (name, set(env) - read)

@@ -369,6 +369,8 @@ def _answer(
             response = pages.operation_page(area, rel, match, call, reply.payload)
         else:
             response = pages.resource_page(area, rel, match, call, reply.payload)
+        if reply.status != 200:  # a stopped machine's health check page, for the balancer
+            response.status_code = reply.status
     else:
         response = json_response(reply.payload, fmt, callback if area.name != ADMIN else None)
         # JSON answers carry 200 as ArcGIS's do, unless the handler says otherwise (a stopped

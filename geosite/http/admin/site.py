@@ -210,10 +210,16 @@ def _olson_name() -> str:
 
 def health_check(call: Call) -> dict[str, Any] | Reply:
     """``/arcgis/admin/info/healthCheck`` and ``/arcgis/rest/info/healthCheck`` (public). A
-    machine an administrator stopped answers ``success: false`` with HTTP 503, so that a
-    balancer's probe takes it out of rotation."""
+    machine an administrator stopped, or one that cannot reach its site's configuration
+    store, answers ``success: false`` with HTTP 503 (in every format), so that a balancer's
+    probe takes it out of rotation."""
     runtime = call.state.open_site()
-    if runtime is not None and runtime.machine_stopped():
+    try:
+        stopped = runtime is not None and runtime.machine_stopped()
+    except GeositeError:  # the configuration store cannot be reached: send requests elsewhere
+        body = {"success": False, "siteCreated": True, "status": "UNAVAILABLE"}
+        return Reply(payload=body, status=503)
+    if stopped:
         body = {"success": False, "siteCreated": True, "status": "STOPPED"}
         return Reply(payload=body, status=503)
     return {"success": True, "siteCreated": runtime is not None}
