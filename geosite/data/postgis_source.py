@@ -44,6 +44,11 @@ from geosite.errors import DataUnavailable, InvalidParameter, NotFound, QueryToo
 SCHEME = "postgis"
 #: Seconds a request waits for a pooled connection before it is told the database is busy.
 POOL_TIMEOUT_S = 5.0
+#: How long one reconnection attempt of a pool goes on (backing off 1, 2, 4 s) before it gives
+#: up; the next request then starts another at once. psycopg_pool's default (300 s, the delay
+#: doubling up to 64 s and more) left a database that came back unused for up to as long
+#: again as it had been away.
+RECONNECT_TIMEOUT_S = 10.0
 
 
 _pools: dict[str, ConnectionPool] = {}
@@ -62,6 +67,7 @@ def pool(conninfo: str) -> ConnectionPool:
                 open=True,
                 kwargs={"autocommit": True},
                 check=ConnectionPool.check_connection,
+                reconnect_timeout=RECONNECT_TIMEOUT_S,
             )
         return found
 
