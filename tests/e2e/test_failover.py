@@ -1,6 +1,7 @@
 """Failover (issue 19): three real machines on one PostgreSQL behind a real nginx, under a
 bounded mixed load (feature queries, admin reads, single-feature adds; 8 clients, 60 s), lose
-a machine to SIGKILL, then lose PostgreSQL for a while.
+a machine to SIGKILL, then lose PostgreSQL for a while. First, without load: nginx skips a
+machine an administrator stopped.
 
 Losing a machine: at least 99 % of requests succeed, all succeed again within 5 s of the
 kill, every acknowledged add is in the data, and the machine, restarted on its data directory
@@ -163,7 +164,7 @@ class Load:
         kinds = {k: sum(o.kind == k for o in self.outcomes) for k in ("query", "admin", "add")}
         return (
             f"{title}: {total} requests in {LOAD_S:.0f} s ({kinds}), {good} succeeded "
-            f"({100 * good / max(total, 1):.2f} %), {len(self.acknowledged())} adds acknowledged"
+            f"({100 * good / max(total, 1):.3f} %), {len(self.acknowledged())} adds acknowledged"
         )
 
 
