@@ -4,8 +4,9 @@ Issue 19's benchmarks. The runner starts a durable PostgreSQL + PostGIS cluster
 (``pg_cluster.py``) and grows a site on it: machine 1 (``geosite serve --config-store
 postgresql://.../site --data-store postgresql://.../bench``) creates the site and publishes
 the W1 points (the data set of ``features.py``) into PostGIS through ``uploads/upload`` and
-``createService``; machines 2 and 3 start with the same stores, their own data directories,
-ports and ``GEOSITE_MACHINE_NAME``, and so join. After each machine joins, ``geosite
+``createService``; machines 2 and 3, with their own data directories, ports and
+``GEOSITE_MACHINE_NAME``, join it (``geosite serve --join https://.../arcgis/admin --user``,
+taking the stores from the site). After each machine joins, ``geosite
 webadaptor nginx`` prints the configuration for the site's machines at that moment, and an
 nginx (unprivileged, as ``tests/e2e/test_webadaptor_nginx.py`` runs it) serves it: three
 nginx, in front of 1, 2 and 3 machines. Every target is checked against the data.
@@ -31,12 +32,10 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,6 @@ from geosite_server import _token, publish
 from harness import (
     ADMIN_USER,
     RESULTS_DIR,
-    Run,
     Service,
     _geosite_command,
     _git_revision,
@@ -58,7 +56,8 @@ from harness import (
 )
 from loadgen import LoadGenerator
 from pg_cluster import Cluster, postgis_cluster
-from site_changes import ChangeResult, ChangeRunner
+from site_changes import ChangeRunner
+from site_report import Machine, Target, per_round, print_changes, print_rows, split_text
 
 CPUS = os.cpu_count() or 1
 NGINX_MAIN = """worker_processes {workers};
@@ -86,42 +85,6 @@ def _nginx() -> str | None:
     return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
-@dataclass
-class Machine:
-    """One ``geosite serve`` of the site."""
-
-    name: str
-    port: int
-    service: Service
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@dataclass
-class Target:
-    """Where the load goes: a machine directly or an nginx, and what serves behind it."""
-
-    label: str
-    base: str
-    machines: list[Machine]
-    nginx: Service | None
-    runs: list[Run] = field(default_factory=list)
-    others_share: list[float] = field(default_factory=list)
-    #: Per run: each machine's share of the machines' CPU time (name: share).
-    machine_cpu_share: list[dict[str, float]] = field(default_factory=list)
-    workers_each: int = 1
-
-    @property
-    def workers(self) -> int:
-        return len(self.machines) * self.workers_each
-
-    @property
-    def median(self) -> Run:
-        return sorted(self.runs, key=lambda r: r.load.rps)[len(self.runs) // 2]
-
-
 class Everything(Service):
     """The CPU time of the whole site: its machines, the nginx in front and PostgreSQL."""
 
@@ -141,12 +104,14 @@ def start_machine(
     index: int,
     args: argparse.Namespace,
     tmp: Path,
-    stores: tuple[str, str],
+    stores: tuple[str, str] | Machine,
     password: str,
     data: Dataset,
     workers: int,
 ) -> Machine:
-    """``geosite serve`` as machine ``index`` of the site on ``stores`` (config, data)."""
+    """``geosite serve`` as machine ``index``: with ``stores`` (config, data), the machine
+    that creates the site on them; with a machine, one that joins that machine's site
+    (``--join`` its HTTPS admin URL, as the administrator: it takes the stores from there)."""
     name = f"MACHINE{index}"
     port, https_port = free_port(), free_port()
     command = [
@@ -160,14 +125,6 @@ def start_machine(
         str(https_port),
         "--workers",
         str(workers),
-        "--admin-user",
-        ADMIN_USER,
-        "--admin-password",
-        password,
-        "--config-store",
-        stores[0],
-        "--data-store",
-        stores[1],
         "--trusted-proxies",
         "127.0.0.1",
         "--log-level",
@@ -178,9 +135,24 @@ def start_machine(
         "GEOSITE_MACHINE_NAME": name,
         "GEOSITE_MAX_UPLOAD_BYTES": str(max(1 << 30, data.geojson.stat().st_size * 2)),
     }
+    if isinstance(stores, Machine):
+        join = f"https://127.0.0.1:{stores.https_port}/arcgis/admin"
+        command += ["--join", join, "--user", ADMIN_USER]
+        env["GEOSITE_JOIN_PASSWORD"] = password
+        env.pop("GEOSITE_DATA_STORE", None)
+        env.pop("GEOSITE_CONFIG_STORE", None)
+    else:
+        command += ["--admin-user", ADMIN_USER, "--admin-password", password]
+        command += ["--config-store", stores[0], "--data-store", stores[1]]
     service = Service(name, command, tmp / f"machine{index}.log", env)
-    machine = Machine(name, port, service)
+    machine = Machine(name, port, service, https_port)
     service.start(f"{machine.base}/arcgis/rest/info/healthCheck?f=json", _healthy)
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{machine.base}/arcgis/admin/joinInfo?f=json").json().get("site") is not True:
+        if time.monotonic() > deadline:
+            service.stop()
+            raise RuntimeError(f"{name} did not join the site")
+        time.sleep(0.2)
     return machine
 
 
@@ -291,85 +263,12 @@ def measure_rows(
                 f"  round {turn + 1}/{args.repeat}, {target.label}: {run.load.rps:,.1f} req/s, "
                 f"p50 {run.load.p50_ms:.2f} ms, p99 {run.load.p99_ms:.2f} ms, errors "
                 f"{run.load.errors}; machines' CPU split "
-                + _split(target, target.machine_cpu_share[-1])
+                + split_text(target, target.machine_cpu_share[-1])
                 + f"; other processes {target.others_share[-1]:.0%} of the machine"
             )
         first = rates[targets[0].label]
         ratios.append({k: v / first for k, v in rates.items()} if first else {})
     return ratios
-
-
-def _split(target: Target, shares: dict[str, float]) -> str:
-    """The shares of the target's machines, and of all the others together when they used
-    more than 2 % (they should idle)."""
-    own = [shares.get(m.name, 0.0) for m in target.machines]
-    rest = 1.0 - sum(own)
-    return "/".join(f"{s:.0%}" for s in own) + (f" (others {rest:.0%})" if rest > 0.02 else "")
-
-
-def print_rows(targets: list[Target], ratios: list[dict[str, float]], args: argparse.Namespace):
-    from rich.table import Table
-
-    table = Table(title=f"W1 through nginx, c={args.concurrency}, median of {args.repeat} runs")
-    for column in (
-        "Target",
-        "geosite workers",
-        "req/s (runs)",
-        "p50",
-        "p99",
-        "errors",
-        "÷ 1 machine direct (per round)",
-        "CPU µs/req (site, nginx, PostgreSQL)",
-        "machines' CPU split",
-        "others' CPU",
-    ):
-        table.add_column(column)
-    for target in targets:
-        median = target.median
-        per_round = [r[target.label] for r in ratios if target.label in r]
-        split = _split(target, target.machine_cpu_share[target.runs.index(median)])
-        table.add_row(
-            target.label,
-            str(target.workers),
-            f"{median.load.rps:,.1f} ("
-            + " / ".join(f"{r.load.rps:,.0f}" for r in target.runs)
-            + ")",
-            f"{median.load.p50_ms:.2f} ms",
-            f"{median.load.p99_ms:.1f} ms",
-            str(sum(r.load.errors for r in target.runs)),
-            f"{statistics.median(per_round):.2f}x ("
-            + " / ".join(f"{r:.2f}" for r in per_round)
-            + ")",
-            f"{median.server_cpu_us_per_request:,.0f}",
-            split,
-            f"{statistics.median(target.others_share):.0%}",
-        )
-    console.print(table)
-
-
-def print_changes(results: list[ChangeResult]) -> None:
-    from rich.table import Table
-
-    table = Table(title="A change through machine 1, until the other machines serve it")
-    columns = ("Change", "n", "ack p50", "p50", "p99", "max", "read p50", "missed", "p99 ≤ 1 s")
-    for column in columns:
-        table.add_column(column)
-    for result in results:
-        data = result.as_dict()
-        delay, ack, read = data["delay_ms"], data["ack_ms"], data["round_trip_ms"]
-        for label, row in [("all", delay), *data["delay_ms_per_machine"].items()]:
-            table.add_row(
-                f"{result.kind}, {label}",
-                str(row.get("n", 0)),
-                f"{ack.get('p50', 0):.1f} ms",
-                f"{row.get('p50', float('nan')):.1f} ms",
-                f"{row.get('p99', float('nan')):.1f} ms",
-                f"{row.get('max', float('nan')):.1f} ms",
-                f"{read.get('p50', float('nan')):.1f} ms",
-                str(result.missed(None if label == "all" else label)),
-                "met" if row.get("p99", 1e9) <= 1000 and not result.missed() else "MISSED",
-            )
-    console.print(table)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -488,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         nginxes: list[tuple[Service, str]] = []
         for index in (1, 2, 3):
             began = time.perf_counter()
-            machine = start_machine(index, args, tmp, stores, password, data, args.workers)
+            site = stores if index == 1 else machines[0]
+            machine = start_machine(index, args, tmp, site, password, data, args.workers)
             stack.callback(machine.service.stop)
             machines.append(machine)
             console.print(f"  {machine.name} serving after {time.perf_counter() - began:.1f} s")
@@ -515,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             # The same number of worker processes as the 3 machines, in one machine: what
             # the balancer and the separate machines cost at the same process count. It
             # joins after the last nginx was configured, so no nginx sends it requests.
-            control = start_machine(4, args, tmp, stores, password, data, args.control_workers)
+            control = start_machine(4, args, tmp, first, password, data, args.control_workers)
             stack.callback(control.service.stop)
             reachable_by_nginx(control, _token(first.base, password))
             machines.append(control)
@@ -558,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
                 "rate_median": round(t.median.load.rps, 1) if t.runs else None,
                 "runs": [r.as_dict() for r in t.runs],
                 "machine_cpu_share": t.machine_cpu_share,
+                "ratio_to_control_per_round": [
+                    round(r, 3) for r in per_round(t, targets[-1]) if args.control_workers
+                ],
                 "other_processes_cpu_share": [round(x, 3) for x in t.others_share],
             }
             for t in targets
