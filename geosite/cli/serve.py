@@ -63,7 +63,9 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
+    # Not listened on here: each worker's server listens once it can answer (asyncio's and
+    # uvloop's create_server), so while the machine starts, a connection is refused and a
+    # balancer goes to another machine at once, instead of waiting out the start.
     sock.set_inheritable(True)
     return sock
 
