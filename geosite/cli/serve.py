@@ -218,6 +218,7 @@ def _bootstrap(
                 password=password,
                 log_settings={"logLevel": log_level},
                 config_store_url=config_store,
+                site_key=os.environ.get("GEOSITE_SITE_KEY") or None,
             ),
             SystemClock(),
             machine_name=machine_name,

@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from geosite.core import sealing
 from geosite.core.models import DatabaseConnection, DataItem
 from geosite.errors import InternalError, InvalidParameter, NotFound
 from geosite.storage.base import SiteStore
@@ -50,6 +51,8 @@ ROOT = "/enterpriseDatabases"
 TYPE = "egdb"
 #: The site's key for data item passwords (``{"key": <base64url of 32 bytes>}``).
 KEY_SETTING = "security.dataItemKey"
+#: What that key is sealed as in the store (``geosite.core.sealing``).
+_KEY_PURPOSE = "data item key"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CONNECTION_TYPES = ("shared", "serverOnly", "replicated")
 _PREFIX = "gs1."
@@ -97,11 +100,12 @@ def item_path(path: Any) -> str:
 # -- the site's key --------------------------------------------------------------------------------
 def _site_key(store: SiteStore) -> bytes:
     stored = store.get_setting(KEY_SETTING)
+    seal = sealing.of(store)
     if stored is None:
         made = base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode()
-        stored = store.add_setting(KEY_SETTING, {"key": made})
+        stored = store.add_setting(KEY_SETTING, {"key": seal.seal(made, _KEY_PURPOSE)})
     try:
-        key = base64.urlsafe_b64decode(str(stored["key"]))
+        key = base64.urlsafe_b64decode(seal.open(str(stored["key"]), _KEY_PURPOSE))
     except (KeyError, TypeError, ValueError, binascii.Error):
         key = b""
     if len(key) != 32:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from geosite.core import data_locations
+from geosite.core import data_locations, sealing
 from geosite.core.clock import Clock
 from geosite.core.models import Machine
 from geosite.core.services import data_directory, data_lock
@@ -132,21 +132,31 @@ class Offer:
 
     config_store: str
     data_store: str | None = None
+    #: The key the site's secrets are sealed with (``geosite.core.sealing``).
+    site_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The offer as JSON (it holds the store's password: only ever sent over HTTPS)."""
-        return {"configStore": self.config_store, "dataStore": self.data_store}
+        """The offer as JSON (it holds the store's password and the site key: only ever sent
+        over HTTPS, or sealed with a join code)."""
+        return {
+            "configStore": self.config_store,
+            "dataStore": self.data_store,
+            "siteKey": self.site_key,
+        }
 
     @classmethod
     def from_json(cls, raw: Any) -> Offer:
         """An offer from its JSON; ``InvalidParameter`` when it is not one."""
         store = raw.get("configStore") if isinstance(raw, dict) else None
         data = raw.get("dataStore") if isinstance(raw, dict) else None
+        key = raw.get("siteKey") if isinstance(raw, dict) else None
         if not isinstance(store, str) or not store or len(store) > _MAX_URL:
             raise InvalidParameter("The site's offer names no configuration store.")
         if data is not None and (not isinstance(data, str) or len(data) > _MAX_URL):
             raise InvalidParameter("The site's offer names an unusable data store.")
-        return cls(store, data or None)
+        if key is not None and sealing.valid_key(key) is None:
+            raise InvalidParameter("The site's offer holds an unusable site key.")
+        return cls(store, data or None, key)
 
 
 def seal(offer: Offer, code: str, challenge: str) -> str:
@@ -194,6 +204,7 @@ def join(
             log_store.initialize_schema()
             if site_store.get_setting("site") is None:
                 raise InvalidParameter("The configuration store the site named holds no site.")
+            sealing.require_key(offer.site_key, site_store.get_setting(sealing.CHECK_SETTING))
             if site_store.get_machine(machine_name) is not None:
                 raise Conflict(
                     f"The site has a machine named '{machine_name}' already: start this "
@@ -213,7 +224,9 @@ def join(
         finally:
             site_store.close()
             log_store.close()
-        pointer = SitePointer(machine_name, offer.config_store, offer.data_store)
+        pointer = SitePointer(
+            machine_name, offer.config_store, offer.data_store, site_key=offer.site_key
+        )
         write_pointer(data_dir, pointer)
         return pointer
 

@@ -32,11 +32,14 @@ from typing import Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from geosite.core import sealing
 from geosite.core.clock import Clock
 from geosite.errors import BadRequest
 from geosite.files import FILE_MODE, private_dir
 
 SETTING = "security.rsaKeyPair"
+#: What the private key is sealed as in the store (``geosite.core.sealing``).
+_PURPOSE = "publicKey private key"
 KEY_BITS = 2048
 _PUBLIC_EXPONENT = 65537
 
@@ -146,13 +149,24 @@ class SiteKeys:
                 self._parsed = {pem: key}  # the current one only: a rotation drops the old
             return key
 
+    def _stored(self, pair: KeyPair) -> dict[str, object]:
+        """The setting's JSON, the private key sealed with the site key (when it has one)."""
+        sealed = sealing.of(self._store).seal(pair.current, _PURPOSE)
+        return KeyPair(sealed, pair.created_ms).stored()
+
+    def _opened(self, raw: object) -> KeyPair | None:
+        found = _pair(raw)
+        if found is None:
+            return None
+        return KeyPair(sealing.of(self._store).open(found.current, _PURPOSE), found.created_ms)
+
     def pair(self) -> KeyPair:
         """The stored pair; made now when the site has none."""
-        found = _pair(self._store.get_setting(SETTING))
+        found = self._opened(self._store.get_setting(SETTING))
         if found is not None:
             return found
         made = KeyPair(_new_pem(), self._clock.now_ms())
-        stored = _pair(self._store.add_setting(SETTING, made.stored()))
+        stored = self._opened(self._store.add_setting(SETTING, self._stored(made)))
         return stored if stored is not None else made
 
     def public(self) -> dict[str, str]:
@@ -162,11 +176,11 @@ class SiteKeys:
 
     def adopt(self, pair: KeyPair) -> None:
         """Keep ``pair`` as the current one (a new site takes its machine's pair)."""
-        self._store.put_setting(SETTING, pair.stored())
+        self._store.put_setting(SETTING, self._stored(pair))
 
     def rotate(self) -> None:
         """A new pair in place of the current one."""
-        self._store.put_setting(SETTING, KeyPair(_new_pem(), self._clock.now_ms()).stored())
+        self._store.put_setting(SETTING, self._stored(KeyPair(_new_pem(), self._clock.now_ms())))
 
     def decrypt(self, name: str, value: str) -> str:
         """The text of the parameter ``name`` sent encrypted (hex of PKCS#1 v1.5)."""

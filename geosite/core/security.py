@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from geosite.core import passwords, tokens
+from geosite.core import passwords, sealing, tokens
 from geosite.core.clock import Clock
 from geosite.core.models import LockoutPolicy, Principal, Privilege, TokenClaims, TokenPolicy, User
 from geosite.errors import (
@@ -77,21 +77,27 @@ class Authenticator:
             return None
         secret = self._secrets.get(version)
         if secret is None:
-            secret = self._store.token_key(version)
-            if secret is not None:
+            stored = self._store.token_key(version)
+            if stored is not None:
+                secret = sealing.of(self._store).open(stored, tokens.KEY_PURPOSE)
                 self._secrets[version] = secret
         return secret
+
+    def _new_key(self) -> tuple[int, str]:
+        secret = tokens.new_secret()
+        sealed = sealing.of(self._store).seal(secret, tokens.KEY_PURPOSE)
+        return self._store.add_token_key(sealed), secret
 
     def _current_key(self) -> tuple[int, str]:
         current = self._store.current_token_key()
         if current is None:
-            secret = tokens.new_secret()
-            current = (self._store.add_token_key(secret), secret)
-        return current
+            return self._new_key()
+        version, stored = current
+        return version, sealing.of(self._store).open(stored, tokens.KEY_PURPOSE)
 
     def rotate_key(self) -> int:
         """A new signing key; every token signed with an older one is refused from now on."""
-        version = self._store.add_token_key(tokens.new_secret())
+        version, _ = self._new_key()
         self._store.put_setting(_MIN_KEY_VERSION, version)
         return version
 

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
-from geosite.core import passwords, permissions, tokens, utilities
+from geosite.core import passwords, permissions, sealing, tokens, utilities
 from geosite.core.clock import Clock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.models import Machine, ServerDirectory, User
@@ -66,6 +66,9 @@ class SiteRequest:
     config_store_url: str | None = None
     directories: list[ServerDirectory] = field(default_factory=list)
     log_settings: dict[str, Any] = field(default_factory=dict)
+    #: The site key of a site the store holds already (``GEOSITE_SITE_KEY``), for a machine
+    #: that opens it by its store rather than by joining (see ``geosite.core.sealing``).
+    site_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class SitePointer:
     #: The PostGIS database new services are published into, as the site gave it to a
     #: machine that joined (``--data-store`` on the machine that created it).
     data_store: str | None = None
+    #: The key the site's secrets are sealed with in the store (``geosite.core.sealing``);
+    #: None on a site made before site keys.
+    site_key: str | None = None
 
 
 def read_pointer(data_dir: Path) -> SitePointer | None:
@@ -90,6 +96,7 @@ def read_pointer(data_dir: Path) -> SitePointer | None:
         machine_name=raw["machineName"],
         config_store=raw["configStore"],
         data_store=data_store if isinstance(data_store, str) and data_store else None,
+        site_key=sealing.valid_key(raw.get("siteKey")),
     )
 
 
@@ -98,6 +105,8 @@ def write_pointer(data_dir: Path, pointer: SitePointer) -> None:
     raw: dict[str, Any] = {"machineName": pointer.machine_name, "configStore": pointer.config_store}
     if pointer.data_store:
         raw["dataStore"] = pointer.data_store
+    if pointer.site_key:
+        raw["siteKey"] = pointer.site_key
     tmp = private_file(data_dir / (POINTER + ".tmp"))
     tmp.write_bytes(orjson.dumps(raw))
     os.replace(tmp, data_dir / POINTER)
@@ -199,8 +208,16 @@ def create_site(
             if site_store.get_setting("site") is not None:
                 if not open_existing:
                     raise Conflict("The configuration store already holds a site.")
+                check = site_store.get_setting(sealing.CHECK_SETTING)
+                sealing.require_key(request.site_key, check)
+                site_key = sealing.valid_key(request.site_key) if check is not None else None
                 _register(site_store, clock, name, admin_url, machine_properties or {})
             else:
+                site_key = sealing.new_key()
+                sealing.install(site_store, sealing.Sealer(site_key))
+                site_store.put_setting(
+                    sealing.CHECK_SETTING, sealing.Sealer(site_key).check_value()
+                )
                 _populate(
                     site_store,
                     data_dir,
@@ -214,7 +231,7 @@ def create_site(
         finally:
             site_store.close()
             log_store.close()
-        pointer = SitePointer(machine_name=name, config_store=store_url)
+        pointer = SitePointer(name, store_url, site_key=site_key)
         write_pointer(data_dir, pointer)
         return pointer
 
@@ -262,7 +279,7 @@ def _populate(
     for directory in directories:
         private_dir(Path(directory.physical_path))
         store.add_directory(directory)
-    store.add_token_key(tokens.new_secret())
+    store.add_token_key(sealing.of(store).seal(tokens.new_secret(), tokens.KEY_PURPOSE))
     SiteKeys(store, clock).pair()  # the key pair of /admin/publicKey, made with the site
     permissions.seed_root(store)
     utilities.ensure(store, clock)  # the default folder Utilities and its Geometry service
@@ -308,6 +325,7 @@ class Site:
         if pointer is None:
             return None
         site_store, log_store = open_stores(pointer.config_store)
+        sealing.install(site_store, sealing.Sealer(pointer.site_key))
         site_store.initialize_schema()
         log_store.initialize_schema()
         permissions.migrate(site_store)

@@ -38,6 +38,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+#: What a token signing key is sealed as in the store (``geosite.core.sealing``).
+KEY_PURPOSE = "token signing key"
+
+
 def new_secret() -> str:
     """Return a fresh 256-bit signing secret."""
     return secrets.token_hex(32)

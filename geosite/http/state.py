@@ -236,8 +236,9 @@ class AppState:
             return None
         with self._lock:
             if self.runtime is None:
-                if pointer.data_store and not self.settings.data_store:
-                    # The site's PostGIS database, as the site gave it when this machine joined.
+                if pointer.data_store and pointer.data_store != self.settings.data_store:
+                    # The site's PostGIS database, as the site gave it when this machine joined
+                    # (every machine must read the same: it wins over --data-store).
                     self.settings = dataclasses.replace(
                         self.settings, data_store=pointer.data_store
                     )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from geosite.cli import main
@@ -189,25 +190,45 @@ class Site:
 def start_site(
     root: Path, config_store: str, data_store: str, count: int = 3, workers: int = 2
 ) -> Site:
-    """``count`` machines (``MACHINE1``...) on ``config_store`` and ``data_store``: the first
-    creates the site there, the others open it and register themselves."""
+    """``count`` machines (``MACHINE1``...): the first creates the site on ``config_store``
+    and ``data_store``; the others join it with ``geosite serve --join`` (and so take the
+    stores and the site key from it), one after the other."""
     site = Site([], root)
+    common = ["--workers", str(workers), "--trusted-proxies", "127.0.0.1"]
     try:
-        for number in range(1, count + 1):
-            args = [
-                "--admin-password",
-                PASSWORD,
-                "--config-store",
-                config_store,
-                "--data-store",
-                data_store,
-                "--workers",
-                str(workers),
-                "--trusted-proxies",
-                "127.0.0.1",
-            ]
-            site.machines.append(Machine(f"MACHINE{number}", root / f"m{number}", args, None))
+        first = [
+            "--admin-password",
+            PASSWORD,
+            "--config-store",
+            config_store,
+            "--data-store",
+            data_store,
+            *common,
+        ]
+        site.machines.append(Machine("MACHINE1", root / "m1", first, None))
+        join = f"{site.machines[0].secure_url}/arcgis/admin"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("GEOSITE_JOIN_PASSWORD", PASSWORD)
+            patch.setenv("GEOSITE_DATA_STORE", "")  # the site's, not the test pass's
+            for number in range(2, count + 1):
+                args = ["--join", join, "--user", USER, *common]
+                machine = Machine(f"MACHINE{number}", root / f"m{number}", args, None)
+                site.machines.append(machine)
+                wait_until_joined(machine)
     except BaseException:
         site.close()
         raise
     return site
+
+
+def wait_until_joined(machine: Machine, deadline_s: float = 90) -> None:
+    """Wait until ``machine`` (started with ``--join``) belongs to the site."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        info = httpx.get(machine.url + "/arcgis/admin/joinInfo", params={"f": "json"}).json()
+        if info.get("site") is True:
+            return
+        if machine.process.poll() is not None:
+            raise RuntimeError("the machine did not join: " + machine.stop())
+        time.sleep(0.2)
+    raise RuntimeError("the machine did not join in time: " + machine.stop())

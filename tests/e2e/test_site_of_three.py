@@ -6,6 +6,9 @@ joins with ``geosite serve --join``, the third waits with a join code and is pul
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.site3 import Machine
+from tests.e2e.site3 import Machine, free_port
 from tests.e2e.test_serve import PASSWORD, publish_point
 from tests.pg import PgServer
 
@@ -222,3 +225,48 @@ def test_the_arcgis_api_for_python_on_three_machines(three: Three) -> None:
         assert "machines" in properties["resources"]
     finally:
         admin._con._session.close()
+
+
+def test_the_store_alone_does_not_open_the_site(three: Three, postgres: PgServer) -> None:
+    """The store's secrets are sealed with the site key: a machine given only the store's
+    connection (--config-store) is refused with the reason; with the key of another machine's
+    machine.json (GEOSITE_SITE_KEY) it opens the site, as a rebuilt machine would."""
+    database = postgres.url("three_machines")
+    data_dir = three.root / "m4"
+    command = [
+        sys.executable,
+        "-m",
+        "geosite",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(free_port()),
+        "--https-port",
+        str(free_port()),
+        "--config-store",
+        database,
+    ]
+    env = {**os.environ, "GEOSITE_MACHINE_NAME": "GEO4.TEST", "GEOSITE_DATA_STORE": ""}
+    env.pop("GEOSITE_SITE_KEY", None)
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "sealed with its site key" in refused.stdout + refused.stderr
+    assert not (data_dir / "machine.json").exists()
+    names = _get(three.admin(0) + "/machines", token=three.token)["machines"]
+    assert sorted(m["machineName"] for m in names) == NAMES
+
+    site_key = json.loads((three.root / "m1" / "machine.json").read_text())["siteKey"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GEOSITE_SITE_KEY", site_key)
+        patch.setenv("GEOSITE_DATA_STORE", "")
+        fourth = Machine(
+            "GEO4.TEST", data_dir, ["--config-store", database, "--data-store", database], None
+        )
+    try:
+        assert fourth.token()  # its own signing keys open: it verifies the site's logins
+        assert _count(fourth, "Moved") == 2
+    finally:
+        fourth.stop()
+        left = _post(three.admin(0) + "/machines/GEO4.TEST/unregister", token=three.token)
+        assert left == {"status": "success"}, left

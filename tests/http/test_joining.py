@@ -4,6 +4,7 @@ real machines on loopback ports, sharing the first one's store; bad input change
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from geosite.core import sealing
 from geosite.core.site import read_pointer
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, MACHINE, LiveSite, make_site
 
@@ -328,3 +330,45 @@ def test_delete_site_on_the_last_machine(first: LiveSite, waiting: LiveSite) -> 
     )
     assert again == {"status": "success"}, again
     assert _machines(first, first.token("newadmin", "new-admin-password-1")) == [MACHINE]
+
+
+def test_secrets_are_sealed_and_travel_with_the_site(first: LiveSite, waiting: LiveSite) -> None:
+    """The signing keys, the publicKey pair and the data item key are sealed in the store with
+    the site key, which is in no store: a machine that joins gets it with the offer."""
+    assert httpx.get(first.admin + "/publicKey", params={"f": "json"}).json()["publicKey"]
+    store = first.store
+    assert store.current_token_key()[1].startswith(sealing.PREFIX)
+    assert store.get_setting("security.rsaKeyPair")["current"].startswith(sealing.PREFIX)
+    registered = _post(
+        first.admin + "/data/registerItem",
+        token=first.token(),
+        item=json.dumps(
+            {
+                "path": "/enterpriseDatabases/sealed",
+                "type": "egdb",
+                "info": {
+                    "dataStoreConnectionType": "shared",
+                    "isManaged": False,
+                    "connectionString": "SERVER=127.0.0.1;DATABASE=x;USER=u;PASSWORD=p1;"
+                    "DBCLIENT=postgresql;PORT=1",
+                },
+            }
+        ),
+    )
+    del registered  # whatever the check of the database says, the key is made and sealed
+    key = store.get_setting("security.dataItemKey")
+    assert key is None or str(key["key"]).startswith(sealing.PREFIX)
+    site_key = read_pointer(first.data_dir).site_key
+    assert site_key is not None
+    assert site_key not in (first.data_dir / "config-store" / "site.db").read_bytes().decode(
+        "latin-1"
+    )
+    joined = _post(
+        waiting.admin + "/joinSite",
+        adminURL=first.admin,
+        username=ADMIN_USER,
+        password=ADMIN_PASSWORD,
+    )
+    assert joined == {"status": "success"}, joined
+    assert read_pointer(waiting.data_dir).site_key == site_key
+    assert (waiting.data_dir / "machine.json").stat().st_mode & 0o077 == 0

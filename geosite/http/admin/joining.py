@@ -85,7 +85,7 @@ def _offer(state: AppState) -> membership.Offer:
     pointer = read_pointer(state.settings.data_dir)
     if pointer is None:
         raise InvalidParameter("This machine belongs to no site.")
-    return membership.Offer(pointer.config_store, state.settings.data_store)
+    return membership.Offer(pointer.config_store, state.settings.data_store, pointer.site_key)
 
 
 def configstore(call: Call) -> dict[str, Any]:
