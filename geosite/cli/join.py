@@ -1,8 +1,9 @@
 """``geosite serve --join URL --user NAME``: join a site as soon as this machine listens.
 
 The machine starts with no site and asks itself to ``joinSite`` over loopback, exactly as a
-script would: the same checks and the same answer. When the site refuses, the reason is shown
-and the server stops with status 1 (a service manager then shows the failure).
+script would: the same checks and the same answer. When the join fails, the reason is shown
+and the server stops: with status 78 when the site refused it (a service manager should not
+retry with the same wrong password and lock the account), 1 when it could not be reached.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import httpx
 
 from geosite.settings import Settings
 
+#: The exit status of a join the site refused (wrong credentials, not a site, a machine of
+#: that name there already): EX_CONFIG. A site that cannot be reached exits with 1.
+REFUSED = 78
 #: How long to wait for this machine's own listener, and for the join to complete.
 _WAIT_S = 60.0
 _JOIN_TIMEOUT_S = 120.0
@@ -27,7 +31,9 @@ class Joiner:
     """Joins the site in a thread once the server listens; ``failed`` tells how it went."""
 
     def __init__(self, settings: Settings, admin_url: str, user: str, password: str) -> None:
-        self.failed = False
+        #: The exit status when the join failed: ``REFUSED`` when the site answered no (a
+        #: service manager should not retry: see ``RestartPreventExitStatus``), 1 otherwise.
+        self.status = 0
         self._settings = settings
         self._data = {"adminURL": admin_url, "username": user, "password": password, "f": "json"}
         self._thread = threading.Thread(target=self._run, name="geosite-join", daemon=True)
@@ -45,6 +51,7 @@ class Joiner:
     def _run(self) -> None:
         deadline = time.monotonic() + _WAIT_S
         reason = "this machine did not start listening"
+        status = 1
         while time.monotonic() < deadline:
             try:
                 answer = httpx.post(
@@ -61,17 +68,16 @@ class Joiner:
                 click.echo(f"Joined the site of {self._data['adminURL']}.")
                 sys.stdout.flush()
                 return
-            error = payload.get("error") if isinstance(payload, dict) else None
-            if isinstance(error, dict):
-                reason = " ".join(
-                    str(m) for m in (error.get("message"), *(error.get("details") or [])) if m
-                )
+            messages = payload.get("messages") if isinstance(payload, dict) else None
+            if isinstance(messages, list) and messages:
+                reason = " ".join(str(m) for m in messages)
+                status = 1 if "cannot be reached" in reason else REFUSED
             else:
                 reason = f"HTTP {answer.status_code}"
             break
         click.echo(f"geosite: could not join the site: {reason}", err=True)
         sys.stderr.flush()
-        self.failed = True
+        self.status = status
         os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -560,5 +560,5 @@ def serve(
         run_worker(settings, sockets, cert, key)
     else:
         _supervise(settings, sockets, cert, key)
-    if joiner is not None and joiner.failed:
-        raise SystemExit(1)
+    if joiner is not None and joiner.status:
+        raise SystemExit(joiner.status)

@@ -270,3 +270,32 @@ def test_the_store_alone_does_not_open_the_site(three: Three, postgres: PgServer
         fourth.stop()
         left = _post(three.admin(0) + "/machines/GEO4.TEST/unregister", token=three.token)
         assert left == {"status": "success"}, left
+
+
+def test_a_refused_join_stops_the_machine_for_good(three: Three) -> None:
+    """geosite serve --join with a wrong password: the reason on stderr, exit status 78 (the
+    unit's RestartPreventExitStatus: no retry that would lock the account), nothing joined."""
+    data_dir = three.root / "m5"
+    command = [
+        sys.executable,
+        "-m",
+        "geosite",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(free_port()),
+        "--https-port",
+        str(free_port()),
+        "--join",
+        three.machines[0].secure_url + "/arcgis/admin",
+        "--user",
+        "siteadmin",
+    ]
+    env = {**os.environ, "GEOSITE_MACHINE_NAME": "GEO5.TEST", "GEOSITE_JOIN_PASSWORD": "wrong"}
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 78, refused.stdout + refused.stderr
+    assert "did not accept the user name and password" in refused.stderr
+    assert not (data_dir / "machine.json").exists()
+    names = _get(three.admin(0) + "/machines", token=three.token)["machines"]
+    assert sorted(m["machineName"] for m in names) == NAMES

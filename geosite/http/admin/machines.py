@@ -139,6 +139,7 @@ ENDPOINTS = [
         list_machines,
         title="Machines",
         children=_machine_names,
+        operations=("register", "rename"),
         description="The server machines that participate in this site.",
     ),
     Endpoint(
