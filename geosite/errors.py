@@ -212,7 +212,13 @@ class MachineStopped(GeositeError):
 
     code = 503
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, unregistered: bool = False) -> None:
+        if unregistered:
+            super().__init__(
+                f"The server machine '{name}' is not part of the site: it was unregistered.",
+                details=["Its services answer again once the site registers it again."],
+            )
+            return
         super().__init__(
             f"The server machine '{name}' is stopped.",
             details=["Its services answer again once an administrator starts it."],

@@ -48,10 +48,15 @@ def set_state(store: SiteStore, name: str, state: str) -> Machine:
     return find(store, machine.name)
 
 
+#: The state of a machine the site's store does not know: unregistered through another
+#: machine. It serves none of the site's services until it is registered again.
+UNREGISTERED = "UNREGISTERED"
+
+
 def configured_state(store: SiteStore, name: str) -> str:
-    """A machine's configured state (``STARTED`` for a machine the store does not know)."""
+    """A machine's configured state (``UNREGISTERED`` for a machine the store does not know)."""
     machine = store.get_machine(name)
-    return machine.configured_state if machine is not None else STARTED
+    return machine.configured_state if machine is not None else UNREGISTERED
 
 
 #: ``edit``'s numeric properties: the heap sizes (MB, -1: the default) and the ports.

@@ -8,6 +8,7 @@ directories, settings) lives in the site's stores, shared by every worker and ma
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import platform
@@ -319,8 +320,14 @@ class Site:
     clock: Clock
 
     @classmethod
-    def open(cls, data_dir: Path, clock: Clock, open_stores: StoreOpener) -> Site | None:
-        """Open the site this machine belongs to; None when it belongs to none."""
+    def open(
+        cls, data_dir: Path, clock: Clock, open_stores: StoreOpener, local_name: str = ""
+    ) -> Site | None:
+        """Open the site this machine belongs to; None when it belongs to none.
+
+        A machine that ``machines/rename`` renamed (through another machine, after its host
+        name changed) and that starts under its new name (``local_name``: the host's, or
+        ``GEOSITE_MACHINE_NAME``) takes that name in ``machine.json``."""
         pointer = read_pointer(data_dir)
         if pointer is None:
             return None
@@ -329,7 +336,16 @@ class Site:
         site_store.initialize_schema()
         log_store.initialize_schema()
         permissions.migrate(site_store)
-        return cls(data_dir, pointer.machine_name, site_store, log_store, clock)
+        name = pointer.machine_name
+        renamed = bool(local_name) and local_name.upper() != name.upper()
+        if (
+            renamed
+            and site_store.get_machine(name) is None
+            and site_store.get_machine(local_name) is not None
+        ):
+            name = local_name.upper()
+            write_pointer(data_dir, dataclasses.replace(pointer, machine_name=name))
+        return cls(data_dir, name, site_store, log_store, clock)
 
     def close(self) -> None:
         """Close the stores."""

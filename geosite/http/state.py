@@ -146,8 +146,13 @@ class SiteRuntime:
         self._security.set(config)
 
     def machine_stopped(self) -> bool:
-        """Whether an administrator stopped this machine (read at most once a second)."""
-        return self._machine_state.get() == machines.STOPPED
+        """Whether an administrator stopped this machine, or unregistered it (read at most
+        once a second, or at once on a store that announces changes)."""
+        return self._machine_state.get() != machines.STARTED
+
+    def machine_state(self) -> str:
+        """This machine's configured state: ``STARTED``, ``STOPPED`` or ``UNREGISTERED``."""
+        return self._machine_state.get()
 
     def machine_state_changed(self) -> None:
         """This worker changed a machine's state: read this machine's again on next use."""
@@ -242,7 +247,8 @@ class AppState:
                     self.settings = dataclasses.replace(
                         self.settings, data_store=pointer.data_store
                     )
-                site = Site.open(self.settings.data_dir, self.clock, load_stores)
+                local = self.settings.machine_name or local_machine_name()
+                site = Site.open(self.settings.data_dir, self.clock, load_stores, local)
                 if site is None:
                     return None
                 try:

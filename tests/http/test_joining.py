@@ -7,6 +7,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from geosite.core import sealing
 from geosite.core.site import read_pointer
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, MACHINE, LiveSite, make_site
+from tests.http.test_publishing import publish
 
 CODE = "correct-horse-battery"
 
@@ -372,3 +374,79 @@ def test_secrets_are_sealed_and_travel_with_the_site(first: LiveSite, waiting: L
     assert joined == {"status": "success"}, joined
     assert read_pointer(waiting.data_dir).site_key == site_key
     assert (waiting.data_dir / "machine.json").stat().st_mode & 0o077 == 0
+
+
+def _point_service(site: LiveSite, token: str, folder: Path) -> None:
+    path = folder / "one.geojson"
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    assert publish(site, token, path, "One")["status"] == "success"
+
+
+def _query(site: LiveSite) -> httpx.Response:
+    return httpx.get(
+        site.http + "/arcgis/rest/services/One/FeatureServer/0/query",
+        params={"f": "json", "where": "1=1", "returnCountOnly": "true"},
+    )
+
+
+def _until(check: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_an_unregistered_machine_serves_nothing(
+    first: LiveSite, waiting: LiveSite, tmp_path: Path
+) -> None:
+    token = first.token()
+    joined = _post(
+        waiting.admin + "/joinSite",
+        adminURL=first.admin,
+        username=ADMIN_USER,
+        password=ADMIN_PASSWORD,
+    )
+    assert joined == {"status": "success"}, joined
+    _point_service(first, token, tmp_path)
+    assert _query(waiting).json() == {"count": 1}
+    left = _post(first.admin + "/machines/WAITING.TEST/unregister", token=token)
+    assert left == {"status": "success"}
+    _until(lambda: _query(waiting).status_code == 503)
+    refused = _query(waiting).json()["error"]
+    assert "'WAITING.TEST' is not part of the site" in refused["message"], refused
+    health = httpx.get(waiting.http + "/arcgis/rest/info/healthCheck", params={"f": "json"})
+    assert health.status_code == 503 and health.json()["status"] == "UNREGISTERED"
+    assert _query(first).json() == {"count": 1}  # the site serves on
+
+
+def test_a_renamed_machine_takes_its_new_name_on_start(first: LiveSite, tmp_path: Path) -> None:
+    token = first.token()
+    machine = make_site(tmp_path / "renamed", create=False, machine_name="OLD.TEST")
+    try:
+        joined = _post(
+            machine.admin + "/joinSite",
+            adminURL=first.admin,
+            username=ADMIN_USER,
+            password=ADMIN_PASSWORD,
+        )
+        assert joined == {"status": "success"}, joined
+        _point_service(first, token, tmp_path)
+        renamed = _post(
+            first.admin + "/machines/rename",
+            token=token,
+            machineName="OLD.TEST",
+            newMachineName="NEW.TEST",
+        )
+        assert renamed == {"status": "success"}, renamed
+        _until(lambda: _query(machine).status_code == 503)  # OLD.TEST is no machine of the site
+    finally:
+        machine.stop()
+    again = make_site(tmp_path / "renamed", create=False, machine_name="NEW.TEST")
+    try:
+        assert _query(again).json() == {"count": 1}
+        assert read_pointer(again.data_dir).machine_name == "NEW.TEST"
+        status = _get(first.admin + "/machines/NEW.TEST/status", token=token)
+        assert status["realTimeState"] == "STARTED"
+    finally:
+        again.stop()

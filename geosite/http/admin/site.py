@@ -215,12 +215,11 @@ def health_check(call: Call) -> dict[str, Any] | Reply:
     probe takes it out of rotation."""
     runtime = call.state.open_site()
     try:
-        stopped = runtime is not None and runtime.machine_stopped()
+        state = runtime.machine_state() if runtime is not None else "STARTED"
     except GeositeError:  # the configuration store cannot be reached: send requests elsewhere
-        body = {"success": False, "siteCreated": True, "status": "UNAVAILABLE"}
-        return Reply(payload=body, status=503)
-    if stopped:
-        body = {"success": False, "siteCreated": True, "status": "STOPPED"}
+        state = "UNAVAILABLE"
+    if state != "STARTED":  # stopped, unregistered, or cut off from the store
+        body = {"success": False, "siteCreated": True, "status": state}
         return Reply(payload=body, status=503)
     return {"success": True, "siteCreated": runtime is not None}
 

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, integers
-from geosite.core import permissions
+from geosite.core import machines, permissions
 from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
@@ -92,7 +92,8 @@ def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
     ArcGIS's error)."""
     runtime = call.state.require_site()
     if runtime.machine_stopped():
-        raise MachineStopped(runtime.site.machine_name)
+        unregistered = runtime.machine_state() == machines.UNREGISTERED
+        raise MachineStopped(runtime.site.machine_name, unregistered)
     store = runtime.site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], kind)
     call.service_key = service.resource
