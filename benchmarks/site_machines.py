@@ -31,6 +31,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,8 +80,6 @@ http {{
 
 
 def _nginx() -> str | None:
-    import shutil
-
     found = shutil.which("nginx")
     return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -157,7 +156,8 @@ def start_machine(
 
 
 def reachable_by_nginx(machine: Machine, token: str) -> None:
-    """Give the machine an ``adminURL`` nginx can reach (a new machine's names its host)."""
+    """Give the machine an ``adminURL`` nginx can reach (a new machine's has its name as the
+    host, which does not resolve here)."""
     answer = httpx.post(
         f"{machine.base}/arcgis/admin/machines/{machine.name}/edit",
         data={
