@@ -102,6 +102,8 @@ def test_join_site_and_serve_as_one(first: LiveSite, waiting: LiveSite) -> None:
     waiting.flush_logs()
     logs = _post(first.admin + "/logs/query", token=token, level="INFO", filter='{"codes": [7011]}')
     assert any("WAITING.TEST joined" in m["message"] for m in logs["logMessages"]), logs
+    assert _get(waiting.admin + "/local", token=token) == {"machineName": "WAITING.TEST"}
+    assert _get(first.admin + "/local", token=token) == {"machineName": MACHINE}
     store = _get(first.admin + "/system/configstore", token=token)
     assert store["type"] == "SQLITE" and store["status"] == "Ready"
 

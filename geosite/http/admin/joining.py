@@ -76,6 +76,12 @@ def _refuse_in_a_site(call: Call) -> None:
     raise Conflict("This machine already participates in a site.")
 
 
+def local_machine(call: Call) -> dict[str, str]:
+    """``GET /admin/local``: the name of the machine answering (Chef's ``local_machine_name``
+    reads it to find this machine's entry under ``machines``)."""
+    return {"machineName": call.state.require_site().site.machine_name}
+
+
 def _require_https(call: Call, what: str) -> None:
     if call.scheme != "https":
         raise InvalidParameter(f"{what} only over HTTPS, as it carries the store's password.")
@@ -387,6 +393,7 @@ ENDPOINTS = [
             Field("joinCode", "Join code (when the machine was started with one)"),
         ),
     ),
+    Endpoint("/local", local_machine, title="Local Machine"),
     Endpoint("/system/configstore", configstore, title="Configuration Store"),
     Endpoint(
         "/system/configstore/offer",
