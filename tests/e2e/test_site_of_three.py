@@ -148,6 +148,16 @@ def test_three_machines_serve_as_one(three: Three) -> None:
     )
     assert created["status"] == "success", created
     assert [_count(m, "Moved") for m in three.machines] == [2, 2, 2]
+    # Each machine counts what it served: the service's statistics have a row per machine.
+    deadline = time.monotonic() + 30
+    while True:
+        statistics = _get(three.admin(0) + "/services/Moved.FeatureServer/statistics", token=token)
+        rows = {r["machineName"]: r["transactions"] for r in statistics["perMachine"]}
+        if sorted(rows) == NAMES and all(count >= 1 for count in rows.values()):
+            break
+        assert time.monotonic() < deadline, statistics
+        time.sleep(0.5)
+    assert statistics["summary"]["transactions"] == sum(rows.values())
 
     # Stopped through machine 3: refused everywhere within a second.
     stopped = _post(three.admin(2) + "/services/Everywhere.FeatureServer/stop", token=token)
