@@ -64,7 +64,7 @@ from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
 
 from geosite.core.logs import LogCode
-from geosite.core.models import LockoutPolicy
+from geosite.core.models import LockoutPolicy, Machine
 from geosite.demo import DATA_DIR
 from geosite.http import admin, openapi, rest
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, MACHINE, LiveSite, make_site
@@ -192,6 +192,9 @@ def fuzz_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         tmp_path_factory.mktemp("fuzz") / "site",
         lockout=LockoutPolicy(max_failures_per_address=1_000_000_000),
     )
+    # A second machine: deleteSite (no parameters, so any fuzzed call of it as an
+    # administrator would do it) then refuses, and the fuzzed site stays.
+    live.store.add_machine(Machine("SECOND.MACHINE", "http://second:6080/arcgis/admin", 1, 1))
     token = live.token()
     for path, name, folder, capabilities in [
         (DATA_DIR / "naturalearth_cities.zip", "Cities", "", EDITABLE),
