@@ -17,6 +17,7 @@ import time
 import click
 import httpx
 
+from geosite.client._errors import envelope_error
 from geosite.settings import Settings
 
 #: The exit status of a join the site refused (wrong credentials, not a site, a machine of
@@ -68,9 +69,9 @@ class Joiner:
                 click.echo(f"Joined the site of {self._data['adminURL']}.")
                 sys.stdout.flush()
                 return
-            messages = payload.get("messages") if isinstance(payload, dict) else None
-            if isinstance(messages, list) and messages:
-                reason = " ".join(str(m) for m in messages)
+            error = envelope_error(payload)
+            if error is not None:
+                reason = " ".join(error.messages)
                 status = 1 if "cannot be reached" in reason else REFUSED
             else:
                 reason = f"HTTP {answer.status_code}"

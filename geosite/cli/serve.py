@@ -25,7 +25,7 @@ from prometheus_client.multiprocess import mark_process_dead
 from geosite.cli.demo import publish_demo
 from geosite.cli.join import Joiner, join_password
 from geosite.cli.upgrade import upgrade_stores
-from geosite.core import log_output
+from geosite.core import log_output, machines
 from geosite.core.clock import SystemClock
 from geosite.core.logs import DEFAULT_LEVEL, LEVELS
 from geosite.core.passwords import generate_password
@@ -222,7 +222,9 @@ def _bootstrap(
             ),
             SystemClock(),
             machine_name=machine_name,
-            admin_url=f"http://{machine_name.lower()}:{settings.port}{settings.context_path}/admin",
+            admin_url=machines.own_admin_url(
+                settings.host, settings.port, settings.context_path, machine_name
+            ),
             machine_properties={
                 "ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}
             },

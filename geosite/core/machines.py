@@ -32,6 +32,15 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
+def own_admin_url(host: str, port: int, context_path: str, machine_name: str) -> str:
+    """The ``adminURL`` a machine registers for itself: its listening address, or its name
+    when it listens on every address (``0.0.0.0``, ``::``)."""
+    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104
+    shown = machine_name.lower() if wildcard else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}{context_path}/admin"
+
+
 def find(store: SiteStore, name: str) -> Machine:
     """The machine named ``name`` (ignoring case), or ArcGIS's not-found error."""
     machine = store.get_machine(name)

@@ -215,10 +215,9 @@ def create_site(
                 _register(site_store, clock, name, admin_url, machine_properties or {})
             else:
                 site_key = sealing.new_key()
-                sealing.install(site_store, sealing.Sealer(site_key))
-                site_store.put_setting(
-                    sealing.CHECK_SETTING, sealing.Sealer(site_key).check_value()
-                )
+                sealer = sealing.Sealer(site_key)
+                sealing.install(site_store, sealer)
+                site_store.put_setting(sealing.CHECK_SETTING, sealer.check_value())
                 _populate(
                     site_store,
                     data_dir,

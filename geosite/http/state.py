@@ -145,13 +145,10 @@ class SiteRuntime:
         """Store a new configuration and apply it in this worker at once."""
         self._security.set(config)
 
-    def machine_stopped(self) -> bool:
-        """Whether an administrator stopped this machine, or unregistered it (read at most
-        once a second, or at once on a store that announces changes)."""
-        return self._machine_state.get() != machines.STARTED
-
     def machine_state(self) -> str:
-        """This machine's configured state: ``STARTED``, ``STOPPED`` or ``UNREGISTERED``."""
+        """This machine's configured state: ``STARTED``, ``STOPPED`` (an administrator stopped
+        it) or ``UNREGISTERED`` (read at most once a second, or at once on a store that
+        announces changes)."""
         return self._machine_state.get()
 
     def machine_state_changed(self) -> None:

@@ -28,10 +28,11 @@ import httpx
 import orjson
 
 from geosite import __version__
-from geosite.core import machines, membership, ownership
+from geosite.core import machines, membership
 from geosite.core.logs import LogCode
 from geosite.core.site import read_pointer
-from geosite.errors import Conflict, Forbidden, InvalidParameter, TokenRequired
+from geosite.errors import Conflict, InvalidParameter
+from geosite.http.admin.site import own_admin_url, own_ports, refuse_in_a_site
 from geosite.http.routing import OPERATION, Call, Endpoint, Field
 from geosite.http.state import AppState
 from geosite.http.tokens import decrypted
@@ -62,18 +63,6 @@ def join_info(call: Call) -> dict[str, Any]:
         if code and challenge:
             answer["proof"] = membership.proof(code, challenge)
     return answer
-
-
-def _refuse_in_a_site(call: Call) -> None:
-    """Open only on a machine without a site; afterwards, as ``createNewSite``, an
-    administrator's operation that answers that the machine has a site."""
-    if call.state.open_site() is None:
-        return
-    if call.principal is None:
-        raise call.token_error or TokenRequired()
-    if not ownership.is_administrator(call.principal):
-        raise Forbidden()
-    raise Conflict("This machine already participates in a site.")
 
 
 def local_machine(call: Call) -> dict[str, str]:
@@ -113,7 +102,7 @@ def configstore_offer(call: Call) -> dict[str, Any]:
     connection, for a machine that joins with ``joinSite``."""
     call.state.require_site()
     _require_https(call, "The site gives its store's connection")
-    return membership.Offer.to_json(_offer(call.state))
+    return _offer(call.state).to_json()
 
 
 def accept_site(call: Call) -> dict[str, Any]:
@@ -121,7 +110,7 @@ def accept_site(call: Call) -> dict[str, Any]:
     ``machines/register`` named this one sends the store's connection; with a join code the
     offer is sealed with it, and only an offer made with the code is accepted."""
     state = call.state
-    _refuse_in_a_site(call)
+    refuse_in_a_site(call)
     _require_https(call, "A site's offer is accepted")
     raw = call.params.get("offer")
     if not raw:
@@ -158,10 +147,7 @@ def _join(call: Call, offer: membership.Offer, name: str, own_url: str, *, via: 
         state.clock,
         machine_name=name,
         machine_admin_url=own_url,
-        machine_properties={
-            "ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port},
-            "hardware": machines.hardware(),
-        },
+        machine_properties={**own_ports(state), "hardware": machines.hardware()},
         open_stores=load_stores,
     )
     runtime = state.require_site()
@@ -249,7 +235,7 @@ def join_site(call: Call) -> dict[str, Any]:
     """``POST /admin/joinSite`` (``adminURL``, ``username``, ``password``) on a machine with
     no site: join the site of the machine at ``adminURL``."""
     state = call.state
-    _refuse_in_a_site(call)
+    refuse_in_a_site(call)
     url = membership.admin_url(call.params.get("adminURL"))
     credentials = decrypted(call, ("username", "password"))
     username, password = credentials.require("username"), credentials.require("password")
@@ -276,11 +262,7 @@ def join_site(call: Call) -> dict[str, Any]:
             raise InvalidParameter(
                 f"The site at {url} did not give its store's connection: {_refused(offer)}"
             )
-    settings = state.settings
-    wildcard = settings.host in ("", "0.0.0.0", "::")  # noqa: S104
-    host = state.machine_name.lower() if wildcard else settings.host
-    shown = f"[{host}]" if ":" in host else host
-    own = f"http://{shown}:{settings.port}{settings.context_path}/admin"
+    own = own_admin_url(state)
     _join(call, membership.Offer.from_json(offer), state.machine_name, own, via=url)
     return {"status": "success"}
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION, __version__, integers
-from geosite.core import ownership
+from geosite.core import machines, ownership
 from geosite.core.logs import LogCode
 from geosite.core.models import Privilege, ServerDirectory
 from geosite.core.public_key import SETTING, SiteKeys
@@ -77,13 +77,7 @@ def _directories(raw: Any) -> list[ServerDirectory]:
 def create_new_site(call: Call) -> dict[str, Any]:
     """``POST /arcgis/admin/createNewSite``: make this machine the first of a new site."""
     state = call.state
-    if state.open_site() is not None:
-        # Open only on a machine without a site; afterwards it is an admin route like others.
-        if call.principal is None:
-            raise call.token_error or TokenRequired()
-        if not ownership.is_administrator(call.principal):
-            raise Forbidden()
-        raise Conflict("This machine already participates in a site.")
+    refuse_in_a_site(call)
     settings = state.settings
     store = _json_object(call, "configStoreConnection") or {}
     if not isinstance(store, dict):
@@ -116,8 +110,8 @@ def create_new_site(call: Call) -> dict[str, Any]:
         request,
         state.clock,
         machine_name=machine,
-        admin_url=_admin_url(call),
-        machine_properties=_ports(call),
+        admin_url=own_admin_url(state),
+        machine_properties=own_ports(state),
         open_stores=load_stores,
     )
     runtime = state.require_site()
@@ -166,14 +160,30 @@ def _adopt_machine_keys(state: AppState) -> None:
     machine.remove()
 
 
-def _admin_url(call: Call) -> str:
-    settings = call.state.settings
-    name = call.state.machine_name.lower()
-    return f"http://{name}:{settings.port}{settings.context_path}/admin"
+def refuse_in_a_site(call: Call) -> None:
+    """The operations that make a machine a member (``createNewSite``, ``joinSite``,
+    ``acceptSite``) are open only on a machine without a site; afterwards each is an
+    administrator's operation that answers that the machine has a site."""
+    if call.state.open_site() is None:
+        return
+    if call.principal is None:
+        raise call.token_error or TokenRequired()
+    if not ownership.is_administrator(call.principal):
+        raise Forbidden()
+    raise Conflict("This machine already participates in a site.")
 
 
-def _ports(call: Call) -> dict[str, Any]:
-    settings = call.state.settings
+def own_admin_url(state: AppState) -> str:
+    """The ``adminURL`` this machine registers for itself in a site."""
+    settings = state.settings
+    return machines.own_admin_url(
+        settings.host, settings.port, settings.context_path, state.machine_name
+    )
+
+
+def own_ports(state: AppState) -> dict[str, Any]:
+    """The ports this machine registers for itself in a site."""
+    settings = state.settings
     return {"ports": {"HTTPPort": settings.port, "HTTPSPort": settings.https_port}}
 
 
@@ -215,10 +225,10 @@ def health_check(call: Call) -> dict[str, Any] | Reply:
     probe takes it out of rotation."""
     runtime = call.state.open_site()
     try:
-        state = runtime.machine_state() if runtime is not None else "STARTED"
+        state = runtime.machine_state() if runtime is not None else machines.STARTED
     except GeositeError:  # the configuration store cannot be reached: send requests elsewhere
         state = "UNAVAILABLE"
-    if state != "STARTED":  # stopped, unregistered, or cut off from the store
+    if state != machines.STARTED:  # stopped, unregistered, or cut off from the store
         body = {"success": False, "siteCreated": True, "status": state}
         return Reply(payload=body, status=503)
     return {"success": True, "siteCreated": runtime is not None}

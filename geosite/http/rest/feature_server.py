@@ -91,9 +91,9 @@ def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
     """The URL's service of type ``kind``, when the caller may use it and it is started (else
     ArcGIS's error)."""
     runtime = call.state.require_site()
-    if runtime.machine_stopped():
-        unregistered = runtime.machine_state() == machines.UNREGISTERED
-        raise MachineStopped(runtime.site.machine_name, unregistered)
+    state = runtime.machine_state()
+    if state != machines.STARTED:
+        raise MachineStopped(runtime.site.machine_name, state == machines.UNREGISTERED)
     store = runtime.site.store
     service = find_service(store, call.args.get("folder", ""), call.args["service"], kind)
     call.service_key = service.resource
