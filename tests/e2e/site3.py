@@ -10,9 +10,7 @@ run must never block a machine on a full pipe).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -26,32 +24,9 @@ from click.testing import CliRunner
 
 from geosite.cli import main
 from tests.e2e.test_serve import PASSWORD, Server
+from tests.nginx import NGINX, free_port, start_nginx
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 USER = "siteadmin"
-
-_MAIN = """worker_processes 1;
-daemon off;
-{user}
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-  include {root}/geosite.conf;
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Machine(Server):
@@ -156,24 +131,8 @@ class Site:
         self.config = result.output
         for machine in self.machines:
             assert f"server 127.0.0.1:{machine.port} " in self.config, self.config
-        nginx_dir = self.root / "nginx"
-        nginx_dir.mkdir(exist_ok=True)
-        (nginx_dir / "geosite.conf").write_text(self.config)
-        user = "user root;" if os.geteuid() == 0 else ""
-        (nginx_dir / "nginx.conf").write_text(_MAIN.format(root=nginx_dir, user=user))
-        command = [NGINX, "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf")]
-        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-        assert checked.returncode == 0, checked.stderr
-        self.nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{listen}/arcgis"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(self.base + "/rest/info/healthCheck", params={"f": "json"})
-                return
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.2)
+        self.nginx = start_nginx(self.root / "nginx", self.config, self.base)
 
     def nginx_errors(self) -> str:
         log = self.root / "nginx" / "error.log"

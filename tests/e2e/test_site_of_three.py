@@ -237,34 +237,38 @@ def test_the_arcgis_api_for_python_on_three_machines(three: Three) -> None:
         admin._con._session.close()
 
 
+def _serve_once(
+    data_dir: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``geosite serve`` on free ports with ``args``, expected to stop by itself."""
+    ports = ["--port", str(free_port()), "--https-port", str(free_port())]
+    command = [sys.executable, "-m", "geosite", "serve", "--data-dir", str(data_dir), *ports]
+    return subprocess.run(
+        [*command, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _assert_nothing_joined(three: Three, data_dir: Path) -> None:
+    assert not (data_dir / "machine.json").exists()
+    names = _get(three.admin(0) + "/machines", token=three.token)["machines"]
+    assert sorted(m["machineName"] for m in names) == NAMES
+
+
 def test_the_store_alone_does_not_open_the_site(three: Three, postgres: PgServer) -> None:
     """The store's secrets are sealed with the site key: a machine given only the store's
     connection (--config-store) is refused with the reason; with the key of another machine's
     machine.json (GEOSITE_SITE_KEY) it opens the site, as a rebuilt machine would."""
     database = postgres.url("three_machines")
     data_dir = three.root / "m4"
-    command = [
-        sys.executable,
-        "-m",
-        "geosite",
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(free_port()),
-        "--https-port",
-        str(free_port()),
-        "--config-store",
-        database,
-    ]
-    env = {**os.environ, "GEOSITE_MACHINE_NAME": "GEO4.TEST", "GEOSITE_DATA_STORE": ""}
-    env.pop("GEOSITE_SITE_KEY", None)
-    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    env = {"GEOSITE_MACHINE_NAME": "GEO4.TEST", "GEOSITE_DATA_STORE": "", "GEOSITE_SITE_KEY": ""}
+    refused = _serve_once(data_dir, env, "--config-store", database)
     assert refused.returncode != 0
     assert "sealed with its site key" in refused.stdout + refused.stderr
-    assert not (data_dir / "machine.json").exists()
-    names = _get(three.admin(0) + "/machines", token=three.token)["machines"]
-    assert sorted(m["machineName"] for m in names) == NAMES
+    _assert_nothing_joined(three, data_dir)
 
     site_key = json.loads((three.root / "m1" / "machine.json").read_text())["siteKey"]
     with pytest.MonkeyPatch.context() as patch:
@@ -286,26 +290,9 @@ def test_a_refused_join_stops_the_machine_for_good(three: Three) -> None:
     """geosite serve --join with a wrong password: the reason on stderr, exit status 78 (the
     unit's RestartPreventExitStatus: no retry that would lock the account), nothing joined."""
     data_dir = three.root / "m5"
-    command = [
-        sys.executable,
-        "-m",
-        "geosite",
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(free_port()),
-        "--https-port",
-        str(free_port()),
-        "--join",
-        three.machines[0].secure_url + "/arcgis/admin",
-        "--user",
-        "siteadmin",
-    ]
-    env = {**os.environ, "GEOSITE_MACHINE_NAME": "GEO5.TEST", "GEOSITE_JOIN_PASSWORD": "wrong"}
-    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    url = three.machines[0].secure_url + "/arcgis/admin"
+    env = {"GEOSITE_MACHINE_NAME": "GEO5.TEST", "GEOSITE_JOIN_PASSWORD": "wrong"}
+    refused = _serve_once(data_dir, env, "--join", url, "--user", "siteadmin")
     assert refused.returncode == 78, refused.stdout + refused.stderr
     assert "did not accept the user name and password" in refused.stderr
-    assert not (data_dir / "machine.json").exists()
-    names = _get(three.admin(0) + "/machines", token=three.token)["machines"]
-    assert sorted(m["machineName"] for m in names) == NAMES
+    _assert_nothing_joined(three, data_dir)

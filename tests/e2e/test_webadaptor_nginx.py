@@ -4,11 +4,6 @@ never sent twice)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,31 +14,7 @@ from geosite.cli import main
 from geosite.cli.webadaptor import Upstream, render
 from geosite.core.models import Machine
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, make_site
-
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-
-_MAIN = """worker_processes 1;
-daemon off;
-{user}
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-  include {root}/geosite.conf;
-}}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.nginx import NGINX, free_port, start_nginx
 
 
 def test_the_configuration_is_checked() -> None:
@@ -84,7 +55,7 @@ def test_nginx_in_front_of_the_site(tmp_path: Path) -> None:
             },
         ).json()
         assert edited == {"status": "success"}
-        dead = _free_port()  # a machine that does not answer
+        dead = free_port()  # a machine that does not answer
         site.store.add_machine(
             Machine(
                 "DOWN.MACHINE",
@@ -94,7 +65,7 @@ def test_nginx_in_front_of_the_site(tmp_path: Path) -> None:
                 properties={"ports": {"HTTPPort": dead}},
             )
         )
-        listen = _free_port()
+        listen = free_port()
         env = {
             "GEOSITE_USER": ADMIN_USER,
             "GEOSITE_PASSWORD": ADMIN_PASSWORD,
@@ -120,22 +91,8 @@ def test_nginx_in_front_of_the_site(tmp_path: Path) -> None:
             site.admin + "/system/webadaptors", params={"f": "json", "token": token}
         ).json()["webAdaptors"]
         assert [w["webAdaptorURL"] for w in registered] == [f"http://127.0.0.1:{listen}/arcgis"]
-        (root / "geosite.conf").write_text(config)
-        user = "user root;" if os.geteuid() == 0 else ""
-        (root / "nginx.conf").write_text(_MAIN.format(root=root, user=user))
-        command = [str(NGINX), "-p", str(root), "-c", str(root / "nginx.conf")]
-        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-        assert checked.returncode == 0, checked.stderr
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{listen}/arcgis"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/rest/info/healthCheck", params={"f": "json"})
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.2)
+        process = start_nginx(root, config, base, wait_s=20)
         # Every read gets through although one of the two machines is down.
         for _ in range(10):
             answer = httpx.get(base + "/rest/services", params={"f": "json"})

@@ -42,6 +42,16 @@ def _code(answer: dict[str, Any]) -> int:
     return int(answer["code"])
 
 
+def _join(machine: LiveSite, site: LiveSite) -> dict[str, Any]:
+    """``joinSite`` on ``machine`` with the administrator's credentials of ``site``."""
+    return _post(
+        machine.admin + "/joinSite",
+        adminURL=site.admin,
+        username=ADMIN_USER,
+        password=ADMIN_PASSWORD,
+    )
+
+
 def _machines(site: LiveSite, token: str) -> list[str]:
     return sorted(m["machineName"] for m in _get(site.admin + "/machines", token=token)["machines"])
 
@@ -73,12 +83,7 @@ def test_join_site_and_serve_as_one(first: LiveSite, waiting: LiveSite) -> None:
     probe = _get(waiting.admin + "/joinInfo")
     assert probe["geosite"] is True and probe["site"] is False
     assert probe["joinCodeRequired"] is False and probe["machineName"] == "WAITING.TEST"
-    answer = _post(
-        waiting.admin + "/joinSite",
-        adminURL=first.admin,
-        username=ADMIN_USER,
-        password=ADMIN_PASSWORD,
-    )
+    answer = _join(waiting, first)
     assert answer == {"status": "success"}, answer
     token = first.token()
     assert _machines(waiting, token) == _machines(first, token) == sorted([MACHINE, "WAITING.TEST"])
@@ -309,12 +314,7 @@ def test_the_offer_is_for_administrators_over_https(first: LiveSite) -> None:
 
 def test_delete_site_on_the_last_machine(first: LiveSite, waiting: LiveSite) -> None:
     token = first.token()
-    joined = _post(
-        waiting.admin + "/joinSite",
-        adminURL=first.admin,
-        username=ADMIN_USER,
-        password=ADMIN_PASSWORD,
-    )
+    joined = _join(waiting, first)
     assert joined == {"status": "success"}
     refused = _post(first.admin + "/deleteSite", token=token)
     assert "unregister them first" in _message(refused)
@@ -367,12 +367,7 @@ def test_secrets_are_sealed_and_travel_with_the_site(first: LiveSite, waiting: L
     assert site_key not in (first.data_dir / "config-store" / "site.db").read_bytes().decode(
         "latin-1"
     )
-    joined = _post(
-        waiting.admin + "/joinSite",
-        adminURL=first.admin,
-        username=ADMIN_USER,
-        password=ADMIN_PASSWORD,
-    )
+    joined = _join(waiting, first)
     assert joined == {"status": "success"}, joined
     assert read_pointer(waiting.data_dir).site_key == site_key
     assert (waiting.data_dir / "machine.json").stat().st_mode & 0o077 == 0
@@ -403,12 +398,7 @@ def test_an_unregistered_machine_serves_nothing(
     first: LiveSite, waiting: LiveSite, tmp_path: Path
 ) -> None:
     token = first.token()
-    joined = _post(
-        waiting.admin + "/joinSite",
-        adminURL=first.admin,
-        username=ADMIN_USER,
-        password=ADMIN_PASSWORD,
-    )
+    joined = _join(waiting, first)
     assert joined == {"status": "success"}, joined
     _point_service(first, token, tmp_path)
     assert _query(waiting).json() == {"count": 1}
@@ -426,12 +416,7 @@ def test_a_renamed_machine_takes_its_new_name_on_start(first: LiveSite, tmp_path
     token = first.token()
     machine = make_site(tmp_path / "renamed", create=False, machine_name="OLD.TEST")
     try:
-        joined = _post(
-            machine.admin + "/joinSite",
-            adminURL=first.admin,
-            username=ADMIN_USER,
-            password=ADMIN_PASSWORD,
-        )
+        joined = _join(machine, first)
         assert joined == {"status": "success"}, joined
         _point_service(first, token, tmp_path)
         renamed = _post(
