@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import platform
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -74,7 +76,7 @@ def admin_url(value: Any, name: str = "adminURL") -> str:
         raise InvalidParameter(problem) from None
     if (
         parts.scheme not in ("http", "https")
-        or not parts.hostname
+        or not _host(parts.hostname or "")
         or parts.username is not None
         or parts.password is not None
         or parts.query
@@ -86,6 +88,21 @@ def admin_url(value: Any, name: str = "adminURL") -> str:
     ):
         raise InvalidParameter(problem)
     return text
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _host(host: str) -> bool:
+    """Whether ``host`` is an IP address or an ASCII host name (labels of 1 to 63 letters,
+    digits and inner hyphens; 253 characters at most), as a request can be sent to."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
 def with_port(url: str, scheme: str, port: int) -> str:
@@ -198,6 +215,7 @@ def join(
     with site_lock(data_dir):
         if read_pointer(data_dir) is not None:
             raise Conflict("This machine already participates in a site.")
+        _refuse_empty_folder(offer.config_store)
         site_store, log_store = open_stores(offer.config_store)
         try:
             site_store.initialize_schema()
@@ -229,6 +247,15 @@ def join(
         )
         write_pointer(data_dir, pointer)
         return pointer
+
+
+def _refuse_empty_folder(config_store: str) -> None:
+    """An SQLite store is opened only where a site's files are: opening one elsewhere would
+    make its folder and files at a path the offer names."""
+    if config_store.startswith("sqlite:///"):
+        folder = Path(config_store.removeprefix("sqlite:///"))
+        if not (folder / "site.db").is_file():
+            raise InvalidParameter("The configuration store the site named holds no site.")
 
 
 def refuse_delete(site: Site) -> None:

@@ -137,6 +137,11 @@ def test_a_wrong_password_joins_nothing(first: LiveSite, waiting: LiveSite) -> N
         "http://127.0.0.1:6080/arcgis/admin#frag",
         "http://127.0.0.1:6080/../admin",
         "http://" + "a" * 3000 + "/arcgis/admin",
+        "http://" + "a" * 64 + ":6080/arcgis/admin",  # a label longer than 63
+        "http://a..b:6080/arcgis/admin",
+        "http://exa mple:6080/arcgis/admin",
+        "http://\u00e9.example:6080/arcgis/admin",
+        "http://-a:6080/arcgis/admin",
     ],
 )
 def test_malformed_admin_urls(first: LiveSite, waiting: LiveSite, url: str) -> None:
@@ -294,6 +299,21 @@ def test_register_without_a_code(first: LiveSite, waiting: LiveSite) -> None:
     )
     assert answer == {"status": "success"}, answer
     assert _machines(waiting, token) == sorted([MACHINE, "WAITING.TEST"])
+
+
+def test_an_offer_of_no_site_makes_nothing(waiting: LiveSite, tmp_path: Path) -> None:
+    """A machine waiting without a join code takes offers from anyone who reaches it; one that
+    names a folder holding no site is refused, and nothing is made there."""
+    nowhere = tmp_path / "nowhere"
+    answer = _post(
+        waiting.https + "/arcgis/admin/acceptSite",
+        machineName="WAITING.TEST",
+        adminURL=waiting.admin,
+        offer=json.dumps({"configStore": f"sqlite:///{nowhere}"}),
+    )
+    assert "holds no site" in _message(answer)
+    assert not nowhere.exists()
+    assert read_pointer(waiting.data_dir) is None
 
 
 def test_the_offer_is_for_administrators_over_https(first: LiveSite) -> None:
