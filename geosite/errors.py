@@ -39,6 +39,9 @@ class GeositeError(Exception):
 
     code = 500
     default_message = "Unable to complete operation."
+    #: The HTTP status of the JSON answer even where ArcGIS answers errors with 200 (None:
+    #: the area's rule), for an error a balancer in front must see.
+    http_status: int | None = None
 
     def __init__(
         self, *messages: str, details: Sequence[str] = (), private: Sequence[str] = ()
@@ -208,9 +211,11 @@ class ServiceNotStarted(GeositeError):
 
 
 class MachineStopped(GeositeError):
-    """A service request reached a machine an administrator stopped."""
+    """A service request reached a machine an administrator stopped (or unregistered): HTTP
+    503 too, so that nginx's passive failover sends the request to another machine."""
 
     code = 503
+    http_status = 503
 
     def __init__(self, name: str, unregistered: bool = False) -> None:
         if unregistered:

@@ -30,7 +30,6 @@ from geosite.errors import (
     GeositeError,
     InternalError,
     InvalidToken,
-    MachineStopped,
     MethodNotAllowed,
     NotFound,
     TokenRequired,
@@ -435,8 +434,7 @@ def _failure(
 
 def _status(area: Area, error: GeositeError) -> int:
     """The HTTP status of a JSON error answer in ``area`` (200, as ArcGIS answers, but
-    outside its areas). A machine an administrator stopped answers 503 everywhere: the
-    balancer in front (nginx's passive failover) must see it to send the request on."""
-    if isinstance(error, MachineStopped):
-        return 503
+    outside its areas, or when the error says otherwise: ``GeositeError.http_status``)."""
+    if error.http_status is not None:
+        return error.http_status
     return html_status(error) if area.error_status else 200
