@@ -10,8 +10,9 @@ HTTPS_PORT ?= $(or $(GEOSITE_HTTPS_PORT),6443)
 CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 SDK_DIR := tests/compat/sdk
+LEAFLET_DIR := tests/compat/leaflet
 
-.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps clean
+.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps leaflet-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,15 @@ sdk-deps:
 		fi; \
 	else echo "npm not found: the ArcGIS Maps SDK tests will be skipped"; fi
 
+# Leaflet, esri-leaflet and playwright-core for tests/compat/test_esri_leaflet.py (served
+# locally to Debian's Chromium; skipped with a reason when npm is missing). About 18 MB.
+leaflet-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d $(LEAFLET_DIR)/node_modules ] || [ $(LEAFLET_DIR)/package-lock.json -nt $(LEAFLET_DIR)/node_modules ]; then \
+			npm ci --prefix $(LEAFLET_DIR) --no-audit --no-fund --loglevel=error && touch $(LEAFLET_DIR)/node_modules; \
+		fi; \
+	else echo "npm not found: the esri-leaflet tests will be skipped"; fi
+
 serve: $(VENV)/.installed
 	$(BIN)/geosite serve --data-dir $(DATA_DIR) --port $(PORT) --https-port $(HTTPS_PORT) --demo
 
@@ -90,7 +100,7 @@ POSTGIS_PASS := \
 	tests/fuzz/test_parser_fuzz.py::test_where_parser_raises_only_invalid_parameter
 POSTGIS_ENV := GEOSITE_TEST_FEATURE_DATA=postgis GEOSITE_CRASH_ROUNDS=10
 
-test: $(VENV)/.installed-test js-deps sdk-deps check
+test: $(VENV)/.installed-test js-deps sdk-deps leaflet-deps check
 	$(BIN)/pytest
 	$(POSTGIS_ENV) $(BIN)/pytest -p no:cacheprovider $(POSTGIS_PASS)
 
@@ -167,4 +177,4 @@ bench-site: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/site_machines.py $(SITE_ARGS)
 
 clean:
-	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist $(LEAFLET_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
