@@ -12,7 +12,7 @@ JS_DIR := tests/compat/js
 SDK_DIR := tests/compat/sdk
 LEAFLET_DIR := tests/compat/leaflet
 
-.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps leaflet-deps clean
+.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site bench-map crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps leaflet-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -175,6 +175,19 @@ bench-site: $(VENV)/.installed-test
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null \
 		|| echo "could not install wrk: the Python load generator will be used"; fi
 	$(BIN)/python benchmarks/site_machines.py $(SITE_ARGS)
+
+# Issue 20, W4: PNG exports of random extents (~1,000 of 1M points visible) from geosite's
+# MapServer and from MapServer 8 (Debian's cgi-mapserver as FastCGI behind nginx) in the same
+# run, and warm tiles (benchmarks/map_export.py). E.g. MAP_ARGS=--quick
+MAP_ARGS ?=
+bench-map: $(VENV)/.installed-test
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! { command -v wrk \
+		&& command -v mapserv && command -v spawn-fcgi && command -v multiwatch \
+		&& command -v nginx; } >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq wrk cgi-mapserver mapserver-bin \
+		spawn-fcgi multiwatch nginx >/dev/null \
+		|| echo "could not install wrk, MapServer, spawn-fcgi, multiwatch or nginx"; fi
+	$(BIN)/python benchmarks/map_export.py $(MAP_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JS_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist $(LEAFLET_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
