@@ -675,6 +675,31 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a & b) / union) if union else 1.0
 
 
+def best_fit(
+    mask: np.ndarray, data: MapData, extent: Extent, size: int
+) -> tuple[float, tuple[float, float], float]:
+    """The marker diameter (3-16 px) and then the shift of the drawing (up to half a pixel
+    each way) whose circles at the points fit the drawn pixels best, and that fit (IoU)."""
+    fits = {
+        d: _iou(mask, expected_mask(data, extent, size, d))
+        for d in np.arange(3.0, 16.01, 0.5).tolist()
+    }
+    diameter = max(fits, key=lambda d: fits[d])
+    pixel = (extent[2] - extent[0]) / size
+    shifted = {}
+    for dx in (-0.5, 0.0, 0.5):
+        for dy in (-0.5, 0.0, 0.5):
+            moved = (
+                extent[0] - dx * pixel,
+                extent[1] + dy * pixel,
+                extent[2] - dx * pixel,
+                extent[3] + dy * pixel,
+            )
+            shifted[(dx, dy)] = _iou(mask, expected_mask(data, moved, size, diameter))
+    offset = max(shifted, key=lambda o: shifted[o])
+    return diameter, offset, shifted[offset]
+
+
 @dataclass
 class ImageCheck:
     """What a few decoded images of one server show."""
@@ -687,6 +712,7 @@ class ImageCheck:
     fill_share: list[float] = field(default_factory=list)
     iou: list[float] = field(default_factory=list)  # with the expected mask at its diameter
     diameter: list[float] = field(default_factory=list)  # the marker size that fits best
+    offset: list[tuple[float, float]] = field(default_factory=list)  # then its shift (px)
     bytes: list[int] = field(default_factory=list)
     masks: list[np.ndarray] = field(default_factory=list)
 
@@ -700,6 +726,7 @@ class ImageCheck:
             "fill_colour_share_of_drawn": [round(v, 3) for v in self.fill_share],
             "iou_with_points": [round(v, 3) for v in self.iou],
             "best_fitting_marker_px": self.diameter,
+            "best_fitting_shift_px": [list(o) for o in self.offset],
             "png_bytes": self.bytes,
         }
 
@@ -725,18 +752,15 @@ def check_images(target: MapTarget, data: MapData, size: int, samples: int) -> I
             found.masks.append(mask)
             found.drawn_share.append(float(mask.mean()))
             found.fill_share.append(_fill_share(answer.content))
-            fits = {
-                d: _iou(mask, expected_mask(data, extent, size, d))
-                for d in np.arange(3.0, 16.01, 0.5).tolist()
-            }
-            best = max(fits, key=lambda d: fits[d])
-            found.diameter.append(best)
-            found.iou.append(fits[best])
+            diameter, offset, fit = best_fit(mask, data, extent, size)
+            found.diameter.append(diameter)
+            found.offset.append(offset)
+            found.iou.append(fit)
             if mask.mean() < 0.01:
                 found.problems.append(f"extent {index}: blank ({mask.mean():.1%} drawn)")
-            elif fits[best] < 0.6:
+            elif fit < 0.6:
                 found.problems.append(
-                    f"extent {index}: the drawing does not match the points (IoU {fits[best]:.2f})"
+                    f"extent {index}: the drawing does not match the points (IoU {fit:.2f})"
                 )
     return found
 
@@ -853,12 +877,25 @@ def tile_addresses(count: int) -> list[tuple[int, int, int]]:
     return picked
 
 
+def _no_tiles(client: httpx.Client, target: GeositeMap, path: str, answer: httpx.Response) -> str:
+    """Why the service gave no tile: its error message (asked again with ``f=json``) and
+    whether its description says it has tiles (``singleFusedMapCache``)."""
+    reason = f"HTTP {answer.status_code}"
+    with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
+        error = client.get(path, params={"f": "json"}).json().get("error", {})
+        reason = f"HTTP {error.get('code', answer.status_code)}, {error.get('message', '')}"
+    with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
+        cached = client.get(target.path, params={"f": "json"}).json().get("singleFusedMapCache")
+        reason += f" (singleFusedMapCache: {json.dumps(cached)})"
+    return f"{path} answered {reason}"
+
+
 def measure_tiles(
     target: GeositeMap, generator: LoadGenerator, args: argparse.Namespace
 ) -> tuple[Row, ImageCheck | None]:
     """Warm tiles: every tile asked once (so it is in the cache), then the load over them. The
     row is "not available" when the service answers that it has no tiles."""
-    row = Row(target.name, f"warm tiles (level {TILE_LEVEL})", f"≥ {TARGET_TILES:,.0f}/s")
+    row = Row(target.name, f"warm tiles, z{TILE_LEVEL}", f"≥ {TARGET_TILES:,.0f}/s")
     tiles = tile_addresses(args.extents)
     paths = [target.tile(*t) for t in tiles]
     check = ImageCheck(target.name, 256)
@@ -870,8 +907,7 @@ def measure_tiles(
             if answer.status_code != 200 or not kind.startswith("image/"):
                 text = answer.text[:300].replace("\n", " ")
                 if index == 0:
-                    row.unavailable = f"not available: {path} answered HTTP {answer.status_code}"
-                    row.unavailable += f" {text}"
+                    row.unavailable = "not available: " + _no_tiles(client, target, path, answer)
                     console.print(f"  warm tiles {row.unavailable}")
                     return row, None
                 check.problems.append(f"{path}: HTTP {answer.status_code} {kind}: {text}")
@@ -947,7 +983,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
     for row in rows:
         if row.unavailable:
-            table.add_row(row.server, row.label, row.unavailable, "", "", "", "", "", "-", "-")
+            short = row.unavailable.split(":")[0]  # the reason is printed under the table
+            table.add_row(row.server, row.label, short, *[""] * 5, "-", "-")
             continue
         peer = next((r for r in rows if r.server == "MapServer" and r.label == row.label), None)
         per_round = _round_ratios(row, peer) if row.server != "MapServer" else []
@@ -979,6 +1016,9 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> dict[str, Any]:
             _verdict(row),
         )
     console.print(table)
+    for row in rows:
+        if row.unavailable:
+            console.print(f"  {row.server}, {row.label}: {row.unavailable}")
     return ratios
 
 
@@ -990,7 +1030,7 @@ def print_checks(checks: list[ImageCheck]) -> None:
         "images",
         "drawn px",
         "fill colour of drawn",
-        "best-fitting marker",
+        "best-fitting marker (shift x, y)",
         "IoU with the points",
         "PNG bytes",
         "problems",
@@ -1020,7 +1060,14 @@ def print_checks(checks: list[ImageCheck]) -> None:
             str(check.images),
             span(check.drawn_share, ".0%"),
             span(check.fill_share, ".0%"),
-            span(check.diameter, "g") + " px" if check.diameter else "-",
+            (
+                span(check.diameter, "g")
+                + " px ("
+                + ", ".join(sorted({f"{x:+g}, {y:+g}" for x, y in check.offset}))
+                + ")"
+            )
+            if check.diameter
+            else "-",
             span(check.iou, ".2f"),
             span([float(b) for b in check.bytes], ",.0f"),
             "; ".join(check.problems[:2]) or "none",
