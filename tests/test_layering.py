@@ -31,6 +31,8 @@ ALLOWED = {
         "geosite.engines",
         "geosite.data",
         "geosite.core.models",
+        # How a layer is drawn is the core's model; the render engine turns it into Mapnik's.
+        "geosite.core.drawing",
         "geosite.errors",
         "geosite.integers",
     ),
@@ -63,10 +65,12 @@ ALLOWED = {
 }
 # Third-party packages a layer must not import.
 FORBIDDEN_THIRD_PARTY = {
-    "core": ("starlette", "uvicorn", "sqlite3", "psycopg", "jinja2", "httpx", "click"),
-    "storage": ("starlette", "uvicorn", "jinja2", "httpx", "click"),
+    "core": ("starlette", "uvicorn", "sqlite3", "psycopg", "jinja2", "httpx", "click", "mapnik"),
+    "storage": ("starlette", "uvicorn", "jinja2", "httpx", "click", "mapnik"),
     "engines": ("starlette", "uvicorn", "jinja2", "click"),
-    "data": ("starlette", "uvicorn", "jinja2", "click"),
+    # Mapnik is the render engine's: the data layer only says how its plugins read a layer.
+    "data": ("starlette", "uvicorn", "jinja2", "click", "mapnik"),
+    "http": ("mapnik",),
     "client": ("starlette", "uvicorn", "sqlite3", "jinja2"),
 }
 

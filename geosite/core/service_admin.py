@@ -13,13 +13,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from geosite.core import ownership, utilities
+from geosite.core import map_service, ownership, utilities
 from geosite.core.clock import Clock
 from geosite.core.data_locations import remove_data
 from geosite.core.models import Folder, Principal, Service
 from geosite.core.services import (
     ANONYMOUS_EDITS,
     DEFAULT_MAX_RECORD_COUNT,
+    MAP_SERVER,
     SYSTEM_FOLDER,
     add_folder,
     anonymous_edits,
@@ -70,6 +71,7 @@ EDITABLE_KEYS = frozenset(
         "properties",
         "extensions",
         "frameworkProperties",
+        map_service.DRAWING_KEY,
     }
 )
 #: Keys the service JSON shows that ``edit`` takes back unchanged (the site sets them).
@@ -123,6 +125,8 @@ def service_json(service: Service, private: bool = False) -> dict[str, Any]:
     out["frameworkProperties"] = dict(d.get("frameworkProperties") or {})
     out["datasets"] = []
     out["portalProperties"] = {"isHosted": False}
+    if service.type == MAP_SERVER:
+        out[map_service.DRAWING_KEY] = map_service.drawing_json(service)
     return out
 
 
@@ -200,7 +204,7 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
             raise InvalidParameter("The description is too long.")
         out["description"] = description
     if "capabilities" in new:
-        out["capabilities"] = capabilities(new["capabilities"])
+        out["capabilities"] = capabilities(new["capabilities"], service.type)
     for key in _INTEGER_SETTINGS:
         if key in new:
             out[key] = _integer(key, new[key])
@@ -228,6 +232,10 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
         out["properties"] = {k: v for k, v in properties.items() if k != "itemID"}
     if "extensions" in new:
         out["extensions"] = _extensions(new["extensions"])
+    if new.get(map_service.DRAWING_KEY) is not None:
+        out[map_service.DRAWING_KEY] = map_service.edited_drawing(
+            service, new[map_service.DRAWING_KEY]
+        )
     if "frameworkProperties" in new:
         out["frameworkProperties"] = _json_object("frameworkProperties", new["frameworkProperties"])
     if "maxRecordCount" in new or "maxRecordCount" in (new.get("properties") or {}):

@@ -37,10 +37,14 @@ from geosite.storage.base import SiteStore
 #: Writes the GeoPackage ``target`` from the file or directory ``source``; returns its layers.
 Importer = Callable[[Path, Path], list[dict[str, Any]]]
 
-SUPPORTED_TYPES = ("FeatureServer",)
+FEATURE_SERVER, MAP_SERVER = "FeatureServer", "MapServer"
+SUPPORTED_TYPES = (FEATURE_SERVER, MAP_SERVER)
 DEFAULT_MAX_RECORD_COUNT = 2000
 DEFAULT_CAPABILITIES = "Query"
 ALLOWED_CAPABILITIES = ("Query", "Create", "Update", "Delete", "Editing", "Extract", "Sync")
+#: A map service's capabilities: drawing (export, identify, find, legend), its layers'
+#: queries, and ``Data`` (features with their geometry from identify and query).
+MAP_CAPABILITIES = ("Map", "Query", "Data")
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,120}$")
 _FOLDER = re.compile(r"^[A-Za-z0-9_]{1,120}$")
 SYSTEM_FOLDER = "System"
@@ -73,7 +77,14 @@ def service_types() -> list[dict[str, Any]]:
         "extensions": [],
         "providers": ["geosite"],
     }
-    return [feature, utilities.geometry_type()]
+    map_service = {
+        "name": MAP_SERVER,
+        "description": "Map images drawn from the data (export, tiles), identify, find, legend.",
+        "capabilities": ",".join(MAP_CAPABILITIES),
+        "extensions": [],
+        "providers": ["geosite"],
+    }
+    return [feature, map_service, utilities.geometry_type()]
 
 
 def valid_service_name(name: str) -> str:
@@ -188,12 +199,14 @@ def _item_id(definition: dict[str, Any]) -> str:
     )
 
 
-def capabilities(value: Any) -> str:
-    """Validated ``capabilities`` (comma-separated names; Query when empty)."""
+def capabilities(value: Any, kind: str = FEATURE_SERVER) -> str:
+    """Validated ``capabilities`` of a service of type ``kind`` (comma-separated names; Query,
+    or a map service's three, when empty)."""
+    allowed = MAP_CAPABILITIES if kind == MAP_SERVER else ALLOWED_CAPABILITIES
     if value in (None, ""):
-        return DEFAULT_CAPABILITIES
+        return ",".join(MAP_CAPABILITIES) if kind == MAP_SERVER else DEFAULT_CAPABILITIES
     names = [c.strip() for c in str(value).split(",") if c.strip()]
-    bad = [c for c in names if c not in ALLOWED_CAPABILITIES]
+    bad = [c for c in names if c not in allowed]
     if bad:
         raise InvalidParameter(f"Unknown capability '{bad[0][:32]}'.")
     return ",".join(dict.fromkeys(names))
@@ -365,7 +378,7 @@ def prepare(
         )
     if existing is not None:
         ownership.check_manage(publisher, existing.owner)
-    service_capabilities = capabilities(definition.get("capabilities"))
+    service_capabilities = capabilities(definition.get("capabilities"), kind)
     max_records = max_record_count(definition)
     _limit_properties(definition)
     source, source_name = _source(store, definition, publisher)

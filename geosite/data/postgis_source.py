@@ -25,6 +25,7 @@ import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geosite.core.models import LayerDescription
@@ -39,6 +40,7 @@ from geosite.data.source import (
     RowFilter,
     grouped_statement,
 )
+from geosite.data.spatial_reference import resolve as resolve_reference
 from geosite.errors import DataUnavailable, InvalidParameter, NotFound, QueryTooLong
 
 SCHEME = "postgis"
@@ -165,6 +167,12 @@ def point_coordinates(values: Sequence[Any]) -> np.ndarray | None:
     ).copy()
 
 
+def _world(layer: LayerDescription) -> tuple[float, float, float, float]:
+    """Bounds every coordinate of the layer's spatial reference lies within: the extent Mapnik
+    tests an image against (edits may move features beyond the published extent)."""
+    return resolve_reference(layer.spatial_reference, "layer").coordinate_bounds
+
+
 class PostGISSource(FeatureSource):
     """One layer: a table of the service's schema."""
 
@@ -179,6 +187,29 @@ class PostGISSource(FeatureSource):
 
     def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.data.rows(text, params)
+
+    def mapnik_datasource(self) -> dict[str, str] | None:
+        """Mapnik's PostGIS plugin reads the table with a connection of its own pool (the
+        connection string's parts; its ``&&`` box filter uses the table's GiST index)."""
+        parts = conninfo_to_dict(self.data.conninfo)
+        out = {
+            "type": "postgis",
+            "table": self.table,
+            "geometry_field": self.layer.geometry_field,
+            "key_field": self.layer.object_id_field,
+            "key_field_as_attribute": "false",
+            "srid": str(self.data.srid(self.layer)),
+            "estimate_extent": "false",
+            "extent_from_subquery": "false",
+            "extent": ",".join(repr(v) for v in _world(self.layer)),
+            "persist_connection": "true",
+            "max_size": "4",
+            "connect_timeout": "4",
+        }
+        for key in ("host", "port", "dbname", "user", "password"):
+            if parts.get(key) not in (None, ""):
+                out[key] = str(parts[key])
+        return out
 
     def _filters(self, found: RowFilter) -> tuple[str, list[Any]]:
         where = "TRUE" if found.where_sql.upper() in ("1", "TRUE") else found.where_sql

@@ -186,6 +186,12 @@ class FeatureSource(abc.ABC):
         """Shapely geometries (None for a missing or empty one) of geometry values read by
         ``select``."""
 
+    def mapnik_datasource(self) -> dict[str, str] | None:
+        """The parameters of the Mapnik input plugin that reads this layer itself (``type``
+        names the plugin), or None when Mapnik cannot read it directly (the render engine then
+        reads the rows through this source). Never shown to clients: it may hold a password."""
+        return None
+
     def point_coordinates(self, values: Sequence[Any]) -> np.ndarray | None:
         """An (n, 2) array of the points in ``values`` when they are all plain 2D points and
         can be read without shapely; None otherwise (then ``geometries`` is used)."""

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from geosite.core.models import LayerDescription
+
 _TYPE_POINT, _TYPE_LINE, _TYPE_POLYGON = 0, 1, 3
 _TYPE_MULTIPOINT, _TYPE_MULTILINE, _TYPE_MULTIPOLYGON = 4, 5, 6
 
@@ -100,6 +102,16 @@ def esri_value(field_type: str, value: Any) -> Any:
     if isinstance(value, bytes):
         return None
     return value
+
+
+def display_field(layer: LayerDescription) -> str:
+    """The field that names a feature: ``name`` in any case, else the first text field, else
+    the object id."""
+    names = [str(f["name"]) for f in layer.fields if f["type"] == "esriFieldTypeString"]
+    for name in names:
+        if name.lower() == "name":
+            return name
+    return names[0] if names else layer.object_id_field
 
 
 def esri_attributes(fields: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:

@@ -111,7 +111,16 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     # REST: a private service of the publisher's and a private one of the administrator's,
     # both allowed to the viewers role; "stranger" is an ACCESS user without that role.
     assert publish(site, tokens["PUBLISH"], points, "Theirs")["status"] == "success"
-    for service in ("Theirs.FeatureServer", "Maps/Inner.FeatureServer"):
+    assert publish(site, tokens["PUBLISH"], points, "Theirs", kind="MapServer")["status"] == (
+        "success"
+    )
+    assert publish(site, admin, points, "Inner", "Maps", kind="MapServer")["status"] == "success"
+    for service in (
+        "Theirs.FeatureServer",
+        "Maps/Inner.FeatureServer",
+        "Theirs.MapServer",
+        "Maps/Inner.MapServer",
+    ):
         base = f"/services/{service}/permissions"
         post(base + "/add", principal="viewers", isAllowed="true")
         post(base + "/add", principal="esriEveryone", isAllowed="false")
@@ -229,7 +238,8 @@ REST_ROUTES = [pytest.param(e, id=f"{e.kind[:3]}:{e.pattern}") for e in REST_END
 
 
 def _rest_path(endpoint: Endpoint) -> str:
-    names = {"folder": "Maps", "layer": "0", "oid": "1"}
+    names = {"folder": "Maps", "layer": "0", "oid": "1", "image": "0" * 32}
+    names["file"] = "_ags_map" + "0" * 32 + ".png"
     names["service"] = "Inner" if "{folder}" in endpoint.pattern else "Theirs"
     if "/GeometryServer" in endpoint.pattern:  # the site's own, public by default
         names.update(folder="Utilities", service="Geometry")

@@ -18,6 +18,8 @@ def publish(
     name: str,
     folder: str = "",
     capabilities: str = "Query",
+    *,
+    kind: str = "FeatureServer",
     **properties: object,
 ) -> dict:  # type: ignore[type-arg]
     item = httpx.post(
@@ -27,9 +29,9 @@ def publish(
     ).json()["item"]
     service = {
         "serviceName": name,
-        "type": "FeatureServer",
+        "type": kind,
         "folderName": folder,
-        "capabilities": capabilities,
+        "capabilities": capabilities if kind == "FeatureServer" else "",
         "properties": {"itemID": item["itemID"], **properties},
     }
     answer = httpx.post(
@@ -40,7 +42,7 @@ def publish(
     published = answer.get("status") == "success" and "dataStore" not in properties
     if ON_POSTGIS and published and site.settings.data_store:
         # The second pass of make test really serves from PostGIS.
-        made = site.store.get_service(folder, name, "FeatureServer")
+        made = site.store.get_service(folder, name, kind)
         assert made.data.location.startswith("postgis://"), made.data.location
     return answer  # type: ignore[no-any-return]
 

@@ -11,7 +11,7 @@ from geosite.core.service_admin import STARTED
 from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
 from geosite.http.origin import without_port
-from geosite.http.rest import editing, feature_server, geometry_server
+from geosite.http.rest import editing, feature_server, geometry_server, map_server
 from geosite.http.routing import OPERATION, Call, Endpoint
 from geosite.http.tokens import TOKEN_FIELDS, generate_token
 
@@ -115,6 +115,7 @@ REST_ENDPOINTS = [
     ),
     *editing.ENDPOINTS,  # before feature_server's {layer}/{oid}
     *feature_server.ENDPOINTS,
+    *map_server.ENDPOINTS,
     *geometry_server.ENDPOINTS,
     Endpoint("/services/{folder}", folder_catalog, privilege=None, children=_catalog_children),
     Endpoint(

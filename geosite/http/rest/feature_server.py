@@ -7,13 +7,14 @@ from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, integers
 from geosite.core import machines, permissions
+from geosite.core.drawing import default_symbol
 from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
 from geosite.data.source import FeatureData, FeatureSource
 from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
-from geosite.engines.features import esri_attributes, esri_geometry
+from geosite.engines.features import display_field, esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.params import parse_query
@@ -34,41 +35,6 @@ SPATIAL_RELATIONSHIPS = [
     "esriSpatialRelTouches",
     "esriSpatialRelWithin",
 ]
-_SYMBOLS = {
-    "esriGeometryPoint": {
-        "type": "esriSMS",
-        "style": "esriSMSCircle",
-        "color": [247, 150, 70, 161],
-        "size": 7.5,
-        "angle": 0,
-        "xoffset": 0,
-        "yoffset": 0,
-        "outline": {
-            "type": "esriSLS",
-            "style": "esriSLSSolid",
-            "color": [190, 190, 190, 105],
-            "width": 0.5,
-        },
-    },
-    "esriGeometryPolyline": {
-        "type": "esriSLS",
-        "style": "esriSLSSolid",
-        "color": [165, 83, 183, 255],
-        "width": 1.5,
-    },
-    "esriGeometryPolygon": {
-        "type": "esriSFS",
-        "style": "esriSFSSolid",
-        "color": [252, 146, 31, 128],
-        "outline": {
-            "type": "esriSLS",
-            "style": "esriSLSSolid",
-            "color": [153, 153, 153, 255],
-            "width": 0.75,
-        },
-    },
-}
-_SYMBOLS["esriGeometryMultipoint"] = _SYMBOLS["esriGeometryPoint"]
 _DRAWING_TOOLS = {
     "esriGeometryPoint": "esriFeatureEditToolPoint",
     "esriGeometryMultipoint": "esriFeatureEditToolPoint",
@@ -143,14 +109,6 @@ def _fields(layer: LayerDescription) -> list[dict[str, Any]]:
     return out
 
 
-def _display_field(layer: LayerDescription) -> str:
-    names = [f["name"] for f in layer.fields if f["type"] == "esriFieldTypeString"]
-    for preferred in ("name", "NAME", "Name"):
-        if preferred in names:
-            return preferred
-    return names[0] if names else layer.object_id_field
-
-
 def live_extent(call: Call, service: Service, layer: LayerDescription) -> dict[str, Any]:
     """The layer's extent now: as published, widened by the edits since."""
     found = source_of(call, service, layer).extent()
@@ -190,7 +148,7 @@ def layer_json(call: Call, service: Service, layer: LayerDescription) -> dict[st
         "drawingInfo": {
             "renderer": {
                 "type": "simple",
-                "symbol": _SYMBOLS[geometry_type],
+                "symbol": default_symbol(geometry_type).to_json(),
                 "label": "",
                 "description": "",
             },
@@ -206,7 +164,7 @@ def layer_json(call: Call, service: Service, layer: LayerDescription) -> dict[st
         "uniqueIdField": {"name": layer.object_id_field, "isSystemMaintained": True},
         "globalIdField": global_id_field(layer) or "",
         "supportsApplyEditsWithGlobalIds": global_id_field(layer) is not None,
-        "displayField": _display_field(layer),
+        "displayField": display_field(layer),
         "typeIdField": "",
         "fields": _fields(layer),
         "geometryField": {
@@ -386,7 +344,12 @@ def feature(call: Call) -> dict[str, Any]:
 
 def query(call: Call) -> dict[str, Any] | Reply:
     """``GET|POST .../FeatureServer/{layer}/query`` (``f=html`` is the query form)."""
-    service = started_service(call)
+    return layer_query(call, FEATURE_SERVER)
+
+
+def layer_query(call: Call, kind: str) -> dict[str, Any] | Reply:
+    """``.../{layer}/query`` of a service of type ``kind`` (a feature or a map service)."""
+    service = started_service(call, kind)
     info = layer_of(service, call.args["layer"])
     if "Query" not in service.definition["capabilities"].split(","):
         raise InvalidParameter(

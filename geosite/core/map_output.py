@@ -1,0 +1,94 @@
+"""Map images answered by reference (``export`` with ``f=json``): short-lived files in the
+site's OUTPUT server directory (``arcgisoutput``), served at
+``/arcgis/rest/directories/arcgisoutput/<Folder_Service>_MapServer/_ags_map<hex>.<ext>``.
+
+Names carry 128 random bits, so a file is found only by whoever was given its address. Files
+older than ``LIFETIME_S`` (or the directory's own ``maxFileAge`` when it cleans by age) are
+deleted by a sweep that runs at most once a minute per process, when an image is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from geosite.core.clock import Clock
+from geosite.core.models import ServerDirectory, Service
+from geosite.files import FILE_MODE, private_dir
+from geosite.storage.base import SiteStore
+
+OUTPUT_TYPE = "OUTPUT"
+LIFETIME_S = 600
+SWEEP_EVERY_S = 60
+_FOLDER = re.compile(r"^[A-Za-z0-9_]{1,260}_MapServer$")
+_FILE = re.compile(r"^_ags_map[0-9a-f]{32}\.(png|jpg)$")
+_last_sweep: list[float] = [0.0]
+
+
+def output_directory(store: SiteStore) -> ServerDirectory | None:
+    """The site's OUTPUT server directory (``arcgisoutput``), if it has one."""
+    found = [d for d in store.list_directories() if d.directory_type == OUTPUT_TYPE]
+    found.sort(key=lambda d: d.name != "arcgisoutput")
+    return found[0] if found else None
+
+
+def _lifetime_s(directory: ServerDirectory) -> float:
+    if directory.cleanup_mode == "TIME_ELAPSED_SINCE_LAST_MODIFIED" and directory.max_file_age:
+        return min(directory.max_file_age * 60.0, LIFETIME_S)
+    return LIFETIME_S
+
+
+def folder_of(service: Service) -> str:
+    """The output folder of a service: ``Folder_Name_MapServer``."""
+    return f"{service.qualified_name.replace('/', '_')}_{service.type}"
+
+
+def write(store: SiteStore, clock: Clock, service: Service, data: bytes, ext: str) -> str:
+    """Keep ``data`` as a new output file; its path under the directory (``folder/file``)."""
+    directory = output_directory(store)
+    if directory is None:
+        raise FileNotFoundError("The site has no OUTPUT server directory.")
+    root = Path(directory.physical_path)
+    folder = private_dir(root / folder_of(service))
+    name = f"_ags_map{secrets.token_hex(16)}.{ext}"
+    partial = folder / f".{name}.part"
+    with open(partial, "wb") as out:
+        out.write(data)
+    partial.chmod(FILE_MODE)
+    os.replace(partial, folder / name)
+    _sweep(root, _lifetime_s(directory), clock)
+    return f"{folder.name}/{name}"
+
+
+def _sweep(root: Path, lifetime_s: float, clock: Clock) -> None:
+    now = clock.now_ms() / 1000
+    if time.monotonic() - _last_sweep[0] < SWEEP_EVERY_S and _last_sweep[0]:
+        return
+    _last_sweep[0] = time.monotonic()
+    sweep(root, now - lifetime_s)
+
+
+def sweep(root: Path, before_s: float) -> int:
+    """Delete the output images last written before ``before_s``; how many were deleted."""
+    deleted = 0
+    for folder in root.glob("*_MapServer"):
+        for path in folder.glob("_ags_map*"):
+            try:
+                if path.stat().st_mtime < before_s:
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:
+                continue
+    return deleted
+
+
+def find(store: SiteStore, folder: str, name: str) -> Path | None:
+    """The output file ``folder/name``, if the names are an output's and it exists."""
+    directory = output_directory(store)
+    if directory is None or not _FOLDER.match(folder) or not _FILE.match(name):
+        return None
+    path = Path(directory.physical_path) / folder / name
+    return path if path.is_file() else None

@@ -1,0 +1,250 @@
+"""Drawing a map image with Mapnik: layers, their styles, one extent, one size.
+
+Each layer is read by Mapnik itself through its input plugin when its source says how
+(``FeatureSource.mapnik_datasource``: OGR for a GeoPackage, PostGIS for a table), so no Python
+runs per feature. A layer narrowed by a definition (``layerDefs``) is read through its
+``FeatureSource`` instead, with the where clause compiled from the whitelist grammar into
+bound parameters, and handed to Mapnik as GeoJSON built in one vectorised call: no SQL text
+is ever built from a request for Mapnik. Mapnik reprojects every layer into the image's
+coordinate system (the projection strings come from pyproj's resolution of each spatial
+reference).
+
+A map is assembled as XML (``xml.etree`` escapes every value) and loaded per image; Mapnik
+maps are not shared between threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import mapnik
+import orjson
+import shapely
+
+from geosite.core.drawing import LayerDrawing
+from geosite.data.source import Box, FeatureSource, RowFilter
+from geosite.data.spatial_reference import SpatialReference, resolve
+from geosite.engines.query.sql import quote
+from geosite.engines.render import style
+from geosite.errors import DataUnavailable, InvalidParameter
+
+#: Meters in a degree at the equator, as ArcGIS counts a geographic map's scale.
+METERS_PER_DEGREE = 111319.49079327357
+INCHES_PER_METER = 1 / 0.0254
+#: The most features of a layer narrowed by ``layerDefs`` that one image reads.
+MAX_FED_FEATURES = 200_000
+#: Mapnik's encoders: ``png`` is 32-bit with alpha, ``png8`` a palette of up to 256 colors.
+ENCODINGS = {
+    "png": ("png32:z=1", "image/png"),
+    "png32": ("png32:z=1", "image/png"),
+    "png24": ("png32:z=1", "image/png"),
+    "png8": ("png8:m=h:z=1", "image/png"),
+    "jpg": ("jpeg85", "image/jpeg"),
+}
+_FONTS_REGISTERED: list[bool] = []
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """One layer to draw: its source and drawing; ``rows`` narrows it (``layerDefs``)."""
+
+    id: int
+    source: FeatureSource
+    drawing: LayerDrawing
+    rows: RowFilter | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The image: its extent in ``sr``, its size in pixels, dpi and format."""
+
+    extent: Box
+    sr: SpatialReference
+    width: int
+    height: int
+    dpi: float = 96.0
+    format: str = "png"
+    transparent: bool = False
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A drawn image, with the extent it shows (widened to square pixels) and its scale."""
+
+    data: bytes
+    content_type: str
+    extent: Box
+    scale: float
+
+
+def mapnik_srs(sr: SpatialReference) -> str:
+    """The projection of ``sr`` as Mapnik reads it (``epsg:N``, else a PROJ string)."""
+    code = sr.crs.to_epsg(min_confidence=90)
+    return f"epsg:{code}" if code is not None else str(sr.crs.to_proj4())
+
+
+def meters_per_unit(sr: SpatialReference) -> float:
+    """Meters in one unit of ``sr``'s first axis (a degree counts at the equator)."""
+    if sr.crs.is_geographic:
+        return METERS_PER_DEGREE
+    axis = sr.crs.axis_info[0] if sr.crs.axis_info else None
+    return float(axis.unit_conversion_factor) if axis is not None else 1.0
+
+
+def scale_of(extent: Box, sr: SpatialReference, width: int, dpi: float) -> float:
+    """ArcGIS's map scale of ``extent`` drawn ``width`` pixels wide at ``dpi``."""
+    ground = (extent[2] - extent[0]) * meters_per_unit(sr)
+    return ground / (width / dpi / INCHES_PER_METER)
+
+
+def _fonts() -> None:
+    if not _FONTS_REGISTERED:
+        from mapnik import paths  # the wheel's own fonts: labels never depend on the host's
+
+        mapnik.register_fonts(paths.fontscollectionpath)
+        _FONTS_REGISTERED.append(True)
+
+
+def _datasource(layer: Element, parameters: dict[str, str]) -> None:
+    source = SubElement(layer, "Datasource")
+    for key, value in parameters.items():
+        SubElement(source, "Parameter", name=key).text = value
+
+
+def _layer_box(layer: MapLayer, frame: Frame) -> Box | None:
+    """The frame's extent in the layer's coordinates (None: read the whole layer)."""
+    from geosite.data.spatial_reference import transformer
+
+    layer_sr = resolve(layer.source.layer.spatial_reference, "layer")
+    mover = transformer(frame.sr, layer_sr, "imageSR")
+    if mover is None:
+        return frame.extent
+    try:
+        box = mover.transform_bounds(*frame.extent, densify_pts=21)
+    except Exception:  # pyproj's ProjError and friends: outside the projection's domain
+        return None
+    values = tuple(float(v) for v in box)
+    return values if all(math.isfinite(v) for v in values) else None  # type: ignore[return-value]
+
+
+def _fed(layer: MapLayer, frame: Frame) -> mapnik.Datasource:
+    """The rows of a narrowed layer, read through its source, as a GeoJSON datasource."""
+    assert layer.rows is not None
+    source, fields = layer.source, style.referenced_fields(layer.drawing)
+    rows = RowFilter(layer.rows.where_sql, layer.rows.params, bbox=_layer_box(layer, frame))
+    found = source.select(
+        rows, [quote(name) for name in fields], with_geometry=True, limit=MAX_FED_FEATURES + 1
+    )
+    if len(found) > MAX_FED_FEATURES:
+        raise InvalidParameter(
+            f"Layer {layer.id}: more than {MAX_FED_FEATURES} features match its definition in "
+            "this extent; draw a smaller extent or narrow the definition."
+        )
+    shapes = source.geometries([row[-1] for row in found])
+    kept = [(row, shape) for row, shape in zip(found, shapes, strict=True) if shape is not None]
+    texts = shapely.to_geojson([shape for _, shape in kept]) if kept else []
+    features = b",".join(
+        b'{"type":"Feature","geometry":'
+        + text.encode()
+        + b',"properties":'
+        + orjson.dumps(dict(zip(fields, row[:-1], strict=True)), default=str)
+        + b"}"
+        for (row, _), text in zip(kept, texts, strict=True)
+    )
+    document = b'{"type":"FeatureCollection","features":[' + features + b"]}"
+    return mapnik.Datasource(type="geojson", inline=document.decode())
+
+
+def _map_xml(layers: Sequence[MapLayer], frame: Frame, plugins: list[dict[str, str] | None]) -> str:
+    background = "transparent" if frame.transparent and frame.format != "jpg" else "white"
+    root = Element("Map", srs=mapnik_srs(frame.sr))
+    root.set("background-color", background)
+    labelled = []
+    for layer, parameters in zip(layers, plugins, strict=True):
+        fields = layer.source.layer.field_types
+        root.append(style.feature_style(f"s{layer.id}", layer.drawing, fields))
+        layer_sr = resolve(layer.source.layer.spatial_reference, "layer")
+        element = SubElement(root, "Layer", name=f"l{layer.id}", srs=mapnik_srs(layer_sr))
+        SubElement(element, "StyleName").text = f"s{layer.id}"
+        if parameters is not None:
+            _datasource(element, parameters)
+        if layer.drawing.labels:
+            labelled.append((layer, parameters, layer_sr))
+    for layer, parameters, layer_sr in labelled:
+        geometry_type = layer.source.layer.geometry_type
+        root.append(style.label_style(f"t{layer.id}", layer.drawing.labels, geometry_type))
+        element = SubElement(root, "Layer", name=f"t{layer.id}", srs=mapnik_srs(layer_sr))
+        SubElement(element, "StyleName").text = f"t{layer.id}"
+        if parameters is not None:
+            _datasource(element, parameters)
+    return tostring(root, encoding="unicode")
+
+
+def fitted(extent: Box, width: int, height: int) -> Box:
+    """``extent`` grown about its center so that its pixels are square (as ArcGIS answers)."""
+    xmin, ymin, xmax, ymax = extent
+    across, up = xmax - xmin, ymax - ymin
+    if across <= 0 or up <= 0:
+        return extent
+    if across / up > width / height:
+        grow = (across * height / width - up) / 2
+        return (xmin, ymin - grow, xmax, ymax + grow)
+    grow = (up * width / height - across) / 2
+    return (xmin - grow, ymin, xmax + grow, ymax)
+
+
+def _at_scale(layer: MapLayer, scale: float) -> MapLayer:
+    """The layer with only the label classes shown at ``scale``."""
+    labels = tuple(
+        label
+        for label in layer.drawing.labels
+        if not (label.min_scale and scale > label.min_scale)
+        and not (label.max_scale and scale < label.max_scale)
+    )
+    if labels == layer.drawing.labels:
+        return layer
+    return replace(layer, drawing=replace(layer.drawing, labels=labels))
+
+
+def draw(layers: Sequence[MapLayer], frame: Frame) -> Picture:
+    """Draw ``layers`` (the first on top) into one image of ``frame``; layers outside their
+    scale range at this scale are left out."""
+    _fonts()
+    encoding, content_type = ENCODINGS[frame.format]
+    extent = fitted(frame.extent, frame.width, frame.height)
+    scale = scale_of(extent, frame.sr, frame.width, frame.dpi)
+    frame = replace(frame, extent=extent)
+    # ArcGIS draws layer 0 above the others.
+    order = [
+        _at_scale(layer, scale) for layer in reversed(layers) if layer.drawing.visible_at(scale)
+    ]
+    plugins = [
+        None if layer.rows is not None else layer.source.mapnik_datasource() for layer in order
+    ]
+    fed = {
+        i: _fed(layer, frame)
+        for i, (layer, parameters) in enumerate(zip(order, plugins, strict=True))
+        if parameters is None
+    }
+    try:
+        canvas = mapnik.Map(frame.width, frame.height)
+        mapnik.load_map_from_string(canvas, _map_xml(order, frame, plugins))
+        labelled = [i for i, layer in enumerate(order) if layer.drawing.labels]
+        for i, datasource in fed.items():
+            canvas.layers[i].datasource = datasource
+        for n, i in enumerate(labelled):
+            if i in fed:
+                canvas.layers[len(order) + n].datasource = fed[i]
+        canvas.zoom_to_box(mapnik.Box2d(*extent))
+        image = mapnik.Image(frame.width, frame.height)
+        mapnik.render(canvas, image, frame.dpi / 96.0)
+        data = image.to_string(encoding)
+    except RuntimeError as error:  # Mapnik's failures: a plugin that cannot read its data
+        raise DataUnavailable(
+            "The map could not be drawn: a layer's data could not be read.",
+            private=[str(error)[:2000]],
+        ) from None
+    return Picture(data, content_type, extent, scale)

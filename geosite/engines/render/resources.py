@@ -1,0 +1,137 @@
+"""A map service's JSON resources (services-api §5.1): its root and its layers.
+
+Built from the service's definition, its layers' drawings and their live extents; the HTTP
+layer only adds nothing and answers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from geosite import ARCGIS_CURRENT_VERSION
+from geosite.core.drawing import LayerDrawing
+from geosite.core.models import LayerDescription
+from geosite.data.spatial_reference import resolve
+from geosite.engines.features import display_field
+from geosite.engines.render.params import MAX_IMAGE_SIZE
+from geosite.errors import InvalidParameter
+
+MAP_CAPABILITIES = "Map,Query,Data"
+#: QGIS takes the first format it can decode: PNG32 stays first.
+IMAGE_FORMATS = "PNG32,PNG24,PNG,PNG8,JPG"
+SUPPORTED_QUERY_FORMATS = "JSON, geoJSON"
+
+
+def units(spatial_reference: Mapping[str, Any]) -> str:
+    """Esri's name for the units of a spatial reference's coordinates."""
+    try:
+        return resolve(dict(spatial_reference), "spatialReference").units
+    except InvalidParameter:
+        return "esriUnknownUnits"
+
+
+def _union(extents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The extent covering every layer's (those in the first layer's spatial reference)."""
+    first = extents[0]
+    same = [e for e in extents if e.get("spatialReference") == first.get("spatialReference")]
+    out = dict(first)
+    for key, pick in (("xmin", min), ("ymin", min), ("xmax", max), ("ymax", max)):
+        values = [e[key] for e in same if isinstance(e.get(key), int | float)]
+        if values:
+            out[key] = pick(values)
+    return out
+
+
+def root(
+    definition: Mapping[str, Any],
+    layers: Sequence[LayerDescription],
+    drawings: Mapping[int, LayerDrawing],
+    extents: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """``GET .../MapServer``."""
+    srs = dict(layers[0].spatial_reference)
+    extent = _union(extents)
+    description = str(definition.get("description", ""))
+    return {
+        "currentVersion": ARCGIS_CURRENT_VERSION,
+        "serviceDescription": description,
+        "mapName": "Layers",
+        "description": description,
+        "copyrightText": "",
+        "supportsDynamicLayers": False,
+        "layers": [
+            {
+                "id": layer.id,
+                "name": layer.name,
+                "parentLayerId": -1,
+                "defaultVisibility": True,
+                "subLayerIds": None,
+                "minScale": drawings[layer.id].min_scale,
+                "maxScale": drawings[layer.id].max_scale,
+                "type": "Feature Layer",
+                "geometryType": layer.geometry_type,
+                "supportsDynamicLegends": True,
+            }
+            for layer in layers
+        ],
+        "tables": [],
+        "spatialReference": srs,
+        "singleFusedMapCache": False,
+        "initialExtent": extent,
+        "fullExtent": dict(extent),
+        "minScale": 0,
+        "maxScale": 0,
+        "units": units(srs),
+        "supportedImageFormatTypes": IMAGE_FORMATS,
+        "documentInfo": {
+            "Title": str(definition.get("serviceName", "")),
+            "Author": "",
+            "Comments": "",
+            "Subject": "",
+            "Category": "",
+            "AntialiasingMode": "Normal",
+            "TextAntialiasingMode": "Force",
+            "Keywords": "",
+        },
+        "capabilities": str(definition.get("capabilities") or MAP_CAPABILITIES),
+        "supportedQueryFormats": SUPPORTED_QUERY_FORMATS,
+        "exportTilesAllowed": False,
+        "supportsDatumTransformation": False,
+        "maxRecordCount": int(definition.get("maxRecordCount", 2000)),
+        "maxImageHeight": MAX_IMAGE_SIZE,
+        "maxImageWidth": MAX_IMAGE_SIZE,
+        "supportedExtensions": "",
+    }
+
+
+def layer(
+    feature_layer: dict[str, Any], info: LayerDescription, drawing: LayerDrawing
+) -> dict[str, Any]:
+    """A map layer's JSON: the feature layer's (fields, extent, query support) as a map
+    service shows it, with its drawing."""
+    out = {
+        **feature_layer,
+        "type": "Feature Layer",
+        "parentLayer": None,
+        "subLayers": [],
+        "minScale": drawing.min_scale,
+        "maxScale": drawing.max_scale,
+        "drawingInfo": {
+            "renderer": drawing.renderer.to_json(),
+            "transparency": drawing.transparency,
+            "labelingInfo": [label.to_json() for label in drawing.labels] or None,
+        },
+        "hasLabels": bool(drawing.labels),
+        "canModifyLayer": False,
+        "canScaleSymbols": False,
+        "supportsDynamicLegends": True,
+        "displayField": display_field(info),
+        "capabilities": MAP_CAPABILITIES,
+        "allowGeometryUpdates": False,
+        "hasStaticData": False,
+    }
+    for key in ("editFieldsInfo", "templates", "types", "globalIdField"):
+        out.pop(key, None)
+    out["supportsApplyEditsWithGlobalIds"] = False
+    return out
