@@ -47,6 +47,7 @@ function finish() {
   }
   result.size = [map.getSize().x, map.getSize().y];
   result.pending = [...pending];
+  result.timedOut = pending.size > 0;
   window.geositeResult = result;
 }
 
@@ -54,18 +55,31 @@ function track(name, layer) {
   const entry = { loaded: false, events: [], errors: [] };
   result.layers[name] = entry;
   pending.add(name);
-  layer.on("load", () => {
-    entry.loaded = true;
-    entry.events.push("load");
+  // A layer is settled by its "load" or by its first error (a failed export never loads).
+  const settle = () => {
     pending.delete(name);
     if (pending.size === 0) {
       // Let the last image's opacity and the canvas settle before the screenshot.
       requestAnimationFrame(() => requestAnimationFrame(finish));
     }
+  };
+  layer.on("load", () => {
+    entry.loaded = true;
+    entry.events.push("load");
+    settle();
   });
-  layer.on("requesterror", (e) => entry.errors.push({ url: e.url, code: e.code, message: e.message }));
-  layer.on("error", () => entry.errors.push({ message: "image error" }));
-  layer.on("tileerror", (e) => entry.errors.push({ message: "tileerror", src: e.tile?.src }));
+  layer.on("requesterror", (e) => {
+    entry.errors.push({ url: e.url, code: e.code, message: e.message });
+    settle();
+  });
+  layer.on("error", () => {
+    entry.errors.push({ message: "image error" });
+    settle();
+  });
+  layer.on("tileerror", (e) => {
+    entry.errors.push({ message: "tileerror", src: e.tile?.src });
+    settle();
+  });
   return layer;
 }
 
