@@ -78,7 +78,8 @@ check: lint typecheck
 # The second pass (issue 18): the FeatureServer HTTP suite, the real clients' compatibility
 # tests (ArcGIS API for Python, ArcGIS REST JS, pyesridump and GDAL in test_feature_clients.py,
 # edits by the ArcGIS API for Python and REST JS), the kill -9 crash test (10 rounds here),
-# the injection corpus, the edit fuzzer and the where fuzzer again, every service published
+# the injection corpus, the edit fuzzer and the where fuzzer again, the MapServer (Mapnik's
+# PostGIS plugin draws the same reference pictures), every service published
 # into PostGIS (a server the session starts; tests/pg.py): 664 tests, 9 min 14 s of wall
 # time on 2 cores while another whole suite ran beside it (load 5), 3 min 47 s of CPU.
 # Left to the first pass: files that touch no feature data (test_rest_js.py: tokens and admin
@@ -92,7 +93,7 @@ POSTGIS_PASS := \
 	tests/http/test_outside_the_areas.py tests/http/test_integer_ranges.py \
 	tests/http/test_editing.py tests/http/test_edit_concurrency.py \
 	tests/http/test_editing_capabilities.py tests/http/test_anonymous_edits.py \
-	tests/http/test_publishing_formats.py \
+	tests/http/test_publishing_formats.py tests/http/test_map_service.py \
 	tests/compat/test_feature_clients.py tests/compat/test_arcgis_edits.py \
 	tests/compat/test_arcgis_services.py tests/compat/test_rest_js_edits.py \
 	tests/e2e/test_crash_safety.py \
