@@ -55,6 +55,7 @@ from data_points import generate_points, write_gpkg
 from feature_config import SEED, console
 from feature_report import _fmt_ms, _fmt_rate
 from feature_servers import _machine_busy_s, drain
+from features import _uncommitted
 from geosite_server import _token
 from harness import (
     ADMIN_USER,
@@ -1164,6 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "revision": _git_revision(),
+        "uncommitted_geosite_files": _uncommitted("geosite"),
         "machine": {
             "cpus": CPUS,
             "platform": platform.platform(),
