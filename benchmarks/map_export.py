@@ -73,6 +73,7 @@ from loadgen import LoadGenerator, LoadSpec
 from rich.table import Table
 
 SERVICE_NAME = "PointsMap"
+TILE_SERVICE_NAME = "PointsTiles"  # the same data with a tile cache (isCached)
 EXTENT_SEED = 11  # where the extents go (the points come from SEED)
 EARTH_RADIUS_M = 6378137.0
 WEB_MERCATOR_MAX_M = math.pi * EARTH_RADIUS_M
@@ -256,6 +257,8 @@ class MapTarget:
 
 class GeositeMap(MapTarget):
     path = f"/arcgis/rest/services/{SERVICE_NAME}/MapServer"
+    tiles_path = f"/arcgis/rest/services/{TILE_SERVICE_NAME}/MapServer"
+    tiles_refused = ""  # why the cached service could not be published
 
     def image(self, extent: Extent, size: int) -> str:
         params = {
@@ -270,7 +273,7 @@ class GeositeMap(MapTarget):
         return f"{self.path}/export?" + urlencode(params, safe=",")
 
     def tile(self, level: int, row: int, column: int) -> str:
-        return f"{self.path}/tile/{level}/{row}/{column}"
+        return f"{self.tiles_path}/tile/{level}/{row}/{column}"
 
 
 class MapServerMap(MapTarget):
@@ -295,8 +298,11 @@ def _healthy(answer: httpx.Response) -> bool:
     return answer.status_code == 200 and bool(answer.json().get("success"))
 
 
-def publish_map(base: str, token: str, gpkg: Path) -> dict[str, float]:
-    """Upload the GeoPackage and publish it as a MapServer; the seconds each step took."""
+def publish_map(
+    base: str, token: str, gpkg: Path, name: str = "PointsMap", cached: bool = False
+) -> dict[str, float]:
+    """Upload the GeoPackage and publish it as a MapServer (with a tile cache drawn on demand
+    when ``cached``: ``properties.isCached``); the seconds each step took."""
     began = time.perf_counter()
     headers = {"X-Esri-Authorization": f"Bearer {token}"}
     with gpkg.open("rb") as handle, httpx.Client(timeout=PUBLISH_TIMEOUT_S) as client:
@@ -310,11 +316,10 @@ def publish_map(base: str, token: str, gpkg: Path) -> dict[str, float]:
         item = answer.json().get("item")
         if not item:
             raise RuntimeError(f"upload failed: {answer.text[:500]}")
-        service = {
-            "serviceName": SERVICE_NAME,
-            "type": "MapServer",
-            "properties": {"itemID": item["itemID"]},
-        }
+        properties = {"itemID": item["itemID"]}
+        if cached:
+            properties["isCached"] = "true"
+        service = {"serviceName": name, "type": "MapServer", "properties": properties}
         answer = client.post(
             f"{base}/arcgis/admin/services/createService",
             data={"f": "json", "service": json.dumps(service)},
@@ -332,7 +337,8 @@ def publish_map(base: str, token: str, gpkg: Path) -> dict[str, float]:
 
 @contextlib.contextmanager
 def geosite_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterator[GeositeMap]:
-    """``geosite serve`` with the GeoPackage published as a MapServer; stopped after."""
+    """``geosite serve`` with the GeoPackage published as a MapServer, and (for the tiles) once
+    more as a MapServer with a tile cache; stopped after."""
     password = os.urandom(12).hex()
     port, https_port = free_port(), free_port()
     command = [
@@ -364,8 +370,20 @@ def geosite_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterator[
     with running(service, health, _healthy):
         token = _token(base, password)
         console.print(f"  geosite: publishing the GeoPackage as {SERVICE_NAME}.MapServer ...")
-        timings = publish_map(base, token, data.gpkg)
+        timings = publish_map(base, token, data.gpkg, SERVICE_NAME)
         console.print(f"  published in {timings['total_s']:.1f} s")
+        tiles_refused = ""
+        if not args.no_tiles:
+            console.print(
+                f"  geosite: publishing it again as {TILE_SERVICE_NAME}.MapServer with a tile cache"
+            )
+            try:
+                timings["tiles_total_s"] = publish_map(
+                    base, token, data.gpkg, TILE_SERVICE_NAME, cached=True
+                )["total_s"]
+            except RuntimeError as exc:  # a geosite that has no tile caches yet
+                tiles_refused = str(exc)
+                console.print(f"  [yellow]{tiles_refused}[/]")
         target = GeositeMap(
             "geosite",
             base,
@@ -376,6 +394,7 @@ def geosite_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterator[
             version=_geosite_versions(),
             publish=timings,
         )
+        target.tiles_refused = tiles_refused
         yield target
 
 
@@ -886,20 +905,35 @@ def _no_tiles(client: httpx.Client, target: GeositeMap, path: str, answer: httpx
         error = client.get(path, params={"f": "json"}).json().get("error", {})
         reason = f"HTTP {error.get('code', answer.status_code)}, {error.get('message', '')}"
     with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
-        cached = client.get(target.path, params={"f": "json"}).json().get("singleFusedMapCache")
+        root = client.get(target.tiles_path, params={"f": "json"}).json()
+        cached = root.get("singleFusedMapCache")
         reason += f" (singleFusedMapCache: {json.dumps(cached)})"
     return f"{path} answered {reason}"
 
 
+def tile_extent(level: int, row: int, column: int) -> Extent:
+    """A tile's extent in EPSG:3857 on the Web Mercator grid of 256-pixel tiles."""
+    side = 2 * WEB_MERCATOR_MAX_M / 2**level
+    left, top = -WEB_MERCATOR_MAX_M + column * side, WEB_MERCATOR_MAX_M - row * side
+    return (left, top - side, left + side, top)
+
+
 def measure_tiles(
-    target: GeositeMap, generator: LoadGenerator, args: argparse.Namespace
+    target: GeositeMap,
+    data: MapData,
+    generator: LoadGenerator,
+    args: argparse.Namespace,
 ) -> tuple[Row, ImageCheck | None]:
     """Warm tiles: every tile asked once (so it is in the cache), then the load over them. The
     row is "not available" when the service answers that it has no tiles."""
     row = Row(target.name, f"warm tiles, z{TILE_LEVEL}", f"≥ {TARGET_TILES:,.0f}/s")
+    if target.tiles_refused:
+        row.unavailable = f"not available: createService with isCached: {target.tiles_refused}"
+        console.print(f"  warm tiles {row.unavailable}")
+        return row, None
     tiles = tile_addresses(args.extents)
     paths = [target.tile(*t) for t in tiles]
-    check = ImageCheck(target.name, 256)
+    check = ImageCheck(f"{target.name} tiles", 256)
     began = time.perf_counter()
     with httpx.Client(base_url=target.base, timeout=IMAGE_TIMEOUT_S) as client:
         for index, path in enumerate(paths):
@@ -921,15 +955,29 @@ def measure_tiles(
                     check.problems.append(f"{path}: {why}")
                 else:
                     check.drawn_share.append(float(mask.mean()))
+                    if index < args.samples:  # drawn where the points are?
+                        diameter, offset, fit = best_fit(
+                            mask, data, tile_extent(*tiles[index]), 256
+                        )
+                        check.diameter.append(diameter)
+                        check.offset.append(offset)
+                        check.iou.append(fit)
+                        if fit < 0.6:
+                            check.problems.append(f"{path}: does not match the points ({fit:.2f})")
+    drawn = check.drawn_share or [0.0]
     console.print(
         f"[bold]warm tiles[/]: {len(paths)} tiles asked once in {time.perf_counter() - began:.1f}"
-        f" s ({len(check.problems)} problems); warm-up {args.warmup:g} s, then {args.repeat} x "
-        f"{args.duration:g} s"
+        f" s ({len(check.problems)} problems; {min(drawn):.0%}-{max(drawn):.0%} of the pixels "
+        f"drawn, the first {len(check.iou)} fit {check.diameter} px circles at the points with "
+        f"IoU {', '.join(f'{v:.2f}' for v in check.iou)}); warm-up {args.warmup:g} s, then "
+        f"{args.repeat} x {args.duration:g} s"
     )
     if check.problems:
         row.unavailable = f"tiles answered with errors: {check.problems[0]}"
         return row, check
-    spec = LoadSpec(url=target.base + paths[0], targets=tuple(paths), expect="", timeout_s=10.0)
+    spec = LoadSpec(
+        url=target.base + paths[0], targets=tuple(paths), expect=PNG_MARKER, timeout_s=10.0
+    )
     if args.warmup > 0:
         row.warmup = timed_run(generator, spec, args.concurrency, args.warmup, target.service)
         drain(target.ready_url, target.workers)
@@ -1238,7 +1286,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = measure_sizes(targets, data, generator, args)
         geosite = next((t for t in targets if isinstance(t, GeositeMap)), None)
         if geosite is not None and not args.no_tiles:
-            tiles, tile_check = measure_tiles(geosite, generator, args)
+            tiles, tile_check = measure_tiles(geosite, data, generator, args)
             rows.append(tiles)
             if tile_check is not None:
                 checks.append(tile_check)
