@@ -33,6 +33,8 @@ ALLOWED = {
         "geosite.core.models",
         # How a layer is drawn is the core's model; the render engine turns it into Mapnik's.
         "geosite.core.drawing",
+        "geosite.files",
+        "geosite",  # the versions the JSON resources announce
         "geosite.errors",
         "geosite.integers",
     ),

@@ -18,6 +18,7 @@ from geosite.cli.publish import publish
 from geosite.cli.security import security
 from geosite.cli.services import services
 from geosite.cli.site import site
+from geosite.cli.tiles import tiles
 from geosite.cli.usage import usage
 from geosite.cli.webadaptor import webadaptor
 
@@ -104,5 +105,6 @@ for command in (
     uploads,
     site,
     webadaptor,
+    tiles,
 ):
     main.add_command(command)

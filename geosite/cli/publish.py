@@ -19,17 +19,29 @@ from geosite.client import Site
     "service_type",
     default="FeatureServer",
     show_default=True,
-    type=click.Choice(["FeatureServer"]),
-    help="The service type.",
+    type=click.Choice(["FeatureServer", "MapServer"]),
+    help="The service type: features to query and edit, or a map drawn from them.",
+)
+@click.option(
+    "--with-map",
+    is_flag=True,
+    help="Publish a map service (MapServer) with feature access (FeatureServer) over the same "
+    "data, as ArcGIS does: --capabilities are the feature access's.",
+)
+@click.option(
+    "--cached",
+    is_flag=True,
+    help="Give the map service a tile cache (Web Mercator tiles drawn on first request; see "
+    "'geosite tiles').",
 )
 @click.option("--description", default="", help="The service description.")
 @click.option(
     "--capabilities",
-    default="Query",
-    show_default=True,
+    default=None,
     metavar="LIST",
     help="What clients may do, comma-separated: Query, and Create, Update, Delete or Editing "
-    "(all three) for an editable service.",
+    "(all three) for an editable service (Query when omitted); a map service's are Map, Query "
+    "and Data (all three when omitted).",
 )
 @click.option(
     "--overwrite",
@@ -61,8 +73,10 @@ def publish(
     name: str,
     folder: str,
     service_type: str,
+    with_map: bool,
+    cached: bool,
     description: str,
-    capabilities: str,
+    capabilities: str | None,
     overwrite: bool,
     max_record_count: int | None,
     url: str | None,
@@ -80,7 +94,13 @@ def publish(
 
     Example: geosite publish cities.zip --name Cities --folder Maps --capabilities
     Query,Editing
+
+    Example: geosite publish countries.zip --name World --with-map --cached
     """
+    if with_map:
+        service_type = "MapServer"
+    if cached and service_type != "MapServer":
+        raise click.UsageError("--cached needs --type MapServer or --with-map.")
     if url is not None:
         if username is None:
             raise click.UsageError("--url needs --user.")
@@ -93,6 +113,14 @@ def publish(
     properties: dict[str, object] = {}
     if max_record_count is not None:
         properties["maxRecordCount"] = max_record_count
+    if cached:
+        properties["isCached"] = "true"
+    extensions = None
+    if with_map:  # the capabilities given are the feature access's; the map keeps its own
+        feature = {"typeName": "FeatureServer", "enabled": "true"}
+        extensions = [{**feature, "capabilities": capabilities or "Query"}]
+        capabilities = None
+    default = "Query" if service_type == "FeatureServer" else ""
     console = err()
     with transfer(f"Uploading {file.name}") as progress:
         service = site.services.publish(
@@ -101,8 +129,9 @@ def publish(
             folder=folder,
             service_type=service_type,
             description=description,
-            capabilities=capabilities,
+            capabilities=capabilities or default,
             properties=properties,
+            extensions=extensions,
             overwrite=overwrite,
             progress=progress,
             on_message=(lambda m: console.print(m, markup=False, highlight=False))

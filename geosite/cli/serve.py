@@ -526,9 +526,11 @@ def serve(
     if data_store is not None:
         _check_data_store(data_store)
         click.echo(f"New services are published into: {display_url(data_store)}")
+    demo_services: list[str] = []
     if _bootstrap(settings, machine_name, log_level.upper(), config_store) and demo:
-        for name in publish_demo(data_dir):
-            click.echo(f"  Published the demo service {name} (FeatureServer)")
+        demo_services = publish_demo(data_dir)
+        for name in demo_services:
+            click.echo(f"  Published the demo service {name}")
     if settings.cert_file is None:
         cert, key = ensure_certificate(data_dir / "tls", machine_name)
     tightened = secure_site(data_dir, load_stores)
@@ -542,6 +544,9 @@ def serve(
     click.echo(f"                           https://{shown}:{https_port}{ctx}/admin/")
     click.echo(f"  Services Directory:      http://{shown}:{port}{ctx}/rest/services")
     click.echo(f"  Token service:           http://{shown}:{port}{ctx}/tokens/generateToken")
+    if "Maps/World (MapServer)" in demo_services:
+        world = f"http://{shown}:{port}{ctx}/rest/services/Maps/World/MapServer"
+        click.echo(f"  Demo map:                {world}")
     if joiner is not None:
         click.echo(f"  Joining the site of {join_url} as {join_user}.")
     elif read_pointer(data_dir) is None:

@@ -6,7 +6,7 @@ import builtins
 import contextlib
 import fnmatch
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,6 +258,7 @@ class Services:
         overwrite: bool = False,
         progress: Progress | None = None,
         on_message: Callable[[str], None] | None = None,
+        extensions: Sequence[dict[str, Any]] | None = None,
     ) -> ServiceRef:
         """Upload ``file`` (progress: ``progress(sent, total)``) and publish it as a service.
 
@@ -265,10 +266,11 @@ class Services:
         progress message goes to ``on_message``): the HTTP timeout does not bound it. A site
         that answers at once (ArcGIS Server) is fine too. ``overwrite`` replaces a service of
         that name once the new data is imported (geosite). The upload is deleted again when
-        publishing fails.
+        publishing fails. ``extensions`` enables a map service's extensions: its feature access
+        is ``{"typeName": "FeatureServer", "enabled": "true", "capabilities": "Query"}``.
         """
         item = self._uploads.upload(Path(file), description, progress=progress)
-        definition = {
+        definition: dict[str, Any] = {
             "serviceName": name,
             "type": service_type,
             "folderName": folder.strip("/"),
@@ -276,6 +278,8 @@ class Services:
             "capabilities": capabilities,
             "properties": {**(properties or {}), "itemID": item["itemID"]},
         }
+        if extensions:
+            definition["extensions"] = list(extensions)
         params: dict[str, Any] = {"service": json.dumps(definition), "runAsync": True}
         if overwrite:
             params["overwrite"] = True
@@ -289,3 +293,34 @@ class Services:
                 self._uploads.delete(str(item["itemID"]))
             raise
         return ServiceRef(folder.strip("/"), name, service_type)
+
+    def manage_cache(
+        self,
+        service: ServiceRef | str,
+        levels: str = "0-5",
+        *,
+        update_mode: str = "RECREATE_EMPTY_TILES",
+        extent: str | None = None,
+        extent_sr: str = "4326",
+        on_message: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Seed (``RECREATE_EMPTY_TILES``, ``RECREATE_ALL_TILES``) or delete
+        (``DELETE_TILES``) a cached map service's tiles at ``levels`` (``first-last``) within
+        ``extent`` (``xmin,ymin,xmax,ymax`` in ``extent_sr``; the world when None), as a job
+        followed until it is done (each progress message goes to ``on_message``)."""
+        params: dict[str, Any] = {
+            "levels": levels,
+            "updateMode": update_mode,
+            "extentSR": extent_sr,
+            "runAsync": True,
+        }
+        if extent:
+            params["updateExtent"] = extent
+        path = self._resolve(service).admin_path + "/manageMapCacheTiles"
+        answer = self._session.post_json(path, params)
+        job_id = answer.get("jobId") if isinstance(answer, dict) else None
+        if not job_id:
+            return dict(answer) if isinstance(answer, dict) else {}
+        job = self._jobs.wait(str(job_id), on_message)
+        result = job.get("result")
+        return dict(result) if isinstance(result, dict) else {}

@@ -52,6 +52,7 @@ _LOGGER_OF_CODE = {
     7303: "geosite.request",
     7200: "geosite.admin",
     7201: AUDIT,
+    7210: "geosite.admin",
     7300: "geosite.security",
     7301: "geosite.security",
     7302: "geosite.security",

@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 
 from geosite.core.clock import Clock
 from geosite.core.models import ServerDirectory, Service
+from geosite.errors import InvalidParameter
 from geosite.files import FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
-OUTPUT_TYPE = "OUTPUT"
+OUTPUT_TYPE, CACHE_TYPE = "OUTPUT", "CACHE"
 LIFETIME_S = 600
 SWEEP_EVERY_S = 60
 _FOLDER = re.compile(r"^[A-Za-z0-9_]{1,260}_MapServer$")
@@ -28,11 +30,28 @@ _FILE = re.compile(r"^_ags_map[0-9a-f]{32}\.(png|jpg)$")
 _last_sweep: list[float] = [0.0]
 
 
-def output_directory(store: SiteStore) -> ServerDirectory | None:
-    """The site's OUTPUT server directory (``arcgisoutput``), if it has one."""
-    found = [d for d in store.list_directories() if d.directory_type == OUTPUT_TYPE]
-    found.sort(key=lambda d: d.name != "arcgisoutput")
+def output_directory(store: SiteStore, kind: str = OUTPUT_TYPE) -> ServerDirectory | None:
+    """The site's server directory of type ``kind`` (OUTPUT: ``arcgisoutput``; CACHE:
+    ``arcgiscache``), if it has one."""
+    usual = "arcgisoutput" if kind == OUTPUT_TYPE else "arcgiscache"
+    found = [d for d in store.list_directories() if d.directory_type == kind]
+    found.sort(key=lambda d: d.name != usual)
     return found[0] if found else None
+
+
+def cache_root(store: SiteStore, service: Service) -> Path:
+    """The ``_alllayers`` folder of a map service's tiles, in the CACHE server directory."""
+    directory = output_directory(store, CACHE_TYPE)
+    if directory is None:
+        raise InvalidParameter("The site has no CACHE server directory for map tiles.")
+    return Path(directory.physical_path) / folder_of(service) / "_alllayers"
+
+
+def remove_cache(store: SiteStore, service: Service) -> None:
+    """Delete a map service's tiles (it was deleted, renamed, or its data replaced)."""
+    directory = output_directory(store, CACHE_TYPE)
+    if directory is not None:
+        shutil.rmtree(Path(directory.physical_path) / folder_of(service), ignore_errors=True)
 
 
 def _lifetime_s(directory: ServerDirectory) -> float:

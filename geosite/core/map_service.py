@@ -22,6 +22,23 @@ from geosite.core.services import MAP_SERVER
 from geosite.errors import InvalidParameter
 
 DRAWING_KEY = "drawingInfo"
+#: The property that gives a map service a tile cache (``"true"``), as ArcGIS names it.
+CACHED_KEY = "isCached"
+
+
+def is_cached(service: Service) -> bool:
+    """Whether the map service draws and keeps tiles (``properties.isCached``)."""
+    properties = service.definition.get("properties") or {}
+    value = properties.get(CACHED_KEY) if isinstance(properties, dict) else None
+    return service.type == MAP_SERVER and str(value).strip().lower() == "true"
+
+
+def cached_property(value: Any) -> str:
+    """``isCached`` as kept: ``"true"`` or ``"false"`` (refused otherwise)."""
+    text = str(value).strip().lower() if isinstance(value, str | bool) else ""
+    if text not in ("true", "false"):
+        raise InvalidParameter(f"{CACHED_KEY} must be true or false.")
+    return text
 
 
 def drawn_layers(service: Service) -> list[DrawnLayer]:

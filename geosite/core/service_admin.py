@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from geosite.core import map_service, ownership, utilities
+from geosite.core import map_output, map_service, ownership, utilities
 from geosite.core.clock import Clock
 from geosite.core.data_locations import remove_data
 from geosite.core.models import Folder, Principal, Service
@@ -26,8 +26,10 @@ from geosite.core.services import (
     anonymous_edits,
     capabilities,
     data_lock,
+    extensions,
     find_service,
     geometry_limits,
+    json_scalars,
     max_record_count,
     normalise_folder,
     valid_service_name,
@@ -141,37 +143,6 @@ def _integer(key: str, value: Any) -> int:
     return number
 
 
-def _json_object(key: str, value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or len(value) > _MAX_JSON_ITEMS:
-        raise InvalidParameter(f"'{key}' must be a JSON object.")
-    for name, item in value.items():
-        if isinstance(item, dict | list):
-            raise InvalidParameter(f"'{key}.{str(name)[:64]}' must be a string, number or boolean.")
-    return dict(value)
-
-
-def _extensions(value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > _MAX_JSON_ITEMS:
-        raise InvalidParameter("'extensions' must be a JSON array.")
-    out = []
-    for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("typeName"), str):
-            raise InvalidParameter("Each extension needs a 'typeName'.")
-        out.append(
-            {
-                "typeName": item["typeName"][:120],
-                "enabled": str(item.get("enabled", "false")).lower(),
-                "capabilities": str(item.get("capabilities") or ""),
-                "properties": _json_object("extensions.properties", item.get("properties")),
-            }
-        )
-    return out
-
-
 def edited_definition(service: Service, new: Any) -> dict[str, Any]:
     """The stored definition after ``edit`` with the service JSON ``new`` (validated).
 
@@ -227,17 +198,22 @@ def edited_definition(service: Service, new: Any) -> dict[str, Any]:
             raise InvalidParameter("'recycleStartTime' must be HH:MM.")
         out["recycleStartTime"] = start
     if "properties" in new:
-        properties = _json_object("properties", new["properties"])
+        properties = json_scalars("properties", new["properties"])
         properties.pop("maxRecordCount", None)
         out["properties"] = {k: v for k, v in properties.items() if k != "itemID"}
+        if map_service.CACHED_KEY in properties:
+            if service.type != MAP_SERVER:
+                raise InvalidParameter(f"'{map_service.CACHED_KEY}' is a property of map services.")
+            cached = map_service.cached_property(properties[map_service.CACHED_KEY])
+            out["properties"][map_service.CACHED_KEY] = cached
     if "extensions" in new:
-        out["extensions"] = _extensions(new["extensions"])
+        out["extensions"] = extensions(new["extensions"])
     if new.get(map_service.DRAWING_KEY) is not None:
         out[map_service.DRAWING_KEY] = map_service.edited_drawing(
             service, new[map_service.DRAWING_KEY]
         )
     if "frameworkProperties" in new:
-        out["frameworkProperties"] = _json_object("frameworkProperties", new["frameworkProperties"])
+        out["frameworkProperties"] = json_scalars("frameworkProperties", new["frameworkProperties"])
     if "maxRecordCount" in new or "maxRecordCount" in (new.get("properties") or {}):
         out["maxRecordCount"] = max_record_count(new)
     out["properties"] = {
@@ -319,6 +295,7 @@ def rename_service(store: SiteStore, folder: str, name: str, kind: str, new_name
             expected=service.definition,
         )
         if renamed is not None:
+            map_output.remove_cache(store, service)
             return renamed
     raise Conflict(_busy(folder, name))
 
@@ -332,6 +309,7 @@ def delete_service(store: SiteStore, folder: str, name: str, kind: str) -> Servi
         if deleted is None:
             raise NotFound(f"Service '{service.qualified_name}' does not exist.")
         remove_data(deleted.definition, store)
+    map_output.remove_cache(store, deleted)
     return deleted
 
 

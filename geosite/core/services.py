@@ -9,6 +9,7 @@ never shown as is to clients.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import secrets
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geosite.core import datastores, ownership, uploads, utilities
+from geosite.core import datastores, map_output, ownership, uploads, utilities
 from geosite.core.clock import Clock
 from geosite.core.data_locations import (
     Placement,
@@ -379,6 +380,7 @@ def prepare(
     if existing is not None:
         ownership.check_manage(publisher, existing.owner)
     service_capabilities = capabilities(definition.get("capabilities"), kind)
+    extensions(definition.get("extensions"))
     max_records = max_record_count(definition)
     _limit_properties(definition)
     source, source_name = _source(store, definition, publisher)
@@ -458,6 +460,9 @@ def _record(
         "maxRecordCount": str(publication.max_records),
         **_limit_properties(publication.definition),
     }
+    cached = (publication.definition.get("properties") or {}).get("isCached")
+    if publication.kind == MAP_SERVER and cached not in (None, ""):
+        properties["isCached"] = "true" if str(cached).strip().lower() == "true" else "false"
     if by_reference:
         properties["dataPath"] = publication.source_name
     elif location is not None:  # where the data went ("site": the machine's data store)
@@ -465,7 +470,9 @@ def _record(
     private: dict[str, Any] = {"data": "", "layers": layers, "sourceItem": publication.source_name}
     if by_reference:
         private["byReference"] = True
+    record_extensions = extensions(publication.definition.get("extensions"))
     return {
+        "extensions": record_extensions,
         "serviceName": publication.name,
         "type": publication.kind,
         "folderName": folder or "/",
@@ -526,6 +533,7 @@ def _commit(
             raise
         if old is not None:
             remove_data(old.definition, store)
+            map_output.remove_cache(store, old)  # tiles of the data it had
     return service
 
 
@@ -561,6 +569,77 @@ def _import(
         raise InvalidParameter("The uploaded item holds no layer to publish.")
     target.chmod(FILE_MODE)
     return target, layers
+
+
+_MAX_EXTENSIONS = 200
+
+
+def json_scalars(key: str, value: Any) -> dict[str, Any]:
+    """A JSON object of strings, numbers and booleans (``properties``), at most 200 of them."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > _MAX_EXTENSIONS:
+        raise InvalidParameter(f"'{key}' must be a JSON object.")
+    for name, item in value.items():
+        if isinstance(item, dict | list):
+            raise InvalidParameter(f"'{key}.{str(name)[:64]}' must be a string, number or boolean.")
+    return dict(value)
+
+
+def extensions(value: Any) -> list[dict[str, Any]]:
+    """A service JSON's ``extensions``, checked: each names its ``typeName``; a
+    ``FeatureServer`` extension's capabilities are a feature service's."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > _MAX_EXTENSIONS:
+        raise InvalidParameter("'extensions' must be a JSON array.")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("typeName"), str):
+            raise InvalidParameter("Each extension needs a 'typeName'.")
+        granted = str(item.get("capabilities") or "")
+        if item["typeName"] == FEATURE_SERVER:
+            granted = capabilities(granted, FEATURE_SERVER)
+        out.append(
+            {
+                "typeName": item["typeName"][:120],
+                "enabled": str(item.get("enabled", "false")).lower(),
+                "capabilities": granted,
+                "properties": json_scalars("extensions.properties", item.get("properties")),
+            }
+        )
+    return out
+
+
+def feature_access(service: Service) -> Service | None:
+    """The FeatureServer a map service offers through its enabled ``FeatureServer``
+    extension (ArcGIS's feature access): the same service, data and permissions, with the
+    extension's capabilities; None when it offers none."""
+    if service.type != MAP_SERVER:
+        return None
+    for extension in service.definition.get("extensions") or ():
+        if (
+            isinstance(extension, dict)
+            and extension.get("typeName") == FEATURE_SERVER
+            and str(extension.get("enabled")).lower() == "true"
+        ):
+            granted = capabilities(extension.get("capabilities"), FEATURE_SERVER)
+            definition = {**service.definition, "capabilities": granted}
+            return dataclasses.replace(service, type=FEATURE_SERVER, definition=definition)
+    return None
+
+
+def served_service(store: SiteStore, folder: str, name: str, kind: str) -> tuple[Service, Service]:
+    """(the stored service, the service as ``kind`` serves it): a FeatureServer is also the
+    feature access of a map service of that name (``feature_access``)."""
+    found = store.get_service(normalise_folder(folder), name, kind)
+    if found is None and kind == FEATURE_SERVER:
+        host = store.get_service(normalise_folder(folder), name, MAP_SERVER)
+        view = feature_access(host) if host is not None else None
+        if host is not None and view is not None:
+            return host, view
+    service = found or find_service(store, folder, name, kind)
+    return service, service
 
 
 def find_service(store: SiteStore, folder: str, name: str, kind: str) -> Service:

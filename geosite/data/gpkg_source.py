@@ -49,10 +49,6 @@ class GeoPackageSource(FeatureSource):
         sql = f"SELECT count(*) FROM {quote_identifier(self.table)}"  # noqa: S608
         return int(rows(self.path, sql, [])[0][0])
 
-    def mapnik_datasource(self) -> dict[str, str] | None:
-        """Mapnik's OGR plugin reads the table from the file, through its R*Tree."""
-        return {"type": "ogr", "file": self.path, "layer": self.table}
-
     def extent(self) -> Box | None:
         """The extent ``gpkg_contents`` keeps (widened by every edit)."""
         row = first(

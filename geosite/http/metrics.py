@@ -39,6 +39,11 @@ LATENCY = Histogram(
     ["service", "operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+TILES = Counter(
+    "geosite_map_tiles_total",
+    "Map tiles answered: drawn on this request, or read from the cache.",
+    ["outcome"],
+)
 LOGINS = Counter("geosite_logins_total", "Token requests, by outcome.", ["outcome"])
 TOKEN_FAILURES = Counter(
     "geosite_token_failures_total", "Requests with a token that was refused (expired, revoked...)."

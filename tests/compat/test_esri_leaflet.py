@@ -10,7 +10,7 @@ call is cross-origin as from a deployed page. The page has no basemap:
   ``L.esri.dynamicMapLayer`` (``export`` with ``f=json``, then the ``href`` image) under the
   cities of a FeatureServer through ``L.esri.featureLayer`` (circle markers on a canvas);
 * ``test_tiled_map_layer``: the countries through ``L.esri.tiledMapLayer``
-  (``MapServer/tile/{z}/{y}/{x}``), skipped while the MapServer's JSON has no ``tileInfo``.
+  (``MapServer/tile/{z}/{y}/{x}``) of a cached copy of the countries.
 
 Each checks that every map image geosite sent was answered 200 with an image type and decoded
 in the page, that the console has no error, and that the screenshot is not blank: pixels that
@@ -100,6 +100,15 @@ def services(site: LiveSite, admin_token: str) -> str:
     assert answer.get("status") == "success", answer
     cities = publish(site, admin_token, DATA_DIR / "naturalearth_cities.zip", "Cities")
     assert cities["status"] == "success", cities
+    tiled = publish_as(
+        site,
+        admin_token,
+        DATA_DIR / "naturalearth_lowres.zip",
+        "CountryTiles",
+        "MapServer",
+        isCached="true",
+    )
+    assert tiled.get("status") == "success", tiled
     return site.http + "/arcgis/rest/services"
 
 
@@ -238,17 +247,16 @@ def test_dynamic_and_feature_layers(site: LiveSite, services: str) -> None:
 
 
 def test_tiled_map_layer(site: LiveSite, services: str) -> None:
-    root = httpx.get(f"{services}/Countries/MapServer", params={"f": "json"}).json()
-    if "tileInfo" not in root:
-        pytest.skip("MapServer tiles not implemented yet")
+    root = httpx.get(f"{services}/CountryTiles/MapServer", params={"f": "json"}).json()
+    assert root["singleFusedMapCache"] and root["tileInfo"]["spatialReference"]["wkid"] == 102100
     out = run_page(
         "tiled",
-        {**VIEW, "tiled": f"{services}/Countries/MapServer", "points": {**LAND, **SEA}},
+        {**VIEW, "tiled": f"{services}/CountryTiles/MapServer", "points": {**LAND, **SEA}},
     )
     _common_checks(out, ("tiled",))
     page, shot = out["page"], out["shot"]
 
-    tiles = [r for r in out["responses"] if "/Countries/MapServer/tile/" in r["url"]]
+    tiles = [r for r in out["responses"] if "/CountryTiles/MapServer/tile/" in r["url"]]
     assert all(r["status"] == 200 for r in tiles), tiles
     expected = _visible_tiles()
     assert {urlsplit(r["url"]).path.rsplit("/tile/", 1)[1] for r in tiles} == expected, tiles

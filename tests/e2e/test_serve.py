@@ -273,8 +273,15 @@ def test_demo_site(tmp_path: Path, servers: list[Server]) -> None:
     server = Server(tmp_path / "site", "--admin-password", PASSWORD, "--demo")
     servers.append(server)
     catalog = httpx.get(server.url + "/arcgis/rest/services?f=json").json()
-    assert catalog["folders"] == ["NewYork", "Utilities"]
+    assert catalog["folders"] == ["Maps", "NewYork", "Utilities"]
     assert [s["name"] for s in catalog["services"]] == ["Cities", "Countries"]
+    world = httpx.get(server.url + "/arcgis/rest/services/Maps?f=json").json()["services"]
+    assert {(s["name"], s["type"]) for s in world} == {
+        ("Maps/World", "MapServer"),
+        ("Maps/World", "FeatureServer"),
+    }
+    tile = httpx.get(server.url + "/arcgis/rest/services/Maps/World/MapServer/tile/1/0/0")
+    assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
     count = httpx.get(
         server.url + "/arcgis/rest/services/NewYork/Boroughs/FeatureServer/0/query",
         params={"where": "1=1", "returnCountOnly": "true", "f": "json"},

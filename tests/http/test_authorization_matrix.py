@@ -239,6 +239,7 @@ REST_ROUTES = [pytest.param(e, id=f"{e.kind[:3]}:{e.pattern}") for e in REST_END
 
 def _rest_path(endpoint: Endpoint) -> str:
     names = {"folder": "Maps", "layer": "0", "oid": "1", "image": "0" * 32}
+    names.update(level="0", row="0", col="0")
     names["file"] = "_ags_map" + "0" * 32 + ".png"
     names["service"] = "Inner" if "{folder}" in endpoint.pattern else "Theirs"
     if "/GeometryServer" in endpoint.pattern:  # the site's own, public by default

@@ -72,6 +72,11 @@ def painted(image: mapnik.Image) -> int:
     return int(min(image.compare(blank, THRESHOLD), image.compare(clear, THRESHOLD)))
 
 
+def alpha(image: mapnik.Image, x: int, y: int) -> int:
+    """The alpha of a pixel (Mapnik packs RGBA little-endian into an integer)."""
+    return (int(image.get_pixel(x, y)) >> 24) & 255
+
+
 def matches_reference(image: mapnik.Image, name: str) -> None:
     """The image looks like ``map_references/<name>.png`` (written with
     GEOSITE_UPDATE_REFERENCES=1, after looking at the picture)."""
@@ -198,7 +203,8 @@ def test_formats_and_transparency(mapped: LiveSite) -> None:
         assert answer.headers["content-type"] == kind, fmt
         assert (image_of(answer).width(), image_of(answer).height()) == (200, 100)
     clear = image_of(export(mapped, "Countries", transparent="true", **box))
-    assert clear.get_pixel(0, 0) == 0 or mapnik.Color(clear.get_pixel(0, 0)).a == 0
+    assert alpha(clear, 0, 0) == 0
+    assert alpha(image_of(export(mapped, "Countries", **box)), 0, 0) == 255
 
 
 def test_layers_and_layer_definitions(mapped: LiveSite) -> None:
@@ -467,3 +473,39 @@ def test_capabilities_and_state_are_obeyed(site: LiveSite, admin_token: str) -> 
     stopped = export(site, "OnlyMap", bbox="-10,40,10,50", bboxSR="4326")
     assert stopped.headers["content-type"].startswith("application/json")
     assert "error" in stopped.json()
+
+
+def test_polygons_across_the_antimeridian_of_the_image_are_not_smeared(
+    site: LiveSite, admin_token: str, tmp_path: Path
+) -> None:
+    """In a projection centred on 150°E (EPSG:3832) the image wraps at 30°W: a box from 40°W
+    to 20°W is drawn in two pieces at the image's two edges, not as a band across it."""
+    box = [[-40, 10], [-20, 10], [-20, 20], [-40, 20], [-40, 10]]
+    path = tmp_path / "seam.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "across"},
+                        "geometry": {"type": "Polygon", "coordinates": [box]},
+                    }
+                ],
+            }
+        )
+    )
+    assert publish(site, admin_token, path, "Seam", kind="MapServer")["status"] == "success"
+    answer = export(site, "Seam", bbox="-180,-60,180,60", bboxSR="4326", imageSR="3832",
+                    size="720,240", transparent="true")  # fmt: skip
+    image = image_of(answer)
+    row = image.height() // 2 - 25  # about 15°N
+    painted_columns = [
+        x for x in range(image.width()) if alpha(image, x, row) > 0
+    ]
+    assert painted_columns, "the box is drawn"
+    width = image.width()
+    middle = [x for x in painted_columns if 0.2 * width < x < 0.8 * width]
+    assert middle == [], "no band across the image"
+    assert min(painted_columns) < 0.15 * width and max(painted_columns) > 0.85 * width

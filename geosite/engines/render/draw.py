@@ -1,13 +1,17 @@
 """Drawing a map image with Mapnik: layers, their styles, one extent, one size.
 
-Each layer is read by Mapnik itself through its input plugin when its source says how
-(``FeatureSource.mapnik_datasource``: OGR for a GeoPackage, PostGIS for a table), so no Python
-runs per feature. A layer narrowed by a definition (``layerDefs``) is read through its
-``FeatureSource`` instead, with the where clause compiled from the whitelist grammar into
-bound parameters, and handed to Mapnik as GeoJSON built in one vectorised call: no SQL text
-is ever built from a request for Mapnik. Mapnik reprojects every layer into the image's
-coordinate system (the projection strings come from pyproj's resolution of each spatial
-reference).
+A layer is read by Mapnik itself through its input plugin when its source says how
+(``FeatureSource.mapnik_datasource``: PostGIS's plugin for a table), so no Python runs per
+feature. Otherwise, and for a layer narrowed by a definition (``layerDefs``), the rows in the
+image's extent are read through the layer's ``FeatureSource`` (the where clause compiled from
+the whitelist grammar into bound parameters: no SQL text is ever built from a request for
+Mapnik) and handed to Mapnik as an in-memory datasource of WKB made in one vectorised call.
+GeoPackages are always read this way: Mapnik's OGR and SQLite plugins carry their own copy of
+SQLite, and two SQLite libraries in one process break each other's POSIX locks on the same
+file (sqlite.org, "How To Corrupt An SQLite Database File", 2.2.1) while geosite writes it;
+that was seen here as "disk I/O error" on the first edit after a map was drawn. Mapnik
+reprojects every layer into the image's coordinate system (the projection strings come from
+pyproj's resolution of each spatial reference).
 
 A map is assembled as XML (``xml.etree`` escapes every value) and loaded per image; Mapnik
 maps are not shared between threads.
@@ -16,12 +20,12 @@ maps are not shared between threads.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import mapnik
-import orjson
 import shapely
 
 from geosite.core.drawing import LayerDrawing
@@ -45,6 +49,8 @@ ENCODINGS = {
     "jpg": ("jpeg85", "image/jpeg"),
 }
 _FONTS_REGISTERED: list[bool] = []
+#: A password in a connection string a plugin's error may quote (never logged as it is).
+_PASSWORD = re.compile(r"password\s*=\s*(?:'[^']*'|\S+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,25 @@ class Picture:
 
 
 def mapnik_srs(sr: SpatialReference) -> str:
-    """The projection of ``sr`` as Mapnik reads it (``epsg:N``, else a PROJ string)."""
+    """The projection of ``sr`` as Mapnik reads it: ``epsg:N`` (or another authority's code,
+    ``esri:54009``), else its WKT (Mapnik hands both to PROJ)."""
     code = sr.crs.to_epsg(min_confidence=90)
-    return f"epsg:{code}" if code is not None else str(sr.crs.to_proj4())
+    if code is not None:
+        return f"epsg:{code}"
+    if sr.authority:
+        return sr.authority.lower()
+    return str(sr.crs.to_wkt())
+
+
+def central_meridian(sr: SpatialReference) -> float:
+    """The longitude a projection is centred on (0 for longitudes and latitudes)."""
+    operation = sr.crs.coordinate_operation
+    for param in operation.params if operation is not None else ():
+        name = param.name.lower()
+        if name.startswith("longitude of") and "point" not in name:
+            value = float(param.value)
+            return value if math.isfinite(value) else 0.0
+    return 0.0
 
 
 def meters_per_unit(sr: SpatialReference) -> float:
@@ -131,31 +153,73 @@ def _layer_box(layer: MapLayer, frame: Frame) -> Box | None:
 
 
 def _fed(layer: MapLayer, frame: Frame) -> mapnik.Datasource:
-    """The rows of a narrowed layer, read through its source, as a GeoJSON datasource."""
-    assert layer.rows is not None
+    """The layer's rows in the frame, read through its source (narrowed by its definition),
+    as an in-memory datasource: each feature's WKB and the fields its style reads."""
+    where = layer.rows or RowFilter()
     source, fields = layer.source, style.referenced_fields(layer.drawing)
-    rows = RowFilter(layer.rows.where_sql, layer.rows.params, bbox=_layer_box(layer, frame))
+    rows = RowFilter(where.where_sql, where.params, bbox=_layer_box(layer, frame))
     found = source.select(
         rows, [quote(name) for name in fields], with_geometry=True, limit=MAX_FED_FEATURES + 1
     )
     if len(found) > MAX_FED_FEATURES:
         raise InvalidParameter(
-            f"Layer {layer.id}: more than {MAX_FED_FEATURES} features match its definition in "
-            "this extent; draw a smaller extent or narrow the definition."
+            f"Layer {layer.id}: more than {MAX_FED_FEATURES} features to draw in this extent; "
+            "draw a smaller extent or narrow the layer's definition."
         )
-    shapes = source.geometries([row[-1] for row in found])
-    kept = [(row, shape) for row, shape in zip(found, shapes, strict=True) if shape is not None]
-    texts = shapely.to_geojson([shape for _, shape in kept]) if kept else []
-    features = b",".join(
-        b'{"type":"Feature","geometry":'
-        + text.encode()
-        + b',"properties":'
-        + orjson.dumps(dict(zip(fields, row[:-1], strict=True)), default=str)
-        + b"}"
-        for (row, _), text in zip(kept, texts, strict=True)
-    )
-    document = b'{"type":"FeatureCollection","features":[' + features + b"]}"
-    return mapnik.Datasource(type="geojson", inline=document.decode())
+    values = [row[-1] for row in found]
+    points = source.point_coordinates(values)
+    shapes = shapely.points(points) if points is not None else source.geometries(values)
+    cut = _seam(layer, frame)
+    pieces = _split(shapes, cut) if cut is not None else [(i, s) for i, s in enumerate(shapes)]
+    blobs = shapely.to_wkb([shape for _, shape in pieces])
+    context = mapnik.Context()
+    for name in fields:
+        context.push(name)
+    datasource = mapnik.MemoryDatasource()
+    for n, ((i, _), blob) in enumerate(zip(pieces, blobs, strict=True)):
+        if blob is None:
+            continue
+        feature = mapnik.Feature(context, n + 1)
+        for name, value in zip(fields, found[i][:-1], strict=True):
+            if value is not None:
+                feature[name] = value if isinstance(value, int | float | str) else str(value)
+        feature.geometry = mapnik.Geometry.from_wkb(blob)
+        datasource.add_feature(feature)
+    return datasource
+
+
+#: How far either side of the image's antimeridian a cut geometry's pieces stop (degrees).
+SEAM_GAP = 1e-7
+
+
+def _seam(layer: MapLayer, frame: Frame) -> float | None:
+    """The longitude where the image's projection wraps (its central meridian + 180), when
+    the layer is in longitudes and that is not the ±180 its coordinates already stop at."""
+    if not resolve(layer.source.layer.spatial_reference, "layer").crs.is_geographic:
+        return None
+    seam = (central_meridian(frame.sr) + 180.0 + 180.0) % 360.0 - 180.0
+    return None if abs(abs(seam) - 180.0) < 1e-9 else seam
+
+
+def _split(shapes: Sequence[object], seam: float) -> list[tuple[int, object]]:
+    """(index of its feature, piece) of each shape, cut along the meridian ``seam``: a piece
+    never crosses it, so a projection centred on its opposite meridian draws no smear from one
+    edge of the image to the other."""
+    out: list[tuple[int, object]] = []
+    west = shapely.box(-540.0, -90.0, seam - SEAM_GAP, 90.0)
+    east = shapely.box(seam + SEAM_GAP, -90.0, 540.0, 90.0)
+    for i, shape in enumerate(shapes):
+        if shape is None:
+            continue
+        xmin, _, xmax, _ = shapely.bounds(shape)
+        if not xmin < seam < xmax:
+            out.append((i, shape))
+            continue
+        for side in (west, east):
+            piece = shapely.intersection(shape, side)
+            if not shapely.is_empty(piece):
+                out.append((i, piece))
+    return out
 
 
 def _map_xml(layers: Sequence[MapLayer], frame: Frame, plugins: list[dict[str, str] | None]) -> str:
@@ -222,7 +286,10 @@ def draw(layers: Sequence[MapLayer], frame: Frame) -> Picture:
         _at_scale(layer, scale) for layer in reversed(layers) if layer.drawing.visible_at(scale)
     ]
     plugins = [
-        None if layer.rows is not None else layer.source.mapnik_datasource() for layer in order
+        None
+        if layer.rows is not None or _seam(layer, frame) is not None
+        else layer.source.mapnik_datasource()
+        for layer in order
     ]
     fed = {
         i: _fed(layer, frame)
@@ -245,6 +312,6 @@ def draw(layers: Sequence[MapLayer], frame: Frame) -> Picture:
     except RuntimeError as error:  # Mapnik's failures: a plugin that cannot read its data
         raise DataUnavailable(
             "The map could not be drawn: a layer's data could not be read.",
-            private=[str(error)[:2000]],
+            private=[_PASSWORD.sub("password=***", str(error))[:2000]],
         ) from None
     return Picture(data, content_type, extent, scale)

@@ -14,7 +14,8 @@ from geosite.core.drawing import LayerDrawing
 from geosite.core.models import LayerDescription
 from geosite.data.spatial_reference import resolve
 from geosite.engines.features import display_field
-from geosite.engines.render.params import MAX_IMAGE_SIZE
+from geosite.engines.render.params import MAX_IMAGE_SIZE, in_sr
+from geosite.engines.render.tiles import LEVELS, ORIGIN, SCALE_0, WEB_MERCATOR, tile_info
 from geosite.errors import InvalidParameter
 
 MAP_CAPABILITIES = "Map,Query,Data"
@@ -43,15 +44,38 @@ def _union(extents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _in_web_mercator(extent: dict[str, Any]) -> dict[str, Any]:
+    """An extent as the tiles' Web Mercator shows it (clipped to its area)."""
+    source = resolve(extent.get("spatialReference") or {"wkid": 4326}, "extent")
+    target = resolve(WEB_MERCATOR, "extent")
+    box = (extent["xmin"], extent["ymin"], extent["xmax"], extent["ymax"])
+    try:
+        xmin, ymin, xmax, ymax = in_sr(box, source, target, "extent")
+    except InvalidParameter:
+        xmin, ymin, xmax, ymax = -ORIGIN, -ORIGIN, ORIGIN, ORIGIN
+    return {
+        "xmin": xmin,
+        "ymin": ymin,
+        "xmax": xmax,
+        "ymax": ymax,
+        "spatialReference": target.to_json(),
+    }
+
+
 def root(
     definition: Mapping[str, Any],
     layers: Sequence[LayerDescription],
     drawings: Mapping[int, LayerDrawing],
     extents: Sequence[Mapping[str, Any]],
+    *,
+    cached: bool = False,
 ) -> dict[str, Any]:
-    """``GET .../MapServer``."""
+    """``GET .../MapServer``; a cached service is in Web Mercator, with its ``tileInfo``."""
     srs = dict(layers[0].spatial_reference)
     extent = _union(extents)
+    if cached:
+        extent = _in_web_mercator(extent)
+        srs = dict(extent["spatialReference"])
     description = str(definition.get("description", ""))
     return {
         "currentVersion": ARCGIS_CURRENT_VERSION,
@@ -77,11 +101,12 @@ def root(
         ],
         "tables": [],
         "spatialReference": srs,
-        "singleFusedMapCache": False,
+        "singleFusedMapCache": cached,
+        **({"tileInfo": tile_info(), "minLOD": 0, "maxLOD": LEVELS - 1} if cached else {}),
         "initialExtent": extent,
         "fullExtent": dict(extent),
-        "minScale": 0,
-        "maxScale": 0,
+        "minScale": SCALE_0 if cached else 0,
+        "maxScale": SCALE_0 / 2 ** (LEVELS - 1) if cached else 0,
         "units": units(srs),
         "supportedImageFormatTypes": IMAGE_FORMATS,
         "documentInfo": {

@@ -16,6 +16,7 @@ from geosite.core.models import Privilege, Service, service_resource
 from geosite.core.service_admin import STARTED, STOPPED
 from geosite.core.services import find_service
 from geosite.errors import BadRequest, InvalidParameter
+from geosite.http.admin import map_cache
 from geosite.http.admin.services import existing_folder
 from geosite.http.data_files import release_service
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Handler, Reply
@@ -220,6 +221,15 @@ def _rows(prefix: str) -> list[Endpoint]:
             operations=("start", "stop", "edit", "delete"),
         ),
         Endpoint(f"{base}/status", owned(status), privilege=_PUBLISH, title="Status"),
+        Endpoint(
+            f"{base}/manageMapCacheTiles",
+            map_cache.manage,  # authorized in geosite.core.map_cache
+            kind=OPERATION,
+            privilege=_PUBLISH,
+            title="Manage Map Cache Tiles",
+            fields=map_cache.FIELDS,
+            description="Draws (seeds) or deletes a cached map service's tiles, as a job.",
+        ),
         Endpoint(f"{base}/start", owned(start), kind=OPERATION, privilege=_PUBLISH, title="Start"),
         Endpoint(f"{base}/stop", owned(stop), kind=OPERATION, privilege=_PUBLISH, title="Stop"),
         Endpoint(

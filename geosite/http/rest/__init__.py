@@ -8,6 +8,7 @@ from geosite import ARCGIS_CURRENT_VERSION, ARCGIS_FULL_VERSION
 from geosite.core import permissions
 from geosite.core.models import Service
 from geosite.core.service_admin import STARTED
+from geosite.core.services import FEATURE_SERVER, feature_access
 from geosite.errors import NotFound
 from geosite.http.admin.site import health_check
 from geosite.http.origin import without_port
@@ -65,11 +66,16 @@ def catalog(call: Call) -> dict[str, Any]:
 def _listed(call: Call, services: list[Service]) -> list[dict[str, str]]:
     """The services the caller may use (stopped ones too, as ArcGIS lists them)."""
     store = call.state.require_site().site.store
-    return [
-        {"name": s.qualified_name, "type": s.type}
-        for s in services
-        if permissions.may_use(store, s, call.principal)
-    ]
+    listed = []
+    for service in services:
+        if not permissions.may_use(store, service, call.principal):
+            continue
+        listed.append({"name": service.qualified_name, "type": service.type})
+        if feature_access(service) is not None:  # a map service's feature access, as ArcGIS
+            entry = {"name": service.qualified_name, "type": FEATURE_SERVER}
+            if entry not in listed:
+                listed.append(entry)
+    return listed
 
 
 def folder_catalog(call: Call) -> dict[str, Any]:

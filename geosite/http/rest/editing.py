@@ -7,9 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from geosite.core import map_output, map_service
 from geosite.core.models import LayerDescription, Service
-from geosite.core.services import anonymous_edits, edit_capabilities, geometry_limits
-from geosite.data.source import FeatureData
+from geosite.core.services import (
+    MAP_SERVER,
+    anonymous_edits,
+    edit_capabilities,
+    geometry_limits,
+)
+from geosite.data.source import Box, FeatureData
 from geosite.engines.edit_geometry import GeometryLimits
 from geosite.engines.editing import (
     Editor,
@@ -20,6 +26,7 @@ from geosite.engines.editing import (
 )
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.params import parse_query
+from geosite.engines.render import tiles
 from geosite.errors import BadRequest, GeositeError, InvalidParameter, TokenRequired
 from geosite.http.rest.feature_server import (
     data_of,
@@ -49,6 +56,9 @@ def _editable(call: Call, needed: set[str]) -> Service:
     if not needed <= edit_capabilities(service.definition.get("capabilities")):
         raise NotSupported()
     return service
+
+
+_WORLD: Box = (-tiles.ORIGIN, -tiles.ORIGIN, tiles.ORIGIN, tiles.ORIGIN)
 
 
 def _rollback(call: Call) -> bool:
@@ -100,15 +110,63 @@ def _limits(service: Service) -> GeometryLimits:
 
 def _apply(call: Call, service: Service, edits: list[LayerEdits]) -> list[dict[str, Any]]:
     """Apply ``edits`` to the service's data with the request's options and the service's
-    geometry limits; one result per layer."""
-    return apply_edits(
-        _data(call, service),
-        edits,
-        _rollback(call),
-        _editor(call),
-        _use_global_ids(call),
-        _limits(service),
+    geometry limits; one result per layer. The map tiles they change are deleted."""
+    cache = _tiles(call, service)
+    data = _data(call, service)
+    before = _old_boxes(data, edits) if cache is not None else []
+    results = apply_edits(
+        data, edits, _rollback(call), _editor(call), _use_global_ids(call), _limits(service)
     )
+    if cache is not None:
+        after = [
+            box
+            for edit, done in zip(edits, results, strict=True)
+            for box in tiles.touched_boxes(data.source(edit.layer), _written(done))
+        ]
+        cache.delete(before + after)
+    return results
+
+
+def _tiles(call: Call, service: Service) -> tiles.TileCache | None:
+    """The tile cache of the map service whose feature access this is (edits change its
+    tiles), or None."""
+    store = call.state.require_site().site.store
+    host = store.get_service(service.folder, service.name, MAP_SERVER)
+    if host is None or not map_service.is_cached(host):
+        return None
+    if host.data.location != service.data.location:
+        return None
+    return tiles.TileCache(map_output.cache_root(store, host))
+
+
+def _old_boxes(data: FeatureData, edits: list[LayerEdits]) -> list[Box]:
+    """Where the features an edit updates or deletes are now (before it); every tile when
+    some are named by GlobalID only (where they were is not read then)."""
+    out: list[Box] = []
+    for edit in edits:
+        ids = [d for d in edit.deletes if isinstance(d, int)]
+        unknown = len(ids) < len(edit.deletes)
+        for item in edit.updates:
+            attributes = item.get("attributes") if isinstance(item, dict) else None
+            value = attributes.get(edit.layer.object_id_field) if attributes else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                ids.append(value)
+            else:
+                unknown = True
+        if unknown:
+            out.append(_WORLD)
+        out.extend(tiles.touched_boxes(data.source(edit.layer), ids))
+    return out
+
+
+def _written(done: dict[str, list[dict[str, Any]]]) -> list[int]:
+    """Object ids of the features an edit added or updated."""
+    return [
+        int(item["objectId"])
+        for key in ("addResults", "updateResults")
+        for item in done.get(key, [])
+        if item.get("success") and isinstance(item.get("objectId"), int)
+    ]
 
 
 def add_features(call: Call) -> dict[str, Any]:
@@ -169,9 +227,14 @@ def delete_features(call: Call) -> dict[str, Any]:
     service = _editable(call, {"Delete"})
     layer = layer_of(service, call.args["layer"])
     deletes = _ids_to_delete(call, service, layer)
-    (done,) = apply_edits(
-        _data(call, service), [LayerEdits(layer, deletes=deletes)], _rollback(call), _editor(call)
-    )  # deleteFeatures names features by object id or where, never by GlobalID
+    cache = _tiles(call, service)
+    data = _data(call, service)
+    edits = [LayerEdits(layer, deletes=deletes)]
+    before = _old_boxes(data, edits) if cache is not None else []
+    # deleteFeatures names features by object id or where, never by GlobalID
+    (done,) = apply_edits(data, edits, _rollback(call), _editor(call))
+    if cache is not None:
+        cache.delete(before)
     return _moment(call, {"deleteResults": done["deleteResults"]})
 
 

@@ -10,7 +10,7 @@ from geosite.core import machines, permissions
 from geosite.core.drawing import default_symbol
 from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
-from geosite.core.services import advertised_capabilities, edit_capabilities, find_service
+from geosite.core.services import advertised_capabilities, edit_capabilities, served_service
 from geosite.data.source import FeatureData, FeatureSource
 from geosite.data.spatial_reference import resolve
 from geosite.engines.editing import editor_fields, global_id_field
@@ -61,11 +61,12 @@ def started_service(call: Call, kind: str = FEATURE_SERVER) -> Service:
     if state != machines.STARTED:
         raise MachineStopped(runtime.site.machine_name, state == machines.UNREGISTERED)
     store = runtime.site.store
-    service = find_service(store, call.args.get("folder", ""), call.args["service"], kind)
-    call.service_key = service.resource
-    permissions.check_access(store, service, call.principal, call.token_error)
-    if service.configured_state != STARTED:
-        raise ServiceNotStarted(service.qualified_name, service.type)
+    folder, name = call.args.get("folder", ""), call.args["service"]
+    stored, service = served_service(store, folder, name, kind)
+    call.service_key = stored.resource
+    permissions.check_access(store, stored, call.principal, call.token_error)
+    if stored.configured_state != STARTED:
+        raise ServiceNotStarted(stored.qualified_name, stored.type)
     return service
 
 

@@ -15,12 +15,12 @@ from geosite.core.drawing import LayerDrawing
 from geosite.core.models import LayerDescription, Service
 from geosite.core.services import MAP_SERVER
 from geosite.data.source import RowFilter
-from geosite.data.spatial_reference import resolve
+from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.dialects import DIALECTS
 from geosite.engines.query.sql import compile_where
 from geosite.engines.render import identify as identify_engine
 from geosite.engines.render import legend as legend_engine
-from geosite.engines.render import resources
+from geosite.engines.render import resources, tiles
 from geosite.engines.render.draw import Frame, MapLayer, Picture, draw
 from geosite.engines.render.params import (
     ExportSpec,
@@ -28,7 +28,9 @@ from geosite.engines.render.params import (
     parse_export,
     parse_size,
 )
+from geosite.engines.render.tiles import WEB_MERCATOR
 from geosite.errors import InvalidParameter, NotFound
+from geosite.http.metrics import TILES
 from geosite.http.rest.feature_server import (
     data_of,
     layer_json,
@@ -38,6 +40,7 @@ from geosite.http.rest.feature_server import (
     started_service,
 )
 from geosite.http.routing import Call, Endpoint, Reply
+from geosite.integers import whole
 
 _CAPABILITY_REFUSED = "Requested operation is not supported by this service."
 
@@ -63,7 +66,9 @@ def service_root(call: Call) -> dict[str, Any]:
     service = _service(call)
     layers = _layers(service)
     extents = [live_extent(call, service, layer) for layer in layers]
-    return resources.root(service.definition, layers, map_service.drawings(service), extents)
+    drawings = map_service.drawings(service)
+    cached = map_service.is_cached(service)
+    return resources.root(service.definition, layers, drawings, extents, cached=cached)
 
 
 def _layer_resource(call: Call, service: Service, info: LayerDescription) -> dict[str, Any]:
@@ -108,9 +113,16 @@ def _map_layers(call: Call, service: Service, spec: ExportSpec) -> list[MapLayer
     return out
 
 
+def _map_sr(service: Service) -> SpatialReference:
+    """The map's spatial reference: the first layer's, or Web Mercator when it has tiles."""
+    if map_service.is_cached(service):
+        return resolve(WEB_MERCATOR, "spatialReference")
+    return resolve(_layers(service)[0].spatial_reference, "spatialReference")
+
+
 def _picture(call: Call, service: Service) -> tuple[ExportSpec, Picture]:
     layers_ = _layers(service)
-    map_sr = resolve(layers_[0].spatial_reference, "spatialReference")
+    map_sr = _map_sr(service)
     spec = parse_export(call.params.get, map_sr, layers_)
     frame = Frame(
         spec.bbox,
@@ -147,6 +159,44 @@ def export(call: Call) -> dict[str, Any] | Reply:
         },
         "scale": picture.scale,
     }
+
+
+def tile(call: Call) -> Reply:
+    """``.../MapServer/tile/{level}/{row}/{col}``: a cached tile, drawn on first request."""
+    service = _service(call, "Map")
+    if not map_service.is_cached(service):
+        raise NotFound("This map service has no tiles: it is not cached.")
+    numbers = [whole(call.args[k]) for k in ("level", "row", "col")]
+    level, row, col = (-1 if n is None else n for n in numbers)
+    if not tiles.valid_tile(level, row, col):
+        raise NotFound("Tile not found.")
+    store = call.state.require_site().site.store
+    cache = tiles.TileCache(map_output.cache_root(store, service))
+    data, drawn = cache.fetch(level, row, col, tile_drawer(call, service))
+    TILES.labels("drawn" if drawn else "cached").inc()
+    return Reply(body=data, media_type="image/png")
+
+
+def tile_drawer(call: Call, service: Service) -> tiles.Drawer:
+    """Draws one tile of every layer (transparent PNG32, 256 pixels, 96 dpi)."""
+    every = ExportSpec(
+        (0, 0, 1, 1),
+        resolve(WEB_MERCATOR, "spatialReference"),
+        tiles.TILE_SIZE,
+        tiles.TILE_SIZE,
+        96.0,
+        "png",
+        True,
+        tuple(layer.id for layer in _layers(service)),
+        {},
+    )
+    layers_ = _map_layers(call, service, every)
+
+    def drawer(box: tuple[float, float, float, float]) -> bytes:
+        frame = Frame(box, every.image_sr, every.width, every.height, 96.0, "png", True)
+        return draw(layers_, frame).data
+
+    return drawer
 
 
 def identify(call: Call) -> dict[str, Any]:
@@ -248,6 +298,7 @@ def _endpoints(prefix: str) -> list[Endpoint]:
             serial=True,
         ),
         Endpoint(base + "/{layer}/images/{image}", legend_image, privilege=None),
+        Endpoint(base + "/tile/{level}/{row}/{col}", tile, privilege=None, formats=("image",)),
     ]
 
 
