@@ -501,9 +501,7 @@ def test_polygons_across_the_antimeridian_of_the_image_are_not_smeared(
                     size="720,240", transparent="true")  # fmt: skip
     image = image_of(answer)
     row = image.height() // 2 - 25  # about 15°N
-    painted_columns = [
-        x for x in range(image.width()) if alpha(image, x, row) > 0
-    ]
+    painted_columns = [x for x in range(image.width()) if alpha(image, x, row) > 0]
     assert painted_columns, "the box is drawn"
     width = image.width()
     middle = [x for x in painted_columns if 0.2 * width < x < 0.8 * width]
