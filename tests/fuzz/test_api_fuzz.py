@@ -75,6 +75,9 @@ EXAMPLES = int(os.environ.get("GEOSITE_FUZZ_EXAMPLES", "5"))
 MIN_REQUESTS = int(os.environ.get("GEOSITE_FUZZ_MIN_REQUESTS", "0"))
 
 EXCLUDED = [
+    # Seeding may start a job drawing up to a million tiles (tests/http/test_map_tiles.py).
+    "post:/arcgis/admin/services/{service}.{type}/manageMapCacheTiles",
+    "post:/arcgis/admin/services/{folder}/{service}.{type}/manageMapCacheTiles",
     "post:/arcgis/admin/security/psa/disable",
     "post:/arcgis/admin/security/psa/update",
     "post:/arcgis/admin/security/tokens/update",
@@ -95,6 +98,9 @@ KNOWN: dict[str, list[str]] = {
     "type": ["FeatureServer", "MapServer"],
     "layer": ["0", "1", "-1"],
     "oid": ["1", "2", "0", "999999"],
+    "level": ["0", "3", "23", "24"],
+    "row": ["0", "1", "7"],
+    "col": ["0", "1", "7"],
     "report": ["fuzzreport", "nosuchreport"],
     "machine": [MACHINE, MACHINE.lower()],
     "root": ["fileShares", "enterpriseDatabases"],
@@ -145,6 +151,23 @@ _QUERY_VALUES = st.one_of(
             "esriSpatialRelIntersects",
             '[{"statisticType": "count", "onStatisticField": "OBJECTID"}]',
             "1,2,3",
+            "-180,-90,180,90",
+            "-10,40,10,50",
+            "-1e308,-1e308,1e308,1e308",
+            "256,256",
+            "4096,4096",
+            "0,0",
+            "400,400,96",
+            "show:0",
+            "hide:0,1",
+            "visible:0",
+            "all",
+            "png8",
+            "jpg",
+            "3832",
+            "2263",
+            "Paris",
+            "%",
             "null",
             "[]",
             "{}",
@@ -182,6 +205,20 @@ _QUERY_PARAMETERS = [
     "layerDefs",
 ]
 
+# The parameters of the map operations (services-api §5), fuzzed like a query's.
+_MAP_PARAMETERS = [
+    "bbox", "bboxSR", "imageSR", "size", "dpi", "format", "transparent", "layers", "layerDefs",
+    "geometry", "geometryType", "sr", "tolerance", "mapExtent", "imageDisplay", "returnGeometry",
+    "searchText", "contains", "searchFields", "returnFieldName", "returnUnformattedValues",
+]  # fmt: skip
+_OPERATION_PARAMETERS = {
+    "/query": _QUERY_PARAMETERS,
+    "/export": _MAP_PARAMETERS,
+    "/identify": _MAP_PARAMETERS,
+    "/find": _MAP_PARAMETERS,
+    "/legend": ["size", "dpi"],
+}
+
 # What the run saw; the last test reports it (and asserts the total on the long run).
 TALLY: Counter[str] = Counter()
 
@@ -201,6 +238,10 @@ def fuzz_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         (DATA_DIR / "naturalearth_lowres.zip", "Countries", "World", "Query"),
     ]:
         assert publish(live, token, path, name, folder, capabilities)["status"] == "success"
+        # The same data as a map: a cached one with feature access in the folder.
+        cached = {"isCached": "true"} if folder else {}
+        answer = publish(live, token, path, name, folder, kind="MapServer", **cached)
+        assert answer["status"] == "success"
     report = {"reportname": "fuzzreport", "queries": [{"resourceURIs": ["services/"],
                                                        "metrics": ["RequestCount"]}]}  # fmt: skip
     added = httpx.post(
@@ -274,9 +315,19 @@ def flatmap_query(
     context: HookContext, query: dict[str, Any] | None
 ) -> st.SearchStrategy[dict[str, Any] | None]:
     operation = context.operation
-    if operation is None or not operation.path.endswith("/query"):
+    if operation is None:
         return st.just(query)
-    extra = st.fixed_dictionaries({}, optional={name: _QUERY_VALUES for name in _QUERY_PARAMETERS})
+    names = next(
+        (
+            found
+            for suffix, found in _OPERATION_PARAMETERS.items()
+            if operation.path.endswith(suffix)
+        ),
+        None,
+    )
+    if names is None:
+        return st.just(query)
+    extra = st.fixed_dictionaries({}, optional={name: _QUERY_VALUES for name in names})
     return extra.map(lambda params: {**params, **(query or {})})
 
 
