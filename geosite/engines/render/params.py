@@ -21,6 +21,7 @@ from geosite.data.spatial_reference import SpatialReference, resolve, transforme
 from geosite.engines.query.layer_defs import parse_layer_defs
 from geosite.engines.query.where import Node, parse_where
 from geosite.engines.render.draw import ENCODINGS
+from geosite.engines.render.style import MAX_DPI
 from geosite.errors import InvalidParameter, invalid_parameter
 from geosite.integers import whole
 
@@ -28,7 +29,6 @@ Getter = Callable[[str], str | None]
 #: The largest width and height of an image (``maxImageWidth``, ``maxImageHeight``).
 MAX_IMAGE_SIZE = 4096
 DEFAULT_SIZE = (400, 400)
-MAX_DPI = 1200.0
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 

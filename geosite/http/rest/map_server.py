@@ -19,8 +19,7 @@ from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.dialects import DIALECTS
 from geosite.engines.query.sql import compile_where
 from geosite.engines.render import identify as identify_engine
-from geosite.engines.render import legend as legend_engine
-from geosite.engines.render import resources, tiles
+from geosite.engines.render import resources, symbols, tiles
 from geosite.engines.render.draw import Frame, MapLayer, Picture, draw
 from geosite.engines.render.params import (
     ExportSpec,
@@ -185,7 +184,7 @@ def tile_drawer(call: Call, service: Service) -> tiles.Drawer:
         tiles.TILE_SIZE,
         tiles.TILE_SIZE,
         96.0,
-        "png",
+        "png32",
         True,
         tuple(layer.id for layer in _layers(service)),
         {},
@@ -193,7 +192,7 @@ def tile_drawer(call: Call, service: Service) -> tiles.Drawer:
     layers_ = _map_layers(call, service, every)
 
     def drawer(box: tuple[float, float, float, float]) -> bytes:
-        frame = Frame(box, every.image_sr, every.width, every.height, 96.0, "png", True)
+        frame = Frame(box, every.image_sr, every.width, every.height, 96.0, "png32", True)
         return draw(layers_, frame).data
 
     return drawer
@@ -227,10 +226,10 @@ def find(call: Call) -> dict[str, Any]:
 
 def _legend_size(call: Call) -> tuple[int, int, float]:
     width, height = parse_size(call.params.get("size") or "20,20")
-    if width > legend_engine.MAX_SWATCH or height > legend_engine.MAX_SWATCH:
+    if width > symbols.MAX_SWATCH or height > symbols.MAX_SWATCH:
         raise InvalidParameter(
             "Invalid legend size.",
-            details=[f"Swatches are at most {legend_engine.MAX_SWATCH} pixels on a side."],
+            details=[f"Swatches are at most {symbols.MAX_SWATCH} pixels on a side."],
         )
     return width, height, parse_dpi(call.params.get("dpi"))
 
@@ -242,7 +241,7 @@ def legend(call: Call) -> dict[str, Any]:
     drawings = map_service.drawings(service)
     return {
         "layers": [
-            legend_engine.legend_layer(info, drawings[info.id], width, height, dpi)
+            symbols.legend_layer(info, drawings[info.id], width, height, dpi)
             for info in _layers(service)
         ]
     }
@@ -254,8 +253,8 @@ def legend_image(call: Call) -> Reply:
     info = layer_of(service, call.args["layer"])
     drawing = map_service.drawings(service)[info.id]
     for label_symbol in drawing.renderer.symbols:
-        data = legend_engine.swatch(label_symbol[1], info.geometry_type, 20, 20, 96)
-        if legend_engine.digest(data) == call.args["image"]:
+        data = symbols.swatch(label_symbol[1], info.geometry_type, 20, 20, 96)
+        if symbols.digest(data) == call.args["image"]:
             return Reply(body=data, media_type="image/png")
     raise NotFound("The legend image does not exist.")
 

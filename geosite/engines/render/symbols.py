@@ -1,14 +1,22 @@
-"""Legend swatches (services-api §5.5), drawn by Mapnik from the same styles as the map.
+"""Symbols drawn on their own: legend swatches (services-api §5.5) and marker sprites, both
+by Mapnik from the same styles as the map.
 
 Each class of a layer's renderer is drawn once on a small transparent image: a marker at its
 center, a line across it, or a square filled and outlined. ``url`` is the swatch's digest,
-which ``.../MapServer/{layer}/images/{url}`` answers with the PNG.
+which ``.../MapServer/{layer}/images/{url}`` answers with the PNG. A marker's sprite is its
+swatch, just large enough, written once per process to a private folder: maps drawn at 96 dpi
+copy it onto each point instead of drawing each ellipse.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import os
+import tempfile
+import threading
+from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -17,7 +25,7 @@ import mapnik
 from geosite.core.drawing import LayerDrawing, Renderer, Symbol
 from geosite.core.models import LayerDescription
 from geosite.engines.render import style
-from geosite.engines.render.params import MAX_DPI
+from geosite.engines.render.style import MAX_DPI, PX_PER_PT
 
 DEFAULT_SWATCH = 20
 MAX_SWATCH = 200
@@ -52,6 +60,29 @@ def swatch(symbol: Symbol, geometry_type: str, width: int, height: int, dpi: flo
     image = mapnik.Image(width, height)
     mapnik.render(canvas, image, min(dpi, MAX_DPI) / 96.0)
     return bytes(image.to_string("png32"))
+
+
+_sprite_folder: list[Path] = []
+_sprite_lock = threading.Lock()
+
+
+def sprite(symbol: Symbol) -> str:
+    """The path of a PNG of the marker ``symbol`` at 96 dpi, centred on its image (made once
+    per process and symbol)."""
+    reach = symbol.size * PX_PER_PT * 1.5 + abs(symbol.xoffset) + abs(symbol.yoffset)
+    if symbol.outline is not None:
+        reach += symbol.outline.width * PX_PER_PT
+    side = 2 * math.ceil(reach / 2 + 2) + 2
+    key = hashlib.sha1(repr((symbol, side)).encode(), usedforsecurity=False).hexdigest()[:20]
+    with _sprite_lock:
+        if not _sprite_folder:
+            _sprite_folder.append(Path(tempfile.mkdtemp(prefix="geosite-sprites-")))
+    path = _sprite_folder[0] / f"marker_{key}.png"
+    if not path.exists():
+        partial = path.with_name(f".{path.name}.{threading.get_ident()}.part")
+        partial.write_bytes(swatch(symbol, "esriGeometryPoint", side, side, 96.0))
+        os.replace(partial, path)
+    return str(path)
 
 
 def digest(data: bytes) -> str:
