@@ -168,6 +168,17 @@ def test_layer_query_is_the_feature_query(mapped: LiveSite) -> None:
         params={"f": "json", "where": "continent = 'Oceania'", "returnCountOnly": "true"},
     ).json()
     assert answer["count"] > 5
+    # ``text``: the display field (name) holds it, with the where clause.
+    found = httpx.get(
+        rest(mapped) + "/Countries/MapServer/0/query",
+        params={"f": "json", "text": "Fran", "where": "continent = 'Europe'", "outFields": "name"},
+    ).json()
+    assert [f["attributes"]["name"] for f in found["features"]] == ["France"]
+    none = httpx.get(
+        rest(mapped) + "/Countries/MapServer/0/query",
+        params={"f": "json", "text": "%'; DROP TABLE x; --", "returnCountOnly": "true"},
+    ).json()
+    assert none["count"] == 0
 
 
 def test_export_json_gives_a_short_lived_href(mapped: LiveSite) -> None:

@@ -6,6 +6,7 @@ checked against the layer's fields and the grammar, so the executor only sees sa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from geosite.data.spatial_reference import SpatialReference, resolve
 from geosite.engines.query.geometry import SPATIAL_RELS, QueryGeometry, parse_query_geometry
 from geosite.engines.query.statistics import Aggregation, parse_aggregation, parse_distinct
-from geosite.engines.query.where import Node, parse_where
+from geosite.engines.query.where import Logical, Node, parse_where
 from geosite.errors import invalid_parameter
 from geosite.integers import INT32_MAX, whole
 
@@ -209,3 +210,9 @@ def parse_query(get: Getter, fields: Sequence[dict[str, Any]], max_records: int)
         aggregation=aggregation,
         distinct=distinct,
     )
+
+
+def narrowed(spec: QuerySpec, condition: Node) -> QuerySpec:
+    """``spec`` with ``condition`` added to its ``where`` (both must hold)."""
+    where = condition if spec.where is None else Logical("AND", spec.where, condition)
+    return dataclasses.replace(spec, where=where)

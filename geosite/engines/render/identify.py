@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from geosite.data.source import FeatureSource
 from geosite.engines.features import display_field
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.geometry import parse_query_geometry
-from geosite.engines.query.params import QuerySpec, parse_query
+from geosite.engines.query.params import narrowed, parse_query
 from geosite.engines.query.where import Compare, Field, Function, Like, Literal, Logical, Node
 from geosite.engines.render.params import (
     Getter,
@@ -196,7 +196,7 @@ def identify(
             _overriding(get, {**query, "where": None}), list(layer.fields), max_records
         )
         if where is not None:
-            spec = _with_where(spec, where)
+            spec = narrowed(spec, where)
         answer = LayerQuery(sources(layer), spec, now_ms).run("json")
         sr = answer.get("spatialReference") or layer.spatial_reference
         results.extend(_result(layer, f, shaping, sr) for f in answer.get("features", []))
@@ -206,12 +206,7 @@ def identify(
     return {"results": results, "exceededTransferLimit": exceeded}
 
 
-def _with_where(spec: QuerySpec, where: Node) -> QuerySpec:
-    combined = where if spec.where is None else Logical("AND", spec.where, where)
-    return replace(spec, where=combined)
-
-
-def _search_tree(fields: Sequence[dict[str, Any]], text: str, contains: bool) -> Node:
+def search_tree(fields: Sequence[dict[str, Any]], text: str, contains: bool) -> Node:
     """``UPPER(f1) LIKE p OR ...`` (a substring, any case), or ``f1 = t OR ...`` (an exact,
     case-sensitive match, as ArcGIS's ``contains=false``); the text is a literal, bound."""
     tests: list[Node] = []
@@ -283,9 +278,9 @@ def find(
         if not fields:
             continue
         spec = parse_query(_overriding(get, query), list(layer.fields), max_records)
-        spec = _with_where(spec, _search_tree(fields, text, contains))
+        spec = narrowed(spec, search_tree(fields, text, contains))
         if layer_id in definitions:
-            spec = _with_where(spec, definitions[layer_id])
+            spec = narrowed(spec, definitions[layer_id])
         answer = LayerQuery(sources(layer), spec, now_ms).run("json")
         sr = answer.get("spatialReference") or layer.spatial_reference
         for feature in answer.get("features", []):
@@ -299,3 +294,15 @@ def find(
                     results.append(result)
                     break
     return {"results": results}
+
+
+def text_condition(layer: LayerDescription, text: str | None) -> Node | None:
+    """A map layer query's ``text``: its display field holds the text (``LIKE '%text%'``,
+    the text a bound literal); None without a text."""
+    if text is None or text == "":
+        return None
+    if len(text) > MAX_SEARCH_TEXT:
+        raise invalid_parameter("text", "The search text is too long.")
+    name = display_field(layer)
+    field = layer.field(name) or {"name": name, "type": "esriFieldTypeString"}
+    return Like(Field(name, str(field["type"])), Literal(f"%{text}%"), None, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from geosite import ARCGIS_CURRENT_VERSION, integers
@@ -17,7 +18,8 @@ from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import display_field, esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
 from geosite.engines.query.layer_defs import parse_layer_defs
-from geosite.engines.query.params import parse_query
+from geosite.engines.query.params import narrowed, parse_query
+from geosite.engines.query.where import Node
 from geosite.errors import InvalidParameter, MachineStopped, NotFound, ServiceNotStarted
 from geosite.http import feature_data
 from geosite.http.rest.query_page import query_page
@@ -348,8 +350,11 @@ def query(call: Call) -> dict[str, Any] | Reply:
     return layer_query(call, FEATURE_SERVER)
 
 
-def layer_query(call: Call, kind: str) -> dict[str, Any] | Reply:
-    """``.../{layer}/query`` of a service of type ``kind`` (a feature or a map service)."""
+def layer_query(
+    call: Call, kind: str, narrow: Callable[[LayerDescription], Node | None] | None = None
+) -> dict[str, Any] | Reply:
+    """``.../{layer}/query`` of a service of type ``kind`` (a feature or a map service);
+    ``narrow`` gives a condition the request adds to its ``where`` (a map's ``text``)."""
     service = started_service(call, kind)
     info = layer_of(service, call.args["layer"])
     if "Query" not in service.definition["capabilities"].split(","):
@@ -361,6 +366,9 @@ def layer_query(call: Call, kind: str) -> dict[str, Any] | Reply:
     def run() -> dict[str, Any]:
         max_records = int(service.definition["maxRecordCount"])
         spec = parse_query(call.params.get, list(info.fields), max_records)
+        extra = narrow(info) if narrow is not None else None
+        if extra is not None:
+            spec = narrowed(spec, extra)
         fmt = "geojson" if call.fmt == "geojson" else "json"
         source = source_of(call, service, info)
         return LayerQuery(source, spec, call.state.clock.now_ms()).run(fmt)

@@ -91,8 +91,10 @@ def layer(call: Call) -> dict[str, Any]:
 
 
 def query(call: Call) -> dict[str, Any] | Reply:
-    """``.../MapServer/{layer}/query``: the FeatureServer's query engine."""
-    return layer_query(call, MAP_SERVER)
+    """``.../MapServer/{layer}/query``: the FeatureServer's query engine, and ``text`` (the
+    display field holds it)."""
+    text = call.params.get("text")
+    return layer_query(call, MAP_SERVER, lambda info: identify_engine.text_condition(info, text))
 
 
 def _map_layers(call: Call, service: Service, spec: ExportSpec) -> list[MapLayer]:
