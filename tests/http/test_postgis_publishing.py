@@ -71,12 +71,19 @@ def _upload(site: LiveSite, token: str, tmp_path: Path, features: list[dict[str,
     ).json()["item"]
 
 
-def _publish(site: LiveSite, token: str, name: str, tmp_path: Path, **properties: str) -> None:
+def _publish(
+    site: LiveSite,
+    token: str,
+    name: str,
+    tmp_path: Path,
+    kind: str = "FeatureServer",
+    **properties: str,
+) -> None:
     item = _upload(site, token, tmp_path, _features())
     service = {
         "serviceName": name,
-        "type": "FeatureServer",
-        "capabilities": "Query,Create,Update,Delete",
+        "type": kind,
+        "capabilities": "Query,Create,Update,Delete" if kind == "FeatureServer" else "",
         "properties": {"itemID": item["itemID"], **properties},
     }
     answer = _post(site, "/services/createService", token, service=json.dumps(service))
@@ -89,6 +96,13 @@ def _rest(site: LiveSite, name: str, path: str, method: str = "GET", **params: A
     if method == "GET":
         return httpx.get(url, params=fields, timeout=60).json()
     return httpx.post(url, data=fields, timeout=60).json()
+
+
+def _map(site: LiveSite) -> httpx.Response:
+    """An image of the whole of FaultyMap."""
+    url = f"{site.http}/arcgis/rest/services/FaultyMap/MapServer/export"
+    params = {"bbox": "-180,-90,180,90", "bboxSR": "4326", "size": "200,100", "f": "image"}
+    return httpx.get(url, params=params, timeout=60)
 
 
 QUERIES: list[dict[str, str]] = [
@@ -413,6 +427,9 @@ def test_a_database_that_stops_and_comes_back(tmp_path: Path) -> None:
         assert _rest(site, "Faulty", "0/query", where="1=1", returnCountOnly="true") == {
             "count": 50
         }
+        # A map of the same kind of data, drawn by Mapnik's PostGIS plugin (its own pool).
+        _publish(site, token, "FaultyMap", tmp_path, kind="MapServer")
+        assert _map(site).headers["content-type"] == "image/png"
         server.stop("immediate")
         started = time.monotonic()
         down = _rest(site, "Faulty", "0/query", where="n > 3", returnCountOnly="true")
@@ -427,6 +444,9 @@ def test_a_database_that_stops_and_comes_back(tmp_path: Path) -> None:
             features=json.dumps([{"attributes": {"n": 1}, "geometry": {"x": 0, "y": 0}}]),
         )
         assert edit["error"]["code"] == 503, edit
+        image = _map(site)
+        assert image.headers["content-type"].startswith("application/json")
+        assert image.json()["error"]["code"] == 503, image.text
         assert time.monotonic() - started < 30
         logged = _post(site, "/logs/query", token, level="WARNING", filter="{}", pageSize=100)
         assert any("503" in str(m.get("message")) for m in logged["logMessages"]), logged
@@ -441,6 +461,13 @@ def test_a_database_that_stops_and_comes_back(tmp_path: Path) -> None:
             assert again["error"]["code"] == 503, again
             time.sleep(0.5)
         assert again == {"count": 50}
+        while True:  # and Mapnik's own connections come back too
+            drawn = _map(site)
+            if drawn.headers["content-type"] == "image/png" or time.monotonic() > deadline:
+                break
+            assert drawn.json()["error"]["code"] == 503, drawn.text
+            time.sleep(0.5)
+        assert drawn.headers["content-type"] == "image/png", drawn.text
     finally:
         site.stop()
         server.remove()
