@@ -394,7 +394,7 @@ def _renderer(raw: Any, geometry_type: str, fields: Mapping[str, str]) -> Render
         )
     if kind == "classBreaks":
         field = _field(raw.get("field"), "renderer.field", fields)
-        if fields[field] not in _NUMERIC:
+        if fields[field] not in NUMERIC_TYPES:
             raise _invalid("renderer.field", f"'{field}' is not a numeric field.")
         low = raw.get("minValue")
         minimum = None if low is None else _number(low, "renderer.minValue", -1e308, 1e308)
@@ -427,7 +427,7 @@ def _renderer(raw: Any, geometry_type: str, fields: Mapping[str, str]) -> Render
     raise _invalid("renderer.type", "must be simple, uniqueValue or classBreaks.")
 
 
-_NUMERIC = frozenset(
+NUMERIC_TYPES = frozenset(
     {
         "esriFieldTypeOID",
         "esriFieldTypeInteger",

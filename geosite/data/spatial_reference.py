@@ -343,6 +343,15 @@ def resolve(value: object, parameter: str) -> SpatialReference:
     raise unknown(parameter)
 
 
+def units_of(value: object) -> str:
+    """Esri's name for the units of a spatial reference's coordinates (``esriMeters``...),
+    ``esriUnknownUnits`` when it cannot be resolved."""
+    try:
+        return resolve(value, "spatialReference").units
+    except InvalidParameter:
+        return "esriUnknownUnits"
+
+
 def esri_json(value: object) -> dict[str, Any]:
     """The Esri JSON ArcGIS answers for a spatial reference given in any accepted form."""
     return resolve(value, "spatialReference").to_json()

@@ -58,30 +58,6 @@ CITIES = ("Reykjavík", "Nairobi", "Paris", "Brasília")
 pytestmark = [pytest.mark.compat]
 
 
-def publish_as(
-    site: LiveSite, token: str, path: Path, name: str, kind: str, **properties: object
-) -> dict[str, Any]:
-    """``tests/http/test_publishing.publish`` with the service's type: upload ``path``, then
-    createService of type ``kind`` (``MapServer``, ``FeatureServer``) from the item."""
-    item = httpx.post(
-        site.admin + "/uploads/upload",
-        data={"f": "json", "token": token},
-        files={"itemFile": (path.name, path.read_bytes())},
-    ).json()["item"]
-    service = {
-        "serviceName": name,
-        "type": kind,
-        "folderName": "",
-        "properties": {"itemID": item["itemID"], **properties},
-    }
-    answer: dict[str, Any] = httpx.post(
-        site.admin + "/services/createService",
-        data={"f": "json", "token": token, "service": json.dumps(service)},
-        timeout=120,
-    ).json()
-    return answer
-
-
 def read_points(path: Path) -> dict[str, tuple[float, float]]:
     """Each named point of a Natural Earth file, as (lon, lat)."""
     _, _, geometries, fields = pyogrio.raw.read(path, columns=["name"])
@@ -94,20 +70,12 @@ def read_points(path: Path) -> dict[str, tuple[float, float]]:
 @pytest.fixture(scope="module")
 def services(site: LiveSite, admin_token: str) -> str:
     """``Countries`` (MapServer) and ``Cities`` (FeatureServer); the services' root URL."""
-    answer = publish_as(
-        site, admin_token, DATA_DIR / "naturalearth_lowres.zip", "Countries", "MapServer"
-    )
+    countries = DATA_DIR / "naturalearth_lowres.zip"
+    answer = publish(site, admin_token, countries, "Countries", kind="MapServer")
     assert answer.get("status") == "success", answer
     cities = publish(site, admin_token, DATA_DIR / "naturalearth_cities.zip", "Cities")
     assert cities["status"] == "success", cities
-    tiled = publish_as(
-        site,
-        admin_token,
-        DATA_DIR / "naturalearth_lowres.zip",
-        "CountryTiles",
-        "MapServer",
-        isCached="true",
-    )
+    tiled = publish(site, admin_token, countries, "CountryTiles", kind="MapServer", isCached="true")
     assert tiled.get("status") == "success", tiled
     return site.http + "/arcgis/rest/services"
 

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from geosite.demo import DATA_DIR
-from tests.compat.test_esri_leaflet import publish_as, read_points
+from tests.compat.test_esri_leaflet import read_points
 from tests.compat.test_feature_clients import _node, run_js
 from tests.conftest import LiveSite
+from tests.http.test_publishing import publish
 
 pytestmark = pytest.mark.compat
 
@@ -34,7 +35,7 @@ def maps(site: LiveSite, admin_token: str) -> str:
         (DATA_DIR / "naturalearth_cities.zip", "Cities"),
         (DATA_DIR / "naturalearth_lowres.zip", "Countries"),
     ):
-        answer = publish_as(site, admin_token, path, name, "MapServer")
+        answer = publish(site, admin_token, path, name, kind="MapServer")
         assert answer.get("status") == "success", answer
     return site.http + "/arcgis/rest/services"
 

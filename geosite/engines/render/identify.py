@@ -34,11 +34,14 @@ from geosite.engines.render.params import (
     parse_bool,
     parse_box,
     parse_definitions,
+    parse_layer_ids,
 )
 from geosite.errors import invalid_parameter
 from geosite.integers import whole
 
 Sources = Callable[[LayerDescription], FeatureSource]
+#: ``identify`` or ``find``: (parameters, layers, their sources, maxRecordCount, now) -> JSON.
+Operation = Callable[[Getter, Sequence[LayerDescription], Sources, int, int], dict[str, Any]]
 _TEXT_TYPES = ("esriFieldTypeString", "esriFieldTypeGUID", "esriFieldTypeGlobalID")
 #: The most characters of a search text.
 MAX_SEARCH_TEXT = 1000
@@ -119,12 +122,7 @@ def _chosen_layers(raw: str | None, layers: Sequence[LayerDescription]) -> tuple
         raise invalid_parameter("layers", "Expected top, visible or all, then :ids.")
     if not listed.strip():
         return mode, every
-    ids = []
-    for part in listed.split(","):
-        found = whole(part.strip()) if part.strip() else None
-        if found is None or found not in every:
-            raise invalid_parameter("layers", f"Layer '{part.strip()[:32]}' does not exist.")
-        ids.append(found)
+    ids = parse_layer_ids(listed, every)
     return mode, [i for i in every if i in ids]
 
 
@@ -247,12 +245,9 @@ def find(
     if listed is None or not listed.strip():
         raise invalid_parameter("layers", "'layers' is required (layer ids).")
     by_id = {layer.id: layer for layer in layers}
-    chosen = []
-    for part in listed.split(","):
-        found = whole(part.strip()) if part.strip() else None
-        if found is None or found not in by_id:
-            raise invalid_parameter("layers", f"Layer '{part.strip()[:32]}' does not exist.")
-        chosen.append(found)
+    chosen = parse_layer_ids(listed, list(by_id))
+    if not chosen:
+        raise invalid_parameter("layers", "'layers' is required (layer ids).")
     wanted = [s.strip().lower() for s in (get("searchFields") or "").split(",") if s.strip()]
     definitions = parse_definitions(get("layerDefs"), layers)
     shaping = Shaping.of(get)

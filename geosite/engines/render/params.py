@@ -135,6 +135,19 @@ def parse_dpi(raw: str | None, name: str = "dpi") -> float:
     return dpi
 
 
+def parse_layer_ids(listed: str, layer_ids: Sequence[int], name: str = "layers") -> list[int]:
+    """Comma-separated layer ids, each one of ``layer_ids`` (empty items are skipped)."""
+    ids = []
+    for part in listed.split(","):
+        if not part.strip():
+            continue
+        found = whole(part.strip())
+        if found is None or found not in layer_ids:
+            raise invalid_parameter(name, f"Layer '{part.strip()[:32]}' does not exist.")
+        ids.append(found)
+    return ids
+
+
 def parse_layers(raw: str | None, layer_ids: Sequence[int]) -> tuple[int, ...]:
     """``show:``, ``hide:``, ``include:`` or ``exclude:`` ids (every layer when absent)."""
     every = tuple(layer_ids)
@@ -144,15 +157,7 @@ def parse_layers(raw: str | None, layer_ids: Sequence[int]) -> tuple[int, ...]:
     op = op.strip().lower()
     if not sep or op not in ("show", "hide", "include", "exclude"):
         raise invalid_parameter("layers", "Expected show:, hide:, include: or exclude: ids.")
-    ids = []
-    for part in listed.split(","):
-        if not part.strip():
-            continue
-        found = whole(part.strip())
-        if found is None or found not in every:
-            raise invalid_parameter("layers", f"Layer '{part.strip()[:32]}' does not exist.")
-        ids.append(found)
-    chosen = set(ids)
+    chosen = set(parse_layer_ids(listed, every))
     if op == "show":
         return tuple(i for i in every if i in chosen)
     if op in ("hide", "exclude"):

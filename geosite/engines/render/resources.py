@@ -12,7 +12,7 @@ from typing import Any
 from geosite import ARCGIS_CURRENT_VERSION
 from geosite.core.drawing import LayerDrawing
 from geosite.core.models import LayerDescription
-from geosite.data.spatial_reference import resolve
+from geosite.data.spatial_reference import resolve, units_of
 from geosite.engines.features import display_field
 from geosite.engines.render.params import MAX_IMAGE_SIZE, in_sr
 from geosite.engines.render.tiles import LEVELS, ORIGIN, SCALE_0, WEB_MERCATOR, tile_info
@@ -22,14 +22,6 @@ MAP_CAPABILITIES = "Map,Query,Data"
 #: QGIS takes the first format it can decode: PNG32 stays first.
 IMAGE_FORMATS = "PNG32,PNG24,PNG,PNG8,JPG"
 SUPPORTED_QUERY_FORMATS = "JSON, geoJSON"
-
-
-def units(spatial_reference: Mapping[str, Any]) -> str:
-    """Esri's name for the units of a spatial reference's coordinates."""
-    try:
-        return resolve(dict(spatial_reference), "spatialReference").units
-    except InvalidParameter:
-        return "esriUnknownUnits"
 
 
 def _union(extents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -107,7 +99,7 @@ def root(
         "fullExtent": dict(extent),
         "minScale": SCALE_0 if cached else 0,
         "maxScale": SCALE_0 / 2 ** (LEVELS - 1) if cached else 0,
-        "units": units(srs),
+        "units": units_of(srs),
         "supportedImageFormatTypes": IMAGE_FORMATS,
         "documentInfo": {
             "Title": str(definition.get("serviceName", "")),

@@ -18,7 +18,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from xml.etree.ElementTree import Element, SubElement
 
-from geosite.core.drawing import BreakClass, LabelClass, LayerDrawing, Renderer, Symbol
+from geosite.core.drawing import (
+    NUMERIC_TYPES,
+    BreakClass,
+    LabelClass,
+    LayerDrawing,
+    Renderer,
+    Symbol,
+)
 
 PX_PER_PT = 96 / 72
 #: The largest dots per inch an image is drawn at.
@@ -46,16 +53,6 @@ _HATCHES = {
     "esriSFSCross": (0, 90),
     "esriSFSDiagonalCross": (45, -45),
 }
-_NUMERIC = frozenset(
-    {
-        "esriFieldTypeOID",
-        "esriFieldTypeInteger",
-        "esriFieldTypeSmallInteger",
-        "esriFieldTypeBigInteger",
-        "esriFieldTypeDouble",
-        "esriFieldTypeSingle",
-    }
-)
 
 
 def _rgb(color: tuple[int, int, int, int]) -> str:
@@ -213,7 +210,7 @@ def _rules(
         symbolize(SubElement(style, "Rule"), renderer.symbol, sprites)
         return
     field = renderer.field
-    numeric = field_types.get(field) in _NUMERIC
+    numeric = field_types.get(field) in NUMERIC_TYPES
     if renderer.type == "uniqueValue":
         for value_class in renderer.values:
             rule = SubElement(style, "Rule")

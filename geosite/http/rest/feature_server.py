@@ -13,7 +13,7 @@ from geosite.core.models import LayerDescription, Service
 from geosite.core.service_admin import STARTED
 from geosite.core.services import advertised_capabilities, edit_capabilities, served_service
 from geosite.data.source import FeatureData, FeatureSource
-from geosite.data.spatial_reference import resolve
+from geosite.data.spatial_reference import units_of
 from geosite.engines.editing import editor_fields, global_id_field
 from geosite.engines.features import display_field, esri_attributes, esri_geometry
 from geosite.engines.query.execute import LayerQuery
@@ -236,7 +236,7 @@ def service_root(call: Call) -> dict[str, Any]:
         "initialExtent": extent,
         "fullExtent": dict(extent),
         "allowGeometryUpdates": "Update" in edit_capabilities(definition["capabilities"]),
-        "units": _units(srs),
+        "units": units_of(srs),
         "syncEnabled": False,
         "layers": [
             {
@@ -256,31 +256,32 @@ def service_root(call: Call) -> dict[str, Any]:
     }
 
 
-def _units(srs: dict[str, Any]) -> str:
-    """Esri's name for the units of the service's coordinates, from the CRS's axes."""
-    try:
-        return resolve(srs, "spatialReference").units
-    except InvalidParameter:
-        return "esriUnknownUnits"
-
-
 def _layer_children(call: Call, payload: dict[str, Any]) -> list[str]:
     return [str(layer["id"]) for layer in payload.get("layers", [])]
 
 
-def layers(call: Call) -> dict[str, Any]:
+#: A layer's full JSON in a service (the FeatureServer's ``layer_json``, or a map's).
+LayerResource = Callable[[Call, Service, LayerDescription], dict[str, Any]]
+
+
+def layers(
+    call: Call, kind: str = FEATURE_SERVER, resource: LayerResource | None = None
+) -> dict[str, Any]:
     """``GET .../FeatureServer/layers``: every layer's full JSON."""
-    service = started_service(call)
+    service = started_service(call, kind)
+    build = resource or layer_json
     return {
-        "layers": [layer_json(call, service, layer) for layer in layers_of(service)],
+        "layers": [build(call, service, layer) for layer in layers_of(service)],
         "tables": [],
     }
 
 
-def layer(call: Call) -> dict[str, Any]:
+def layer(
+    call: Call, kind: str = FEATURE_SERVER, resource: LayerResource | None = None
+) -> dict[str, Any]:
     """``GET .../FeatureServer/{layer}``."""
-    service = started_service(call)
-    return layer_json(call, service, layer_of(service, call.args["layer"]))
+    service = started_service(call, kind)
+    return (resource or layer_json)(call, service, layer_of(service, call.args["layer"]))
 
 
 #: Layer operations of the ArcGIS REST API that geosite does not offer (yet): asked for, they

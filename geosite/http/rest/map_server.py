@@ -30,6 +30,7 @@ from geosite.engines.render.params import (
 from geosite.engines.render.tiles import WEB_MERCATOR
 from geosite.errors import InvalidParameter, NotFound
 from geosite.http.metrics import TILES
+from geosite.http.rest import feature_server
 from geosite.http.rest.feature_server import (
     data_of,
     layer_json,
@@ -77,17 +78,12 @@ def _layer_resource(call: Call, service: Service, info: LayerDescription) -> dic
 
 def layers(call: Call) -> dict[str, Any]:
     """``GET .../MapServer/layers``: every layer's full JSON."""
-    service = _service(call)
-    return {
-        "layers": [_layer_resource(call, service, info) for info in _layers(service)],
-        "tables": [],
-    }
+    return feature_server.layers(call, MAP_SERVER, _layer_resource)
 
 
 def layer(call: Call) -> dict[str, Any]:
     """``GET .../MapServer/{layer}``."""
-    service = _service(call)
-    return _layer_resource(call, service, layer_of(service, call.args["layer"]))
+    return feature_server.layer(call, MAP_SERVER, _layer_resource)
 
 
 def query(call: Call) -> dict[str, Any] | Reply:
@@ -200,30 +196,24 @@ def tile_drawer(call: Call, service: Service) -> tiles.Drawer:
     return drawer
 
 
-def identify(call: Call) -> dict[str, Any]:
-    """``.../MapServer/identify``."""
+def _search(call: Call, operation: identify_engine.Operation) -> dict[str, Any]:
+    """Run identify or find on the service's layers (the Query capability)."""
     service = _service(call, "Query")
     data = data_of(call, service)
-    return identify_engine.identify(
-        call.params.get,
-        _layers(service),
-        data.source,
-        int(service.definition.get("maxRecordCount", 2000)),
-        call.state.clock.now_ms(),
+    max_records = int(service.definition.get("maxRecordCount", 2000))
+    return operation(
+        call.params.get, _layers(service), data.source, max_records, call.state.clock.now_ms()
     )
+
+
+def identify(call: Call) -> dict[str, Any]:
+    """``.../MapServer/identify``."""
+    return _search(call, identify_engine.identify)
 
 
 def find(call: Call) -> dict[str, Any]:
     """``.../MapServer/find``."""
-    service = _service(call, "Query")
-    data = data_of(call, service)
-    return identify_engine.find(
-        call.params.get,
-        _layers(service),
-        data.source,
-        int(service.definition.get("maxRecordCount", 2000)),
-        call.state.clock.now_ms(),
-    )
+    return _search(call, identify_engine.find)
 
 
 def _legend_size(call: Call) -> tuple[int, int, float]:
