@@ -38,18 +38,18 @@ from typing import Any
 
 import httpx
 from harness import (
+    ADMIN_USER,
     Run,
     Service,
-    _geosite_command,
     _pick_generator,
     free_port,
     running,
+    serve_command,
     timed_run,
 )
 from loadgen import LoadGenerator, LoadSpec
 from pg_cluster import Cluster, WithDatabase, postgis_cluster
 
-ADMIN_USER = "bench"
 BULK = 10_000
 #: PostGIS over GeoPackage, same run (issue 18): the bulk edit and single-feature edits.
 RATIO_BULK, RATIO_SINGLE = 1.2, 0.75
@@ -163,22 +163,7 @@ def started(tmp: Path, args: argparse.Namespace, cluster: Cluster | None) -> Ite
     name, slug = ("geosite (PostGIS)", "postgis") if cluster else ("geosite (GeoPackage)", "gpkg")
     password = os.urandom(12).hex()
     port = free_port()
-    command = [
-        _geosite_command(),
-        "serve",
-        "--data-dir",
-        str(tmp / f"data-{slug}"),
-        "--port",
-        str(port),
-        "--https-port",
-        str(free_port()),
-        "--workers",
-        str(args.workers),
-        "--admin-user",
-        ADMIN_USER,
-        "--admin-password",
-        password,
-    ]
+    command = serve_command(tmp / f"data-{slug}", port, free_port(), args.workers, password)
     base = f"http://127.0.0.1:{port}"
     log = tmp / f"geosite-{slug}.log"
     service: Service

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import json
 import os
 import platform
 import signal
@@ -41,7 +40,14 @@ from feature_config import MAX_RECORD_COUNT, console
 from feature_report import print_report
 from feature_servers import ServerReport
 from geosite_server import run_geosite, run_geosite_pair
-from harness import RESULTS_DIR, ROOT, _git_revision, _pick_generator
+from harness import (
+    RESULTS_DIR,
+    ROOT,
+    _git_revision,
+    _pick_generator,
+    exit_on_sigterm,
+    write_results,
+)
 from loadgen import LoadGenerator
 from peers import run_koop, run_pygeoapi
 from pg_cluster import postgis_cluster
@@ -163,13 +169,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `running` blocks, which stop the servers
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     generator = _pick_generator(args.loadgen)
     load1, load5, load15 = os.getloadavg()
     meta: dict[str, Any] = {
@@ -240,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": data.as_dict(),
         "servers": {r.name: r.as_dict() for r in reports},
     }
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    output = args.output or RESULTS_DIR / f"features-{stamp}.json"
-    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    output = write_results(document, args.output, "features")
     console.print(f"Results written to {output}")
     for report in reports:
         if report.name.startswith("geosite") and (

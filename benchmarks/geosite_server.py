@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import httpx
 from data_points import Dataset
@@ -26,7 +27,7 @@ from feature_servers import (
     measure,
     workloads,
 )
-from harness import ADMIN_USER, RESULTS_DIR, Service, _geosite_command, free_port, running
+from harness import ADMIN_USER, RESULTS_DIR, Service, free_port, running, serve_command
 from loadgen import LoadGenerator
 from memory import MemoryWatch, mib
 from pg_cluster import Cluster, WithDatabase
@@ -101,30 +102,39 @@ def _token(base: str, password: str) -> str:
     return str(token)
 
 
-def publish(base: str, token: str, data: Dataset) -> dict[str, float]:
-    """Upload the GeoJSON and publish it as a FeatureServer; the seconds each step took."""
+def healthy(answer: httpx.Response) -> bool:
+    """Whether ``rest/info/healthCheck?f=json`` says that geosite is up."""
+    return answer.status_code == 200 and bool(answer.json().get("success"))
+
+
+def publish_file(
+    base: str,
+    token: str,
+    path: Path,
+    content_type: str,
+    service: dict[str, Any],
+    timeout_s: float = PUBLISH_TIMEOUT_S,
+) -> dict[str, float]:
+    """Upload ``path`` (``uploads/upload``) and publish it as ``service`` (``createService``;
+    its ``properties`` get the item's ``itemID`` first); the seconds each step took."""
     began = time.perf_counter()
-    with data.geojson.open("rb") as handle, httpx.Client(timeout=PUBLISH_TIMEOUT_S) as client:
+    headers = {"X-Esri-Authorization": f"Bearer {token}"}
+    with path.open("rb") as handle, httpx.Client(timeout=timeout_s) as client:
         answer = client.post(
             f"{base}/arcgis/admin/uploads/upload",
             data={"f": "json"},
-            files={"itemFile": (data.geojson.name, handle, "application/geo+json")},
-            headers={"X-Esri-Authorization": f"Bearer {token}"},
+            files={"itemFile": (path.name, handle, content_type)},
+            headers=headers,
         )
         uploaded = time.perf_counter()
         item = answer.json().get("item")
         if not item:
             raise RuntimeError(f"upload failed: {answer.text[:500]}")
-        service = {
-            "serviceName": SERVICE_NAME,
-            "type": "FeatureServer",
-            "capabilities": "Query",
-            "properties": {"itemID": item["itemID"], "maxRecordCount": MAX_RECORD_COUNT},
-        }
+        properties = {"itemID": item["itemID"], **service.get("properties", {})}
         answer = client.post(
             f"{base}/arcgis/admin/services/createService",
-            data={"f": "json", "service": json.dumps(service)},
-            headers={"X-Esri-Authorization": f"Bearer {token}"},
+            data={"f": "json", "service": json.dumps({**service, "properties": properties})},
+            headers=headers,
         )
     done = time.perf_counter()
     if answer.json().get("status") != "success":
@@ -134,6 +144,17 @@ def publish(base: str, token: str, data: Dataset) -> dict[str, float]:
         "create_service_s": round(done - uploaded, 2),
         "total_s": round(done - began, 2),
     }
+
+
+def publish(base: str, token: str, data: Dataset) -> dict[str, float]:
+    """Upload the GeoJSON and publish it as a FeatureServer; the seconds each step took."""
+    service = {
+        "serviceName": SERVICE_NAME,
+        "type": "FeatureServer",
+        "capabilities": "Query",
+        "properties": {"maxRecordCount": MAX_RECORD_COUNT},
+    }
+    return publish_file(base, token, data.geojson, "application/geo+json", service)
 
 
 class Alternation:
@@ -228,24 +249,14 @@ def started_site(
     report = ServerReport(name, version=metadata.version("geosite"))
     password = os.urandom(12).hex()
     port, https_port = free_port(), free_port()
-    command = [
-        _geosite_command(),
-        "serve",
-        "--data-dir",
-        str(tmp / f"{slug}-data"),
-        "--port",
-        str(port),
-        "--https-port",
-        str(https_port),
-        "--workers",
-        str(args.workers),
-        "--admin-user",
-        ADMIN_USER,
-        "--admin-password",
+    command = serve_command(
+        tmp / f"{slug}-data",
+        port,
+        https_port,
+        args.workers,
         password,
-        "--log-level",
         getattr(args, "log_level", "WARNING"),
-    ]
+    )
     limit = max(1 << 30, data.geojson.stat().st_size * 2)
     env = {
         **os.environ,
@@ -266,7 +277,7 @@ def started_site(
     server.name = name
     memory = report.memory
     with (
-        running(service, health, lambda r: r.status_code == 200 and r.json().get("success")),
+        running(service, health, healthy),
         MemoryWatch(service) as watch,
     ):
         time.sleep(1.0)

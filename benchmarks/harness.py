@@ -1,8 +1,11 @@
-"""What both benchmark scripts share: the paths, server subprocesses, timed load runs."""
+"""What the benchmark scripts share: the paths, server subprocesses (geosite, nginx), timed load
+runs."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import json
 import os
 import resource
 import shutil
@@ -140,6 +143,60 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+class ServiceGroup(Service):
+    """Several processes measured as one server (the CPU time of all of them)."""
+
+    def __init__(self, name: str, parts: list[Service]) -> None:
+        super().__init__(name, [], Path(os.devnull), {})
+        self.parts = parts
+
+    def cpu_seconds(self) -> float:
+        return sum(p.cpu_seconds() for p in self.parts)
+
+
+# -- nginx ------------------------------------------------------------------------------------
+
+#: An unprivileged nginx with all its files under ``root``; ``http`` is its ``http`` block's
+#: own part (servers, or an include).
+NGINX_MAIN = """worker_processes {workers};
+daemon off;
+{user}
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+{http}
+}}
+"""
+
+
+def find_nginx() -> str | None:
+    """The nginx binary (Debian puts it in /usr/sbin, which may not be on PATH)."""
+    found = shutil.which("nginx")
+    return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def nginx_service(nginx: str, root: Path, name: str, http: str, workers: int = 1) -> Service:
+    """An nginx (not started yet) with ``NGINX_MAIN`` in ``root``/nginx.conf around ``http``,
+    checked with ``nginx -t``."""
+    user = "user root;" if os.geteuid() == 0 else ""
+    main = NGINX_MAIN.format(root=root, user=user, workers=workers, http=http.rstrip("\n"))
+    (root / "nginx.conf").write_text(main)
+    command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf")]
+    checked = subprocess.run(
+        [*command, "-t"], capture_output=True, text=True, timeout=30, check=False
+    )
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx -t: {checked.stderr[-1000:]}")
+    return Service(name, command, root / "nginx.log", dict(os.environ))
+
+
 # -- measuring --------------------------------------------------------------------------------
 
 
@@ -218,12 +275,50 @@ def _git_revision() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def write_results(document: dict[str, Any], output: Path | None, prefix: str) -> Path:
+    """Write a run's JSON document to ``output``, or to ``RESULTS_DIR``/<prefix>-<time>.json;
+    the path written."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = output or RESULTS_DIR / f"{prefix}-{stamp}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def _geosite_command() -> str:
     beside = Path(sys.executable).parent / "geosite"
     found = str(beside) if beside.exists() else shutil.which("geosite")
     if not found:
         raise SystemExit("geosite is not installed: run `make bench` (it installs the package)")
     return found
+
+
+def serve_command(
+    data_dir: Path,
+    port: int,
+    https_port: int,
+    workers: int,
+    password: str | None,
+    log_level: str | None = None,
+) -> list[str]:
+    """``geosite serve`` on loopback ports, its data in ``data_dir``, with the benchmarks'
+    administrator (``ADMIN_USER`` and ``password``; none without a password)."""
+    command = [
+        _geosite_command(),
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--https-port",
+        str(https_port),
+        "--workers",
+        str(workers),
+    ]
+    if password is not None:
+        command += ["--admin-user", ADMIN_USER, "--admin-password", password]
+    if log_level is not None:
+        command += ["--log-level", log_level]
+    return command
 
 
 def _pick_generator(choice: str) -> LoadGenerator:
@@ -233,6 +328,12 @@ def _pick_generator(choice: str) -> LoadGenerator:
     if choice == "wrk":
         raise SystemExit("wrk was asked for but is not on PATH (Debian: apt-get install wrk)")
     return PythonLoad()
+
+
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    """The benchmarks' SIGTERM handler: unwinds the ``running`` blocks, which stop the
+    servers."""
+    raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import json
 import os
 import platform
 import secrets
@@ -32,12 +31,13 @@ from harness import (
     BENCH_DIR,
     RESULTS_DIR,
     Service,
-    _geosite_command,
     _git_revision,
     _pick_generator,
     console,
     free_port,
     running,
+    serve_command,
+    write_results,
 )
 from loadgen import LoadGenerator, LoadSpec
 from profiling import ProfileReport, profile_processes
@@ -132,22 +132,7 @@ def run_geosite(
     password = secrets.token_urlsafe(18)
     data_dir = tmp / "geosite-data"
     port, https_port = free_port(), free_port()
-    command = [
-        _geosite_command(),
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(port),
-        "--https-port",
-        str(https_port),
-        "--workers",
-        str(args.workers),
-        "--admin-user",
-        ADMIN_USER,
-        "--admin-password",
-        password,
-    ]
+    command = serve_command(data_dir, port, https_port, args.workers, password)
     env = {**os.environ, "GEOSITE_MACHINE_NAME": "BENCHMACHINE"}
     base = f"http://127.0.0.1:{port}"
     service = Service("geosite", command, tmp / "geosite.log", env)
@@ -375,9 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "token_check_micro": micro,
         "profiles": [p.as_dict() for p in profiles],
     }
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    output = args.output or RESULTS_DIR / f"w3-{stamp}.json"
-    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    output = write_results(document, args.output, "w3")
     console.print(f"Results written to {output}")
     failed = [row.key for row in ordered if row.errors]
     if failed:

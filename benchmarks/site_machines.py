@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,16 +42,22 @@ import httpx
 from data_points import Dataset, make_dataset
 from feature_config import SERVICE_NAME, console
 from feature_servers import GeositeServer, Workload, _machine_busy_s
-from geosite_server import _token, publish
+from geosite_server import _token, healthy, publish
 from harness import (
     ADMIN_USER,
     RESULTS_DIR,
     Service,
+    ServiceGroup,
     _geosite_command,
     _git_revision,
     _pick_generator,
+    exit_on_sigterm,
+    find_nginx,
     free_port,
+    nginx_service,
+    serve_command,
     timed_run,
+    write_results,
 )
 from loadgen import LoadGenerator
 from pg_cluster import Cluster, postgis_cluster
@@ -61,42 +65,17 @@ from site_changes import ChangeRunner
 from site_report import Machine, Target, per_round, print_changes, print_rows, split_text
 
 CPUS = os.cpu_count() or 1
-NGINX_MAIN = """worker_processes {workers};
-daemon off;
-{user}
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-  include {root}/geosite.conf;
-}}
-"""
 
 
-def _nginx() -> str | None:
-    found = shutil.which("nginx")
-    return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-
-
-class Everything(Service):
+class Everything(ServiceGroup):
     """The CPU time of the whole site: its machines, the nginx in front and PostgreSQL."""
 
     def __init__(self, parts: list[Service], cluster: Cluster) -> None:
-        super().__init__("site", [], Path(os.devnull), {})
-        self.parts, self.cluster = parts, cluster
+        super().__init__("site", parts)
+        self.cluster = cluster
 
     def cpu_seconds(self) -> float:
-        return sum(p.cpu_seconds() for p in self.parts) + self.cluster.cpu_seconds()
-
-
-def _healthy(answer: httpx.Response) -> bool:
-    return answer.status_code == 200 and bool(answer.json().get("success"))
+        return super().cpu_seconds() + self.cluster.cpu_seconds()
 
 
 def start_machine(
@@ -113,22 +92,16 @@ def start_machine(
     (``--join`` its HTTPS admin URL, as the administrator: it takes the stores from there)."""
     name = f"MACHINE{index}"
     port, https_port = free_port(), free_port()
-    command = [
-        _geosite_command(),
-        "serve",
-        "--data-dir",
-        str(tmp / f"machine{index}-data"),
-        "--port",
-        str(port),
-        "--https-port",
-        str(https_port),
-        "--workers",
-        str(workers),
-        "--trusted-proxies",
-        "127.0.0.1",
-        "--log-level",
+    joining = isinstance(stores, Machine)  # its administrator comes from the site
+    command = serve_command(
+        tmp / f"machine{index}-data",
+        port,
+        https_port,
+        workers,
+        None if joining else password,
         args.log_level,
-    ]
+    )
+    command += ["--trusted-proxies", "127.0.0.1"]
     env = {
         **os.environ,
         "GEOSITE_MACHINE_NAME": name,
@@ -141,11 +114,10 @@ def start_machine(
         env.pop("GEOSITE_DATA_STORE", None)
         env.pop("GEOSITE_CONFIG_STORE", None)
     else:
-        command += ["--admin-user", ADMIN_USER, "--admin-password", password]
         command += ["--config-store", stores[0], "--data-store", stores[1]]
     service = Service(name, command, tmp / f"machine{index}.log", env)
     machine = Machine(name, port, service, https_port)
-    service.start(f"{machine.base}/arcgis/rest/info/healthCheck?f=json", _healthy)
+    service.start(f"{machine.base}/arcgis/rest/info/healthCheck?f=json", healthy)
     deadline = time.monotonic() + 120
     while httpx.get(f"{machine.base}/arcgis/admin/joinInfo?f=json").json().get("site") is not True:
         if time.monotonic() > deadline:
@@ -202,16 +174,10 @@ def start_nginx(
     if servers != count:
         raise RuntimeError(f"expected {count} upstream servers, the configuration has {servers}")
     (root / "geosite.conf").write_text(config)
-    user = "user root;" if os.geteuid() == 0 else ""
-    main = NGINX_MAIN.format(root=root, user=user, workers=workers)
-    (root / "nginx.conf").write_text(main)
-    command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf")]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-    if checked.returncode != 0:
-        raise RuntimeError(f"nginx -t: {checked.stderr[-1000:]}")
+    name = f"nginx ({count} machines)"
+    service = nginx_service(nginx, root, name, f"  include {root}/geosite.conf;", workers)
     base = f"http://127.0.0.1:{listen}"
-    service = Service(f"nginx ({count} machines)", command, root / "nginx.log", dict(os.environ))
-    service.start(f"{base}/arcgis/rest/info/healthCheck?f=json", _healthy)
+    service.start(f"{base}/arcgis/rest/info/healthCheck?f=json", healthy)
     return service, base, config
 
 
@@ -318,14 +284,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    nginx = _nginx()
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    nginx = find_nginx()
     if nginx is None:
         raise SystemExit("nginx is not installed (Debian: apt-get install nginx)")
     generator = _pick_generator(args.loadgen)
@@ -468,9 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         "w1_ratio_per_round": ratios,
         "changes": [c.as_dict() for c in changes],
     }
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    output = args.output or RESULTS_DIR / f"site-machines-{stamp}.json"
-    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    output = write_results(document, args.output, "site-machines")
     console.print(f"Results written to {output}")
     errors = sum(r.load.errors for t in targets for r in t.runs)
     if problems or errors or any(c.missed() for c in changes):
