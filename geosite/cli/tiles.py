@@ -14,7 +14,10 @@ _DONE = re.compile(r"(\d+) of (\d+) tiles")
 
 @click.group(cls=Group)
 def tiles() -> None:
-    """Tile caches of map services (services with --cached)."""
+    """Tile caches of map services (services with --cached).
+
+    Example: geosite tiles seed Maps/World.MapServer --levels 0-6
+    """
 
 
 def _levels(value: str) -> str:
@@ -90,7 +93,9 @@ def seed(ctx: click.Context, service: str, levels: str, extent: str | None, exte
          redraw: bool, as_json: bool) -> None:  # fmt: skip
     """Draw SERVICE's tiles ahead of requests (only missing ones unless --all).
 
-    SERVICE is folder/name.MapServer. Example: geosite tiles seed World.MapServer --levels 0-6
+    SERVICE is folder/name.MapServer.
+
+    Example: geosite tiles seed World.MapServer --levels 0-6 --extent -10,35,30,60
     """
     mode = "RECREATE_ALL_TILES" if redraw else "RECREATE_EMPTY_TILES"
     _run(ctx, service, levels, mode, extent, extent_sr, as_json)
@@ -105,5 +110,8 @@ def seed(ctx: click.Context, service: str, levels: str, extent: str | None, exte
 @click.pass_context
 def clear(ctx: click.Context, service: str, levels: str, extent: str | None, extent_sr: str,
           as_json: bool) -> None:  # fmt: skip
-    """Delete SERVICE's cached tiles (they are drawn again when asked for)."""
+    """Delete SERVICE's cached tiles (they are drawn again when asked for).
+
+    Example: geosite tiles clear Maps/World.MapServer --levels 0-23
+    """
     _run(ctx, service, levels, "DELETE_TILES", extent, extent_sr, as_json)

@@ -17,6 +17,7 @@ from geosite.core.services import SUPPORTED_TYPES
 #: What each service type offers, as its ``features`` entry names it.
 _SERVICE_FEATURES = {
     "FeatureServer": "Feature services: query, editing and GeoJSON output",
+    "MapServer": "Map services: images, tiles, identify, find and legend, drawn by Mapnik",
 }
 #: Never expires: ArcGIS's milliseconds since the epoch, with -1 for "no date".
 NEVER = -1

@@ -84,7 +84,7 @@ def test_service_reports(populated: LiveSite, admin_token: str, folder: str) -> 
 def test_service_types_list_what_the_site_hosts(populated: LiveSite, admin_token: str) -> None:
     types = _post(populated, admin_token, "services/types")["types"]
     _keys(types, {"name", "description", "extensions", "providers"}, "services/types")
-    assert {t["name"] for t in types} == {"FeatureServer", "GeometryServer"}
+    assert {t["name"] for t in types} == {"FeatureServer", "MapServer", "GeometryServer"}
 
 
 def test_geometry_service_json_has_no_feature_properties(

@@ -176,7 +176,8 @@ def test_licenses_answer_as_arcgis_with_geosite_truth(
             assert isinstance(entry["name"], str) and entry["name"]
             assert isinstance(entry["version"], str)
         assert answer["edition"]["name"] == "geosite"
-        assert [f["name"] for f in answer["features"]] == ["geositeFeatureServer"]
+        names = [f["name"] for f in answer["features"]]
+        assert names == ["geositeFeatureServer", "geositeMapServer"]
         assert answer["extensions"] == []
     system = _get(fresh_site, "/system", publishers["admin"])
     assert "licenses" in system["resources"]
