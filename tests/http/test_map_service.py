@@ -341,6 +341,18 @@ def test_find_a_country_by_name(mapped: LiveSite) -> None:
         params={"f": "json", "searchText": "%", "layers": "0", "searchFields": "name"},
     ).json()
     assert wild["results"] == []
+    # A number field equals a text that is its number; any other text finds nothing there.
+    exact = {"f": "json", "layers": "0", "searchFields": "pop_est", "contains": "false"}
+    people = httpx.get(
+        rest(mapped) + "/Countries/MapServer/find", params={**exact, "searchText": "67059887"}
+    ).json()
+    assert [(r["value"], r["attributes"]["name"]) for r in people["results"]] == [
+        ("67059887", "France")
+    ]
+    words = httpx.get(
+        rest(mapped) + "/Countries/MapServer/find", params={**exact, "searchText": "many"}
+    ).json()
+    assert words["results"] == []
     bad_searches: list[dict[str, str]] = [
         {"searchText": ""},
         {"searchText": "x", "layers": ""},

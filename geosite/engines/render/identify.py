@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import shapely
 
+from geosite.core.drawing import NUMERIC_TYPES
 from geosite.core.models import LayerDescription
 from geosite.data.source import FeatureSource
 from geosite.engines.features import display_field
@@ -213,18 +214,39 @@ def search_tree(fields: Sequence[dict[str, Any]], text: str, contains: bool) -> 
         if contains:
             upper = Function("UPPER", (field,))
             tests.append(Like(upper, Literal(f"%{text.upper()}%"), None, False))
+        elif f["type"] in NUMERIC_TYPES:
+            number = _number(text)
+            if number is not None:  # a number field equals a text that is that number
+                tests.append(Compare("=", field, Literal(number)))
         else:
             tests.append(Compare("=", field, Literal(text)))
+    if not tests:
+        return Compare("=", Literal(1), Literal(0))
     tree = tests[0]
     for test in tests[1:]:
         tree = Logical("OR", tree, test)
     return tree
 
 
+def _number(text: str) -> int | float | None:
+    """The number a search text is, if it is one (finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() and "." not in text else value
+
+
 def _holds(value: Any, text: str, contains: bool) -> bool:
     if value is None:
         return False
-    return text.upper() in str(value).upper() if contains else str(value) == text
+    if contains:
+        return text.upper() in str(value).upper()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value == _number(text)
+    return str(value) == text
 
 
 def find(
