@@ -174,6 +174,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="MapServer's zlib level (geosite's Mapnik encoder uses 1)",
     )
     parser.add_argument(
+        "--bits",
+        type=int,
+        choices=(8, 32),
+        default=8,
+        help="the PNG both servers answer: 8-bit palette with alpha (geosite's format=png, "
+        "ArcGIS's PNG; MapServer's AGG/PNG8) or 32-bit RGBA (geosite's png32, AGG/PNG RGBA)",
+    )
+    parser.add_argument(
         "--mapserver-order",
         choices=("source", "spatial"),
         default="source",
@@ -236,6 +244,7 @@ def _meta(args: argparse.Namespace, generator: LoadGenerator) -> dict[str, Any]:
                 "workers",
                 "marker_px",
                 "png_compression",
+                "bits",
                 "mapserver_order",
             )
         },

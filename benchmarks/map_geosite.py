@@ -28,6 +28,7 @@ class GeositeMap(MapTarget):
     path = f"/arcgis/rest/services/{SERVICE_NAME}/MapServer"
     tiles_path = f"/arcgis/rest/services/{TILE_SERVICE_NAME}/MapServer"
     tiles_refused = ""  # why the cached service could not be published
+    bits = 8  # the PNG asked for: format=png (8-bit) or png32
 
     def image(self, extent: Extent, size: int) -> str:
         params = {
@@ -35,7 +36,7 @@ class GeositeMap(MapTarget):
             "bboxSR": "3857",
             "imageSR": "3857",
             "size": f"{size},{size}",
-            "format": "png",
+            "format": "png" if self.bits == 8 else "png32",
             "transparent": "true",
             "f": "image",
         }
@@ -118,6 +119,7 @@ def geosite_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterator[
             publish=timings,
         )
         target.tiles_refused = tiles_refused
+        target.bits = args.bits
         yield target
 
 

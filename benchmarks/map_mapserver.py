@@ -63,7 +63,7 @@ MAP
     IMAGEMODE RGBA
     EXTENSION "png"
     TRANSPARENT ON
-    FORMATOPTION "COMPRESSION={compression}"
+    FORMATOPTION "COMPRESSION={compression}"{palette}
   END
   WEB
     METADATA
@@ -133,6 +133,11 @@ NGINX_SERVER = """\
 """
 
 
+#: MapServer's 8-bit PNG with alpha: the picture quantized to a palette of 256 colours.
+_PALETTE = '\n    FORMATOPTION "QUANTIZE_FORCE=ON"\n    FORMATOPTION "QUANTIZE_COLORS=256"'
+_KIND = {8: "8-bit (QUANTIZE_FORCE, 256 colours)", 32: "RGBA"}
+
+
 def _hex(rgba: tuple[int, int, int, int]) -> str:
     return "#" + "".join(f"{v:02x}" for v in rgba)
 
@@ -178,6 +183,7 @@ def mapserver_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterato
             outline=_hex(OUTLINE),
             width=f"{OUTLINE_PT * PX_PER_PT:.3g}",
             compression=args.png_compression,
+            palette=_PALETTE if args.bits == 8 else "",
         )
     )
     conf.write_text(MAPSERVER_CONF.format(mapfile=mapfile))
@@ -232,7 +238,8 @@ def mapserver_map(args: argparse.Namespace, data: MapData, tmp: Path) -> Iterato
                 "mapserv, behind nginx (1 worker process, unix socket); WMS 1.3.0 GetMap; "
                 "OGR over the GeoPackage"
                 + (" (a copy in spatial order)" if data.gpkg_spatial else " (the file geosite got)")
-                + f", CLOSE_CONNECTION=DEFER; AGG/PNG RGBA, zlib level {args.png_compression}; "
+                + f", CLOSE_CONNECTION=DEFER; AGG/PNG {_KIND[args.bits]}, zlib level "
+                f"{args.png_compression}; "
                 f"circle {args.marker_px:g} px {_hex(FILL)}, outline "
                 f"{OUTLINE_PT * PX_PER_PT:.3g} px {_hex(OUTLINE)}"
             ),
