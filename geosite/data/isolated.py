@@ -9,6 +9,7 @@ child exits, whatever the import read.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import multiprocessing
 import os
 import signal
@@ -30,7 +31,23 @@ Importer = Callable[[Path, Path], list[dict[str, Any]]]
 SKIPPED_DRIVERS = "OGR_VRT,VRT"
 
 
+#: Data paths the ``mapnik`` package sets in the server's environment when it is imported
+#: (its own GDAL, PROJ and ICU data). A child inherits them; pyogrio's GDAL and PROJ must
+#: read their own data, of their own versions, instead.
+_MAPNIK_DATA = ("GDAL_DATA", "PROJ_LIB", "PROJ_DATA", "ICU_DATA")
+
+
+def _without_mapnik_data() -> None:
+    spec = importlib.util.find_spec("mapnik")
+    places = list(spec.submodule_search_locations or []) if spec is not None else []
+    for name in _MAPNIK_DATA:
+        value = os.environ.get(name, "")
+        if value and any(os.path.realpath(value).startswith(p) for p in places):
+            del os.environ[name]
+
+
 def _import(source: str, target: str) -> list[dict[str, Any]]:
+    _without_mapnik_data()
     # Read by GDAL when it registers its drivers, so before pyogrio is first imported here.
     os.environ["GDAL_SKIP"] = SKIPPED_DRIVERS
     from geosite.data.importer import import_dataset
