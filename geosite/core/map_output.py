@@ -9,6 +9,7 @@ deleted by a sweep that runs at most once a minute per process, when an image is
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -30,13 +31,25 @@ _FILE = re.compile(r"^_ags_map[0-9a-f]{32}\.(png|jpg)$")
 _last_sweep: list[float] = [0.0]
 
 
+#: How long a server directory's record is reused (tiles are asked for thousands of times a
+#: second; a directory edited on any machine is seen within this).
+DIRECTORY_TTL_S = 1.0
+_directories: dict[tuple[int, str], tuple[float, ServerDirectory | None]] = {}
+
+
 def output_directory(store: SiteStore, kind: str = OUTPUT_TYPE) -> ServerDirectory | None:
     """The site's server directory of type ``kind`` (OUTPUT: ``arcgisoutput``; CACHE:
-    ``arcgiscache``), if it has one."""
+    ``arcgiscache``), if it has one (read again after ``DIRECTORY_TTL_S``)."""
+    key, now = (id(store), kind), time.monotonic()
+    kept = _directories.get(key)
+    if kept is not None and now - kept[0] < DIRECTORY_TTL_S:
+        return kept[1]
     usual = "arcgisoutput" if kind == OUTPUT_TYPE else "arcgiscache"
     found = [d for d in store.list_directories() if d.directory_type == kind]
     found.sort(key=lambda d: d.name != usual)
-    return found[0] if found else None
+    chosen = found[0] if found else None
+    _directories[key] = (now, chosen)
+    return chosen
 
 
 def cache_root(store: SiteStore, service: Service) -> Path:
@@ -44,7 +57,12 @@ def cache_root(store: SiteStore, service: Service) -> Path:
     directory = output_directory(store, CACHE_TYPE)
     if directory is None:
         raise InvalidParameter("The site has no CACHE server directory for map tiles.")
-    return Path(directory.physical_path) / folder_of(service) / "_alllayers"
+    return _alllayers(directory.physical_path, folder_of(service))
+
+
+@functools.lru_cache(maxsize=1024)
+def _alllayers(physical_path: str, folder: str) -> Path:
+    return Path(physical_path) / folder / "_alllayers"
 
 
 def remove_cache(store: SiteStore, service: Service) -> None:

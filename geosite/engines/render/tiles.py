@@ -110,10 +110,14 @@ class TileCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
+
+    def _file(self, level: int, row: int, col: int) -> str:
+        return f"{self._root}/L{level:02d}/R{row:08x}/C{col:08x}.png"
 
     def path(self, level: int, row: int, col: int) -> Path:
         """Where a tile is kept."""
-        return self.root / f"L{level:02d}" / f"R{row:08x}" / f"C{col:08x}.png"
+        return Path(self._file(level, row, col))
 
     def _lock(self, level: int, row: int, col: int) -> Path:
         stripe = zlib.crc32(f"{level}/{row}/{col}".encode()) % STRIPES
@@ -122,7 +126,8 @@ class TileCache:
     def read(self, level: int, row: int, col: int) -> bytes | None:
         """The cached tile, or None."""
         try:
-            return self.path(level, row, col).read_bytes()
+            with open(self._file(level, row, col), "rb") as tile:
+                return tile.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
 

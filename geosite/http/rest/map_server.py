@@ -175,23 +175,18 @@ def tile(call: Call) -> Reply:
 
 
 def tile_drawer(call: Call, service: Service) -> tiles.Drawer:
-    """Draws one tile of every layer (transparent PNG32, 256 pixels, 96 dpi)."""
-    every = ExportSpec(
-        (0, 0, 1, 1),
-        resolve(WEB_MERCATOR, "spatialReference"),
-        tiles.TILE_SIZE,
-        tiles.TILE_SIZE,
-        96.0,
-        "png32",
-        True,
-        tuple(layer.id for layer in _layers(service)),
-        {},
-    )
-    layers_ = _map_layers(call, service, every)
+    """Draws one tile of every layer (transparent PNG32, 256 pixels, 96 dpi); the layers are
+    opened when the first tile is drawn (a cached tile needs none)."""
+    layers_: list[MapLayer] = []
 
     def drawer(box: tuple[float, float, float, float]) -> bytes:
-        frame = Frame(box, every.image_sr, every.width, every.height, 96.0, "png32", True)
-        return draw(layers_, frame).data
+        mercator = resolve(WEB_MERCATOR, "spatialReference")
+        if not layers_:
+            ids = tuple(layer.id for layer in _layers(service))
+            every = ExportSpec((0, 0, 1, 1), mercator, 256, 256, 96.0, "png32", True, ids, {})
+            layers_.extend(_map_layers(call, service, every))
+        size = tiles.TILE_SIZE
+        return draw(layers_, Frame(box, mercator, size, size, 96.0, "png32", True)).data
 
     return drawer
 
