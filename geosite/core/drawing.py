@@ -377,6 +377,8 @@ def _renderer(raw: Any, geometry_type: str, fields: Mapping[str, str]) -> Render
             if isinstance(value, bool) or not isinstance(value, str | int | float):
                 raise _invalid(f"{where}.value", "must be text or a number.")
             text = value if isinstance(value, str) else _number_text(value)
+            if fields[field] in NUMERIC_TYPES and not _is_number(text):
+                raise _invalid(f"{where}.value", f"'{field}' is a numeric field.")
             classes.append(
                 ValueClass(
                     (_text(text, f"{where}.value"),),
@@ -437,6 +439,13 @@ NUMERIC_TYPES = frozenset(
         "esriFieldTypeSingle",
     }
 )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _number_text(value: float) -> str:

@@ -353,6 +353,11 @@ def test_find_a_country_by_name(mapped: LiveSite) -> None:
         rest(mapped) + "/Countries/MapServer/find", params={**exact, "searchText": "many"}
     ).json()
     assert words["results"] == []
+    within = httpx.get(
+        rest(mapped) + "/Countries/MapServer/find",
+        params={**exact, "contains": "true", "searchText": "6705988"},
+    ).json()
+    assert [r["attributes"]["name"] for r in within["results"]] == ["France"]
     bad_searches: list[dict[str, str]] = [
         {"searchText": ""},
         {"searchText": "x", "layers": ""},
@@ -450,6 +455,15 @@ BAD_DRAWINGS = [
     {"renderer": {"type": "simple", "symbol": {"type": "esriSFS", "color": [1, 2]}}},
     {"renderer": {"type": "simple", "symbol": {"type": "esriSFS", "color": [1, 2, 3, 999]}}},
     {"renderer": {"type": "heatmap"}},
+    {
+        "renderer": {
+            "type": "uniqueValue",
+            "field1": "pop_est",
+            "uniqueValueInfos": [
+                {"value": "many", "symbol": {"type": "esriSFS", "color": [1, 2, 3]}}
+            ],
+        }
+    },
     {"transparency": 150},
     {"labelingInfo": [{"labelExpression": "[name] + 'x'"}]},
     "not an object",
