@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import time
+import weakref
 from pathlib import Path
 
 from geosite.core.clock import Clock
@@ -34,7 +35,11 @@ _last_sweep: list[float] = [0.0]
 #: How long a server directory's record is reused (tiles are asked for thousands of times a
 #: second; a directory edited on any machine is seen within this).
 DIRECTORY_TTL_S = 1.0
-_directories: dict[tuple[int, str], tuple[float, ServerDirectory | None]] = {}
+#: (store's id, kind) -> (the store, read at, directory); the store is held weakly and
+#: compared, so a store freed and another made at its address never reads the old entry.
+_directories: dict[
+    tuple[int, str], tuple[weakref.ref[SiteStore], float, ServerDirectory | None]
+] = {}
 
 
 def output_directory(store: SiteStore, kind: str = OUTPUT_TYPE) -> ServerDirectory | None:
@@ -42,13 +47,13 @@ def output_directory(store: SiteStore, kind: str = OUTPUT_TYPE) -> ServerDirecto
     ``arcgiscache``), if it has one (read again after ``DIRECTORY_TTL_S``)."""
     key, now = (id(store), kind), time.monotonic()
     kept = _directories.get(key)
-    if kept is not None and now - kept[0] < DIRECTORY_TTL_S:
-        return kept[1]
+    if kept is not None and kept[0]() is store and now - kept[1] < DIRECTORY_TTL_S:
+        return kept[2]
     usual = "arcgisoutput" if kind == OUTPUT_TYPE else "arcgiscache"
     found = [d for d in store.list_directories() if d.directory_type == kind]
     found.sort(key=lambda d: d.name != usual)
     chosen = found[0] if found else None
-    _directories[key] = (now, chosen)
+    _directories[key] = (weakref.ref(store), now, chosen)
     return chosen
 
 

@@ -32,7 +32,7 @@ import shapely
 
 from geosite.core.drawing import LayerDrawing
 from geosite.data.source import Box, FeatureSource, RowFilter
-from geosite.data.spatial_reference import SpatialReference, resolve
+from geosite.data.spatial_reference import SpatialReference, resolve, transformer
 from geosite.engines.query.sql import quote
 from geosite.engines.render import style, symbols
 from geosite.errors import DataUnavailable, InvalidParameter
@@ -142,8 +142,6 @@ def _datasource(layer: Element, parameters: dict[str, str]) -> None:
 
 def _layer_box(layer: MapLayer, frame: Frame) -> Box | None:
     """The frame's extent in the layer's coordinates (None: read the whole layer)."""
-    from geosite.data.spatial_reference import transformer
-
     layer_sr = resolve(layer.source.layer.spatial_reference, "layer")
     mover = transformer(frame.sr, layer_sr, "imageSR")
     if mover is None:
@@ -325,9 +323,11 @@ def draw(layers: Sequence[MapLayer], frame: Frame) -> Picture:
         for i, (layer, parameters) in enumerate(zip(order, plugins, strict=True))
         if parameters is None
     }
+    canvas = None
+    labelled = [i for i, layer in enumerate(order) if layer.drawing.labels]
+    slots = [i for i in fed] + [len(order) + n for n, i in enumerate(labelled) if i in fed]
     try:
         canvas = _canvas(_map_xml(order, frame, plugins), frame.width, frame.height)
-        labelled = [i for i, layer in enumerate(order) if layer.drawing.labels]
         for i, datasource in fed.items():
             canvas.layers[i].datasource = datasource
         for n, i in enumerate(labelled):
@@ -342,4 +342,9 @@ def draw(layers: Sequence[MapLayer], frame: Frame) -> Picture:
             "The map could not be drawn: a layer's data could not be read.",
             private=[_PASSWORD.sub("password=***", str(error))[:2000]],
         ) from None
+    finally:
+        if canvas is not None:  # the kept map does not keep the rows it was handed
+            empty = mapnik.MemoryDatasource()
+            for i in slots:
+                canvas.layers[i].datasource = empty
     return Picture(data, content_type, extent, scale)
