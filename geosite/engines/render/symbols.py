@@ -11,6 +11,7 @@ copy it onto each point instead of drawing each ellipse.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import math
 import os
@@ -43,8 +44,10 @@ def _sample(geometry_type: str, size: int) -> str:
     return f'{{"type":"Point","coordinates":[{middle},{middle}]}}'
 
 
+@functools.lru_cache(maxsize=4096)
 def swatch(symbol: Symbol, geometry_type: str, width: int, height: int, dpi: float) -> bytes:
-    """A PNG of ``symbol`` drawn on a transparent ``width`` x ``height`` image."""
+    """A PNG of ``symbol`` drawn on a transparent ``width`` x ``height`` image (kept: a
+    legend of a thousand classes, or a request for an unknown swatch, draws nothing again)."""
     root = Element("Map", srs="+proj=eqc +units=m")  # any plane: pixel coordinates as metres
     root.set("background-color", "transparent")
     drawing = LayerDrawing(Renderer("simple", symbol=symbol))
