@@ -11,8 +11,9 @@ CONSTRAINTS := constraints.txt
 JS_DIR := tests/compat/js
 SDK_DIR := tests/compat/sdk
 LEAFLET_DIR := tests/compat/leaflet
+MANAGER_DIR := manager
 
-.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site bench-map crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps leaflet-deps clean
+.PHONY: serve test test-postgis check lint typecheck constraints bench bench-features bench-edits bench-postgis bench-site bench-map crash-test fuzz-api fuzz-parsers fuzz-edits soak js-deps sdk-deps leaflet-deps manager manager-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +64,20 @@ leaflet-deps:
 		fi; \
 	else echo "npm not found: the esri-leaflet tests will be skipped"; fi
 
+# The Manager's npm packages (esbuild, Preact, Leaflet, esri-leaflet, uPlot, axe-core for the
+# browser tests); `make test` needs them to rebuild the Manager and compare with what ships.
+manager-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d $(MANAGER_DIR)/node_modules ] || [ $(MANAGER_DIR)/package-lock.json -nt $(MANAGER_DIR)/node_modules ]; then \
+			npm ci --prefix $(MANAGER_DIR) --no-audit --no-fund --loglevel=error && touch $(MANAGER_DIR)/node_modules; \
+		fi; \
+	else echo "npm not found: the Manager's browser tests will be skipped"; fi
+
+# Rebuild geosite/http/static/manager/ from manager/ (commit the result: `make serve` and the
+# Python package need no Node). tests/manager/test_shipped.py fails when it is stale.
+manager: manager-deps
+	node $(MANAGER_DIR)/build.mjs
+
 serve: $(VENV)/.installed
 	$(BIN)/geosite serve --data-dir $(DATA_DIR) --port $(PORT) --https-port $(HTTPS_PORT) --demo
 
@@ -101,7 +116,7 @@ POSTGIS_PASS := \
 	tests/fuzz/test_parser_fuzz.py::test_where_parser_raises_only_invalid_parameter
 POSTGIS_ENV := GEOSITE_TEST_FEATURE_DATA=postgis GEOSITE_CRASH_ROUNDS=10
 
-test: $(VENV)/.installed-test js-deps sdk-deps leaflet-deps check
+test: $(VENV)/.installed-test js-deps sdk-deps leaflet-deps manager-deps check
 	$(BIN)/pytest
 	$(POSTGIS_ENV) $(BIN)/pytest -p no:cacheprovider $(POSTGIS_PASS)
 

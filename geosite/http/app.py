@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geosite.core.clock import Clock, SystemClock
 from geosite.engines import repair_pool
-from geosite.http import admin, caching, openapi, rest
+from geosite.http import admin, caching, manager, openapi, rest
 from geosite.http.dispatch import Area, handle
 from geosite.http.errors import ADMIN, REST
 from geosite.http.render import SECURITY_HEADERS
@@ -64,6 +64,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         Area(REST, f"{context}/tokens", Router(rest.TOKEN_ENDPOINTS), "Tokens"),
     ]
     folded_context = context.lower()
+    manager_prefix = f"{context}/manager"
     # Outside the ArcGIS areas a JSON answer carries a real 404, as ArcGIS Server's web
     # server answers there: arcrest tries /tokens/generateToken first and moves on to the
     # next URL only on an HTTP error.
@@ -82,6 +83,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                 return await handle(request, state, area, rel)
         if folded in ("/", folded_context, folded_context + "/"):
             return RedirectResponse(f"{context}/admin/", status_code=302, headers=SECURITY_HEADERS)
+        if folded == manager_prefix.lower() or folded.startswith(manager_prefix.lower() + "/"):
+            found = await manager.serve(request, state, areas[0], path[: len(manager_prefix)])
+            if found is not None:
+                return found
         if folded == f"{folded_context}/static/geosite.css":
             # FileResponse sends Last-Modified and an ETag; caches keep it an hour.
             headers = {**SECURITY_HEADERS, "cache-control": "public, max-age=3600"}

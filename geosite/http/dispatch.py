@@ -88,7 +88,8 @@ class Outcome:
     etag: str | None = None
 
 
-def _origin(request: Request) -> Origin:
+def origin_of(request: Request) -> Origin:
+    """Who sent the request and how (resolved once per request, trusting only known proxies)."""
     found: Origin | None = request.scope.get(_ORIGIN)
     if found is None:
         state: AppState = request.app.state.geosite
@@ -105,7 +106,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 def _client_ip(request: Request) -> str:
     """The client's address: the connection's, or a trusted proxy's word for it."""
-    return _origin(request).client_ip
+    return origin_of(request).client_ip
 
 
 async def handle(request: Request, state: AppState, area: Area, rel: str) -> Response:
@@ -225,7 +226,7 @@ def _handle_call(
                 raise BadRequest("JSONP is not supported by the Administrator API.")
             if not valid_callback(callback):
                 raise BadRequest("Invalid callback name.")
-        moved = check_transport(request, state, area.name, params, _origin(request))
+        moved = check_transport(request, state, area.name, params, origin_of(request))
         if moved is not None:
             return Outcome(moved)
         if match is None:
@@ -322,7 +323,7 @@ def _authorize(
             via_cookie=True,
             token_nonce=principal.token_nonce,
         )
-    where = _origin(request)
+    where = origin_of(request)
     properties = runtime.system_properties() if runtime is not None else None
     return Call(
         state=state,

@@ -1,0 +1,5 @@
+import { Page } from "../ui.jsx";
+
+export function Logs() {
+  return <Page title="Logs" />;
+}

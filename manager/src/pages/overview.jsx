@@ -1,0 +1,5 @@
+import { Page } from "../ui.jsx";
+
+export function Overview() {
+  return <Page title="Overview" />;
+}

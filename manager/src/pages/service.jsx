@@ -1,0 +1,5 @@
+import { Page } from "../ui.jsx";
+
+export function Service() {
+  return <Page title="Service" />;
+}
