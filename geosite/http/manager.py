@@ -11,6 +11,7 @@ follows the Administrator API's transport rules: HTTPS only moves it to HTTPS, a
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +27,7 @@ from geosite.http.policy import check_transport
 from geosite.http.render import HTML_HEADERS, SECURITY_HEADERS
 from geosite.http.state import AppState
 
-BUILT = Path(__file__).parent / "static" / "manager"
+SHIPPED = Path(__file__).parent / "static" / "manager"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -47,18 +48,25 @@ _TYPES = {
 _COMPRESSED = ("js", "css", "svg", "html")
 
 
+def built() -> Path:
+    """Where the built Manager is: the package's copy, or ``$GEOSITE_MANAGER_BUILD`` (a
+    directory ``node manager/build.mjs DIR`` wrote, to try a change without replacing it)."""
+    return Path(os.environ.get("GEOSITE_MANAGER_BUILD") or SHIPPED)
+
+
 @lru_cache(maxsize=64)
-def _read(name: str) -> tuple[bytes, bytes] | None:
-    """A built file's bytes and their gzip (level 9, no timestamp), read once per process."""
-    path = BUILT / name
-    if not path.is_file():
-        return None
+def _read(path: Path, changed_ns: int) -> tuple[bytes, bytes]:
+    """A built file's bytes and their gzip (level 9, no timestamp), read once per version."""
     body = path.read_bytes()
     return body, gzip.compress(body, compresslevel=9, mtime=0)
 
 
 def _file(request: Request, name: str, headers: dict[str, str]) -> Response | None:
-    found = _read(name)
+    path = built() / name
+    try:
+        found = _read(path, path.stat().st_mtime_ns) if path.is_file() else None
+    except OSError:
+        found = None
     if found is None:
         return None
     body, packed = found
