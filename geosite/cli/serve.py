@@ -540,6 +540,7 @@ def serve(
     shown = host if host not in ("0.0.0.0", "::") else "localhost"  # noqa: S104
     ctx = settings.context_path
     click.echo(f"geosite is listening ({workers} worker{'s' if workers > 1 else ''}):")
+    click.echo(f"  Manager:                 http://{shown}:{port}{ctx}/manager/")
     click.echo(f"  Administrator Directory: http://{shown}:{port}{ctx}/admin/")
     click.echo(f"                           https://{shown}:{https_port}{ctx}/admin/")
     click.echo(f"  Services Directory:      http://{shown}:{port}{ctx}/rest/services")
