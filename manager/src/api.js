@@ -108,14 +108,27 @@ async function send(url, params, token) {
   return unwrap(answer);
 }
 
+// Calls refused at the same time (a page loading several things) share one sign-in dialog.
+let signingInAgain = null;
+function reauthenticate(reason, used) {
+  if (session.token && session.token !== used) return Promise.resolve(); // already signed in again
+  if (!signingInAgain) {
+    signingInAgain = Promise.resolve(session.reauthenticate(reason)).finally(() => {
+      signingInAgain = null;
+    });
+  }
+  return signingInAgain;
+}
+
 /** POST `params` to a URL under the site (`/admin/...`, `/rest/...`), signed in. */
 export async function call(path, params = {}) {
   const url = path.startsWith("http") ? path : base + path;
+  const used = session.token;
   try {
-    return await send(url, params, session.token);
+    return await send(url, params, used);
   } catch (error) {
     if (error instanceof ApiError && TOKEN_CODES.has(error.code) && session.reauthenticate) {
-      await session.reauthenticate(error.messages.join(" "));
+      await reauthenticate(error.messages.join(" "), used);
       return send(url, params, session.token);
     }
     throw error;
@@ -153,9 +166,10 @@ export function upload(file, onProgress, description = "") {
       };
       request.send(form);
     });
+  const used = session.token;
   return attempt().catch(async (error) => {
     if (error instanceof ApiError && TOKEN_CODES.has(error.code) && session.reauthenticate) {
-      await session.reauthenticate(error.messages.join(" "));
+      await reauthenticate(error.messages.join(" "), used);
       return attempt();
     }
     throw error;
