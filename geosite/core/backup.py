@@ -89,6 +89,33 @@ def backups_directory(store: SiteStore) -> Path:
     return uploads.uploads_directory(store).parent / "backups"
 
 
+_BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.agssite$")
+
+
+def list_backups(store: SiteStore) -> list[dict[str, Any]]:
+    """The backups in the site's backups folder (where ``exportSite`` writes by default),
+    newest first: ``name``, ``size`` in bytes and ``modified`` in ms since 1970."""
+    directory = backups_directory(store)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        if _BACKUP_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+            info = path.stat()
+            found.append(
+                {"name": path.name, "size": info.st_size, "modified": info.st_mtime_ns // 10**6}
+            )
+    return sorted(found, key=lambda item: (-int(item["modified"]), str(item["name"])))
+
+
+def backup_file(store: SiteStore, name: str) -> Path:
+    """The path of the backup ``name`` in the site's backups folder, or ``NotFound``."""
+    path = backups_directory(store) / name
+    if not _BACKUP_NAME.match(name) or path.is_symlink() or not path.is_file():
+        raise NotFound(f"Could not find the backup '{name[:256]}'.")
+    return path
+
+
 def _data_path(service: Service) -> str:
     info = service.definition.get("_geosite")
     return str(info.get("data", "")) if isinstance(info, dict) else ""

@@ -25,7 +25,8 @@ from geosite.errors import InvalidParameter, NotFound
 from geosite.files import DIR_MODE, FILE_MODE, private_dir
 from geosite.storage.base import SiteStore
 
-ALLOWED_SUFFIXES = (".zip", ".geojson", ".json", ".gpkg", ".csv")
+#: Data to publish, and site backups to restore (``importSite`` takes an upload's itemID).
+ALLOWED_SUFFIXES = (".zip", ".geojson", ".json", ".gpkg", ".csv", ".agssite")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1024 * 1024
 #: A new file that must not exist yet (never follow a link planted in its place).

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from geosite.core.logs import LogCode
 from geosite.core.models import Principal
@@ -362,6 +362,13 @@ def _answer(
         )
     elif reply.body is not None:
         response = Response(reply.body, media_type=reply.media_type, headers=SECURITY_HEADERS)
+    elif reply.file is not None:
+        response = FileResponse(
+            reply.file,
+            media_type=reply.media_type or "application/octet-stream",
+            filename=reply.file.name,
+            headers=SECURITY_HEADERS,
+        )
     elif fmt == "html":
         if reply.template is not None:
             response = pages.special_page(area, rel, reply, call)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -98,6 +99,8 @@ class Reply:
     #: A finished body in another format (``f=csv``), with its media type.
     body: bytes | None = None
     media_type: str = ""
+    #: A file sent as a download (streamed, ``Content-Disposition: attachment``).
+    file: Path | None = None
 
 
 Handler = Callable[[Call], "dict[str, Any] | Reply"]

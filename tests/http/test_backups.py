@@ -204,3 +204,49 @@ def test_only_administrators_back_up_and_restore(admin: Site, fresh_site: LiveSi
                 call()
             assert raised.value.code == 403
     admin.close()
+
+
+def test_a_backup_downloads_and_restores_from_an_upload(admin: Site, fresh_site: LiveSite) -> None:
+    """``/admin/backups`` lists the default folder's backups, ``/admin/backups/<name>``
+    downloads one, and ``importSite`` takes the itemID of the file uploaded back."""
+    before = _state(admin)
+    location = Path(admin.backup())
+    token = admin.session.token
+    assert token is not None
+    auth = {"X-Esri-Authorization": f"Bearer {token.value}"}
+    listed = httpx.get(fresh_site.admin + "/backups", params={"f": "json"}, headers=auth).json()
+    assert listed["backups"][0]["name"] == location.name
+    assert listed["backups"][0]["size"] == location.stat().st_size
+    got = httpx.get(fresh_site.admin + f"/backups/{location.name}", headers=auth)
+    assert got.status_code == 200 and got.content == location.read_bytes()
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert got.headers["cache-control"] == "private, no-store"
+    for name in ("nothing.agssite", "..%2Fuploads", "x.gpkg", location.name + "x"):
+        missing = httpx.get(
+            fresh_site.admin + f"/backups/{name}", params={"f": "json"}, headers=auth
+        )
+        assert missing.json()["code"] == 404, name
+    assert httpx.get(fresh_site.admin + f"/backups/{location.name}").status_code != 200
+
+    admin.services.delete("Maps/Roads")
+    assert _state(admin) != before
+    item = httpx.post(
+        fresh_site.admin + "/uploads/upload",
+        data={"f": "json"},
+        files={"itemFile": ("mine.agssite", got.content)},
+        headers=auth,
+    ).json()["item"]
+    restored = httpx.post(
+        fresh_site.admin + "/importSite",
+        data={"f": "json", "location": item["itemID"]},
+        headers=auth,
+        timeout=60,
+    ).json()
+    assert restored["status"] == "success", restored
+    assert _state(admin) == before
+    # A publisher may upload files, but not restore with them.
+    with Site.connect(admin.root, "ann", "Ann-password-1") as ann:
+        with pytest.raises(ServerError) as raised:
+            ann.restore(item["itemID"])
+        assert raised.value.code == 403
+    admin.close()
