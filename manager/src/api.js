@@ -187,7 +187,13 @@ export async function signIn(username, password) {
   });
   session.token = answer.token;
   session.expires = Number(answer.expires) || Date.now() + 3600_000;
-  await loadUser();
+  try {
+    await loadUser(); // refused to a user who may not publish: the API's message is shown
+  } catch (error) {
+    session.token = null;
+    session.user = null;
+    throw error;
+  }
   writeCookie(session.token, session.expires);
   notify();
 }
