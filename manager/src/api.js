@@ -176,6 +176,47 @@ export function upload(file, onProgress, description = "") {
   });
 }
 
+/**
+ * Download a file the Administrator API serves (GET `path` under the site, e.g.
+ * `/admin/backups/<name>`) with the token in the header, never in a URL: fetched as a blob and
+ * saved through a temporary <a download>.
+ */
+export async function download(path, filename) {
+  const attempt = async () => {
+    let response;
+    try {
+      response = await fetch(base + path, {
+        headers: { "X-Esri-Authorization": `Bearer ${session.token}` },
+        credentials: "omit",
+      });
+    } catch (error) {
+      throw new ApiError(0, [`The server could not be reached (${error.message}).`]);
+    }
+    if ((response.headers.get("content-type") || "").includes("json")) {
+      unwrap(await response.json()); // an error envelope
+    }
+    if (!response.ok) throw new ApiError(response.status, [`The server answered ${response.status}.`]);
+    return response.blob();
+  };
+  let blob;
+  try {
+    blob = await attempt();
+  } catch (error) {
+    if (!(error instanceof ApiError && TOKEN_CODES.has(error.code) && session.reauthenticate)) throw error;
+    await session.reauthenticate(error.messages.join(" "));
+    blob = await attempt();
+  }
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return blob.size;
+}
+
 /** Sign in through the token service; on success the session holds the token and the user. */
 export async function signIn(username, password) {
   const answer = await send(`${adminUrl}/generateToken`, {

@@ -310,3 +310,37 @@ def test_backup_and_restore(manager: Manager) -> None:
     restore.click()
     _confirm(manager, "Restore the site")
     assert "No backup file at" in page.get_by_role("alert").inner_text()
+
+
+def test_backup_downloads_and_restores_by_upload(manager: Manager, tmp_path: Path) -> None:
+    """A backup downloaded from the list is the server's file; uploaded back, it restores."""
+    site = manager.site
+    _open(manager, "backup")
+    page = manager.page
+    page.get_by_role("button", name="Back up now").click()
+    page.get_by_role("status").filter(has_text="Backup written.").wait_for()
+    backup = Path(page.get_by_label("Backup file on the server").input_value())
+    listed = page.get_by_role("region", name="Backups in the site's backups folder")
+    row = listed.get_by_role("row").filter(has_text=backup.name)
+    with page.expect_download() as caught:
+        row.get_by_role("button", name=f"Download {backup.name}").click()
+    saved = tmp_path / "downloaded.agssite"
+    caught.value.save_as(saved)
+    assert caught.value.suggested_filename == backup.name
+    assert saved.read_bytes() == backup.read_bytes()
+    manager.shot("backups-listed")
+    manager.check_accessibility()
+
+    made = _api(site, "/services/createFolder", folderName="AfterDownload")
+    assert made["status"] == "success"
+    page.get_by_label("Backup file from this computer").set_input_files(str(saved))
+    assert page.get_by_label("Backup file on the server").is_disabled()
+    page.get_by_label("I understand that restoring replaces").check()
+    page.get_by_role("button", name="Restore…").click()
+    _confirm(manager, "Restore the site")
+    page.get_by_role("status").filter(
+        has_text="The site was restored from downloaded.agssite"
+    ).wait_for()
+    assert "AfterDownload" not in _folders(site)
+    assert _api(site, "/uploads")["items"] == []  # the uploaded copy is removed after
+    manager.shot("restored-from-upload")

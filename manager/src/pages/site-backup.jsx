@@ -1,14 +1,12 @@
 // Site › Backup and restore: exportSite writes a backup file on the server (the site's backups
-// folder, or a folder inside a server directory) and answers its path; importSite puts the site
-// back to a backup file on the server, after a strong confirmation (it replaces the site's
-// services, users, roles, permissions and settings at once).
-//
-// geosite's Administrator API neither serves a backup file for download nor takes one by
-// upload (uploads accept data files only and hide their path on the server), so both stay on
-// the server: what a script could do through the API is what this tab does.
+// folder, or a folder inside a server directory); /admin/backups lists the backups folder and
+// /admin/backups/<name> downloads one (fetched with the token in a header, saved as a file).
+// A restore (importSite) takes a backup uploaded from this computer (uploads/upload, then its
+// itemID as the location) or a backup file on the server, after a strong confirmation: it
+// replaces the site's services, users, roles, permissions and settings at once.
 import { useState } from "preact/hooks";
-import { admin } from "../api.js";
-import { ErrorMessage, Field, Notice, useAction, useConfirm, when } from "../ui.jsx";
+import { admin, download, upload } from "../api.js";
+import { ErrorMessage, Field, Loading, Notice, useAction, useConfirm, useLoad, when } from "../ui.jsx";
 
 // The backups made while the Manager is open (kept across tab changes).
 const made = [];
@@ -50,24 +48,37 @@ function Export({ onMade }) {
   );
 }
 
-function Restore({ location, setLocation }) {
+function Restore({ location, setLocation, onRestored }) {
   const [understood, setUnderstood] = useState(false);
+  const [file, setFile] = useState(null);
+  const [progress, setProgress] = useState(null);
   const [report, setReport] = useState(null);
   const action = useAction();
   const [dialog, confirm] = useConfirm();
+  const source = file ? file.name : location.trim();
   const submit = async (event) => {
     event.preventDefault();
     setReport(null);
-    const file = location.trim();
     const sure = await confirm(
-      `Restore the site from ${file}? Its services, folders, users, roles, permissions, data stores and settings are replaced by the backup's at once; whatever was changed since is lost, and other users must sign in again.`,
+      `Restore the site from ${source}? Its services, folders, users, roles, permissions, data stores and settings are replaced by the backup's at once; whatever was changed since is lost, and other users must sign in again.`,
       "Restore the site",
     );
     if (!sure) return;
-    const answer = await action.run(() => admin("/importSite", { location: file }), `The site was restored from ${file}.`);
+    const answer = await action.run(async () => {
+      if (!file) return admin("/importSite", { location: location.trim() });
+      setProgress(0);
+      const { item } = await upload(file, setProgress, "A site backup to restore");
+      try {
+        return await admin("/importSite", { location: item.itemID });
+      } finally {
+        await admin(`/uploads/${item.itemID}/delete`).catch(() => undefined);
+      }
+    }, `The site was restored from ${source}.`);
+    setProgress(null);
     if (answer) {
       setReport(answer.report || {});
       setUnderstood(false);
+      onRestored();
     }
   };
   return (
@@ -77,16 +88,27 @@ function Restore({ location, setLocation }) {
       <p>
         <strong>Restoring replaces the site.</strong> The primary site administrator stays as it is.
       </p>
-      <Field label="Backup file on the server" hint="The path 'Back up now' answered (a .agssite file).">
-        <input name="restoreLocation" required value={location} onInput={(e) => setLocation(e.currentTarget.value)} />
+      <Field label="Backup file from this computer" hint="A .agssite file downloaded from a geosite site.">
+        <input name="restoreFile" type="file" accept=".agssite" onChange={(e) => setFile(e.currentTarget.files[0] || null)} />
       </Field>
+      <Field label="Backup file on the server" hint="Or the path 'Back up now' answered (used when no file is chosen above).">
+        <input name="restoreLocation" value={location} disabled={Boolean(file)} onInput={(e) => setLocation(e.currentTarget.value)} />
+      </Field>
+      {progress !== null ? (
+        <label class="field">
+          <span class="label">Uploading {source}</span>
+          <progress max="1" value={progress}>
+            {Math.round(progress * 100)}%
+          </progress>
+        </label>
+      ) : null}
       <label class="check">
         <input type="checkbox" required checked={understood} onChange={(e) => setUnderstood(e.currentTarget.checked)} /> I understand that
         restoring replaces the site's current configuration and data
       </label>
       <ErrorMessage error={action.error} />
       <Notice text={action.notice} />
-      <button type="submit" class="danger" disabled={action.busy || !understood || !location.trim()}>
+      <button type="submit" class="danger" disabled={action.busy || !understood || !source}>
         Restore…
       </button>
       {report ? (
@@ -108,21 +130,71 @@ function Restore({ location, setLocation }) {
   );
 }
 
+/** The backups in the site's backups folder, each to download. */
+function ServerBackups({ version }) {
+  const list = useLoad(() => admin("/backups"), [version]);
+  const action = useAction();
+  const get = (name) => action.run(() => download(`/admin/backups/${encodeURIComponent(name)}`, name), `Downloaded ${name}.`);
+  return (
+    <section class="card" aria-labelledby="server-backups-title">
+      <h3 id="server-backups-title">Backups in the site's backups folder</h3>
+      <ErrorMessage error={list.error || action.error} />
+      <Notice text={action.notice} />
+      {list.loading && !list.data ? <Loading /> : null}
+      {list.data && !list.data.backups.length ? <p>No backup yet.</p> : null}
+      {list.data && list.data.backups.length ? (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">Backups in the site's backups folder</caption>
+            <thead>
+              <tr>
+                <th scope="col">File</th>
+                <th scope="col">Made</th>
+                <th scope="col" class="num">Size (KB)</th>
+                <th scope="col">Download</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.backups.map((b) => (
+                <tr>
+                  <td>
+                    <code>{b.name}</code>
+                  </td>
+                  <td>{when(b.modified)}</td>
+                  <td class="num">{Math.ceil(b.size / 1024).toLocaleString()}</td>
+                  <td>
+                    <button type="button" disabled={action.busy} onClick={() => get(b.name)}>
+                      Download<span class="visually-hidden"> {b.name}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
 export function Backups() {
   const [list, setList] = useState(made.slice());
   const [location, setLocation] = useState(made[0] || "");
+  const [version, setVersion] = useState(0);
   const onMade = (path) => {
     made.unshift(path);
     setList(made.slice());
     setLocation(path);
+    setVersion((v) => v + 1);
   };
   return (
     <section class="site-tab" aria-labelledby="backup-title">
       <h2 id="backup-title">Backup and restore</h2>
       <div class="grid">
         <Export onMade={onMade} />
-        <Restore location={location} setLocation={setLocation} />
+        <Restore location={location} setLocation={setLocation} onRestored={() => setVersion((v) => v + 1)} />
       </div>
+      <ServerBackups version={version} />
       {list.length ? (
         <section class="card" aria-labelledby="made-title">
           <h3 id="made-title">Backups made in this session</h3>
