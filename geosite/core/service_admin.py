@@ -396,3 +396,17 @@ def set_states(
         if updated is not None:
             changed.append(updated)
     return changed
+
+
+def delete_services(
+    store: SiteStore, payload: Any, caller: Principal | None = None
+) -> list[Service]:
+    """``deleteServices``: every listed service must exist, be deletable (not a default
+    service) and be the caller's to manage; then each is deleted with its data."""
+    found = [find_service(store, *ref) for ref in service_references(payload)]
+    for service in found:
+        utilities.refuse_change(service, "deleted")
+        if caller is not None:
+            ownership.check_manage(caller, service.owner)
+    keys = dict.fromkeys((s.folder, s.name, s.type) for s in found)  # each once, in order
+    return [delete_service(store, *key) for key in keys]

@@ -107,6 +107,7 @@ def test_a_publisher_cannot_touch_other_services(
                                 serviceType="FeatureServer", serviceNewName="Stolen"))  # fmt: skip
         batch = json.dumps([{"folderName": "", "serviceName": name, "type": "FeatureServer"}])
         assert _forbidden(_post(fresh_site, "/services/stopServices", mine, services=batch))
+        assert _forbidden(_post(fresh_site, "/services/deleteServices", mine, services=batch))
         assert _forbidden(_get(fresh_site, f"{base}/permissions", mine))
     # Nothing changed: both services still run under their names.
     for name in ("Admins", "Theirs"):

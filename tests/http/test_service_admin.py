@@ -186,6 +186,30 @@ def test_stop_and_start(live: tuple[LiveSite, str]) -> None:
     assert _rest(site, "Maps/Roads/FeatureServer/0/query", returnCountOnly="true") == {"count": 5}
 
 
+def test_batch_delete(live: tuple[LiveSite, str]) -> None:
+    """``deleteServices`` (ArcGIS 11's batch delete): all listed services exist, or none goes."""
+    site, token = live
+    both = [
+        {"folderName": "", "serviceName": "Points", "type": "FeatureServer"},
+        {"folderName": "/Maps", "serviceName": "Roads", "type": "FeatureServer"},
+    ]
+    unknown = [*both, {"folderName": "", "serviceName": "Nope", "type": "FeatureServer"}]
+    answer = _post(site, "/services/deleteServices", token, services=json.dumps(unknown))
+    assert answer["status"] == "error" and answer["code"] == 404
+    assert _rest(site, "Points/FeatureServer/0/query", returnCountOnly="true") == {"count": 5}
+    for bad in ("not json", "{}", "[]", '[{"serviceName": 1}]'):
+        answer = _post(site, "/services/deleteServices", token, services=bad)
+        assert answer["status"] == "error" and answer["code"] == 400, bad
+    system = [{"folderName": "System", "serviceName": "PublishingTools", "type": "GPServer"}]
+    answer = _post(site, "/services/deleteServices", token, services=json.dumps(system))
+    assert answer["status"] == "error"
+    answer = _post(site, "/services/deleteServices", token, services=json.dumps({"services": both}))
+    assert answer["status"] == "success", answer
+    assert [s["serviceName"] for s in answer["services"]] == ["Points", "Roads"]
+    for path in ("/services/Points.FeatureServer", "/services/Maps/Roads.FeatureServer"):
+        assert _get(site, path, token)["code"] == 404
+
+
 def test_batch_start_and_stop(live: tuple[LiveSite, str]) -> None:
     site, token = live
     both = [

@@ -254,6 +254,18 @@ def stop_services(call: Call) -> dict[str, Any]:
     return _batch(call, STOPPED)
 
 
+def delete_services(call: Call) -> dict[str, Any]:
+    """``POST /admin/services/deleteServices`` (the same ``services`` list as startServices)."""
+    payload = call.params.json("services")
+    if payload is None:
+        raise BadRequest("Missing parameter 'services'.")
+    store = call.state.require_site().site.store
+    deleted = service_admin.delete_services(store, payload, call.principal)
+    for service in deleted:
+        release_service(service)
+    return {"status": "success", "services": [entry(s) for s in deleted]}
+
+
 def types(call: Call) -> dict[str, Any]:
     """``GET /admin/services/types``: the service types this server can host."""
     return {"types": services.service_types()}
@@ -298,6 +310,7 @@ _ROOT_OPERATIONS = (
     "exists",
     "startServices",
     "stopServices",
+    "deleteServices",
 )
 _FOLDER_OPERATIONS = ("createService", "renameService", "editFolder", "deleteFolder")
 
@@ -363,6 +376,14 @@ ENDPOINTS = [
         privilege=_PUBLISH,
         kind=OPERATION,
         title="Stop Services",
+        fields=_SERVICES_FIELD,
+    ),
+    Endpoint(
+        "/services/deleteServices",
+        delete_services,
+        privilege=_PUBLISH,
+        kind=OPERATION,
+        title="Delete Services",
         fields=_SERVICES_FIELD,
     ),
     Endpoint("/services/types", types, privilege=_PUBLISH, title="Service Types"),
