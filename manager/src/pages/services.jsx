@@ -4,7 +4,7 @@
 // of all its services in one call, as ArcGIS scripts read them); a publisher, who may not
 // read reports, gets the same from the folder listings with `detail=true`.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { admin, ApiError, may } from "../api.js";
+import { admin, may } from "../api.js";
 import { href } from "../router.js";
 import { Badge, ErrorMessage, Field, Loading, Notice, Page, useAction, useConfirm, useLoad } from "../ui.jsx";
 
@@ -59,20 +59,6 @@ async function loadServices() {
   const services = lists.flatMap((list, i) => list.map((item) => row(item, all[i])));
   services.sort((a, b) => a.folder.localeCompare(b.folder) || a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
   return { folders, services };
-}
-
-/** Run `fn` on each service; the failures' own messages, named by service, in one error. */
-async function each(services, fn) {
-  const messages = [];
-  for (const service of services) {
-    try {
-      await fn(service);
-    } catch (error) {
-      const said = error.messages?.length ? error.messages : [String(error.message || error)];
-      messages.push(`${label(service)}: ${said.join(" ")}`);
-    }
-  }
-  if (messages.length) throw new ApiError(400, messages);
 }
 
 const refs = (services) => ({
@@ -187,8 +173,8 @@ export function Services({ route }) {
   };
   const start = () => batch("Start", (list) => admin("/services/startServices", { services: refs(list) }), "started");
   const stop = () => batch("Stop", (list) => admin("/services/stopServices", { services: refs(list) }), "stopped");
-  // geosite has no deleteServices (ArcGIS 11's batch delete): each service's own delete.
-  const remove = () => batch("Delete", (list) => each(list, (s) => admin(servicePath(s.folder, s.name, s.type) + "/delete")), "deleted");
+  // deleteServices (ArcGIS 11's batch delete): all of them, or none when one may not go.
+  const remove = () => batch("Delete", (list) => admin("/services/deleteServices", { services: refs(list) }), "deleted");
 
   const groups = [];
   for (const s of shown) {
