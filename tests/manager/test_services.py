@@ -103,7 +103,9 @@ def test_publish_by_upload_then_see_it_listed(manager: Manager, site: LiveSite, 
     page.get_by_role("checkbox", name="Update", exact=True).check()
     page.get_by_label("Description (optional)").fill("Countries of the world")
     page.get_by_role("button", name="Publish", exact=True).click()
-    page.wait_for_url(re.compile(r"#/services/World/Countries\.FeatureServer$"), timeout=120_000)
+    page.wait_for_url(
+        re.compile(r"#/services/World/Countries\.FeatureServer\?tab=preview$"), timeout=120_000
+    )
 
     described = _rest(site, "/World/Countries/FeatureServer", token)
     assert "error" not in described, described
@@ -267,7 +269,9 @@ def test_publishing_under_a_taken_name_shows_the_api_message(
     # The form stays: another name publishes.
     page.get_by_label("Service name").fill("Taken_Too")
     page.get_by_role("button", name="Publish", exact=True).click()
-    page.wait_for_url(re.compile(r"#/services/_root/Taken_Too\.FeatureServer$"), timeout=120_000)
+    page.wait_for_url(
+        re.compile(r"#/services/_root/Taken_Too\.FeatureServer\?tab=preview$"), timeout=120_000
+    )
     assert _exists(site, token, "Taken_Too")
 
 

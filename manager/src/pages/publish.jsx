@@ -134,7 +134,7 @@ function PublishForm({ file, item, choices, onRestart }) {
     });
     if (published) {
       const where = published.folderName && published.folderName !== "/" ? published.folderName : target;
-      navigate(["services", where || ROOT, `${published.serviceName || name.trim()}.${published.type || type}`]);
+      navigate(["services", where || ROOT, `${published.serviceName || name.trim()}.${published.type || type}`], { tab: "preview" });
     }
   };
 
