@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from geosite.core import password_policy, passwords
@@ -90,17 +91,59 @@ def update_user(
     description: str | None,
     email: str | None,
     password: str | None = None,
+    disabled: Disabling | None = None,
 ) -> None:
-    """``users/update``: the profile, and the password when one is given."""
+    """``users/update``: the profile, the password when one is given, and (geosite's
+    ``disabled``) whether the user may sign in; everything is checked before anything changes."""
     found = user(store, username)
-    store.update_user(
-        found.username,
+    texts = (
         _text(fullname if fullname is not None else found.fullname, "full name"),
         _text(description if description is not None else found.description, "description"),
         _text(email if email is not None else found.email, "email"),
     )
-    if password:
-        change_password(store, found.username, password)
+    secret = password_policy.check(store, found.username, password) if password else None
+    if disabled is not None:
+        _check_disabling(store, found, disabled)
+    store.update_user(found.username, *texts)
+    if secret:
+        store.set_password(found.username, passwords.hash_password(secret))
+    if disabled is not None and found.disabled != disabled.disabled:
+        store.set_user_disabled(found.username, disabled.disabled)
+
+
+@dataclass(frozen=True)
+class Disabling:
+    """A ``disabled`` value of ``users/update``, with what deciding it needs: who asks, and
+    each user's privilege."""
+
+    disabled: bool
+    caller: str
+    privilege_of: Callable[[User], Any]
+
+
+def _check_disabling(store: SiteStore, found: User, change: Disabling) -> None:
+    """Refuse disabling the primary site administrator (``psa/disable`` is its own operation),
+    the caller's own account, or the last enabled account that can administer the site."""
+    if found.disabled == change.disabled:
+        return
+    if found.is_psa:
+        raise InvalidParameter(
+            "The primary site administrator is disabled and enabled with security/psa/disable "
+            "and security/psa/enable."
+        )
+    if not change.disabled:
+        return
+    if found.username.lower() == change.caller.lower():
+        raise InvalidParameter("You cannot disable your own account: you would be locked out.")
+    if change.privilege_of(found) == Privilege.ADMINISTER:
+        others, _ = store.search_users("", 100_000)
+        if not any(
+            not u.disabled
+            and u.username != found.username
+            and (u.is_psa or change.privilege_of(u) == Privilege.ADMINISTER)
+            for u in others
+        ):
+            raise Conflict("The site must keep an enabled user who can administer it.")
 
 
 def change_password(store: SiteStore, username: str | None, password: str | None) -> None:

@@ -277,3 +277,44 @@ def test_primary_site_administrator(fresh_site: LiveSite) -> None:
     assert _post(site, "/psa", ops) == {"username": "chief", "disabled": True}
     assert _post(site, "/psa/enable", ops) == OK
     assert _admin_token(site, "chief", "Chief-Pass-99") is not None
+
+
+def test_disabling_a_user(fresh_site: LiveSite) -> None:
+    """``users/update`` with ``disabled`` (geosite's, beside ``psa/disable``): a disabled user
+    cannot sign in and its tokens end; enabled again, it signs in; refusals change nothing."""
+    admin = fresh_site.token()
+    assert _post(fresh_site, "/roles/add", admin, rolename="admins")["status"] == "success"
+    assert _post(fresh_site, "/roles/assignPrivilege", admin, rolename="admins",
+                 privilege="ADMINISTER")["status"] == "success"  # fmt: skip
+    for name in ("ann", "root2"):
+        added = _post(fresh_site, "/users/add", admin, username=name, password="Ann-pass-1")
+        assert added["status"] == "success"
+    assert _post(fresh_site, "/roles/addUsersToRole", admin, rolename="admins",
+                 users="root2")["status"] == "success"  # fmt: skip
+    ann = _token(fresh_site, "ann", "Ann-pass-1")["token"]
+    answer = _post(fresh_site, "/users/update", admin, username="ann", disabled="true")
+    assert answer == OK
+    assert _post(fresh_site, "/users/search", admin, filter="ann")["users"][0]["disabled"] is True
+    assert "token" not in _token(fresh_site, "ann", "Ann-pass-1")
+    dead = httpx.get(fresh_site.admin + "/info", params={"f": "json", "token": ann}).json()
+    assert dead["code"] == 498  # not 403: the token itself is dead
+    assert _post(fresh_site, "/users/update", admin, username="ann", disabled="false") == OK
+    assert "token" in _token(fresh_site, "ann", "Ann-pass-1")
+
+    root2 = _token(fresh_site, "root2", "Ann-pass-1")["token"]
+    refusals = [
+        (admin, {"username": ADMIN_USER, "disabled": "true"}, "psa/disable"),
+        (root2, {"username": "root2", "disabled": "true"}, "your own account"),
+        (admin, {"username": "ann", "disabled": "maybe"}, "true or false"),
+        # Nothing changes when one part is refused: the description stays.
+        (admin, {"username": "ann", "disabled": "nope", "description": "x"}, "true or false"),
+    ]
+    for token, data, text in refusals:
+        answer = _post(fresh_site, "/users/update", token, **data)
+        assert answer["status"] == "error" and text in " ".join(answer["messages"]), answer
+    assert _post(fresh_site, "/users/search", admin, filter="ann")["users"][0]["description"] == ""
+    # The last enabled administrator may not go: the primary one is disabled first.
+    assert _post(fresh_site, "/psa/disable", root2) == OK
+    answer = _post(fresh_site, "/users/update", fresh_site.token("root2", "Ann-pass-1"),
+                   username="root2", disabled="true")  # fmt: skip
+    assert answer["status"] == "error"

@@ -55,8 +55,17 @@ def add_user(call: Call) -> dict[str, Any]:
 
 
 def update_user(call: Call) -> dict[str, Any]:
-    """``users/update`` (profile fields; ``password`` optional, and may come encrypted)."""
+    """``users/update`` (profile fields; ``password`` optional, and may come encrypted;
+    ``disabled`` true or false, geosite's way to disable a user other than the primary site
+    administrator)."""
     p = decrypted(call, ("password",))
+    disabling = None
+    if call.params.get("disabled") is not None:
+        disabling = accounts.Disabling(
+            call.params.boolean("disabled"),
+            call.principal.username if call.principal else "",
+            call.state.require_site().auth.privilege_of,
+        )
     accounts.update_user(
         _store(call),
         p.get("username"),
@@ -64,6 +73,7 @@ def update_user(call: Call) -> dict[str, Any]:
         p.get("description"),
         p.get("email"),
         p.get("password"),
+        disabling,
     )
     return _success()
 
@@ -250,7 +260,15 @@ ENDPOINTS = [
         read=True,
     ),
     _op("/security/users/add", add_user, "Add User", _USER, _PASSWORD, *_PROFILE),
-    _op("/security/users/update", update_user, "Update User", _USER, *_PROFILE, _PASSWORD),
+    _op(
+        "/security/users/update",
+        update_user,
+        "Update User",
+        _USER,
+        *_PROFILE,
+        _PASSWORD,
+        Field("disabled", "Disabled", kind="select", options=("", "false", "true")),
+    ),
     _op("/security/users/remove", remove_user, "Remove User", _USER),
     _op("/security/users/changePassword", change_password, "Change Password", _USER, _PASSWORD),
     _op(
