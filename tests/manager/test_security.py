@@ -171,10 +171,25 @@ def test_a_reset_password_and_a_disabled_account(manager: Manager, site: LiveSit
     ).json()
     assert old["status"] == "error"
 
-    # The primary site administrator is the account ArcGIS lets one disable (psa/disable),
-    # once another user administers the site.
+    # Any other user is disabled with users/update's `disabled`: pat's session ends.
     sign_out(manager)
     manager.sign_in("alex", ALEX_PASSWORD)
+    manager.open("security?tab=users&user=pat")
+    page.get_by_role("button", name="Disable").click()
+    page.get_by_role("dialog").get_by_role("button", name="Disable").click()
+    page.get_by_role("status").filter(has_text="pat is disabled.").wait_for()
+    found = api(site, "/security/users/search", site.token("alex", ALEX_PASSWORD), filter="pat")
+    assert found["users"][0]["disabled"] is True
+    sign_out(manager)
+    alert = try_sign_in(manager, "pat", "pat-New-Password-2")
+    assert "Invalid username or password" in alert.inner_text()
+    manager.sign_in("alex", ALEX_PASSWORD)
+    manager.open("security?tab=users&user=pat")
+    page.get_by_role("button", name="Enable").click()
+    page.get_by_role("status").filter(has_text="pat is enabled.").wait_for()
+
+    # The primary site administrator is disabled with psa/disable, once another user
+    # administers the site.
     manager.open(f"security?tab=users&user={ADMIN_USER}")
     page.get_by_role("button", name="Disable").click()
     dialog = page.get_by_role("dialog")

@@ -1,9 +1,10 @@
 // Security › Users: the built-in store's users (users/getUsers, users/search), adding one
 // (users/add, with a first role), and a user's page: profile (users/update), roles
 // (users/assignRoles, users/removeRoles), a new password (users/update with `password`),
-// disabling the primary site administrator (psa/disable, psa/enable: ArcGIS's built-in store
-// disables no other account) and removal (users/remove). A user's tokens end when their
-// password or roles change, or they are removed: the server decides, the Manager only says so.
+// disabling and enabling (psa/disable and psa/enable for the primary site administrator;
+// users/update with geosite's `disabled` for the others) and removal (users/remove). A user's
+// tokens end when their password or roles change, or they are disabled or removed: the server
+// decides, the Manager only says so.
 import { useState } from "preact/hooks";
 import { admin, session } from "../api.js";
 import { href, navigate } from "../router.js";
@@ -393,22 +394,27 @@ function ResetPassword({ username }) {
   );
 }
 
-/** Disabling (the primary site administrator only, as ArcGIS) and removing the account. */
+/** Disabling, enabling and removing the account. */
 function Access({ username, data, self, reload }) {
   const action = useAction();
   const [dialog, confirm] = useConfirm();
   const ending = self ? " You are signed in as this user: your session ends." : "";
+  const who = data.isPsa ? `the primary site administrator ${username}` : `the user ${username}`;
+  const setDisabled = (disabled) =>
+    data.isPsa
+      ? admin(`/security/psa/${disabled ? "disable" : "enable"}`)
+      : admin("/security/users/update", { username, disabled });
   const disable = async () => {
     const yes = await confirm(
-      `Disable the primary site administrator ${username}? It can no longer sign in until enabled again; ` +
+      `Disable ${who}? It can no longer sign in until enabled again, and its sessions end at once; ` +
         `keep another user with the ADMINISTER privilege.${ending}`,
       "Disable",
     );
     if (!yes) return;
-    if (await action.run(() => admin("/security/psa/disable"), `${username} is disabled.`)) reload();
+    if (await action.run(() => setDisabled(true), `${username} is disabled.`)) reload();
   };
   const enable = async () => {
-    if (await action.run(() => admin("/security/psa/enable"), `${username} is enabled.`)) reload();
+    if (await action.run(() => setDisabled(false), `${username} is enabled.`)) reload();
   };
   const remove = async () => {
     const yes = await confirm(`Delete the user ${username}? This cannot be undone.${ending}`, "Delete user");
@@ -419,37 +425,27 @@ function Access({ username, data, self, reload }) {
   return (
     <section class="card" aria-labelledby="access-title">
       <h3 id="access-title">Access</h3>
-      {data.isPsa ? (
-        <>
-          <p>
-            This is the primary site administrator: it is{" "}
-            <strong>{data.user.disabled ? "disabled" : "enabled"}</strong>.
-          </p>
-          <div class="actions">
-            {data.user.disabled ? (
-              <button type="button" disabled={action.busy} onClick={enable}>
-                Enable
-              </button>
-            ) : (
-              <button type="button" class="danger" disabled={action.busy} onClick={disable}>
-                Disable
-              </button>
-            )}
-          </div>
-        </>
-      ) : (
-        <>
-          <p>
-            To take away what this user may do, remove their roles; to end their access, delete the user.
-            Either ends their sessions at once.
-          </p>
-          <div class="actions">
-            <button type="button" class="danger" disabled={action.busy} onClick={remove}>
-              Delete user
-            </button>
-          </div>
-        </>
-      )}
+      <p>
+        {data.isPsa ? "This is the primary site administrator: it" : "This user"} is{" "}
+        <strong>{data.user.disabled ? "disabled" : "enabled"}</strong>. A disabled account cannot sign in; to take away
+        only some of what a user may do, change their roles.
+      </p>
+      <div class="actions">
+        {data.user.disabled ? (
+          <button type="button" disabled={action.busy} onClick={enable}>
+            Enable
+          </button>
+        ) : (
+          <button type="button" class="danger" disabled={action.busy} onClick={disable}>
+            Disable
+          </button>
+        )}
+        {data.isPsa ? null : (
+          <button type="button" class="danger" disabled={action.busy} onClick={remove}>
+            Delete user
+          </button>
+        )}
+      </div>
       <ErrorMessage error={action.error} />
       <Notice text={action.notice} />
       {dialog}
