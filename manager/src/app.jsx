@@ -18,7 +18,7 @@ const SECTIONS = [
   ["", "Overview", "PUBLISH", Overview],
   ["services", "Services", "PUBLISH", Services],
   ["publish", "Publish", "PUBLISH", Publish],
-  ["logs", "Logs", "ADMINISTER", Logs],
+  ["logs", "Logs", "PUBLISH", Logs],
   ["security", "Security", "ADMINISTER", Security],
   ["site", "Site", "ADMINISTER", Site],
 ];

@@ -9,7 +9,7 @@
 // them on top; it pauses while the person has scrolled the table away from its top (so rows do
 // not move under their eyes), says so, and resumes with a button or by scrolling back up.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { admin } from "../api.js";
+import { admin, may } from "../api.js";
 import { navigate } from "../router.js";
 import { ErrorMessage, Field, Loading, Page, useLoad, when } from "../ui.jsx";
 import { LEVELS, listServices, LogTable, queryLogs, recordKey } from "./logs-data.jsx";
@@ -99,10 +99,11 @@ function matches(record, text) {
     .some((v) => String(v ?? "").toLowerCase().includes(wanted));
 }
 
-/** Machines and sources to offer in the filter boxes (admins may read both). */
+/** Machines and sources to offer in the filter boxes (a publisher may read the logs and the
+ * services, not the machines: it types a machine's name). */
 async function loadChoices() {
   const [machines, services] = await Promise.all([
-    admin("/machines").then((m) => (m.machines || []).map((x) => x.machineName)),
+    may("ADMINISTER") ? admin("/machines").then((m) => (m.machines || []).map((x) => x.machineName)) : [],
     listServices().then((s) => s.map((x) => `${x.folder ? x.folder + "/" : ""}${x.name}.${x.type}`)),
   ]);
   return { machines, sources: [...SERVER_SOURCES, ...services] };
