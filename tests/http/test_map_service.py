@@ -271,6 +271,22 @@ def test_bad_exports_get_the_error_envelope(
     assert named.lower() in json.dumps(error).lower()
 
 
+def test_a_view_of_many_worlds_is_drawn(mapped: LiveSite) -> None:
+    """esri-leaflet zoomed out on a wide screen asks for about ten worlds of Web Mercator (and
+    a geographic map for several turns): the map is drawn where the data is, the rest left
+    empty, as ArcGIS does; only a box beyond sixteen times the accepted coordinates is refused."""
+    wide = export(mapped, "Countries", bbox="-200375083,-60000000,200375083,60000000",
+                  bboxSR="3857", imageSR="3857", size="2560,768", transparent="true")  # fmt: skip
+    assert wide.status_code == 200 and wide.headers["content-type"] == "image/png", wide.text
+    picture = image_of(wide)
+    assert (picture.width(), picture.height()) == (2560, 768)
+    assert 0 < painted(picture) < 2560 * 768 / 5  # one world drawn among ten
+    turns = export(mapped, "Countries", bbox="-1800,-90,1800,90", bboxSR="4326", size="1000,50")
+    assert turns.status_code == 200 and turns.headers["content-type"] == "image/png", turns.text
+    too_far = export(mapped, "Countries", bbox="-2e9,-1,2e9,1", bboxSR="3857", size="100,100")
+    assert too_far.json()["error"]["code"] == 400
+
+
 def test_identify_at_a_city_returns_it(mapped: LiveSite) -> None:
     answer = httpx.get(
         rest(mapped) + "/Cities/MapServer/identify",

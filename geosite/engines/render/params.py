@@ -213,6 +213,36 @@ def in_sr(box: Box, source: SpatialReference, target: SpatialReference, name: st
     return (values[0], values[1], values[2], values[3])
 
 
+#: How many times wider and taller than the coordinates a spatial reference accepts (its area
+#: and a margin) a map's view may be: a web map zoomed out on a wide screen shows many copies
+#: of the world (esri-leaflet at zoom 0 asks 2,560 px for about ten worlds of Web Mercator).
+VIEW_WIDENING = 16.0
+
+
+def view_problem(sr: SpatialReference, box: Box) -> str:
+    """Why ``box`` cannot be a map's view in ``sr`` ("": it can): the spatial reference's
+    coordinate bounds, widened ``VIEW_WIDENING`` times about their centre."""
+    low_x, low_y, high_x, high_y = sr.coordinate_bounds
+    centre_x, centre_y = (low_x + high_x) / 2, (low_y + high_y) / 2
+    half_x = (high_x - low_x) / 2 * VIEW_WIDENING
+    half_y = (high_y - low_y) / 2 * VIEW_WIDENING
+    xmin, ymin, xmax, ymax = box
+    if (
+        centre_x - half_x <= xmin
+        and xmax <= centre_x + half_x
+        and centre_y - half_y <= ymin
+        and ymax <= centre_y + half_y
+    ):
+        return ""  # NaN compares false: never here
+    if not all(math.isfinite(v) for v in box):
+        return "Coordinates must be finite numbers."
+    return (
+        f"The box lies far outside the area of spatial reference {sr.authority or ''}: x must "
+        f"lie within [{centre_x - half_x:.10g}, {centre_x + half_x:.10g}] and y within "
+        f"[{centre_y - half_y:.10g}, {centre_y + half_y:.10g}]."
+    )
+
+
 def parse_export(
     get: Getter, map_sr: SpatialReference, layers: Sequence[LayerDescription]
 ) -> ExportSpec:
@@ -228,7 +258,7 @@ def parse_export(
     image_sr = spatial_reference(get("imageSR"), "imageSR", map_sr)
     bbox_sr = spatial_reference(get("bboxSR"), "bboxSR", map_sr)
     box = parse_box(get("bbox"), "bbox")
-    problem = bbox_sr.coordinates_problem(*box)
+    problem = view_problem(bbox_sr, box)
     if problem:
         raise invalid_parameter("bbox", problem)
     return ExportSpec(

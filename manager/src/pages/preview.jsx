@@ -80,10 +80,8 @@ export function Preview({ service, info }) {
   useEffect(() => {
     if (stopped || !box.current) return undefined;
     let alive = true;
-    // At most about three copies of the world across: a map service draws no wider a box.
-    const minZoom = Math.max(0, Math.ceil(Math.log2((box.current.clientWidth || 800) / (256 * 3))));
-    const map = L.map(box.current, { attributionControl: false, minZoom });
-    map.setView([20, 0], minZoom);
+    const map = L.map(box.current, { attributionControl: false });
+    map.setView([20, 0], 1);
     const renderer = L.canvas({ padding: 0.2 });
     let added = [];
     (async () => {
