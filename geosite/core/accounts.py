@@ -135,15 +135,23 @@ def _check_disabling(store: SiteStore, found: User, change: Disabling) -> None:
         return
     if found.username.lower() == change.caller.lower():
         raise InvalidParameter("You cannot disable your own account: you would be locked out.")
-    if change.privilege_of(found) == Privilege.ADMINISTER:
-        others, _ = store.search_users("", 100_000)
-        if not any(
-            not u.disabled
-            and u.username != found.username
-            and (u.is_psa or change.privilege_of(u) == Privilege.ADMINISTER)
-            for u in others
-        ):
-            raise Conflict("The site must keep an enabled user who can administer it.")
+    _keep_an_administrator(store, found, change.privilege_of)
+
+
+def _keep_an_administrator(
+    store: SiteStore, going: User, privilege_of: Callable[[User], Any]
+) -> None:
+    """Refuse taking ``going`` away when no other enabled account could administer the site."""
+    if going.disabled or not (going.is_psa or privilege_of(going) == Privilege.ADMINISTER):
+        return
+    others, _ = store.search_users("", 100_000)
+    if not any(
+        not u.disabled
+        and u.username != going.username
+        and (u.is_psa or privilege_of(u) == Privilege.ADMINISTER)
+        for u in others
+    ):
+        raise Conflict("The site must keep an enabled user who can administer it.")
 
 
 def change_password(store: SiteStore, username: str | None, password: str | None) -> None:
@@ -153,11 +161,22 @@ def change_password(store: SiteStore, username: str | None, password: str | None
     store.set_password(found.username, passwords.hash_password(secret))
 
 
-def remove_user(store: SiteStore, username: str | None) -> None:
-    """``users/remove``: its tokens end with it (they name an identifier no user will have)."""
+def remove_user(
+    store: SiteStore,
+    username: str | None,
+    caller: str = "",
+    privilege_of: Callable[[User], Any] | None = None,
+) -> None:
+    """``users/remove``: its tokens end with it (they name an identifier no user will have).
+    Not the primary site administrator, not the caller's own account, and (given
+    ``privilege_of``) not the last enabled account that can administer the site."""
     found = user(store, username)
     if found.is_psa:
         raise Conflict("The primary site administrator cannot be removed.")
+    if caller and found.username.lower() == caller.lower():
+        raise InvalidParameter("You cannot remove your own account: you would be locked out.")
+    if privilege_of is not None:
+        _keep_an_administrator(store, found, privilege_of)
     store.delete_user(found.username)
 
 

@@ -399,14 +399,22 @@ def set_states(
 
 
 def delete_services(
-    store: SiteStore, payload: Any, caller: Principal | None = None
+    store: SiteStore,
+    payload: Any,
+    caller: Principal | None = None,
+    deleted: Callable[[Service], None] = lambda service: None,
 ) -> list[Service]:
     """``deleteServices``: every listed service must exist, be deletable (not a default
-    service) and be the caller's to manage; then each is deleted with its data."""
+    service) and be the caller's to manage; then each is deleted with its data, and
+    ``deleted`` is told of it at once (so that a failure halfway leaves none held open)."""
     found = [find_service(store, *ref) for ref in service_references(payload)]
     for service in found:
         utilities.refuse_change(service, "deleted")
         if caller is not None:
             ownership.check_manage(caller, service.owner)
-    keys = dict.fromkeys((s.folder, s.name, s.type) for s in found)  # each once, in order
-    return [delete_service(store, *key) for key in keys]
+    done = []
+    for key in dict.fromkeys((s.folder, s.name, s.type) for s in found):  # each once, in order
+        service = delete_service(store, *key)
+        deleted(service)
+        done.append(service)
+    return done

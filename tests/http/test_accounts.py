@@ -313,6 +313,9 @@ def test_disabling_a_user(fresh_site: LiveSite) -> None:
         answer = _post(fresh_site, "/users/update", token, **data)
         assert answer["status"] == "error" and text in " ".join(answer["messages"]), answer
     assert _post(fresh_site, "/users/search", admin, filter="ann")["users"][0]["description"] == ""
+    # Nobody removes their own account.
+    answer = _post(fresh_site, "/users/remove", root2, username="root2")
+    assert answer["status"] == "error" and "your own account" in " ".join(answer["messages"])
     # The last enabled administrator may not go: the primary one is disabled first.
     assert _post(fresh_site, "/psa/disable", root2) == OK
     answer = _post(fresh_site, "/users/update", fresh_site.token("root2", "Ann-pass-1"),

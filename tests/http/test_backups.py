@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 import zipfile
@@ -244,9 +245,16 @@ def test_a_backup_downloads_and_restores_from_an_upload(admin: Site, fresh_site:
     ).json()
     assert restored["status"] == "success", restored
     assert _state(admin) == before
-    # A publisher may upload files, but not restore with them.
+    # A publisher may upload files, but not restore with them; nor may an administrator
+    # restore from another user's upload (it must be one's own).
     with Site.connect(admin.root, "ann", "Ann-password-1") as ann:
         with pytest.raises(ServerError) as raised:
             ann.restore(item["itemID"])
         assert raised.value.code == 403
+        theirs = ann.session.post_json(
+            "admin/uploads/upload", {}, files={"itemFile": ("x.agssite", io.BytesIO(got.content))}
+        )["item"]["itemID"]
+    with pytest.raises(ServerError) as raised:
+        admin.restore(theirs)
+    assert raised.value.code == 404
     admin.close()

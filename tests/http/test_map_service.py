@@ -285,6 +285,10 @@ def test_a_view_of_many_worlds_is_drawn(mapped: LiveSite) -> None:
     assert turns.status_code == 200 and turns.headers["content-type"] == "image/png", turns.text
     too_far = export(mapped, "Countries", bbox="-2e9,-1,2e9,1", bboxSR="3857", size="100,100")
     assert too_far.json()["error"]["code"] == 400
+    # Drawn in another spatial reference, the box would be cut to its area: still refused.
+    moved = export(mapped, "Countries", bbox="-2000,-80,2000,80", bboxSR="4326", imageSR="3857",
+                   size="100,100")  # fmt: skip
+    assert moved.json()["error"]["code"] == 400
 
 
 def test_identify_at_a_city_returns_it(mapped: LiveSite) -> None:

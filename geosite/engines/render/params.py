@@ -258,7 +258,10 @@ def parse_export(
     image_sr = spatial_reference(get("imageSR"), "imageSR", map_sr)
     bbox_sr = spatial_reference(get("bboxSR"), "bboxSR", map_sr)
     box = parse_box(get("bbox"), "bbox")
-    problem = view_problem(bbox_sr, box)
+    # A view of many worlds only where the image is drawn in the box's own spatial reference:
+    # moved to another, the box would be cut to that one's area and the picture misplaced.
+    same = bbox_sr.same_as(image_sr)
+    problem = view_problem(bbox_sr, box) if same else bbox_sr.coordinates_problem(*box)
     if problem:
         raise invalid_parameter("bbox", problem)
     return ExportSpec(

@@ -80,7 +80,12 @@ def update_user(call: Call) -> dict[str, Any]:
 
 def remove_user(call: Call) -> dict[str, Any]:
     """``users/remove``."""
-    accounts.remove_user(_store(call), call.params.get("username"))
+    accounts.remove_user(
+        _store(call),
+        call.params.get("username"),
+        call.principal.username if call.principal else "",
+        call.state.require_site().auth.privilege_of,
+    )
     return _success()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from geosite.core import backup, uploads, utilities
+from geosite.core import backup, ownership, uploads, utilities
 from geosite.data.geopackage import copy_consistently
-from geosite.errors import InvalidParameter
+from geosite.errors import InvalidParameter, NotFound
 from geosite.http.routing import OPERATION, Call, Endpoint, Field, Reply
 
 #: An uploaded item's id (``/admin/uploads/upload``), accepted by importSite as ``location``.
@@ -41,8 +41,11 @@ def import_site(call: Call) -> dict[str, Any]:
     _no_cloud(call)
     runtime = call.state.require_site()
     location = (call.params.get("location") or "").strip()
-    if _UPLOAD_ID.match(location):  # a backup uploaded through /uploads/upload
-        location = uploads.get_upload(runtime.site.store, location, call.principal).path
+    if _UPLOAD_ID.match(location):  # a backup the caller uploaded through /uploads/upload
+        item = uploads.get_upload(runtime.site.store, location, call.principal)
+        if item.owner != ownership.owner_of_new(call.principal):
+            raise NotFound(f"Could not find the uploaded item '{location}'.")
+        location = item.path
     report = backup.import_site(runtime.site.store, location)
     utilities.ensure(runtime.site.store, runtime.site.clock)  # a backup made before it
     runtime.reload_settings()  # this worker at once; the others within a second

@@ -260,9 +260,7 @@ def delete_services(call: Call) -> dict[str, Any]:
     if payload is None:
         raise BadRequest("Missing parameter 'services'.")
     store = call.state.require_site().site.store
-    deleted = service_admin.delete_services(store, payload, call.principal)
-    for service in deleted:
-        release_service(service)
+    deleted = service_admin.delete_services(store, payload, call.principal, release_service)
     return {"status": "success", "services": [entry(s) for s in deleted]}
 
 
