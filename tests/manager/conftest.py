@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -38,12 +38,20 @@ except ImportError:  # pragma: no cover - the dev extras install it
     sync_playwright = None  # type: ignore[assignment]
 
 
+def missing(reason: str) -> NoReturn:
+    """Skip with the reason, or fail where the browser tests must run (``.ci/run`` sets
+    ``GEOSITE_REQUIRE_BROWSER=1``: a CI run that skipped them would prove nothing)."""
+    if os.environ.get("GEOSITE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"GEOSITE_REQUIRE_BROWSER=1, but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     if sync_playwright is None:
-        pytest.skip("Playwright for Python is not installed (pip install -e '.[dev]')")
+        missing("Playwright for Python is not installed (pip install -e '.[dev]')")
     if not Path(CHROMIUM).is_file():
-        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+        missing("Chromium is not installed (.ci/run installs Debian's chromium)")
     with sync_playwright() as driver:
         yield driver
 
@@ -102,7 +110,7 @@ class Manager:
     def check_accessibility(self) -> None:
         """axe-core's WCAG 2.1 A and AA rules on the page as it is: no violation."""
         if not AXE.is_file():
-            pytest.skip(f"axe-core is missing ({AXE}): run `make manager-deps`")
+            missing(f"axe-core is missing ({AXE}): run `make manager-deps`")
         self.page.evaluate(AXE.read_text())  # evaluate is not subject to the page's CSP
         found: dict[str, Any] = self.page.evaluate(
             """async () => await axe.run(document, {runOnly: {type: 'tag',

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import LiveSite
+from tests.manager.conftest import missing
 
 ROOT = Path(__file__).parents[2]
 SOURCE = ROOT / "manager"
@@ -48,7 +48,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_a_rebuild_gives_the_same_bytes(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None or not (SOURCE / "node_modules" / "esbuild").is_dir():
-        pytest.skip("node or manager/node_modules is missing: run `make manager-deps`")
+        missing("node or manager/node_modules is missing: run `make manager-deps`")
     subprocess.run(
         [node, str(SOURCE / "build.mjs"), str(tmp_path)], check=True, capture_output=True
     )
