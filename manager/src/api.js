@@ -109,8 +109,11 @@ async function send(url, params, token) {
 }
 
 // Calls refused at the same time (a page loading several things) share one sign-in dialog.
+// `used` is the token the refused call carried: if it is no longer the session's, the person
+// has signed in again meanwhile and the call is simply retried. The promise is rejected when
+// the person signs out instead.
 let signingInAgain = null;
-function reauthenticate(reason, used) {
+export function reauthenticate(reason, used) {
   if (session.token && session.token !== used) return Promise.resolve(); // already signed in again
   if (!signingInAgain) {
     signingInAgain = Promise.resolve(session.reauthenticate(reason)).finally(() => {
@@ -177,44 +180,25 @@ export function upload(file, onProgress, description = "") {
 }
 
 /**
- * Download a file the Administrator API serves (GET `path` under the site, e.g.
- * `/admin/backups/<name>`) with the token in the header, never in a URL: fetched as a blob and
- * saved through a temporary <a download>.
+ * Download a file the Administrator API serves (`path` under the site, e.g.
+ * `/admin/backups/<name>`): a form POSTed with the token in its body, never in a URL, so the
+ * browser streams the attachment to disk however large it is. The token is checked first
+ * (signing in again if it has ended), since an error answer would replace the page.
  */
-export async function download(path, filename) {
-  const attempt = async () => {
-    let response;
-    try {
-      response = await fetch(base + path, {
-        headers: { "X-Esri-Authorization": `Bearer ${session.token}` },
-        credentials: "omit",
-      });
-    } catch (error) {
-      throw new ApiError(0, [`The server could not be reached (${error.message}).`]);
-    }
-    if ((response.headers.get("content-type") || "").includes("json")) {
-      unwrap(await response.json()); // an error envelope
-    }
-    if (!response.ok) throw new ApiError(response.status, [`The server answered ${response.status}.`]);
-    return response.blob();
-  };
-  let blob;
-  try {
-    blob = await attempt();
-  } catch (error) {
-    if (!(error instanceof ApiError && TOKEN_CODES.has(error.code) && session.reauthenticate)) throw error;
-    await session.reauthenticate(error.messages.join(" "));
-    blob = await attempt();
-  }
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  return blob.size;
+export async function download(path) {
+  await call("/admin/info");
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = base + path;
+  form.hidden = true;
+  const token = document.createElement("input");
+  token.type = "hidden";
+  token.name = "token";
+  token.value = session.token;
+  form.append(token);
+  document.body.append(form);
+  form.submit();
+  form.remove();
 }
 
 /** Sign in through the token service; on success the session holds the token and the user. */

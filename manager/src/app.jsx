@@ -2,7 +2,7 @@
 // When a token expires or is revoked mid-task, a sign-in dialog opens over the page (which
 // stays mounted, with what was typed) and the call that failed is retried after.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { adminUrl, may, restUrl, resume, session, onSession, signIn, signOut } from "./api.js";
+import { adminUrl, ApiError, may, restUrl, resume, session, onSession, signIn, signOut } from "./api.js";
 import { href, useRoute } from "./router.js";
 import { ErrorMessage, Field, Loading } from "./ui.jsx";
 import { Overview } from "./pages/overview.jsx";
@@ -59,11 +59,13 @@ function SignInForm({ message, username: fixed, onDone }) {
   );
 }
 
-/** The dialog shown over the page when the token stopped working. */
-function ReauthDialog({ ask, onDone }) {
+/** The dialog shown over the page when the token stopped working: sign in again (the page
+ * and what was typed stay), or sign out (an account removed or disabled cannot sign in). */
+function ReauthDialog({ ask, onDone, onSignOut }) {
   const ref = useRef(null);
   useEffect(() => {
     if (ref.current && !ref.current.open) ref.current.showModal();
+    ref.current?.querySelector("input[type=password]")?.focus();
   }, []);
   return (
     <dialog ref={ref} class="reauth" aria-labelledby="reauth-title" onCancel={(e) => e.preventDefault()}>
@@ -76,6 +78,11 @@ function ReauthDialog({ ask, onDone }) {
           onDone();
         }}
       />
+      <p>
+        <button type="button" onClick={onSignOut}>
+          Sign out instead
+        </button>
+      </p>
     </dialog>
   );
 }
@@ -93,10 +100,19 @@ export function App() {
   useEffect(() => {
     const off = onSession(setUser);
     resume().finally(() => setStarting(false));
-    session.reauthenticate = (reason) =>
-      new Promise((resolve) => {
-        setReauth({ reason: reason || "the token is no longer valid", username: session.user?.name, resolve });
-      });
+    // api.js asks once for all the calls refused together (reauthenticate); a second ask
+    // while the dialog is open joins the first.
+    let open = null;
+    session.reauthenticate = (reason) => {
+      if (!open) {
+        open = new Promise((resolve, reject) => {
+          setReauth({ reason: reason || "the token is no longer valid", username: session.user?.name, resolve, reject });
+        }).finally(() => {
+          open = null;
+        });
+      }
+      return open;
+    };
     return () => {
       off();
       session.reauthenticate = null;
@@ -158,6 +174,12 @@ export function App() {
           onDone={() => {
             reauth.resolve();
             setReauth(null);
+          }}
+          onSignOut={() => {
+            setReauth(null);
+            signOut();
+            location.hash = "#/";
+            reauth.reject(new ApiError(498, ["You signed out."]));
           }}
         />
       ) : null}

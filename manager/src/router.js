@@ -2,10 +2,19 @@
 // the server has one page to serve.
 import { useEffect, useState } from "preact/hooks";
 
+/** A part of the path, decoded; a malformed escape (#/services/%E0) stays as it was typed. */
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function parse() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const [path, search = ""] = raw.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decoded);
   return { path, parts, query: Object.fromEntries(new URLSearchParams(search)) };
 }
 

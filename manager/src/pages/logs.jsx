@@ -29,6 +29,8 @@ const KEYS = ["level", "window", "from", "to", "source", "machine", "user", "cod
 const TAIL_SECONDS = 3;
 /** At most this many pages of new records per look (more: the newest ones). */
 const TAIL_PAGES = 5;
+/** The most rows the live tail keeps: the oldest go first. */
+const TAIL_ROWS = 1000;
 /** Scrolled further than this (px) from the table's top: the tail pauses. */
 const SCROLL_SLACK = 4;
 const SERVER_SOURCES = ["Admin", "Rest", "Server", "Tokens"];
@@ -248,7 +250,7 @@ export function Logs({ route }) {
     if (!tailing) return undefined;
     let busy = false;
     const look = async () => {
-      if (busy) return;
+      if (busy || document.hidden) return; // no polling from a tab nobody looks at
       busy = true;
       const mine = generation.current;
       try {
@@ -256,9 +258,11 @@ export function Logs({ route }) {
         const since = current.records[0]?.time ?? current.startTime;
         const found = [];
         let newest;
+        let skipped = false;
         for (let i = 0; i < TAIL_PAGES; i++) {
           const part = await ask(newest, since);
           found.push(...(part.logMessages || []));
+          skipped = Boolean(part.hasMore);
           if (!part.hasMore) break;
           newest = part.endTime;
         }
@@ -266,9 +270,10 @@ export function Logs({ route }) {
         const shown = new Set(answerRef.current.records.map(recordKey));
         const fresh = found.filter((m) => !shown.has(recordKey(m)));
         if (fresh.length) {
-          setAnswer((a) => ({ ...a, records: [...fresh, ...a.records] }));
+          setAnswer((a) => ({ ...a, records: [...fresh, ...a.records].slice(0, TAIL_ROWS) }));
           const word = fresh.length === 1 ? "record" : "records";
-          setNews(`${fresh.length} new ${word} at ${new Date().toLocaleTimeString()}.`);
+          const more = skipped ? " More arrived than the tail shows: older ones among them are left out." : "";
+          setNews(`${fresh.length} new ${word} at ${new Date().toLocaleTimeString()}.${more}`);
         }
         setError(null);
       } catch (failure) {

@@ -8,6 +8,7 @@ import { admin, ApiError, may } from "../api.js";
 import { href } from "../router.js";
 import { Badge, Chart, ErrorMessage, Loading, Page, useLoad, when } from "../ui.jsx";
 import { listServices, LogTable, queryLogs } from "./logs-data.jsx";
+import { ROOT } from "./services.jsx";
 
 /** The usage report behind the chart: every service, per minute, over the last day. */
 export const USAGE_REPORT = "geosite-manager-requests-per-minute";
@@ -20,7 +21,7 @@ const REPORT = {
 };
 const MINUTES = 60;
 /** How the Services page names the root folder in its filter (#/services?folder=_root). */
-const ROOT_FOLDER = "_root";
+
 
 function Section({ title, id, children }) {
   return (
@@ -139,7 +140,7 @@ function Services() {
                   {data.folders.map(([name, c]) => (
                     <tr key={name}>
                       <th scope="row">
-                        <a href={href(["services"], { folder: c.folder || ROOT_FOLDER })}>{name}</a>
+                        <a href={href(["services"], { folder: c.folder || ROOT })}>{name}</a>
                       </th>
                       <td class="num">{c.STARTED}</td>
                       <td class="num">{c.STOPPED}</td>
@@ -235,7 +236,7 @@ function Messages() {
           <LogTable records={records} caption="The latest SEVERE and WARNING log records" compact />
         </div>
       ) : null}
-      {data && may("ADMINISTER") ? (
+      {data ? (
         <p>
           <a href={href(["logs"], { level: "WARNING" })}>All the logs</a>
         </p>

@@ -7,7 +7,7 @@
 import * as L from "leaflet";
 import { dynamicMapLayer, featureLayer, tiledMapLayer } from "esri-leaflet";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { base, rest, session } from "../api.js";
+import { base, reauthenticate, rest, session } from "../api.js";
 import { ErrorMessage } from "../ui.jsx";
 import { queryableLayers } from "./service-table.jsx";
 
@@ -34,11 +34,16 @@ async function extentOf(service, layers) {
   return bounds;
 }
 
-/** esri-leaflet asks for a new token the way the rest of the Manager does. */
+/** esri-leaflet asks for a new token the way the rest of the Manager does: every layer that
+ * asks at once waits for the same sign-in, and none is left waiting. */
 function reauthenticating(layer) {
   layer.on("authenticationrequired", async (event) => {
-    if (session.reauthenticate) await session.reauthenticate("the token is no longer valid");
-    event.authenticate(session.token);
+    try {
+      await reauthenticate("the token is no longer valid", layer.options.token);
+      event.authenticate(session.token);
+    } catch {
+      // signed out instead: the map goes with the page
+    }
   });
   return layer;
 }

@@ -99,6 +99,8 @@ function PublishForm({ file, item, choices, onRestart }) {
   const [name, setName] = useState(() => nameFromFile(file.name));
   const [folder, setFolder] = useState("");
   const [newFolder, setNewFolder] = useState("");
+  // Folders made by this form: once made, a retry (after createService failed) publishes into it.
+  const [made, setMade] = useState([]);
   const [type, setType] = useState("FeatureServer");
   const [capabilities, setCapabilities] = useState(() => new Set(DEFAULT_CAPABILITIES.FeatureServer));
   const [description, setDescription] = useState("");
@@ -120,7 +122,11 @@ function PublishForm({ file, item, choices, onRestart }) {
     const creating = folder === NEW_FOLDER;
     const target = creating ? newFolder.trim() : folder;
     const published = await action.run(async () => {
-      if (creating) await admin("/services/createFolder", { folderName: target });
+      if (creating) {
+        await admin("/services/createFolder", { folderName: target });
+        setMade((list) => [...list, target]);
+        setFolder(target);
+      }
       const offered = choices.capabilities[type];
       const service = {
         serviceName: name.trim(),
@@ -153,8 +159,10 @@ function PublishForm({ file, item, choices, onRestart }) {
       <Field label="Folder">
         <select name="folder" value={folder} onChange={(e) => setFolder(e.currentTarget.value)}>
           <option value="">Root</option>
-          {choices.folders.map((f) => (
-            <option value={f}>{f}</option>
+          {[...choices.folders, ...made.filter((f) => !choices.folders.includes(f))].map((f) => (
+            <option key={f} value={f}>
+              {f}
+            </option>
           ))}
           <option value={NEW_FOLDER}>A new folder…</option>
         </select>

@@ -84,7 +84,7 @@ function RoleList() {
               </thead>
               <tbody>
                 {list.data.roles.map((role) => (
-                  <tr>
+                  <tr key={role.rolename}>
                     <td>
                       <a href={roleLink(role.rolename)}>{role.rolename}</a>
                     </td>

@@ -92,7 +92,7 @@ function UserList() {
               </thead>
               <tbody>
                 {list.data.users.map((user) => (
-                  <tr>
+                  <tr key={user.username}>
                     <td>
                       <a href={userLink(user.username)}>{user.username}</a>
                     </td>
@@ -398,7 +398,6 @@ function ResetPassword({ username }) {
 function Access({ username, data, self, reload }) {
   const action = useAction();
   const [dialog, confirm] = useConfirm();
-  const ending = self ? " You are signed in as this user: your session ends." : "";
   const who = data.isPsa ? `the primary site administrator ${username}` : `the user ${username}`;
   const setDisabled = (disabled) =>
     data.isPsa
@@ -407,7 +406,7 @@ function Access({ username, data, self, reload }) {
   const disable = async () => {
     const yes = await confirm(
       `Disable ${who}? It can no longer sign in until enabled again, and its sessions end at once; ` +
-        `keep another user with the ADMINISTER privilege.${ending}`,
+        "keep another user with the ADMINISTER privilege.",
       "Disable",
     );
     if (!yes) return;
@@ -417,7 +416,7 @@ function Access({ username, data, self, reload }) {
     if (await action.run(() => setDisabled(false), `${username} is enabled.`)) reload();
   };
   const remove = async () => {
-    const yes = await confirm(`Delete the user ${username}? This cannot be undone.${ending}`, "Delete user");
+    const yes = await confirm(`Delete the user ${username}? This cannot be undone.`, "Delete user");
     if (!yes) return;
     const done = await action.run(() => admin("/security/users/remove", { username }));
     if (done) navigate(["security"], { tab: "users" });
@@ -430,7 +429,8 @@ function Access({ username, data, self, reload }) {
         <strong>{data.user.disabled ? "disabled" : "enabled"}</strong>. A disabled account cannot sign in; to take away
         only some of what a user may do, change their roles.
       </p>
-      <div class="actions">
+      {self ? <p>You are signed in as this user: another administrator disables or deletes it.</p> : null}
+      <div class="actions" hidden={self}>
         {data.user.disabled ? (
           <button type="button" disabled={action.busy} onClick={enable}>
             Enable

@@ -9,9 +9,9 @@ import { Badge, ErrorMessage, Loading, Notice, Page, useAction, useConfirm, useL
 import { Properties } from "./service-properties.jsx";
 import { AttributeTable } from "./service-table.jsx";
 import { Statistics } from "./service-statistics.jsx";
+import { ROOT } from "./services.jsx";
 
 /** The folder name the routes use for the root folder. */
-export const ROOT_FOLDER = "_root";
 
 const TABS = [
   ["properties", "Properties"],
@@ -27,7 +27,7 @@ const TABS = [
 export function serviceOf(route) {
   const rest = route.parts.slice(1);
   if (rest.length < 1 || rest.length > 2) return null;
-  const folder = rest.length === 2 && rest[0] !== ROOT_FOLDER ? rest[0] : "";
+  const folder = rest.length === 2 && rest[0] !== ROOT ? rest[0] : "";
   const last = rest[rest.length - 1];
   const dot = last.lastIndexOf(".");
   if (dot <= 0 || dot === last.length - 1) return null;
@@ -39,7 +39,7 @@ export function serviceOf(route) {
     folder,
     name,
     type,
-    parts: ["services", folder || ROOT_FOLDER, last],
+    parts: ["services", folder || ROOT, last],
     adminPath: `/services/${path(folder ? `${folder}/${name}.${type}` : `${name}.${type}`)}`,
     restPath: `/services/${path(qualified)}/${encodeURIComponent(type)}`,
     resourceURI: `services/${folder ? `${folder}/` : ""}${name}.${type}`,

@@ -234,14 +234,14 @@ export function Services({ route }) {
               </tr>
             </thead>
             {groups.map((group) => (
-              <tbody>
+              <tbody key={group.folder}>
                 <tr class="folder-row">
                   <th scope="rowgroup" colSpan={5}>
                     {group.folder ? `Folder ${group.folder}` : "Root folder"}
                   </th>
                 </tr>
                 {group.services.map((s) => (
-                  <tr>
+                  <tr key={key(s)}>
                     <td>
                       <label>
                         <input type="checkbox" checked={selected.has(key(s))} onChange={() => toggle(s)} />

@@ -1,6 +1,6 @@
 // Site › Backup and restore: exportSite writes a backup file on the server (the site's backups
 // folder, or a folder inside a server directory); /admin/backups lists the backups folder and
-// /admin/backups/<name> downloads one (fetched with the token in a header, saved as a file).
+// /admin/backups/<name> downloads one (a form POST with the token in its body, streamed to disk).
 // A restore (importSite) takes a backup uploaded from this computer (uploads/upload, then its
 // itemID as the location) or a backup file on the server, after a strong confirmation: it
 // replaces the site's services, users, roles, permissions and settings at once.
@@ -134,7 +134,7 @@ function Restore({ location, setLocation, onRestored }) {
 function ServerBackups({ version }) {
   const list = useLoad(() => admin("/backups"), [version]);
   const action = useAction();
-  const get = (name) => action.run(() => download(`/admin/backups/${encodeURIComponent(name)}`, name), `Downloaded ${name}.`);
+  const get = (name) => action.run(() => download(`/admin/backups/${encodeURIComponent(name)}`), `Downloading ${name}.`);
   return (
     <section class="card" aria-labelledby="server-backups-title">
       <h3 id="server-backups-title">Backups in the site's backups folder</h3>
