@@ -2,6 +2,7 @@
 // parameters and paging), the table of log records, and the count of services by state.
 import { admin } from "../api.js";
 import { when } from "../ui.jsx";
+import { SYSTEM } from "./services.jsx";
 
 /** ArcGIS's levels, most severe first; a query asks for "this level and more severe". */
 export const LEVELS = ["SEVERE", "WARNING", "INFO", "FINE", "VERBOSE", "DEBUG"];
@@ -62,7 +63,6 @@ export function LogTable({ records, caption, compact = false, captionHidden = tr
   );
 }
 
-const SYSTEM = "system";
 
 /**
  * Every service with its configured state, from the folder listings with `detail=true` (what

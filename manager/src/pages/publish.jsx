@@ -7,6 +7,7 @@ import { admin, upload } from "../api.js";
 import { navigate } from "../router.js";
 import { ErrorMessage, Field, Loading, Page, useAction, useLoad } from "../ui.jsx";
 import { ROOT } from "./services.jsx";
+import { CAPABILITIES } from "./service-properties.jsx";
 
 const ACCEPT = ".zip,.geojson,.json,.gpkg,.csv";
 /** The types a file can be published as, in the order offered. */
@@ -15,10 +16,6 @@ const PUBLISHABLE = ["FeatureServer", "MapServer"];
 const RESERVED = new Set(["system", "utilities"]);
 const NEW_FOLDER = "\u0000new";
 const DEFAULT_CAPABILITIES = { FeatureServer: ["Query"], MapServer: ["Map", "Query", "Data"] };
-const FALLBACK_CAPABILITIES = {
-  FeatureServer: ["Query", "Create", "Update", "Delete", "Editing", "Extract", "Sync"],
-  MapServer: ["Map", "Query", "Data"],
-};
 const CAPABILITY_HINTS = {
   Editing: "Create, Update and Delete together",
   Data: "features with their geometry from identify and query",
@@ -37,7 +34,7 @@ async function loadChoices() {
   const capabilities = {};
   for (const type of PUBLISHABLE) {
     const found = (types.types || []).find((t) => t.name === type);
-    capabilities[type] = found?.capabilities ? found.capabilities.split(",").filter(Boolean) : FALLBACK_CAPABILITIES[type];
+    capabilities[type] = found?.capabilities ? found.capabilities.split(",").filter(Boolean) : CAPABILITIES[type];
   }
   return { folders, capabilities };
 }

@@ -6,7 +6,7 @@ import { admin, may } from "../api.js";
 import { ErrorMessage, Field, Loading, Notice, useAction, useConfirm, useLoad } from "../ui.jsx";
 
 /** The capabilities a service of each type may have (geosite/core/services.py). */
-const CAPABILITIES = {
+export const CAPABILITIES = {
   FeatureServer: ["Query", "Create", "Update", "Delete", "Editing", "Extract", "Sync"],
   MapServer: ["Map", "Query", "Data"],
 };

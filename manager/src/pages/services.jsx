@@ -9,7 +9,7 @@ import { href } from "../router.js";
 import { Badge, ErrorMessage, Field, Loading, Notice, Page, useAction, useConfirm, useLoad } from "../ui.jsx";
 
 /** The folder ArcGIS keeps for its own services: listed by the root, never holding ours. */
-const SYSTEM = "system";
+export const SYSTEM = "system";
 /** The route part standing for the root folder (#/services/_root/Name.Type). */
 export const ROOT = "_root";
 
