@@ -124,6 +124,13 @@ function UserList() {
   );
 }
 
+/** Whether the password and its confirmation differ (then the form says so). */
+function passwordsDiffer(values, setMismatch) {
+  const differ = values.password !== values.again;
+  setMismatch(differ ? new Error("The two passwords differ.") : null);
+  return differ;
+}
+
 function AddUser({ onAdded, onCancel }) {
   const [values, bind] = useForm({
     username: "",
@@ -139,11 +146,7 @@ function AddUser({ onAdded, onCancel }) {
   const [mismatch, setMismatch] = useState(null);
   const submit = async (event) => {
     event.preventDefault();
-    if (values.password !== values.again) {
-      setMismatch(new Error("The two passwords differ."));
-      return;
-    }
-    setMismatch(null);
+    if (passwordsDiffer(values, setMismatch)) return;
     const username = values.username.trim();
     const done = await action.run(async () => {
       const { password, fullname, email, description } = values;
@@ -365,11 +368,7 @@ function ResetPassword({ username }) {
   const [mismatch, setMismatch] = useState(null);
   const submit = async (event) => {
     event.preventDefault();
-    if (values.password !== values.again) {
-      setMismatch(new Error("The two passwords differ."));
-      return;
-    }
-    setMismatch(null);
+    if (passwordsDiffer(values, setMismatch)) return;
     const done = await action.run(
       () => admin("/security/users/update", { username, password: values.password }),
       `The password of ${username} was reset; their earlier sessions have ended.`,
