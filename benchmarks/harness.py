@@ -25,6 +25,10 @@ from rich.console import Console
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(ROOT))  # the tests' nginx (tests/nginx.py) is the benchmarks' too
+
+from tests.nginx import NGINX, main_config  # noqa: E402
+
 RESULTS_DIR = BENCH_DIR / "results"
 ADMIN_USER = "bench"
 STARTUP_TIMEOUT_S = 60.0
@@ -156,38 +160,16 @@ class ServiceGroup(Service):
 
 # -- nginx ------------------------------------------------------------------------------------
 
-#: An unprivileged nginx with all its files under ``root``; ``http`` is its ``http`` block's
-#: own part (servers, or an include).
-NGINX_MAIN = """worker_processes {workers};
-daemon off;
-{user}
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-{http}
-}}
-"""
-
 
 def find_nginx() -> str | None:
     """The nginx binary (Debian puts it in /usr/sbin, which may not be on PATH)."""
-    found = shutil.which("nginx")
-    return found or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    return NGINX
 
 
 def nginx_service(nginx: str, root: Path, name: str, http: str, workers: int = 1) -> Service:
-    """An nginx (not started yet) with ``NGINX_MAIN`` in ``root``/nginx.conf around ``http``,
-    checked with ``nginx -t``."""
-    user = "user root;" if os.geteuid() == 0 else ""
-    main = NGINX_MAIN.format(root=root, user=user, workers=workers, http=http.rstrip("\n"))
-    (root / "nginx.conf").write_text(main)
+    """An nginx (not started yet) with ``tests.nginx.main_config`` around ``http`` in
+    ``root``/nginx.conf, checked with ``nginx -t``."""
+    (root / "nginx.conf").write_text(main_config(root, http, workers))
     command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf")]
     checked = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, timeout=30, check=False

@@ -110,7 +110,7 @@ CONFIG
 END
 """
 
-#: The ``http`` block of the nginx in front (``harness.NGINX_MAIN`` around it).
+#: The ``http`` block of the nginx in front (``tests.nginx.main_config`` around it).
 NGINX_SERVER = """\
   server {{
     listen 127.0.0.1:{port};

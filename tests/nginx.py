@@ -14,12 +14,14 @@ import httpx
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
-_MAIN = """worker_processes 1;
+#: An unprivileged nginx with all its files under ``root``; ``http`` is its ``http`` block's
+#: own part (servers, or an include). The benchmarks' nginx uses it too.
+_MAIN = """worker_processes {workers};
 daemon off;
 {user}
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
-events {{ worker_connections 512; }}
+events {{ worker_connections 1024; }}
 http {{
   access_log off;
   client_body_temp_path {root}/body;
@@ -27,9 +29,16 @@ http {{
   fastcgi_temp_path {root}/fastcgi;
   uwsgi_temp_path {root}/uwsgi;
   scgi_temp_path {root}/scgi;
-  include {root}/geosite.conf;
+{http}
 }}
 """
+
+
+def main_config(root: Path, http: str, workers: int = 1) -> str:
+    """nginx.conf for an nginx whose files all live under ``root`` (run as root, its workers
+    stay root: they read the test's temporary files), around the ``http`` block's ``http``."""
+    user = "user root;" if os.geteuid() == 0 else ""
+    return _MAIN.format(root=root, user=user, workers=workers, http=http.rstrip("\n"))
 
 
 def free_port() -> int:
@@ -46,8 +55,7 @@ def start_nginx(root: Path, config: str, base: str, wait_s: float = 30) -> subpr
     assert NGINX is not None
     root.mkdir(parents=True, exist_ok=True)
     (root / "geosite.conf").write_text(config)
-    user = "user root;" if os.geteuid() == 0 else ""
-    (root / "nginx.conf").write_text(_MAIN.format(root=root, user=user))
+    (root / "nginx.conf").write_text(main_config(root, f"  include {root}/geosite.conf;"))
     command = [NGINX, "-p", str(root), "-c", str(root / "nginx.conf")]
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr

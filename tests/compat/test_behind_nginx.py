@@ -10,13 +10,9 @@ set. The ArcGIS API for Python logs in through the proxy and lists services, and
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +21,8 @@ import pytest
 from geosite.core.tls import ensure_certificate
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveSite, make_site
 from tests.http.test_publishing import publish
+from tests.nginx import NGINX, free_port, main_config
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None:  # pragma: no cover - depends on the machine
     pytest.skip(
         "nginx is not installed (apt-get install nginx-light; .ci/run installs it)",
@@ -43,21 +39,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
 ]
 
-_CONF = """
-worker_processes 1;
-daemon off;
-{user}
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 128; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-  client_max_body_size 200m;
+_SERVER = """  client_max_body_size 200m;
   server {{
     listen 127.0.0.1:{port} ssl;
     ssl_certificate {cert};
@@ -74,14 +56,7 @@ http {{
       proxy_request_buffering off;
     }}
   }}
-}}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +71,12 @@ def nginx(proxied_site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> I
     """nginx terminating TLS in front of the site; yields its public URL (``…/server``)."""
     root = tmp_path_factory.mktemp("nginx")
     cert, key = ensure_certificate(root / "tls", "localhost")
-    port = _free_port()
+    port = free_port()
     upstream = proxied_site.http.rsplit(":", 1)[1]
-    user = "user root;" if os.geteuid() == 0 else ""
+    assert NGINX is not None  # the module is skipped without it
     conf = root / "nginx.conf"
-    conf.write_text(
-        _CONF.format(root=root, port=port, cert=cert, key=key, upstream=upstream, user=user)
-    )
+    server = _SERVER.format(port=port, cert=cert, key=key, upstream=upstream)
+    conf.write_text(main_config(root, server))
     process = subprocess.Popen(
         [NGINX, "-p", str(root), "-c", str(conf)],
         stdout=subprocess.PIPE,
