@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -100,8 +101,13 @@ def list_backups(store: SiteStore) -> list[dict[str, Any]]:
         return []
     found = []
     for path in directory.iterdir():
-        if _BACKUP_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+        if not _BACKUP_NAME.match(path.name) or path.is_symlink():
+            continue
+        try:
             info = path.stat()
+        except OSError:  # removed meanwhile
+            continue
+        if stat.S_ISREG(info.st_mode):
             found.append(
                 {"name": path.name, "size": info.st_size, "modified": info.st_mtime_ns // 10**6}
             )
