@@ -124,6 +124,23 @@ function UserList() {
   );
 }
 
+/** A user's profile fields (adding a user, editing one). */
+function ProfileFields({ bind }) {
+  return (
+    <>
+      <Field label="Full name">
+        <input autoComplete="off" {...bind("fullname")} />
+      </Field>
+      <Field label="Email">
+        <input type="email" autoComplete="off" {...bind("email")} />
+      </Field>
+      <Field label="Description">
+        <input autoComplete="off" {...bind("description")} />
+      </Field>
+    </>
+  );
+}
+
 /** Whether the password and its confirmation differ (then the form says so). */
 function passwordsDiffer(values, setMismatch) {
   const differ = values.password !== values.again;
@@ -172,15 +189,7 @@ function AddUser({ onAdded, onCancel }) {
           </Field>
         </div>
         <div>
-          <Field label="Full name">
-            <input autoComplete="off" {...bind("fullname")} />
-          </Field>
-          <Field label="Email">
-            <input type="email" autoComplete="off" {...bind("email")} />
-          </Field>
-          <Field label="Description">
-            <input autoComplete="off" {...bind("description")} />
-          </Field>
+          <ProfileFields bind={bind} />
           <Field label="Role" hint="More roles can be given on the user's page.">
             <select {...bind("role")}>
               <option value="">No role</option>
@@ -267,15 +276,7 @@ function Profile({ user, onSaved }) {
   return (
     <form class="card" onSubmit={submit} aria-labelledby="profile-title">
       <h3 id="profile-title">Profile</h3>
-      <Field label="Full name">
-        <input autoComplete="off" {...bind("fullname")} />
-      </Field>
-      <Field label="Email">
-        <input type="email" autoComplete="off" {...bind("email")} />
-      </Field>
-      <Field label="Description">
-        <input autoComplete="off" {...bind("description")} />
-      </Field>
+      <ProfileFields bind={bind} />
       <ErrorMessage error={action.error} />
       <Notice text={action.notice} />
       <button type="submit" class="primary" disabled={action.busy}>
